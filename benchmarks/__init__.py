@@ -1,0 +1,1 @@
+"""Benchmark suites, references and results (filled in by the benchmark harness)."""

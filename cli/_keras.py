@@ -1,0 +1,33 @@
+"""Importing Keras (and TensorFlow) without its start-up log lines reaching the user.
+
+TensorFlow >= 2.20 logs through absl before TF_CPP_MIN_LOG_LEVEL is read, so the only
+reliable silencer is to point file descriptor 2 elsewhere during the import. What it
+wrote is kept and shown if the import fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def import_quietly() -> None:
+    """Imports Keras and its backend once, with their stderr start-up chatter captured."""
+    if "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -1,0 +1,47 @@
+"""`zoo evaluate PATH`: load a saved model in safe mode and show its test metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import _keras, render
+
+
+def evaluate(
+    path: Annotated[
+        Path, typer.Argument(help="A run folder from `zoo train --output`, or a .keras file.")
+    ],
+    dataset: Annotated[str | None, typer.Option(help="Default: the run's dataset.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Synthetic data seed. Default: the run's.")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="Synthetic size. Default: the run's.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Evaluate a saved model on the test split of its dataset."""
+    import zoo
+
+    with render.errors():
+        if not path.exists():
+            raise zoo.errors.ModelFileError(
+                f"{path} does not exist.",
+                "Pass a run folder written by `zoo train --output` or a .keras file.",
+            )
+        _keras.import_quietly()
+        result = zoo.evaluate(path, dataset, seed=seed, samples=samples, batch_size=batch_size)
+    if as_json:
+        render.print_json(result.to_dict())
+        return
+    render.out.print(
+        render.metrics_table(
+            f"{result.model} on {result.dataset['name']} test ({result.num_examples:,} examples)",
+            {"test": result.metrics},
+            result.optimum,
+        )
+    )

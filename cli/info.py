@@ -1,0 +1,71 @@
+"""`zoo info NAME`: a model's spec, defaults, recipe, parameter count and layers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli import _keras, render
+from cli.list import spec_dict
+
+
+def info(
+    name: Annotated[str, typer.Argument(help="A model name from `zoo list`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Describe a model: its spec, default hyper-parameters and recipe, and its layers."""
+    import zoo
+
+    with render.errors():
+        spec = zoo.get_spec(name)
+        _keras.import_quietly()
+        model = zoo.create_model(name)
+    layers = [
+        (layer.name, type(layer).__name__, str(tuple(layer.output.shape)), layer.count_params())
+        for layer in model.layers
+    ]
+    if as_json:
+        render.print_json(
+            {
+                **spec_dict(spec),
+                "num_params": model.count_params(),
+                "layers": [
+                    dict(zip(("name", "type", "output_shape", "params"), row, strict=True))
+                    for row in layers
+                ],
+            }
+        )
+        return
+    recipe = spec.recipe
+    render.out.print(
+        render.key_values(
+            spec.name,
+            [
+                ("family", spec.family),
+                ("task", spec.task),
+                ("summary", spec.summary),
+                ("reference", spec.reference),
+                ("tags", ", ".join(spec.tags) or "-"),
+                ("factory", spec.factory),
+                ("parameters", model.count_params()),
+                (
+                    "recipe",
+                    f"{recipe.epochs} epochs, batch {recipe.batch_size}, "
+                    f"{recipe.optimizer} lr {recipe.learning_rate}",
+                ),
+            ],
+        )
+    )
+    render.out.print()
+    render.out.print(
+        render.key_values(
+            "hyper-parameters (defaults)", [(k, str(v)) for k, v in spec.defaults.items()]
+        )
+    )
+    render.out.print()
+    render.out.print(
+        render.table(
+            "layers", ["layer", "type", "output shape", "params"], layers, numeric=["params"]
+        )
+    )

@@ -1,0 +1,26 @@
+"""The `zoo` command: composes one module per command; nothing heavy at import."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
+
+import typer  # noqa: E402
+
+from cli import evaluate, info, list, train  # noqa: E402
+
+app = typer.Typer(
+    name="zoo",
+    help="A zoo of Keras 3 models: list, train and evaluate them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("list")(list.list_models)
+app.command("info")(info.info)
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,151 @@
+"""Everything the CLI shows: rich tables, progress and one-line errors.
+
+The only module that knows rich. Results go to stdout; progress, notes and errors go to
+stderr, so `--json` output can be piped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@contextlib.contextmanager
+def errors():
+    """Turns a ZooError into one red line and its exit code; Ctrl-C into exit 130."""
+    from zoo.errors import ZooError
+
+    try:
+        yield
+    except ZooError as e:
+        err.print(f"[bold red]Error:[/] {escape(str(e))}", soft_wrap=True)
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]Interrupted.[/] Nothing was written for the unfinished step.")
+        raise typer.Exit(130) from None
+
+
+def note(text: str) -> None:
+    err.print(f"[yellow]Note:[/] {escape(text)}", soft_wrap=True)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def fmt(value: Any) -> str:
+    """Numbers to 4 significant digits (integers with thousands separators)."""
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    return str(value)
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Sequence[str] = (),
+) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        t.add_column(c, justify="right" if c in numeric else "left", no_wrap=c in numeric)
+    for row in rows:
+        t.add_row(*(escape(fmt(v)) for v in row))
+    return t
+
+
+def key_values(title: str, items: Iterable[tuple[str, Any]]) -> Table:
+    t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    for k, v in items:
+        t.add_row(k, escape(fmt(v)))
+    return t
+
+
+def metrics_table(
+    title: str, columns: dict[str, dict[str, float]], optimum: dict[str, float]
+) -> Table:
+    """One row per metric, one column per split, and the best value the data allows."""
+    names = sorted({m for split in columns.values() for m in split}, key=lambda m: (m != "loss", m))
+    head = ["metric", *columns, "optimum"]
+    rows = [[m, *(split.get(m) for split in columns.values()), optimum.get(m)] for m in names]
+    return table(title, head, rows, numeric=head[1:])
+
+
+class TrainProgress:
+    """Shows a progress bar per epoch and a line of metrics when each epoch ends."""
+
+    def __init__(self):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[logs]}"),
+            console=err,
+            transient=True,
+        )
+        self._task = None
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self.info = info
+        err.print(
+            f"Training [bold]{info['model']}[/] ({info['num_params']:,} parameters) on "
+            f"{info['dataset']}: {info['num_train']:,} train, {info['num_val']:,} validation, "
+            f"{info['num_test']:,} test examples, {info['epochs']} epochs.",
+            soft_wrap=True,
+        )
+        self._bar.start()
+
+    def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
+        if self._task is None:
+            self._task = self._bar.add_task(
+                f"epoch {epoch}/{self.info['epochs']}", total=self.info["steps_per_epoch"], logs=""
+            )
+        loss = logs.get("loss")
+        self._bar.update(
+            self._task, completed=step, logs=f"loss {fmt(float(loss))}" if loss is not None else ""
+        )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+            self._task = None
+        parts = "  ".join(f"{k} {fmt(float(v))}" for k, v in logs.items() if k != "seconds")
+        err.print(
+            f"epoch {epoch}/{self.info['epochs']}  {parts}  ({logs['seconds']:.1f} s)",
+            soft_wrap=True,
+        )
+
+    def on_evaluate_begin(self, num_examples: int) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._bar.stop()

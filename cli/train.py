@@ -1,0 +1,115 @@
+"""`zoo train NAME`: train a model, show progress and metrics, save the run."""
+
+from __future__ import annotations
+
+import ast
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import _keras, render
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+    adamw = "adamw"
+
+
+def parse_params(items: list[str]) -> dict:
+    """KEY=VALUE strings to a dict; values are Python literals, else strings."""
+    params = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(
+                f"expected KEY=VALUE, e.g. hidden_units=64; got {item!r}.", param_hint="--param"
+            )
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        params[key.strip()] = value
+    return params
+
+
+def train(
+    name: Annotated[str, typer.Argument(help="A model name from `zoo list`.")],
+    dataset: Annotated[str, typer.Option(help="A dataset of the model's task.")] = "synthetic",
+    epochs: Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Default: the recipe.")] = None,
+    optimizer: Annotated[
+        Optimizer | None,
+        typer.Option(help="sgd (momentum 0.9), adam or adamw. Default: the recipe."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds data, weights and shuffling.")] = 0,
+    samples: Annotated[
+        int | None,
+        typer.Option(min=1, help="Synthetic training examples to generate. Default: the task's."),
+    ] = None,
+    val_fraction: Annotated[
+        float,
+        typer.Option(help="Part of the training split held out."),
+    ] = 0.1,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder for model.keras and result.json.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train a model and evaluate it on the test split."""
+    import zoo
+
+    model_kwargs = parse_params(param or [])
+    progress = render.TrainProgress()
+    with render.errors():
+        zoo.get_spec(name)  # an unknown name fails before the slow import
+        _keras.import_quietly()
+        try:
+            result = zoo.train(
+                name,
+                dataset,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                optimizer=optimizer.value if optimizer else None,
+                seed=seed,
+                samples=samples,
+                val_fraction=val_fraction,
+                output=output,
+                model_kwargs=model_kwargs,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    if as_json:
+        render.print_json(result.to_dict())
+        return
+    last = result.history[-1]
+    train_m = {
+        k: v for k, v in last.items() if k not in ("epoch", "seconds") and not k.startswith("val_")
+    }
+    val_m = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
+    columns = {
+        "train": train_m,
+        **({"validation": val_m} if val_m else {}),
+        "test": result.test_metrics,
+    }
+    seconds = sum(h["seconds"] for h in result.history) / len(result.history)
+    render.out.print(
+        render.metrics_table(
+            f"{result.model} after {result.config.epochs} epochs ({seconds:.1f} s per epoch)",
+            columns,
+            result.optimum,
+        )
+    )
+    if result.paths:
+        render.err.print(f"Saved {result.paths['model']} and {result.paths['result']}")

@@ -1,0 +1,44 @@
+"""`import zoo`, `zoo.list_models()`, `zoo --help` and `zoo list` import no framework."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("tensorflow", "keras", "jax", "torch", "tensorflow_datasets")
+
+CHECK = f"""
+import sys
+heavy = [m for m in {HEAVY!r} if m in sys.modules]
+assert not heavy, heavy
+"""
+
+
+def run(code):
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_import_zoo_and_list_models_import_no_framework():
+    run(
+        "import zoo\nzoo.list_models(family='cnn')\nzoo.get_spec('seed_cnn')\n"
+        "zoo.list_models(task='regression')\n" + CHECK
+    )
+
+
+def test_cli_help_and_list_import_no_framework():
+    run(
+        "from typer.testing import CliRunner\n"
+        "from cli.main import app\n"
+        "for args in (['--help'], ['list'], ['list', '--json'], ['train', '--help']):\n"
+        "    r = CliRunner().invoke(app, args)\n"
+        "    assert r.exit_code == 0, (args, r.output)\n" + CHECK
+    )
+
+
+def test_create_model_does_import_keras():
+    out = run(
+        "import sys, zoo\nzoo.create_model('linear_regression')\nprint('keras' in sys.modules)"
+    )
+    assert out.strip().endswith("True")

@@ -1,0 +1,128 @@
+"""Every registered model, tested the moment it is registered (timm-style)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import InvalidArgumentError
+
+NAMES = zoo.list_models()
+
+
+def _batch(spec, n=32):
+    """A small batch of the model's task's synthetic data at the model's default shapes."""
+    from zoo.data import synthetic
+
+    params = {
+        k: v
+        for k, v in spec.defaults.items()
+        if k in inspect.signature(synthetic.GENERATORS[spec.task]).parameters
+    }
+    if "input_shape" in spec.defaults:
+        h, w, c = spec.defaults["input_shape"]
+        params.update(image_size=h, channels=c)
+    if spec.task == "rating_prediction":
+        n = 200
+    data = zoo.load_dataset(spec.task, samples=n, **params)
+    return data.x_train, data.y_train
+
+
+def _output_shape(spec):
+    d = spec.defaults
+    return (d["num_classes"],) if "num_classes" in d else (1,)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_defaults_match_factory_signature(name):
+    spec = zoo.get_spec(name)
+    params = inspect.signature(spec.load_factory()).parameters
+    assert {k: p.default for k, p in params.items()} == dict(spec.defaults)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_builds_with_defaults_output_shape_and_no_nan(name):
+    spec = zoo.get_spec(name)
+    model = zoo.create_model(name)
+    assert model.name == name
+    x, _ = _batch(spec)
+    y = np.asarray(model(x, training=False))
+    assert y.shape == (len(_), *_output_shape(spec))
+    assert np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_few_steps_on_one_batch_lower_the_loss(name):
+    import keras
+
+    spec = zoo.get_spec(name)
+    task = zoo.tasks.get(spec.task)
+    keras.utils.set_random_seed(0)
+    model = zoo.create_model(name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(spec.recipe.learning_rate), loss=task.build_loss()
+    )
+    x, y = _batch(spec)
+    first = float(model.evaluate(x, y, verbose=0))
+    for _ in range(10):
+        model.train_on_batch(x, y)
+    assert float(model.evaluate(x, y, verbose=0)) < first
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_round_trip_gives_identical_outputs(name, tmp_path):
+    spec = zoo.get_spec(name)
+    model = zoo.create_model(name)
+    x, _ = _batch(spec)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    reloaded = zoo.load_model(path)  # safe mode, no custom_objects needed
+    np.testing.assert_allclose(np.asarray(reloaded(x)), np.asarray(model(x)), rtol=0, atol=1e-6)
+
+
+def test_seed_cnn_is_a_faithful_port_with_corrected_fc1():
+    model = zoo.create_model("seed_cnn")
+    assert model.count_params() == 1_625_866
+    layers = {layer.name: layer for layer in model.layers}
+    assert layers["conv1"].filters == 32 and layers["conv1"].kernel_size == (3, 3)
+    assert layers["conv2"].filters == 64 and layers["conv2"].padding == "same"
+    assert layers["fc1"].kernel.shape == (64 * 14 * 14, 128)
+    assert layers["fc2"].units == 10 and layers["fc2"].activation.__name__ == "linear"
+
+
+def test_hyper_parameters_change_the_model():
+    small = zoo.create_model("mlp", hidden_units=8, num_layers=1, input_shape=(4, 4, 1))
+    assert small.count_params() == 16 * 8 + 8 + 8 * 10 + 10
+    deep = zoo.create_model("transformer_classifier", num_layers=2, embed_dim=32, num_heads=2)
+    assert (
+        sum(
+            "attention" in layer.name and "norm" not in layer.name and "add" not in layer.name
+            for layer in deep.layers
+        )
+        == 2
+    )
+
+
+def test_numpy_integers_are_accepted():
+    model = zoo.create_model("lstm_classifier", vocab_size=np.int64(50), num_classes=np.int32(3))
+    assert model.output_shape == (None, 3)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, match",
+    [
+        ("mlp", {"hidden_units": 0}, "hidden_units=0"),
+        ("mlp", {"activation": "nope"}, "activation='nope'"),
+        ("mlp", {"dropout": 1.5}, r"\[0, 1\)"),
+        ("seed_cnn", {"input_shape": (28, 28)}, r"\(height, width, channels\)"),
+        ("transformer_classifier", {"embed_dim": 30, "num_heads": 4}, "divisible"),
+        ("matrix_factorization", {"l2": -1.0}, "l2=-1.0"),
+        ("lstm_classifier", {"units": "64"}, "units='64'"),
+    ],
+)
+def test_bad_values_say_what_was_received(name, kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        zoo.create_model(name, **kwargs)

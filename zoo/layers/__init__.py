@@ -1,0 +1,9 @@
+"""Custom layers of the zoo, each registered as serializable under the package "zoo".
+
+Importing this package registers them, so a saved zoo model reloads in safe mode.
+"""
+
+from zoo.layers.global_bias import GlobalBias
+from zoo.layers.position_embedding import PositionEmbedding
+
+__all__ = ["GlobalBias", "PositionEmbedding"]

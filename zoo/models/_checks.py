@@ -1,0 +1,89 @@
+"""Argument checks shared by the factories: each error says what was received and what
+is allowed, in the style of keras.applications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from zoo.errors import InvalidArgumentError
+
+
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        # NumPy integers are accepted and turned into Python ints (keras.layers.Embedding
+        # rejects them as input_dim).
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer) and value >= 1:
+                return int(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InvalidArgumentError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def non_negative_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+    return value
+
+
+def fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise InvalidArgumentError(
+            f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def non_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InvalidArgumentError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def one_of(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise InvalidArgumentError(
+            f"`{name}` must be one of {', '.join(map(repr, allowed))}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def shape(name: str, value: Any, rank: int | None = None) -> tuple[int, ...]:
+    """A tuple of positive ints, of length `rank` when given."""
+    what = "(height, width, channels)" if rank == 3 else "a tuple"
+    try:
+        dims = tuple(value)
+        if not dims or (rank is not None and len(dims) != rank):
+            raise ValueError
+        return tuple(positive_int(name, d) for d in dims)
+    except (TypeError, ValueError, InvalidArgumentError):
+        raise InvalidArgumentError(
+            f"`{name}` must be {what} of positive integers. Received: {name}={value!r}"
+        ) from None
+
+
+def activation(name: str, value: Any) -> str:
+    import keras
+
+    try:
+        keras.activations.get(value)
+    except (ValueError, TypeError):
+        raise InvalidArgumentError(
+            f"`{name}` must be the name of a Keras activation (relu, gelu, sigmoid, tanh, "
+            f"silu, ...). Received: {name}={value!r}"
+        ) from None
+    return value
+
+
+def divisible(name: str, value: int, by_name: str, by: int) -> None:
+    if value % by:
+        raise InvalidArgumentError(
+            f"`{name}` must be divisible by `{by_name}`. Received: {name}={value}, {by_name}={by}"
+        )

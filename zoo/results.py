@@ -1,0 +1,168 @@
+"""Result records: JSON conversion, atomic writes, and the environment fingerprint.
+
+Every file the zoo writes goes to a temporary file in the destination folder first and
+is then renamed over the destination, so a reader never sees half a file and a crash
+leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import OutputError
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Converts dataclasses, NumPy values, tuples and paths to plain JSON types."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: to_jsonable(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.metadata.get("json", True)
+        }
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # NumPy scalars and arrays
+        return obj.tolist()
+    if isinstance(obj, float) and obj != obj:
+        return None  # NaN is not JSON
+    return obj
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = ""):
+    """Yields a temporary path beside `path`; on success renames it over `path`.
+
+    Args:
+        path: the destination.
+        suffix: ending the temporary file needs (Keras insists on ``.keras``).
+
+    Raises:
+        OutputError: the folder is not writable, or writing failed (e.g. disk full).
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise OutputError(
+            f"Cannot write in {path.parent}: {e.strerror}.", "Choose another --output folder."
+        ) from None
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(
+            f"Writing {path} failed: {e.strerror or e}.",
+            "Check free space and permissions; the previous file is intact.",
+        ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Writes `obj` as indented JSON, atomically."""
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    return Path(path)
+
+
+def prepare_output_dir(path: str | Path) -> Path:
+    """Creates the output folder if needed and checks that it can be written.
+
+    Raises:
+        OutputError: the path is a file, or the folder cannot be created or written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(
+            f"--output {path} is a file, not a folder.",
+            "Pass a folder path (it is created if missing).",
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise OutputError(
+            f"Cannot write in output folder {path}: {e.strerror}.",
+            "Pass a folder you can write to.",
+        ) from None
+    return path
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment() -> dict[str, Any]:
+    """Versions, backend, CPU and accelerators of this process (imports Keras)."""
+    import keras
+
+    backend = keras.backend.backend()
+    gpus: list[str] = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    elif backend == "jax":
+        import jax
+
+        gpus = [str(d) for d in jax.devices() if d.platform != "cpu"]
+    elif backend == "torch":
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {
+        "python": sys.version.split()[0],
+        "keras": keras.__version__,
+        "backend": backend,
+        "tensorflow": _version("tensorflow"),
+        "numpy": _version("numpy"),
+        "zoo": _version("keras-zoo"),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "device": "gpu" if gpus else "cpu",
+        "gpus": gpus,
+    }

@@ -1,0 +1,112 @@
+"""Tasks: one per problem kind, saying what a model of that kind takes, predicts and is
+judged by. Plain data; the Keras loss and metrics are built only when training starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo.errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class Task:
+    """A problem kind: its inputs and outputs, loss, metrics and datasets."""
+
+    name: str
+    summary: str
+    inputs: str  # what the model takes, in words (shapes come from the dataset)
+    outputs: str  # what the model returns
+    loss: str  # a key of _LOSSES
+    metrics: tuple[str, ...]  # keys of _METRICS; the first is the headline metric
+    higher_is_better: bool  # for the headline metric
+    datasets: tuple[str, ...] = ("synthetic",)
+
+    @property
+    def headline(self) -> str:
+        return self.metrics[0]
+
+    def build_loss(self):
+        """The Keras loss object (imports Keras)."""
+        import keras
+
+        return _LOSSES[self.loss](keras)
+
+    def build_metrics(self) -> list:
+        """Fresh Keras metric objects (imports Keras)."""
+        import keras
+
+        return [_METRICS[m](keras) for m in self.metrics]
+
+
+# Classifiers in the zoo return logits (like the PyTorch models they port), so the losses
+# take from_logits=True; this also keeps the softmax inside the loss, in float32.
+_LOSSES = {
+    "mse": lambda k: k.losses.MeanSquaredError(name="mse"),
+    "sparse_categorical_crossentropy": lambda k: k.losses.SparseCategoricalCrossentropy(
+        from_logits=True, name="sparse_categorical_crossentropy"
+    ),
+}
+
+_METRICS = {
+    "accuracy": lambda k: k.metrics.SparseCategoricalAccuracy(name="accuracy"),
+    "mse": lambda k: k.metrics.MeanSquaredError(name="mse"),
+    "mae": lambda k: k.metrics.MeanAbsoluteError(name="mae"),
+    "rmse": lambda k: k.metrics.RootMeanSquaredError(name="rmse"),
+}
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        Task(
+            name="regression",
+            summary="real-valued features -> one real value",
+            inputs="float32 (num_features,)",
+            outputs="float32 (1,)",
+            loss="mse",
+            metrics=("mse", "mae"),
+            higher_is_better=False,
+        ),
+        Task(
+            name="image_classification",
+            summary="an image -> one of num_classes classes",
+            inputs="float32 (height, width, channels)",
+            outputs="float32 logits (num_classes,)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("accuracy",),
+            higher_is_better=True,
+        ),
+        Task(
+            name="text_classification",
+            summary="a sequence of token ids -> one of num_classes classes",
+            inputs="int32 (sequence_length,), 0 is padding",
+            outputs="float32 logits (num_classes,)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("accuracy",),
+            higher_is_better=True,
+        ),
+        Task(
+            name="rating_prediction",
+            summary="a (user, item) pair -> the user's rating of the item",
+            inputs='{"user": int32 (), "item": int32 ()}',
+            outputs="float32 (1,)",
+            loss="mse",
+            metrics=("rmse", "mae"),
+            higher_is_better=False,
+        ),
+    ]
+}
+
+
+def get(name: str) -> Task:
+    """The task called `name`.
+
+    Raises:
+        InvalidArgumentError: no such task.
+    """
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise InvalidArgumentError(
+            f"Unknown task {name!r}. Allowed: {', '.join(sorted(TASKS))}."
+        ) from None

@@ -1,0 +1,443 @@
+"""Training and evaluation of zoo models: `train` and `evaluate` return result records.
+
+The library never prints: progress reaches the caller through a `Progress` object whose
+methods are called at the start, after each batch and after each epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import data as zdata
+from zoo import registry, results, tasks
+from zoo.errors import DataError, InvalidArgumentError, ModelFileError
+
+MODEL_FILE = "model.keras"
+RESULT_FILE = "result.json"
+
+
+class Progress:
+    """Receives training progress; subclass it and override what you need."""
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        """`info` has model, dataset, num_params, epochs, steps_per_epoch, num_train."""
+
+    def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
+        """After each training batch; `epoch` and `step` count from 1."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """After each epoch, with its train and validation metrics and `seconds`."""
+
+    def on_evaluate_begin(self, num_examples: int) -> None:
+        """Before the test split is evaluated."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The resolved settings of one training run."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    optimizer: str  # sgd (momentum 0.9), adam or adamw
+    seed: int = 0
+    val_fraction: float = 0.1  # of the training split, held out for validation
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # the factory's arguments
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns and writes as result.json."""
+
+    model: str
+    dataset: dict[str, Any]  # name and the parameters that regenerate it
+    config: TrainConfig
+    history: list[dict[str, float]]  # one entry per epoch
+    test_metrics: dict[str, float]
+    optimum: dict[str, float]  # best expected test metrics on this data, where known
+    num_params: int
+    train_seconds: float
+    env: dict[str, Any]
+    paths: dict[str, str] = field(default_factory=dict)
+    keras_model: Any = field(default=None, repr=False, metadata={"json": False})
+
+    def to_dict(self) -> dict[str, Any]:
+        return results.to_jsonable(self)
+
+
+@dataclass
+class EvalResult:
+    """What `evaluate` returns."""
+
+    model: str
+    path: str
+    dataset: dict[str, Any]
+    metrics: dict[str, float]
+    optimum: dict[str, float]
+    num_examples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return results.to_jsonable(self)
+
+
+def _positive(name: str, value, kind=int):
+    allowed = (int, float) if kind is float else int
+    if isinstance(value, bool) or not isinstance(value, allowed) or value <= 0:
+        what = "number" if kind is float else "integer"
+        raise InvalidArgumentError(f"{name} must be a positive {what}; received: {name}={value!r}.")
+    return kind(value)
+
+
+def build_optimizer(name: str, learning_rate: float):
+    import keras
+
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate)
+    raise InvalidArgumentError(
+        f"Unknown optimizer {name!r}. Allowed: {', '.join(registry.OPTIMIZERS)}."
+    )
+
+
+def _take(x, idx):
+    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+
+class _KerasProgress:
+    """Adapts a `Progress` to a Keras callback and times each epoch."""
+
+    def __new__(cls, progress: Progress):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.epoch_seconds: list[float] = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._epoch, self._t0 = epoch + 1, time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                progress.on_batch_end(self._epoch, batch + 1, dict(logs or {}))
+
+            def on_epoch_end(self, epoch, logs=None):
+                seconds = time.perf_counter() - self._t0
+                self.epoch_seconds.append(seconds)
+                progress.on_epoch_end(epoch + 1, {**(logs or {}), "seconds": seconds})
+
+        return Callback()
+
+
+def _model_kwargs(spec: registry.ModelSpec, dataset: zdata.Dataset, overrides: dict) -> dict:
+    fitted = {k: v for k, v in dataset.model_kwargs.items() if k in spec.defaults}
+    for k, v in overrides.items():
+        if (
+            k in fitted
+            and v is not None
+            and tuple(np.atleast_1d(v)) != tuple(np.atleast_1d(fitted[k]))
+        ):
+            raise InvalidArgumentError(
+                f"{k}={v!r} does not fit the dataset, which fixes {k}={fitted[k]!r}.",
+                f"Drop the {k} override.",
+            )
+    return registry.check_overrides(spec, {**overrides, **fitted})
+
+
+def train(
+    model: str,
+    dataset: str = "synthetic",
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    optimizer: str | None = None,
+    seed: int = 0,
+    samples: int | None = None,
+    val_fraction: float = 0.1,
+    output: str | Path | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Trains a registry model on a dataset of its task and evaluates it on the test split.
+
+    Settings left as None take the model's recipe (`zoo.get_spec(name).recipe`).
+
+    Args:
+        model: a registry name.
+        dataset: a dataset of the model's task (``"synthetic"`` needs no download).
+        epochs, batch_size, learning_rate, optimizer: the training recipe.
+        seed: seeds the data, the initial weights and the shuffling.
+        samples: number of synthetic training examples (None: the task's default).
+        val_fraction: part of the training split held out for validation (0 for none).
+        output: a folder for model.keras and result.json (written atomically).
+        model_kwargs: hyper-parameters passed to the factory.
+        progress: receives progress events.
+
+    Returns:
+        A `TrainResult`; its `keras_model` is the trained model.
+
+    Raises:
+        ZooError: for an unknown model or dataset, a bad value, or an unwritable output.
+    """
+    spec = registry.get_spec(model)
+    task = tasks.get(spec.task)
+    recipe = spec.recipe
+    optimizer = optimizer if optimizer is not None else recipe.optimizer
+    if optimizer not in registry.OPTIMIZERS:
+        build_optimizer(optimizer, 0.0)  # raises the error listing the allowed ones
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not 0 <= val_fraction < 1
+    ):
+        raise InvalidArgumentError(
+            f"val_fraction must be in [0, 1); received: val_fraction={val_fraction!r}."
+        )
+    config_kwargs = dict(
+        epochs=_positive("epochs", epochs if epochs is not None else recipe.epochs),
+        batch_size=_positive(
+            "batch_size", batch_size if batch_size is not None else recipe.batch_size
+        ),
+        learning_rate=_positive(
+            "learning_rate",
+            learning_rate if learning_rate is not None else recipe.learning_rate,
+            float,
+        ),
+        optimizer=optimizer,
+        seed=int(seed),
+        val_fraction=float(val_fraction),
+    )
+    out_dir = results.prepare_output_dir(output) if output is not None else None
+    data = zdata.load(task.name, dataset, seed=seed, samples=samples)
+    config = TrainConfig(
+        **config_kwargs, model_kwargs=_model_kwargs(spec, data, dict(model_kwargs or {}))
+    )
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    net = registry.create_model(spec.name, **config.model_kwargs)
+    net.compile(
+        optimizer=build_optimizer(config.optimizer, config.learning_rate),
+        loss=task.build_loss(),
+        metrics=task.build_metrics(),
+    )
+
+    order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
+    num_val = int(round(config.val_fraction * data.num_train))
+    if config.val_fraction and not 0 < num_val < data.num_train:
+        raise DataError(
+            f"val_fraction={config.val_fraction} of {data.num_train} training "
+            "examples leaves an empty split.",
+            "Use more samples or val_fraction=0.",
+        )
+    x_fit, y_fit = _take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
+    validation = (
+        (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]]) if num_val else None
+    )
+
+    progress = progress or Progress()
+    steps = -(-len(y_fit) // config.batch_size)
+    progress.on_train_begin(
+        {
+            "model": spec.name,
+            "dataset": data.name,
+            "num_params": net.count_params(),
+            "epochs": config.epochs,
+            "steps_per_epoch": steps,
+            "num_train": len(y_fit),
+            "num_val": num_val,
+            "num_test": data.num_test,
+        }
+    )
+    callback = _KerasProgress(progress)
+    t0 = time.perf_counter()
+    hist = net.fit(
+        x_fit,
+        y_fit,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=validation,
+        callbacks=[callback],
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - t0
+
+    progress.on_evaluate_begin(data.num_test)
+    test = net.evaluate(
+        data.x_test,
+        data.y_test,
+        batch_size=max(config.batch_size, 256),
+        return_dict=True,
+        verbose=0,
+    )
+    history = [
+        {
+            "epoch": i + 1,
+            **{k: float(v[i]) for k, v in hist.history.items()},
+            "seconds": callback.epoch_seconds[i],
+        }
+        for i in range(len(callback.epoch_seconds))
+    ]
+    result = TrainResult(
+        model=spec.name,
+        dataset={"name": data.name, "task": task.name, "params": data.params},
+        config=config,
+        history=history,
+        test_metrics={k: float(v) for k, v in test.items()},
+        optimum=data.optimum,
+        num_params=int(net.count_params()),
+        train_seconds=train_seconds,
+        env=results.environment(),
+        keras_model=net,
+    )
+    if out_dir is not None:
+        model_path, result_path = out_dir / MODEL_FILE, out_dir / RESULT_FILE
+        with results.atomic_path(model_path, suffix=".keras") as tmp:
+            net.save(tmp)
+        result.paths = {"model": str(model_path), "result": str(result_path)}
+        results.write_json(result_path, result)
+    return result
+
+
+def load_model(path: str | Path):
+    """Loads a `.keras` file in Keras safe mode, without its optimizer.
+
+    Raises:
+        ModelFileError: the file is missing, not a Keras archive, corrupt, or unsafe
+            (a Lambda layer or a class that is not registered).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"No model file at {path}.",
+            "Pass a run folder written by `zoo train --output` or a .keras file.",
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is not a .keras file (it is not a zip archive).",
+            "Pass a file saved by `zoo train --output` or model.save().",
+        )
+    import keras
+
+    import zoo.layers  # noqa: F401  (registers the zoo's custom layers)
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # Keras raises many types for bad archives
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(
+            f"Cannot load {path}: {first[:300]}",
+            "The file is corrupt, unsafe or not a Keras 3 model.",
+        ) from None
+
+
+def _check_inputs(net, x) -> None:
+    """Raises DataError when the data's shapes do not fit the model's inputs."""
+    expected = {t.name: tuple(t.shape[1:]) for t in net.inputs}
+    if isinstance(x, dict):
+        given = {k: tuple(v.shape[1:]) for k, v in x.items()}
+    else:
+        given = {t.name: tuple(x.shape[1:]) for t in net.inputs[:1]}
+
+    def fits(e, g):
+        return len(e) == len(g) and all(a is None or a == b for a, b in zip(e, g, strict=True))
+
+    if expected.keys() != given.keys() or not all(fits(expected[k], given[k]) for k in given):
+        raise DataError(
+            f"The dataset does not fit the model: the model takes inputs {expected}, "
+            f"the data has {given}.",
+            "Evaluate on the dataset the model was trained on.",
+        )
+
+
+def evaluate(
+    path: str | Path,
+    dataset: str | None = None,
+    *,
+    seed: int | None = None,
+    samples: int | None = None,
+    batch_size: int = 256,
+) -> EvalResult:
+    """Evaluates a saved model on the test split of a dataset of its task.
+
+    Args:
+        path: a run folder written by `train(output=...)`, or a `.keras` file saved from a
+            zoo model.
+        dataset: the dataset (default: the one the run was trained on, else synthetic).
+        seed, samples: regenerate synthetic data with these (default: the run's).
+        batch_size: evaluation batch size.
+
+    Raises:
+        ModelFileError: the path holds no loadable zoo model.
+        DataError: the dataset does not fit the model.
+    """
+    path = Path(path)
+    run: dict[str, Any] = {}
+    if path.is_dir():
+        if (path / RESULT_FILE).is_file():
+            try:
+                run = json.loads((path / RESULT_FILE).read_text(encoding="utf-8"))
+            except (ValueError, OSError) as e:
+                raise ModelFileError(f"Cannot read {path / RESULT_FILE}: {e}.") from None
+        model_path = path / MODEL_FILE
+    else:
+        model_path = path
+    net = load_model(model_path)
+    name = run.get("model") or net.name
+    try:
+        spec = registry.get_spec(name)
+    except registry.UnknownModelError:
+        raise ModelFileError(
+            f"{model_path} holds a model named {name!r}, which is not in the zoo, so its "
+            "task is unknown.",
+            "Evaluate a model saved by `zoo train --output`.",
+        ) from None
+    task = tasks.get(spec.task)
+    batch_size = _positive("batch_size", batch_size)
+    run_data = run.get("dataset", {})
+    params = dict(run_data.get("params", {}))
+    dataset = dataset or run_data.get("name", "synthetic")
+    if dataset != run_data.get("name"):
+        params = {}
+    params["seed"] = seed if seed is not None else params.get("seed", 0)
+    if samples is not None:
+        params["samples"] = samples
+    data = zdata.load(task.name, dataset, **params)
+    _check_inputs(net, data.x_test)
+    _check_labels(task, net, data.y_test)
+
+    net.compile(loss=task.build_loss(), metrics=task.build_metrics())
+    metrics = net.evaluate(
+        data.x_test, data.y_test, batch_size=batch_size, return_dict=True, verbose=0
+    )
+    return EvalResult(
+        model=spec.name,
+        path=str(model_path),
+        dataset={"name": data.name, "task": task.name, "params": data.params},
+        metrics={k: float(v) for k, v in metrics.items()},
+        optimum=data.optimum,
+        num_examples=data.num_test,
+    )
+
+
+def _check_labels(task: tasks.Task, net, y) -> None:
+    if task.loss != "sparse_categorical_crossentropy":
+        return
+    num_classes = net.outputs[0].shape[-1]
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise DataError(
+            f"Labels range over {int(y.min())}..{int(y.max())} but the model has "
+            f"{num_classes} classes.",
+            "Evaluate on the dataset the model was trained on.",
+        )
