@@ -12,7 +12,10 @@ from cli import _keras, render
 
 def evaluate(
     path: Annotated[
-        Path, typer.Argument(help="A run folder from `zoo train --output`, or a .keras file.")
+        Path,
+        typer.Argument(
+            metavar="PATH", help="A run folder from `zoo train --output`, or a .keras file."
+        ),
     ],
     dataset: Annotated[str | None, typer.Option(help="Default: the run's dataset.")] = None,
     seed: Annotated[

@@ -11,7 +11,7 @@ from cli.list import spec_dict
 
 
 def info(
-    name: Annotated[str, typer.Argument(help="A model name from `zoo list`.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Describe a model: its spec, default hyper-parameters and recipe, and its layers."""

@@ -17,7 +17,7 @@ def spec_dict(spec) -> dict:
 
 def list_models(
     pattern: Annotated[
-        str, typer.Argument(help="fnmatch pattern on the name, e.g. '*cnn*'.")
+        str, typer.Argument(metavar="PATTERN", help="fnmatch pattern on the name, e.g. '*cnn*'.")
     ] = "*",
     family: Annotated[str | None, typer.Option(help="Only this family, e.g. cnn.")] = None,
     task: Annotated[

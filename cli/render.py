@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -58,32 +59,37 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def _titled(title: str | None, body: Table) -> RenderableType:
+    """A bold title line above a table (a Table title would wrap at the table's width)."""
+    return Group(Text(title, style="bold"), body) if title else body
+
+
 def table(
     title: str | None,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     numeric: Sequence[str] = (),
-) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
+) -> RenderableType:
+    t = Table(header_style="bold")
     for c in columns:
         t.add_column(c, justify="right" if c in numeric else "left", no_wrap=c in numeric)
     for row in rows:
         t.add_row(*(escape(fmt(v)) for v in row))
-    return t
+    return _titled(title, t)
 
 
-def key_values(title: str, items: Iterable[tuple[str, Any]]) -> Table:
-    t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+def key_values(title: str, items: Iterable[tuple[str, Any]]) -> RenderableType:
+    t = Table(show_header=False, box=None, padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
     for k, v in items:
         t.add_row(k, escape(fmt(v)))
-    return t
+    return _titled(title, t)
 
 
 def metrics_table(
     title: str, columns: dict[str, dict[str, float]], optimum: dict[str, float]
-) -> Table:
+) -> RenderableType:
     """One row per metric, one column per split, and the best value the data allows."""
     names = sorted({m for split in columns.values() for m in split}, key=lambda m: (m != "loss", m))
     head = ["metric", *columns, "optimum"]
@@ -92,26 +98,10 @@ def metrics_table(
 
 
 class TrainProgress:
-    """Shows a progress bar per epoch and a line of metrics when each epoch ends."""
+    """Shows a progress bar during each epoch and a line of metrics when it ends."""
 
     def __init__(self):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[logs]}"),
-            console=err,
-            transient=True,
-        )
+        self._bar = None
         self._task = None
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
@@ -122,22 +112,39 @@ class TrainProgress:
             f"{info['num_test']:,} test examples, {info['epochs']} epochs.",
             soft_wrap=True,
         )
-        self._bar.start()
 
     def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
-        if self._task is None:
+        if self._bar is None and err.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[logs]}"),
+                console=err,
+                transient=True,
+            )
+            self._bar.start()
             self._task = self._bar.add_task(
                 f"epoch {epoch}/{self.info['epochs']}", total=self.info["steps_per_epoch"], logs=""
             )
+        if self._bar is None:
+            return
         loss = logs.get("loss")
         self._bar.update(
             self._task, completed=step, logs=f"loss {fmt(float(loss))}" if loss is not None else ""
         )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if self._task is not None:
-            self._bar.remove_task(self._task)
-            self._task = None
+        self.close()
         parts = "  ".join(f"{k} {fmt(float(v))}" for k, v in logs.items() if k != "seconds")
         err.print(
             f"epoch {epoch}/{self.info['epochs']}  {parts}  ({logs['seconds']:.1f} s)",
@@ -148,4 +155,6 @@ class TrainProgress:
         self.close()
 
     def close(self) -> None:
-        self._bar.stop()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

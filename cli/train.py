@@ -36,7 +36,7 @@ def parse_params(items: list[str]) -> dict:
 
 
 def train(
-    name: Annotated[str, typer.Argument(help="A model name from `zoo list`.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")],
     dataset: Annotated[str, typer.Option(help="A dataset of the model's task.")] = "synthetic",
     epochs: Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")] = None,

@@ -1,0 +1,82 @@
+"""Synthetic data: seeded, learnable, with the optimum it claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import DataError, InvalidArgumentError
+
+TASKS = ["regression", "image_classification", "text_classification", "rating_prediction"]
+
+
+def _arrays(x):
+    return list(x.values()) if isinstance(x, dict) else [x]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_same_seed_same_data_other_seed_other_data(task):
+    a = zoo.load_dataset(task, samples=300, seed=1)
+    b = zoo.load_dataset(task, samples=300, seed=1)
+    c = zoo.load_dataset(task, samples=300, seed=2)
+    for xa, xb, xc in zip(_arrays(a.x_train), _arrays(b.x_train), _arrays(c.x_train), strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        assert not np.array_equal(xa, xc)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_splits_are_disjoint_draws_and_finite(task):
+    d = zoo.load_dataset(task, samples=400)
+    assert d.num_train == 400 and d.num_test >= 1
+    for x in _arrays(d.x_train) + _arrays(d.x_test) + [d.y_train, d.y_test]:
+        assert np.isfinite(x).all()
+    assert d.optimum and all(v > 0 for v in d.optimum.values())
+
+
+def test_regression_follows_its_rule():
+    d = zoo.load_dataset("regression", samples=2000, noise_std=0.1)
+    residual = d.y_train - (d.x_train @ d.truth["w"] + d.truth["b"])
+    assert abs(residual.std() - 0.1) < 0.01
+    assert d.optimum["mse"] == pytest.approx(0.01)
+
+
+def test_image_bayes_accuracy_is_near_one_and_falls_with_noise():
+    clean = zoo.load_dataset("image_classification", samples=1000)
+    noisy = zoo.load_dataset("image_classification", samples=1000, noise_std=3.0)
+    assert clean.optimum["accuracy"] > 0.99
+    assert noisy.optimum["accuracy"] < 0.8
+    assert clean.x_train.shape[1:] == (28, 28, 1)
+    assert set(np.unique(clean.y_train)) == set(range(10))
+
+
+def test_text_labels_are_set_by_marker_tokens():
+    d = zoo.load_dataset("text_classification", samples=200)
+    markers = d.truth["markers"]
+    for x, y in zip(d.x_train, d.y_train, strict=True):
+        present = {c for c in range(len(markers)) if np.isin(markers[c], x).any()}
+        assert present == {y}
+    assert d.x_train.min() >= 1 and d.x_train.max() < 1000
+
+
+def test_ratings_are_distinct_pairs_with_the_stated_noise():
+    d = zoo.load_dataset("rating_prediction", samples=5000)
+    pairs = set(zip(d.x_train["user"], d.x_train["item"], strict=True))
+    test_pairs = set(zip(d.x_test["user"], d.x_test["item"], strict=True))
+    assert len(pairs) == 5000 and not pairs & test_pairs
+    t = d.truth
+    u, i = d.x_train["user"], d.x_train["item"]
+    clean = d.y_train - (t["user_factors"][u] * t["item_factors"][i]).sum(1)
+    assert clean.mean() == pytest.approx(t["mean"], abs=0.05)
+
+
+def test_unknown_dataset_and_bad_sizes_are_clear_errors():
+    with pytest.raises(DataError, match="Available: synthetic"):
+        zoo.load_dataset("image_classification", "imagenet")
+    with pytest.raises(InvalidArgumentError, match="samples=0"):
+        zoo.load_dataset("regression", samples=0)
+    with pytest.raises(InvalidArgumentError, match="must fit"):
+        zoo.load_dataset("rating_prediction", samples=10**6)
+    with pytest.raises(InvalidArgumentError, match="unexpected keyword"):
+        zoo.load_dataset("regression", colour="blue")

@@ -1,0 +1,152 @@
+"""zoo.train and zoo.evaluate through the Python API: results, files, errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import results
+from zoo.errors import DataError, InvalidArgumentError, ModelFileError, OutputError
+
+
+def test_train_returns_history_and_writes_the_run(mlp_run):
+    out, result = mlp_run
+    assert result.model == "mlp" and len(result.history) == 1
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(result.history[0])
+    assert 0 <= result.test_metrics["accuracy"] <= 1
+    saved = json.loads((out / "result.json").read_text())
+    assert {"model", "dataset", "config", "history", "test_metrics", "env"} <= set(saved)
+    assert saved["config"]["epochs"] == 1 and saved["dataset"]["params"]["samples"] == 512
+    assert saved["env"]["keras"].startswith("3.") and saved["env"]["device"] == "cpu"
+    assert sorted(p.name for p in out.iterdir()) == ["model.keras", "result.json"]
+
+
+def test_evaluate_a_run_folder_and_a_keras_file_give_the_training_test_metrics(mlp_run):
+    out, result = mlp_run
+    for path in (out, out / "model.keras"):
+        ev = zoo.evaluate(path, samples=512)
+        assert ev.model == "mlp" and ev.num_examples == result.dataset["params"]["samples"] // 5
+        assert ev.metrics["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+
+
+def test_callbacks_reach_the_progress_object():
+    events = []
+
+    class Recorder(zoo.Progress):
+        def on_train_begin(self, info):
+            events.append(("begin", info["epochs"], info["steps_per_epoch"]))
+
+        def on_batch_end(self, epoch, step, logs):
+            events.append(("batch", epoch, step))
+
+        def on_epoch_end(self, epoch, logs):
+            events.append(("epoch", epoch, round(logs["seconds"] >= 0)))
+
+    zoo.train("linear_regression", epochs=2, samples=64, batch_size=32, progress=Recorder())
+    steps = -(-int(64 * 0.9 + 0.5) // 32)
+    assert events[0] == ("begin", 2, steps)
+    assert [e for e in events if e[0] == "epoch"] == [("epoch", 1, 1), ("epoch", 2, 1)]
+    assert ("batch", 2, steps) in events
+
+
+def test_same_seed_gives_same_initial_model_and_data():
+    a = zoo.train("linear_regression", epochs=1, samples=64, seed=3)
+    b = zoo.train("linear_regression", epochs=1, samples=64, seed=3)
+    np.testing.assert_allclose(
+        a.keras_model.get_weights()[0], b.keras_model.get_weights()[0], rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"epochs": 0}, InvalidArgumentError, "epochs=0"),
+        ({"batch_size": -4}, InvalidArgumentError, "batch_size=-4"),
+        ({"learning_rate": 0.0}, InvalidArgumentError, "learning_rate=0.0"),
+        ({"optimizer": "rmsprop"}, InvalidArgumentError, "Allowed: sgd, adam, adamw"),
+        ({"val_fraction": 1.0}, InvalidArgumentError, r"\[0, 1\)"),
+        ({"samples": -1}, InvalidArgumentError, "samples=-1"),
+        ({"dataset": "mnist"}, DataError, "Available: synthetic"),
+        ({"model_kwargs": {"num_classes": 3}}, InvalidArgumentError, "fixes num_classes=10"),
+        ({"model_kwargs": {"widht": 3}}, InvalidArgumentError, "Accepted: input_shape"),
+    ],
+)
+def test_bad_settings_fail_before_training(kwargs, error, match, tmp_path):
+    with pytest.raises(error, match=match):
+        zoo.train("mlp", **{"samples": 64, **kwargs}, output=tmp_path / "run")
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_output_that_is_a_file_or_unreachable_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        zoo.train("linear_regression", samples=64, output=blocker)
+    with pytest.raises(OutputError, match="Cannot write"):
+        zoo.train("linear_regression", samples=64, output=blocker / "sub")
+    assert blocker.read_text() == "x"
+
+
+def test_model_kwargs_from_the_user_reach_the_factory():
+    r = zoo.train("mlp", epochs=1, samples=64, model_kwargs={"hidden_units": 8, "num_layers": 1})
+    assert r.num_params == 784 * 8 + 8 + 8 * 10 + 10
+    assert r.config.model_kwargs["hidden_units"] == 8
+
+
+def _keras_file(tmp_path, model, name="m.keras"):
+    path = tmp_path / name
+    model.save(path)
+    return path
+
+
+def test_evaluate_refuses_bad_files(tmp_path, mlp_run):
+    import keras
+
+    good = mlp_run[0] / "model.keras"
+    cases = {
+        "missing": tmp_path / "nothing.keras",
+        "not_zip": tmp_path / "text.keras",
+        "truncated": tmp_path / "cut.keras",
+        "garbage_zip": tmp_path / "garbage.keras",
+    }
+    cases["not_zip"].write_text("hello")
+    cases["truncated"].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with zipfile.ZipFile(cases["garbage_zip"], "w") as z:
+        z.writestr("config.json", "{not json")
+    for path in cases.values():
+        with pytest.raises(ModelFileError):
+            zoo.evaluate(path)
+
+    inputs = keras.Input((3,))
+    foreign = keras.Model(inputs, keras.layers.Dense(1)(inputs), name="not_in_the_zoo")
+    with pytest.raises(ModelFileError, match="not in the zoo"):
+        zoo.evaluate(_keras_file(tmp_path, foreign))
+
+    lam = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs), name="mlp")
+    with pytest.raises(ModelFileError, match="[Ss]afe|Lambda"):
+        zoo.evaluate(_keras_file(tmp_path, lam, "lambda.keras"))
+
+
+def test_evaluate_on_data_that_does_not_fit_the_model(tmp_path):
+    small = zoo.create_model("mlp", input_shape=(8, 8, 1))
+    with pytest.raises(DataError, match="does not fit the model"):
+        zoo.evaluate(_keras_file(tmp_path, small))
+    fewer = zoo.create_model("mlp", num_classes=3)
+    with pytest.raises(DataError, match="3 classes"):
+        zoo.evaluate(_keras_file(tmp_path, fewer, "few.keras"))
+
+
+def test_atomic_json_write_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "r.json"
+    results.write_json(path, {"a": 1})
+    with pytest.raises(TypeError):
+        results.write_json(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    with pytest.raises(ValueError):  # NaN nested in a list is refused rather than written
+        results.write_json(path, {"a": [float("inf")]})
+    assert json.loads(path.read_text()) == {"a": 1}
