@@ -7,6 +7,7 @@ wrote is kept and shown if the import fails.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -22,7 +23,12 @@ def import_quietly() -> None:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
-            import keras  # noqa: F401
+            import keras
+
+            if keras.backend.backend() == "tensorflow":  # start the runtime, which logs too
+                import tensorflow as tf
+
+                tf.config.list_logical_devices()
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)
@@ -31,3 +37,6 @@ def import_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    # TensorFlow, TFDS and absl also warn through Python logging (deprecations, retracing).
+    for name in ("absl", "tensorflow", "tensorflow_datasets"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import _keras, render
+from cli import _keras, options, render
 
 
 def evaluate(
@@ -17,15 +17,15 @@ def evaluate(
             metavar="PATH", help="A run folder from `zoo train --output`, or a .keras file."
         ),
     ],
-    dataset: Annotated[str | None, typer.Option(help="Default: the run's dataset.")] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Synthetic data seed. Default: the run's.")
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Default: the run's dataset (synthetic for a bare .keras file)."),
     ] = None,
-    samples: Annotated[
-        int | None, typer.Option(min=1, help="Synthetic size. Default: the run's.")
-    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Default: the run's.")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, help="Default: the run's.")] = None,
+    data_dir: options.DataDir = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: options.Json = False,
 ) -> None:
     """Evaluate a saved model on the test split of its dataset."""
     import zoo
@@ -37,7 +37,9 @@ def evaluate(
                 "Pass a run folder written by `zoo train --output` or a .keras file.",
             )
         _keras.import_quietly()
-        result = zoo.evaluate(path, dataset, seed=seed, samples=samples, batch_size=batch_size)
+        result = zoo.evaluate(
+            path, dataset, seed=seed, samples=samples, data_dir=data_dir, batch_size=batch_size
+        )
     if as_json:
         render.print_json(result.to_dict())
         return

@@ -8,11 +8,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import
 
 import typer  # noqa: E402
 
-from cli import evaluate, info, list, train  # noqa: E402
+from cli import data, evaluate, generate, info, list, train  # noqa: E402
 
 app = typer.Typer(
     name="zoo",
-    help="A zoo of Keras 3 models: list, train and evaluate them.",
+    help="A zoo of Keras 3 models: list, describe, train, evaluate and sample them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -21,6 +21,8 @@ app.command("list")(list.list_models)
 app.command("info")(info.info)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.command("generate")(generate.generate)
+app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":
     app()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli import _keras, render
+from cli import _keras, options, render
 
 
 class Optimizer(str, Enum):
@@ -37,7 +37,7 @@ def parse_params(items: list[str]) -> dict:
 
 def train(
     name: Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")],
-    dataset: Annotated[str, typer.Option(help="A dataset of the model's task.")] = "synthetic",
+    dataset: options.Dataset = "synthetic",
     epochs: Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Default: the recipe.")] = None,
@@ -45,15 +45,12 @@ def train(
         Optimizer | None,
         typer.Option(help="sgd (momentum 0.9), adam or adamw. Default: the recipe."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds data, weights and shuffling.")] = 0,
-    samples: Annotated[
-        int | None,
-        typer.Option(min=1, help="Synthetic training examples to generate. Default: the task's."),
-    ] = None,
-    val_fraction: Annotated[
-        float,
-        typer.Option(help="Part of the training split held out."),
-    ] = 0.1,
+    seed: options.Seed = 0,
+    samples: options.Samples = None,
+    val_fraction: Annotated[float, typer.Option(help="Part of the training split held out.")] = 0.1,
+    test_fraction: options.TestFraction = 0.2,
+    data_dir: options.DataDir = None,
+    download: options.Download = False,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -63,7 +60,7 @@ def train(
     output: Annotated[
         Path | None, typer.Option(help="Folder for model.keras and result.json.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: options.Json = False,
 ) -> None:
     """Train a model and evaluate it on the test split."""
     import zoo
@@ -84,6 +81,9 @@ def train(
                 seed=seed,
                 samples=samples,
                 val_fraction=val_fraction,
+                test_fraction=test_fraction,
+                data_dir=data_dir,
+                download=download,
                 output=output,
                 model_kwargs=model_kwargs,
                 progress=progress,
@@ -106,10 +106,17 @@ def train(
     seconds = sum(h["seconds"] for h in result.history) / len(result.history)
     render.out.print(
         render.metrics_table(
-            f"{result.model} after {result.config.epochs} epochs ({seconds:.1f} s per epoch)",
+            f"{result.model} on {_short(result.dataset['name'])} after {result.config.epochs} "
+            f"epochs ({seconds:.1f} s per epoch)",
             columns,
             result.optimum,
         )
     )
     if result.paths:
-        render.err.print(f"Saved {result.paths['model']} and {result.paths['result']}")
+        render.err.print(
+            f"Saved {result.paths['model']} and {result.paths['result']}", soft_wrap=True
+        )
+
+
+def _short(dataset: str) -> str:
+    return Path(dataset).name if "/" in dataset and Path(dataset).exists() else dataset

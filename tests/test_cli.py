@@ -11,6 +11,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+import zoo
 from cli.main import app
 
 runner = CliRunner()
@@ -31,7 +32,8 @@ def test_help_lists_the_commands():
 
 def test_list_table_and_json():
     r = invoke("list")
-    assert r.exit_code == 0 and "seed_cnn" in r.output and "6 models" in r.output
+    assert r.exit_code == 0 and "seed_cnn" in r.output
+    assert f"{len(zoo.list_models())} models" in r.output
     data = json.loads(invoke("list", "--json").stdout)
     assert {m["name"] for m in data} >= {"mlp", "seed_cnn", "matrix_factorization"}
     assert data[0].keys() >= {
@@ -45,9 +47,9 @@ def test_list_table_and_json():
         "recipe",
         "factory",
     }
-    assert [m["name"] for m in json.loads(invoke("list", "--family", "rnn", "--json").stdout)] == [
-        "lstm_classifier"
-    ]
+    assert [
+        m["name"] for m in json.loads(invoke("list", "--task", "translation", "--json").stdout)
+    ] == ["transformer_seq2seq"]
     assert "seed_cnn" not in invoke("list", "*classifier").output
 
 
@@ -101,7 +103,7 @@ def test_train_json_output():
 @pytest.mark.parametrize(
     "args, code, text",
     [
-        (["train", "seed_cn"], 2, "Did you mean seed_cnn?"),
+        (["train", "seed_cn"], 2, "Did you mean seed_cnn"),
         (["train", "mlp", "--epochs", "0"], 2, "--epochs"),
         (["train", "mlp", "--batch-size", "-1"], 2, "--batch-size"),
         (["train", "mlp", "--epochs", "many"], 2, "valid integer"),
@@ -111,7 +113,7 @@ def test_train_json_output():
         (["train", "mlp", "--param", "nokey"], 2, "KEY=VALUE"),
         (["train", "mlp", "--param", "hidden_units=0"], 2, "hidden_units=0"),
         (["train", "mlp", "--param", "colour=3"], 2, "Accepted:"),
-        (["train", "mlp", "--dataset", "imagenet"], 1, "Available: synthetic"),
+        (["train", "mlp", "--dataset", "imagenet"], 1, "Available: synthetic, mnist"),
         (["info", "nope"], 2, "Unknown model 'nope'"),
         (["list", "--family", "nope"], 2, "Unknown family"),
         (["evaluate", "/no/such/run"], 1, "does not exist"),
@@ -159,3 +161,65 @@ def test_the_real_command_keeps_tensorflow_logs_off_the_terminal(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_data_list_shows_every_real_dataset_and_its_state(tmp_path):
+    r = invoke("data", "list", "--data-dir", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output
+    rows = {row["dataset"]: row for row in json.loads(r.stdout)}
+    assert {
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "imdb_reviews",
+        "speech_commands",
+        "tiny_shakespeare",
+        "movielens/100k-ratings",
+    } <= set(rows)
+    assert not rows["mnist"]["prepared"] and rows["mnist"]["prepare_from_files"]
+    assert rows["movielens/100k-ratings"]["tasks"] == ["rating_prediction", "retrieval"]
+    table = invoke("data", "list", "--data-dir", str(tmp_path))
+    assert table.exit_code == 0 and "speech_commands" in table.output
+
+
+def test_data_prepare_then_list_then_train(tmp_path):
+    from tests.test_real_data import _cifar_python_tarball
+
+    _cifar_python_tarball(
+        tmp_path / "cifar-10-python.tar.gz", 16, __import__("numpy").random.default_rng(0)
+    )
+    data_dir = str(tmp_path / "tfds")
+    r = invoke("data", "prepare", "cifar10", "--from", str(tmp_path), "--data-dir", data_dir)
+    assert r.exit_code == 0, r.output
+    assert "Prepared cifar10" in r.output
+    rows = {
+        x["dataset"]: x
+        for x in json.loads(invoke("data", "list", "--data-dir", data_dir, "--json").stdout)
+    }
+    assert rows["cifar10"]["prepared"] and rows["cifar10"]["bytes"] > 0
+    r = invoke(
+        "train",
+        "keras_convnet",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        data_dir,
+        "--epochs",
+        "1",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["config"]["model_kwargs"]["input_shape"] == [32, 32, 3]
+
+
+def test_data_prepare_errors(tmp_path):
+    r = invoke("data", "prepare", "mnist", "--from", str(tmp_path), "--data-dir", str(tmp_path))
+    assert r.exit_code == 1 and "no train-images-idx3-ubyte" in r.output
+    r = invoke("data", "prepare", "mnist")
+    assert r.exit_code == 2 and "--from" in r.output
+
+
+def test_a_missing_real_dataset_is_one_line_naming_both_fixes(tmp_path):
+    r = invoke("train", "seed_cnn", "--dataset", "fashion_mnist", "--data-dir", str(tmp_path))
+    assert r.exit_code == 1
+    assert "--download" in r.output and "zoo data prepare fashion_mnist" in r.output

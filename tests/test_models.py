@@ -13,27 +13,39 @@ from zoo.errors import InvalidArgumentError
 NAMES = zoo.list_models()
 
 
-def _batch(spec, n=32):
-    """A small batch of the model's task's synthetic data at the model's default shapes."""
-    from zoo.data import synthetic
+def _kwargs(spec):
+    """The hyper-parameters of the model's small instance."""
+    return {**spec.defaults, **spec.small}
 
-    params = {
-        k: v
-        for k, v in spec.defaults.items()
-        if k in inspect.signature(synthetic.GENERATORS[spec.task]).parameters
-    }
-    if "input_shape" in spec.defaults:
-        h, w, c = spec.defaults["input_shape"]
-        params.update(image_size=h, channels=c)
-    if spec.task == "rating_prediction":
-        n = 200
-    data = zoo.load_dataset(spec.task, samples=n, **params)
+
+def _batch(spec, n=32):
+    """A small batch of the model's task's synthetic data, shaped for its small instance."""
+    from zoo.data import synthetic_params
+
+    if spec.task in ("rating_prediction", "retrieval"):
+        n = 400
+    data = zoo.load_dataset(spec.task, samples=n, **synthetic_params(spec.task, _kwargs(spec)))
     return data.x_train, data.y_train
 
 
-def _output_shape(spec):
-    d = spec.defaults
-    return (d["num_classes"],) if "num_classes" in d else (1,)
+def _output_shape(spec, batch):
+    k = _kwargs(spec)
+    return {
+        "image_classification": (k.get("num_classes"),),
+        "text_classification": (k.get("num_classes"),),
+        "audio_classification": (k.get("num_classes"),),
+        "regression": (1,),
+        "rating_prediction": (1,),
+        "forecasting": (k.get("horizon"),),
+        "language_modeling": (k.get("sequence_length"), k.get("vocab_size")),
+        "translation": (k.get("target_length"), k.get("vocab_size")),
+        "retrieval": (batch,),
+    }[spec.task]
+
+
+def _small_model(name):
+    spec = zoo.get_spec(name)
+    return zoo.create_model(name, **spec.small)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,11 +58,12 @@ def test_spec_defaults_match_factory_signature(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_builds_with_defaults_output_shape_and_no_nan(name):
     spec = zoo.get_spec(name)
-    model = zoo.create_model(name)
+    model = zoo.create_model(name)  # the defaults build
     assert model.name == name
-    x, _ = _batch(spec)
+    model = _small_model(name)
+    x, labels = _batch(spec)
     y = np.asarray(model(x, training=False))
-    assert y.shape == (len(_), *_output_shape(spec))
+    assert y.shape == (len(labels), *_output_shape(spec, len(labels)))
     assert np.isfinite(y).all()
 
 
@@ -61,21 +74,21 @@ def test_a_few_steps_on_one_batch_lower_the_loss(name):
     spec = zoo.get_spec(name)
     task = zoo.tasks.get(spec.task)
     keras.utils.set_random_seed(0)
-    model = zoo.create_model(name)
+    model = _small_model(name)
     model.compile(
         optimizer=keras.optimizers.Adam(spec.recipe.learning_rate), loss=task.build_loss()
     )
     x, y = _batch(spec)
-    first = float(model.evaluate(x, y, verbose=0))
-    for _ in range(10):
-        model.train_on_batch(x, y)
-    assert float(model.evaluate(x, y, verbose=0)) < first
+    # Training-mode losses (batch normalization's moving averages lag behind at first).
+    losses = [float(model.train_on_batch(x, y)) for _ in range(10)]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_round_trip_gives_identical_outputs(name, tmp_path):
     spec = zoo.get_spec(name)
-    model = zoo.create_model(name)
+    model = _small_model(name)
     x, _ = _batch(spec)
     path = tmp_path / f"{name}.keras"
     model.save(path)

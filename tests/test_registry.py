@@ -23,21 +23,37 @@ BUILTIN = [
 ]
 
 
-def test_list_models_is_sorted_and_has_one_model_per_family():
+def test_list_models_is_sorted_and_covers_every_family():
     names = zoo.list_models()
-    assert set(BUILTIN) <= set(names)
+    assert set(BUILTIN) <= set(names) and len(names) >= 20
     assert names == sorted(names)
-    families = {zoo.get_spec(n).family for n in BUILTIN}
-    assert families == {"linear", "mlp", "cnn", "rnn", "transformer", "recommender"}
+    families = {zoo.get_spec(n).family for n in names}
+    assert families == {"linear", "mlp", "cnn", "rnn", "transformer", "recommender", "applications"}
+    assert families == set(zoo.families())
+
+
+def test_every_model_names_a_known_task_and_a_factory_module_in_the_zoo():
+    for name in zoo.list_models():
+        spec = zoo.get_spec(name)
+        assert spec.task in zoo.tasks.TASKS
+        assert (
+            spec.factory.startswith(f"zoo.models.{spec.family}:")
+            or spec.family in ("linear", "mlp")
+            or spec.factory.split(":")[0].startswith("zoo.models.")
+        )
+        assert spec.summary and spec.reference
 
 
 def test_filters():
-    assert zoo.list_models("*classifier") == ["lstm_classifier", "transformer_classifier"]
-    assert zoo.list_models(family="cnn") == ["seed_cnn"]
-    assert zoo.list_models(task="image_classification") == ["mlp", "seed_cnn"]
-    assert zoo.list_models(tag="seed") == ["linear_regression", "mlp", "seed_cnn"]
+    assert zoo.list_models("*lstm*") == ["bilstm_classifier", "lstm_classifier", "lstm_forecaster"]
+    assert zoo.list_models(family="cnn") == ["keras_convnet", "kws_cnn", "resnet20", "seed_cnn"]
+    assert zoo.list_models(task="translation") == ["transformer_seq2seq"]
+    assert zoo.list_models(tag="seed") == ["linear_regression", "mlp", "seed_cnn", "simple_rnn"]
     assert zoo.list_models(["mlp", "seed_*"]) == ["mlp", "seed_cnn"]
-    assert zoo.list_models("*", exclude="*classifier", family="rnn") == []
+    assert zoo.list_models("*", exclude="*classifier", family="rnn") == [
+        "lstm_forecaster",
+        "simple_rnn",
+    ]
 
 
 def test_natural_sort(monkeypatch):
@@ -57,7 +73,7 @@ def test_unknown_filter_value_is_an_error_listing_allowed_values(kind):
 def test_unknown_name_suggests_close_matches():
     with pytest.raises(UnknownModelError) as e:
         zoo.get_spec("seed_cn")
-    assert "Did you mean seed_cnn?" in str(e.value)
+    assert "Did you mean seed_cnn," in str(e.value)
     with pytest.raises(UnknownModelError, match="See `zoo list`"):
         zoo.create_model("qqqqqq")
 

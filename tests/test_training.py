@@ -70,15 +70,32 @@ def test_same_seed_gives_same_initial_model_and_data():
         ({"optimizer": "rmsprop"}, InvalidArgumentError, "Allowed: sgd, adam, adamw"),
         ({"val_fraction": 1.0}, InvalidArgumentError, r"\[0, 1\)"),
         ({"samples": -1}, InvalidArgumentError, "samples=-1"),
-        ({"dataset": "mnist"}, DataError, "Available: synthetic"),
-        ({"model_kwargs": {"num_classes": 3}}, InvalidArgumentError, "fixes num_classes=10"),
+        ({"dataset": "imagenet"}, DataError, "Available: synthetic, mnist"),
+        ({"dataset": "mnist"}, DataError, "not prepared in .*--download.*zoo data prepare"),
         ({"model_kwargs": {"widht": 3}}, InvalidArgumentError, "Accepted: input_shape"),
     ],
 )
 def test_bad_settings_fail_before_training(kwargs, error, match, tmp_path):
     with pytest.raises(error, match=match):
-        zoo.train("mlp", **{"samples": 64, **kwargs}, output=tmp_path / "run")
+        zoo.train(
+            "mlp",
+            **{"samples": 64, "data_dir": str(tmp_path / "tfds"), **kwargs},
+            output=tmp_path / "run",
+        )
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_model_settings_that_the_data_fixes_are_refused():
+    with pytest.raises(InvalidArgumentError, match=r"fixes input_shape=\(49, 40, 1\)"):
+        zoo.train("kws_cnn", samples=16, model_kwargs={"input_shape": (20, 20, 1)})
+
+
+def test_synthetic_data_takes_the_model_shapes():
+    r = zoo.train(
+        "mlp", epochs=1, samples=64, model_kwargs={"num_classes": 3, "input_shape": (8, 8, 2)}
+    )
+    assert r.dataset["params"]["num_classes"] == 3 and r.dataset["params"]["channels"] == 2
+    assert r.keras_model.output_shape == (None, 3)
 
 
 def test_output_that_is_a_file_or_unreachable_is_refused(tmp_path):
@@ -131,13 +148,36 @@ def test_evaluate_refuses_bad_files(tmp_path, mlp_run):
         zoo.evaluate(_keras_file(tmp_path, lam, "lambda.keras"))
 
 
-def test_evaluate_on_data_that_does_not_fit_the_model(tmp_path):
-    small = zoo.create_model("mlp", input_shape=(8, 8, 1))
+def test_evaluate_on_data_that_does_not_fit_the_model(tmp_path, mlp_run):
+    model = mlp_run[0] / "model.keras"
+    rng = np.random.default_rng(0)
+    small = tmp_path / "small.npz"
+    np.savez(
+        small,
+        x_train=rng.random((4, 8, 8, 1)),
+        y_train=np.arange(4),
+        x_test=rng.random((2, 8, 8, 1)),
+        y_test=np.arange(2),
+    )
     with pytest.raises(DataError, match="does not fit the model"):
-        zoo.evaluate(_keras_file(tmp_path, small))
-    fewer = zoo.create_model("mlp", num_classes=3)
-    with pytest.raises(DataError, match="3 classes"):
-        zoo.evaluate(_keras_file(tmp_path, fewer, "few.keras"))
+        zoo.evaluate(model, str(small))
+    many = tmp_path / "many.npz"
+    np.savez(
+        many,
+        x_train=rng.random((12, 28, 28, 1)),
+        y_train=np.arange(12),
+        x_test=rng.random((2, 28, 28, 1)),
+        y_test=np.array([0, 11]),
+    )
+    with pytest.raises(DataError, match="10 classes"):
+        zoo.evaluate(model, str(many))
+
+
+def test_a_bare_model_file_is_evaluated_on_synthetic_data_of_its_shape(tmp_path):
+    small = zoo.create_model("mlp", input_shape=(8, 8, 1), num_classes=3)
+    result = zoo.evaluate(_keras_file(tmp_path, small))
+    assert result.dataset["params"]["image_size"] == 8
+    assert result.dataset["params"]["num_classes"] == 3
 
 
 def test_atomic_json_write_keeps_the_old_file_on_failure(tmp_path):

@@ -31,15 +31,28 @@ _EXPORTS = {
     "evaluate": "zoo.training",
     "load_model": "zoo.training",
     "load_dataset": ("zoo.data", "load"),
+    "generate": "zoo.generation",
     "ZooError": "zoo.errors",
 }
-_SUBMODULES = {"registry", "tasks", "data", "training", "results", "errors", "models", "layers"}
+_SUBMODULES = {
+    "registry",
+    "tasks",
+    "data",
+    "training",
+    "results",
+    "errors",
+    "models",
+    "layers",
+    "metrics",
+    "generation",
+}
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.data import load as load_dataset  # noqa: F401
     from zoo.errors import ZooError  # noqa: F401
+    from zoo.generation import generate  # noqa: F401
     from zoo.registry import (  # noqa: F401
         ModelSpec,
         Recipe,

@@ -46,6 +46,7 @@ class ModelSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # the factory's keyword defaults
     tags: tuple[str, ...] = ()
     recipe: Recipe = Recipe()
+    small: Mapping[str, Any] = field(default_factory=dict)  # overrides for a quick instance
 
     def __post_init__(self):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -58,6 +59,7 @@ class ModelSpec:
                 f"received: {self.factory!r}."
             )
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        object.__setattr__(self, "small", MappingProxyType(dict(self.small)))
         object.__setattr__(self, "tags", tuple(self.tags))
 
     def load_factory(self) -> Callable[..., Any]:

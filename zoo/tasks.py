@@ -21,6 +21,7 @@ class Task:
     metrics: tuple[str, ...]  # keys of _METRICS; the first is the headline metric
     higher_is_better: bool  # for the headline metric
     datasets: tuple[str, ...] = ("synthetic",)
+    eval_batch_size: int | None = None  # fixed where a metric depends on the batch
 
     @property
     def headline(self) -> str:
@@ -46,13 +47,24 @@ _LOSSES = {
     "sparse_categorical_crossentropy": lambda k: k.losses.SparseCategoricalCrossentropy(
         from_logits=True, name="sparse_categorical_crossentropy"
     ),
+    "in_batch_softmax": lambda k: _zoo_metrics().InBatchSoftmax(),
 }
+
+
+def _zoo_metrics():
+    from zoo import metrics
+
+    return metrics
+
 
 _METRICS = {
     "accuracy": lambda k: k.metrics.SparseCategoricalAccuracy(name="accuracy"),
     "mse": lambda k: k.metrics.MeanSquaredError(name="mse"),
     "mae": lambda k: k.metrics.MeanAbsoluteError(name="mae"),
     "rmse": lambda k: k.metrics.RootMeanSquaredError(name="rmse"),
+    "perplexity": lambda k: _zoo_metrics().Perplexity(name="perplexity"),
+    "recall_at_10": lambda k: _zoo_metrics().InBatchRecallAtK(k=10, name="recall_at_10"),
+    "recall_at_50": lambda k: _zoo_metrics().InBatchRecallAtK(k=50, name="recall_at_50"),
 }
 
 TASKS: dict[str, Task] = {
@@ -75,6 +87,7 @@ TASKS: dict[str, Task] = {
             loss="sparse_categorical_crossentropy",
             metrics=("accuracy",),
             higher_is_better=True,
+            datasets=("synthetic", "mnist", "fashion_mnist", "cifar10"),
         ),
         Task(
             name="text_classification",
@@ -84,6 +97,7 @@ TASKS: dict[str, Task] = {
             loss="sparse_categorical_crossentropy",
             metrics=("accuracy",),
             higher_is_better=True,
+            datasets=("synthetic", "imdb_reviews"),
         ),
         Task(
             name="rating_prediction",
@@ -93,6 +107,56 @@ TASKS: dict[str, Task] = {
             loss="mse",
             metrics=("rmse", "mae"),
             higher_is_better=False,
+            datasets=("synthetic", "movielens/100k-ratings"),
+        ),
+        Task(
+            name="audio_classification",
+            summary="a log-mel spectrogram of 1 s of audio -> one of num_classes keywords",
+            inputs="float32 (frames, mel_bins, 1)",
+            outputs="float32 logits (num_classes,)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("accuracy",),
+            higher_is_better=True,
+            datasets=("synthetic", "speech_commands"),
+        ),
+        Task(
+            name="forecasting",
+            summary="a window of a time series -> its next `horizon` values",
+            inputs="float32 (window, num_series)",
+            outputs="float32 (horizon,)",
+            loss="mse",
+            metrics=("mse", "mae"),
+            higher_is_better=False,
+        ),
+        Task(
+            name="language_modeling",
+            summary="a sequence of tokens -> the next token at every position",
+            inputs="int32 (sequence_length,)",
+            outputs="float32 logits (sequence_length, vocab_size)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("perplexity", "accuracy"),
+            higher_is_better=False,
+            datasets=("synthetic", "tiny_shakespeare"),
+        ),
+        Task(
+            name="translation",
+            summary="a source sequence -> a target sequence (teacher-forced decoder)",
+            inputs='{"source": int32 (source_length,), "target": int32 (target_length,)}',
+            outputs="float32 logits (target_length, vocab_size)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("accuracy",),
+            higher_is_better=True,
+        ),
+        Task(
+            name="retrieval",
+            summary="a user -> the items they interact with, ranked among in-batch candidates",
+            inputs='{"user": int32 (), "item": int32 ()}',
+            outputs="float32 (batch, batch) scores",
+            loss="in_batch_softmax",
+            metrics=("recall_at_10", "recall_at_50"),
+            higher_is_better=True,
+            datasets=("synthetic", "movielens/100k-ratings"),
+            eval_batch_size=256,
         ),
     ]
 }

@@ -138,6 +138,13 @@ class _KerasProgress:
         return Callback()
 
 
+def _dataset_record(data: zdata.Dataset) -> dict[str, Any]:
+    record = {"name": data.name, "task": data.task, "params": data.params}
+    if data.vocabulary is not None:
+        record["vocabulary"] = data.vocabulary
+    return record
+
+
 def _model_kwargs(spec: registry.ModelSpec, dataset: zdata.Dataset, overrides: dict) -> dict:
     fitted = {k: v for k, v in dataset.model_kwargs.items() if k in spec.defaults}
     for k, v in overrides.items():
@@ -164,6 +171,9 @@ def train(
     seed: int = 0,
     samples: int | None = None,
     val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    data_dir: str | None = None,
+    download: bool = False,
     output: str | Path | None = None,
     model_kwargs: dict[str, Any] | None = None,
     progress: Progress | None = None,
@@ -177,8 +187,13 @@ def train(
         dataset: a dataset of the model's task (``"synthetic"`` needs no download).
         epochs, batch_size, learning_rate, optimizer: the training recipe.
         seed: seeds the data, the initial weights and the shuffling.
-        samples: number of synthetic training examples (None: the task's default).
+        samples: number of synthetic training examples (None: the task's default), or at
+            most this many examples of a real training split.
         val_fraction: part of the training split held out for validation (0 for none).
+        test_fraction: the test part of data that has no test split (ratings CSV,
+            MovieLens, folders).
+        data_dir: where TFDS keeps prepared datasets (None: TFDS's default).
+        download: let TFDS download a real dataset that is not prepared.
         output: a folder for model.keras and result.json (written atomically).
         model_kwargs: hyper-parameters passed to the factory.
         progress: receives progress events.
@@ -218,10 +233,18 @@ def train(
         val_fraction=float(val_fraction),
     )
     out_dir = results.prepare_output_dir(output) if output is not None else None
-    data = zdata.load(task.name, dataset, seed=seed, samples=samples)
-    config = TrainConfig(
-        **config_kwargs, model_kwargs=_model_kwargs(spec, data, dict(model_kwargs or {}))
+    model_kwargs = dict(model_kwargs or {})
+    data = zdata.load(
+        task.name,
+        str(dataset),
+        seed=seed,
+        samples=samples,
+        data_dir=data_dir,
+        download=download,
+        test_fraction=test_fraction,
+        hints={**spec.defaults, **model_kwargs},
     )
+    config = TrainConfig(**config_kwargs, model_kwargs=_model_kwargs(spec, data, model_kwargs))
 
     import keras
 
@@ -268,6 +291,7 @@ def train(
         batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=validation,
+        validation_batch_size=task.eval_batch_size,
         callbacks=[callback],
         verbose=0,
     )
@@ -277,7 +301,7 @@ def train(
     test = net.evaluate(
         data.x_test,
         data.y_test,
-        batch_size=max(config.batch_size, 256),
+        batch_size=task.eval_batch_size or max(config.batch_size, 256),
         return_dict=True,
         verbose=0,
     )
@@ -291,7 +315,7 @@ def train(
     ]
     result = TrainResult(
         model=spec.name,
-        dataset={"name": data.name, "task": task.name, "params": data.params},
+        dataset=_dataset_record(data),
         config=config,
         history=history,
         test_metrics={k: float(v) for k, v in test.items()},
@@ -342,6 +366,27 @@ def load_model(path: str | Path):
         ) from None
 
 
+def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Loads the model of a run folder (with its result.json) or of a `.keras` file.
+
+    Returns:
+        The model, and the run record ({} for a bare `.keras` file).
+
+    Raises:
+        ModelFileError: no loadable model there, or an unreadable result.json.
+    """
+    path = Path(path)
+    run: dict[str, Any] = {}
+    if path.is_dir():
+        if (path / RESULT_FILE).is_file():
+            try:
+                run = json.loads((path / RESULT_FILE).read_text(encoding="utf-8"))
+            except (ValueError, OSError) as e:
+                raise ModelFileError(f"Cannot read {path / RESULT_FILE}: {e}.") from None
+        path = path / MODEL_FILE
+    return load_model(path), run
+
+
 def _check_inputs(net, x) -> None:
     """Raises DataError when the data's shapes do not fit the model's inputs."""
     expected = {t.name: tuple(t.shape[1:]) for t in net.inputs}
@@ -367,6 +412,7 @@ def evaluate(
     *,
     seed: int | None = None,
     samples: int | None = None,
+    data_dir: str | None = None,
     batch_size: int = 256,
 ) -> EvalResult:
     """Evaluates a saved model on the test split of a dataset of its task.
@@ -376,24 +422,15 @@ def evaluate(
             zoo model.
         dataset: the dataset (default: the one the run was trained on, else synthetic).
         seed, samples: regenerate synthetic data with these (default: the run's).
+        data_dir: where TFDS keeps prepared datasets (default: the run's).
         batch_size: evaluation batch size.
 
     Raises:
         ModelFileError: the path holds no loadable zoo model.
         DataError: the dataset does not fit the model.
     """
-    path = Path(path)
-    run: dict[str, Any] = {}
-    if path.is_dir():
-        if (path / RESULT_FILE).is_file():
-            try:
-                run = json.loads((path / RESULT_FILE).read_text(encoding="utf-8"))
-            except (ValueError, OSError) as e:
-                raise ModelFileError(f"Cannot read {path / RESULT_FILE}: {e}.") from None
-        model_path = path / MODEL_FILE
-    else:
-        model_path = path
-    net = load_model(model_path)
+    net, run = load_run(path)
+    model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
     name = run.get("model") or net.name
     try:
         spec = registry.get_spec(name)
@@ -413,22 +450,42 @@ def evaluate(
     params["seed"] = seed if seed is not None else params.get("seed", 0)
     if samples is not None:
         params["samples"] = samples
-    data = zdata.load(task.name, dataset, **params)
+    if data_dir is not None and dataset != "synthetic":
+        params["data_dir"] = data_dir
+    data = zdata.load(
+        task.name, dataset, hints={**spec.defaults, **_shape_hints(task, net)}, **params
+    )
     _check_inputs(net, data.x_test)
     _check_labels(task, net, data.y_test)
 
     net.compile(loss=task.build_loss(), metrics=task.build_metrics())
     metrics = net.evaluate(
-        data.x_test, data.y_test, batch_size=batch_size, return_dict=True, verbose=0
+        data.x_test,
+        data.y_test,
+        batch_size=task.eval_batch_size or batch_size,
+        return_dict=True,
+        verbose=0,
     )
     return EvalResult(
         model=spec.name,
         path=str(model_path),
-        dataset={"name": data.name, "task": task.name, "params": data.params},
+        dataset=_dataset_record(data),
         metrics={k: float(v) for k, v in metrics.items()},
         optimum=data.optimum,
         num_examples=data.num_test,
     )
+
+
+def _shape_hints(task: tasks.Task, net) -> dict[str, Any]:
+    """What a bare model file tells about the data it takes (for synthetic data)."""
+    shape, out = tuple(net.inputs[0].shape[1:]), net.outputs[0].shape
+    if task.name == "image_classification":
+        return {"input_shape": shape, "num_classes": out[-1]}
+    if task.name == "text_classification":
+        return {"sequence_length": shape[0], "num_classes": out[-1]}
+    if task.name == "language_modeling":
+        return {"sequence_length": shape[0], "vocab_size": out[-1]}
+    return {}
 
 
 def _check_labels(task: tasks.Task, net, y) -> None:

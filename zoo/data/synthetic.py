@@ -12,6 +12,18 @@ compare what a model reached with what was reachable:
   the markers decide the class, so the optimum accuracy is 1.
 - rating_prediction: global mean + user and item biases + a rank-r dot product, plus
   N(0, noise_std^2); the optimum RMSE is noise_std.
+- audio_classification: each class is a pair of tones at its own frequencies, sounding
+  over a random part of one second, in white noise; as log-mel spectrograms. The classes'
+  bands are apart and the tones 10 dB or more above the noise, so the optimum accuracy is
+  1 (a rule reading the band energies reaches it; a test checks that).
+- forecasting: sums of sines with fixed periods and random phases, plus N(0, noise_std^2)
+  per step; the future is determined by the phases up to the noise, so the optimum MSE is
+  noise_std^2.
+- language_modeling: a first-order Markov chain over the vocabulary with a few likely
+  successors per token; the optimum perplexity is exp(entropy rate).
+- translation: the target is the source reversed; the optimum token accuracy is 1.
+- retrieval: users pick items with probability proportional to exp(u . v_i + b_i); the
+  optimum is the in-batch recall@10 of ranking by the true log-odds, log p(i | u) - log p(i).
 
 The rule is drawn from one random stream and the train and test examples from two
 others, so the test split depends only on the seed and its own size.
@@ -24,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from zoo.tasks import TASKS
 
 
 @dataclass
@@ -40,6 +54,7 @@ class Dataset:
     optimum: dict[str, float] = field(default_factory=dict)  # best expected test metrics
     params: dict[str, Any] = field(default_factory=dict)  # how to regenerate it (JSON-able)
     truth: dict[str, Any] = field(default_factory=dict)  # the generating rule, for tests
+    vocabulary: list[str] | None = None  # token strings by id, where the data is text
 
     @property
     def num_train(self) -> int:
@@ -48,6 +63,10 @@ class Dataset:
     @property
     def num_test(self) -> int:
         return len(self.y_test)
+
+
+def _synthetic(task: str, train: tuple, test: tuple, **fields) -> Dataset:
+    return Dataset("synthetic", task, *train, *test, **fields)
 
 
 def _streams(seed: int):
@@ -68,13 +87,10 @@ def regression(
 
     x_train, y_train = draw(train, samples)
     x_test, y_test = draw(test, max(samples // 4, 1))
-    return Dataset(
-        name="synthetic",
-        task="regression",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
+    return _synthetic(
+        "regression",
+        (x_train, y_train),
+        (x_test, y_test),
         model_kwargs={"num_features": num_features},
         optimum={"mse": noise_std**2, "mae": noise_std * math.sqrt(2 / math.pi)},
         params={
@@ -103,12 +119,14 @@ def _smooth_templates(rng, num_classes, size, channels):
 
 def image_classification(
     seed: int = 0,
-    samples: int = 10000,
+    samples: int | None = None,
     image_size: int = 28,
     channels: int = 1,
     num_classes: int = 10,
     noise_std: float = 1.25,
 ) -> Dataset:
+    if samples is None:  # 10,000 images, fewer where they are large (about 800 MB at most)
+        samples = max(min(10000, 200_000_000 // (image_size * image_size * channels)), 64)
     rule, train, test = _streams(seed)
     templates = _smooth_templates(rule, num_classes, image_size, channels)
 
@@ -121,16 +139,13 @@ def image_classification(
     x_test, y_test = draw(test, max(samples // 5, 1))
     # With equal priors and isotropic Gaussian noise, the Bayes classifier is the nearest
     # template; its accuracy on this test split is the best any model can expect.
-    flat = x_test.reshape(len(x_test), -1)
-    dists = ((flat[:, None, :] - templates.reshape(num_classes, -1)[None]) ** 2).sum(-1)
+    flat, t = x_test.reshape(len(x_test), -1), templates.reshape(num_classes, -1)
+    dists = (t * t).sum(1)[None, :] - 2 * flat @ t.T  # squared distance, less |x|^2
     bayes = float((dists.argmin(1) == y_test).mean())
-    return Dataset(
-        name="synthetic",
-        task="image_classification",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
+    return _synthetic(
+        "image_classification",
+        (x_train, y_train),
+        (x_test, y_test),
         model_kwargs={
             "input_shape": (image_size, image_size, channels),
             "num_classes": num_classes,
@@ -175,13 +190,10 @@ def text_classification(
 
     x_train, y_train = draw(train, samples)
     x_test, y_test = draw(test, max(samples // 4, 1))
-    return Dataset(
-        name="synthetic",
-        task="text_classification",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
+    return _synthetic(
+        "text_classification",
+        (x_train, y_train),
+        (x_test, y_test),
         model_kwargs={
             "vocab_size": vocab_size,
             "sequence_length": sequence_length,
@@ -232,13 +244,10 @@ def rating_prediction(
 
     x_test, y_test = draw(test, pairs[:num_test])
     x_train, y_train = draw(train, pairs[num_test:])
-    return Dataset(
-        name="synthetic",
-        task="rating_prediction",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
+    return _synthetic(
+        "rating_prediction",
+        (x_train, y_train),
+        (x_test, y_test),
         model_kwargs={"num_users": num_users, "num_items": num_items},
         optimum={"rmse": noise_std, "mae": noise_std * math.sqrt(2 / math.pi)},
         params={
@@ -253,9 +262,236 @@ def rating_prediction(
     )
 
 
+def audio_classification(
+    seed: int = 0, samples: int = 3000, num_classes: int = 12, snr_db: float = 10.0
+) -> Dataset:
+    from zoo.data import audio
+
+    rule, train, test = _streams(seed)
+    # Two tones per class, on a grid of frequencies spaced evenly in mel from 300 to 6000 Hz.
+    grid = 700.0 * np.expm1(
+        np.linspace(*audio._hertz_to_mel([300.0, 6000.0]), 2 * num_classes) / 1127.0
+    )
+    tones = rule.permutation(grid).reshape(num_classes, 2)
+    t = np.arange(audio.SAMPLE_RATE) / audio.SAMPLE_RATE
+
+    def draw(rng, n):
+        y = rng.integers(0, num_classes, size=n)
+        phase = rng.uniform(0, 2 * np.pi, size=(n, 2, 1))
+        wave = np.sin(2 * np.pi * tones[y][:, :, None] * t + phase).sum(1)
+        start = rng.uniform(0.0, 0.5, size=(n, 1))
+        length = rng.uniform(0.3, 0.5, size=(n, 1))
+        wave *= (t >= start) & (t < start + length)
+        noise_std = np.sqrt(1.0 / 10 ** (snr_db / 10))  # each tone has power 1/2
+        wave += rng.normal(scale=noise_std, size=wave.shape)
+        return audio.log_mel_spectrogram(wave.astype("float32")), y.astype("int32")
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 5, 1))
+    return _synthetic(
+        "audio_classification",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={"input_shape": x_train.shape[1:], "num_classes": num_classes},
+        optimum={"accuracy": 1.0},
+        params={"seed": seed, "samples": samples, "num_classes": num_classes, "snr_db": snr_db},
+        truth={"tones_hz": tones},
+    )
+
+
+def forecasting(
+    seed: int = 0,
+    samples: int = 4000,
+    window: int = 48,
+    horizon: int = 8,
+    num_sines: int = 3,
+    noise_std: float = 0.1,
+) -> Dataset:
+    rule, train, test = _streams(seed)
+    periods = rule.uniform(6.0, 40.0, size=num_sines)
+    amplitudes = rule.uniform(0.3, 1.0, size=num_sines)
+    t = np.arange(window + horizon)
+
+    def draw(rng, n):
+        phase = rng.uniform(0, 2 * np.pi, size=(n, num_sines, 1))
+        series = (amplitudes[:, None] * np.sin(2 * np.pi * t / periods[:, None] + phase)).sum(1)
+        series += rng.normal(scale=noise_std, size=series.shape)
+        series = series.astype("float32")
+        return series[:, :window, None], series[:, window:]
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 4, 1))
+    return _synthetic(
+        "forecasting",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={"window": window, "horizon": horizon, "num_series": 1},
+        optimum={"mse": noise_std**2, "mae": noise_std * math.sqrt(2 / math.pi)},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "window": window,
+            "horizon": horizon,
+            "num_sines": num_sines,
+            "noise_std": noise_std,
+        },
+        truth={"periods": periods, "amplitudes": amplitudes},
+    )
+
+
+def markov_chain(rule, vocab_size: int, branching: int, smoothing: float = 0.01):
+    """A transition matrix with `branching` likely successors per token, its stationary
+    distribution and its entropy rate in nats."""
+    probs = np.full((vocab_size, vocab_size), smoothing / vocab_size)
+    for i in range(vocab_size):
+        successors = rule.choice(vocab_size, size=branching, replace=False)
+        probs[i, successors] += (1 - smoothing) * rule.dirichlet(np.ones(branching))
+    stationary = np.full(vocab_size, 1.0 / vocab_size)
+    for _ in range(1000):
+        stationary = stationary @ probs
+    entropy_rate = float(-(stationary[:, None] * probs * np.log(probs)).sum())
+    return probs, stationary, entropy_rate
+
+
+def language_modeling(
+    seed: int = 0,
+    samples: int = 6000,
+    vocab_size: int = 64,
+    sequence_length: int = 64,
+    branching: int = 4,
+) -> Dataset:
+    rule, train, test = _streams(seed)
+    probs, stationary, entropy_rate = markov_chain(rule, vocab_size, branching)
+    cumulative = probs.cumsum(1)
+
+    def draw(rng, n):
+        seq = np.empty((n, sequence_length + 1), dtype="int32")
+        seq[:, 0] = rng.choice(vocab_size, size=n, p=stationary)
+        for step in range(1, sequence_length + 1):
+            u = rng.uniform(size=(n, 1))
+            seq[:, step] = np.minimum((u > cumulative[seq[:, step - 1]]).sum(1), vocab_size - 1)
+        return seq[:, :-1], seq[:, 1:]
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 4, 1))
+    return _synthetic(
+        "language_modeling",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={"vocab_size": vocab_size, "sequence_length": sequence_length},
+        optimum={"perplexity": math.exp(entropy_rate)},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "vocab_size": vocab_size,
+            "sequence_length": sequence_length,
+            "branching": branching,
+        },
+        truth={"transitions": probs, "stationary": stationary, "entropy_rate": entropy_rate},
+    )
+
+
+START = 1  # the decoder's start token; 0 is padding
+
+
+def translation(
+    seed: int = 0, samples: int = 5000, vocab_size: int = 32, sequence_length: int = 16
+) -> Dataset:
+    rule, train, test = _streams(seed)
+
+    def draw(rng, n):
+        source = rng.integers(2, vocab_size, size=(n, sequence_length)).astype("int32")
+        target = source[:, ::-1].copy()
+        decoder_in = np.concatenate([np.full((n, 1), START, "int32"), target[:, :-1]], axis=1)
+        return {"source": source, "target": decoder_in}, target
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 5, 1))
+    return _synthetic(
+        "translation",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={
+            "vocab_size": vocab_size,
+            "source_length": sequence_length,
+            "target_length": sequence_length,
+        },
+        optimum={"accuracy": 1.0},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "vocab_size": vocab_size,
+            "sequence_length": sequence_length,
+        },
+    )
+
+
+# In-batch metrics depend on the batch size: the optimum is computed for the task's one.
+RETRIEVAL_BATCH = TASKS["retrieval"].eval_batch_size
+
+
+def retrieval(
+    seed: int = 0,
+    samples: int = 60000,
+    num_users: int = 300,
+    num_items: int = 200,
+    rank: int = 8,
+    sharpness: float = 3.0,
+) -> Dataset:
+    rule, train, test = _streams(seed)
+    users = rule.normal(size=(num_users, rank)) / math.sqrt(rank)
+    items = rule.normal(size=(num_items, rank)) / math.sqrt(rank)
+    popularity = rule.normal(scale=0.5, size=num_items)
+    logits = sharpness * users @ items.T + popularity
+    p_item_given_user = np.exp(logits - logits.max(1, keepdims=True))
+    p_item_given_user /= p_item_given_user.sum(1, keepdims=True)
+    p_item = p_item_given_user.mean(0)  # users are drawn uniformly
+    cumulative = p_item_given_user.cumsum(1)
+
+    def draw(rng, n):
+        u = rng.integers(0, num_users, size=n)
+        i = np.minimum((rng.uniform(size=(n, 1)) > cumulative[u]).sum(1), num_items - 1)
+        return {"user": u.astype("int32"), "item": i.astype("int32")}, i.astype("int32")
+
+    num_test = max(samples // 5 // RETRIEVAL_BATCH, 1) * RETRIEVAL_BATCH
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, num_test)
+    # The optimum: rank each batch's candidates by log p(i | u) - log p(i).
+    pmi = np.log(p_item_given_user) - np.log(p_item)
+    hits = []
+    for start in range(0, num_test, RETRIEVAL_BATCH):
+        u = x_test["user"][start : start + RETRIEVAL_BATCH]
+        i = x_test["item"][start : start + RETRIEVAL_BATCH]
+        scores = pmi[u][:, i]
+        relevant = i[:, None] == i[None, :]
+        top = np.argsort(-scores, axis=1)[:, :10]
+        hits.append(np.take_along_axis(relevant, top, 1).sum(1) / relevant.sum(1).clip(max=10))
+    return _synthetic(
+        "retrieval",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={"num_users": num_users, "num_items": num_items},
+        optimum={"recall_at_10": float(np.concatenate(hits).mean())},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "num_users": num_users,
+            "num_items": num_items,
+            "rank": rank,
+            "sharpness": sharpness,
+        },
+        truth={"p_item_given_user": p_item_given_user},
+    )
+
+
 GENERATORS = {
     "regression": regression,
     "image_classification": image_classification,
     "text_classification": text_classification,
     "rating_prediction": rating_prediction,
+    "audio_classification": audio_classification,
+    "forecasting": forecasting,
+    "language_modeling": language_modeling,
+    "translation": translation,
+    "retrieval": retrieval,
 }

@@ -3,7 +3,8 @@
 Importing this package registers them, so a saved zoo model reloads in safe mode.
 """
 
+from zoo.layers.dot_scores import DotScores
 from zoo.layers.global_bias import GlobalBias
 from zoo.layers.position_embedding import PositionEmbedding
 
-__all__ = ["GlobalBias", "PositionEmbedding"]
+__all__ = ["DotScores", "GlobalBias", "PositionEmbedding"]

@@ -38,3 +38,122 @@ def seed_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int =
     x = layers.Dense(128, activation="relu", name="fc1")(x)
     outputs = layers.Dense(num_classes, name="fc2")(x)
     return keras.Model(inputs, outputs, name="seed_cnn")
+
+
+def keras_convnet(
+    input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10, dropout: float = 0.5
+) -> keras.Model:
+    """The keras-io "Simple MNIST convnet": conv-pool-conv-pool-dropout-dense.
+
+    Args:
+        input_shape: (height, width, channels) of one image.
+        num_classes: number of classes; the model returns logits.
+        dropout: dropout rate before the classifier.
+
+    Returns:
+        A Functional `keras.Model` returning (batch, num_classes) logits.
+    """
+    input_shape = _checks.shape("input_shape", input_shape, rank=3)
+    num_classes = _checks.positive_int("num_classes", num_classes)
+    dropout = _checks.fraction("dropout", dropout)
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    # Block 1
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    # Block 2
+    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    # Classifier
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="keras_convnet")
+
+
+def _conv_bn(x, filters, kernel_size, strides, name, activation=True):
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=keras.regularizers.L2(1e-4),
+        name=f"{name}_conv",
+    )(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x) if activation else x
+
+
+def basic_block(x, filters: int, strides: int, name: str):
+    """The two-conv residual block of He et al. 2015, with a 1x1 projection when the shape
+    changes (their option B)."""
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(x, filters, 1, strides, f"{name}_proj", activation=False)
+    x = _conv_bn(x, filters, 3, strides, f"{name}_1")
+    x = _conv_bn(x, filters, 3, 1, f"{name}_2", activation=False)
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def resnet20(input_shape: tuple[int, int, int] = (32, 32, 3), num_classes: int = 10) -> keras.Model:
+    """ResNet-20 for CIFAR-10 (He et al. 2015, section 4.2): 6n + 2 layers with n = 3.
+
+    A 3x3 convolution with 16 filters, three stages of three basic blocks with 16, 32 and
+    64 filters (the first block of stages 2 and 3 halves the resolution), global average
+    pooling and a Dense classifier: about 0.27 M parameters.
+
+    Args:
+        input_shape: (height, width, channels) of one image.
+        num_classes: number of classes; the model returns logits.
+
+    Returns:
+        A Functional `keras.Model` returning (batch, num_classes) logits.
+    """
+    input_shape = _checks.shape("input_shape", input_shape, rank=3)
+    num_classes = _checks.positive_int("num_classes", num_classes)
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _conv_bn(inputs, 16, 3, 1, "stem")
+    for stage, filters in enumerate((16, 32, 64)):
+        for block in range(3):
+            strides = 2 if stage > 0 and block == 0 else 1
+            x = basic_block(x, filters, strides, name=f"stage{stage + 1}_block{block + 1}")
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="resnet20")
+
+
+def kws_cnn(
+    input_shape: tuple[int, int, int] = (49, 40, 1), num_classes: int = 12, dropout: float = 0.2
+) -> keras.Model:
+    """A small keyword-spotting CNN over log-mel spectrograms (time x mel bins x 1).
+
+    Three conv blocks with batch normalization, the first two pooled, then global average
+    pooling: the shape of the compact CNN baselines of Sainath and Parada 2015 and of the
+    TensorFlow speech-commands tutorial.
+
+    Args:
+        input_shape: (frames, mel bins, 1) of one spectrogram.
+        num_classes: number of keywords; the model returns logits.
+        dropout: dropout rate before the classifier.
+
+    Returns:
+        A Functional `keras.Model` returning (batch, num_classes) logits.
+    """
+    input_shape = _checks.shape("input_shape", input_shape, rank=3)
+    num_classes = _checks.positive_int("num_classes", num_classes)
+    dropout = _checks.fraction("dropout", dropout)
+
+    inputs = keras.Input(shape=input_shape, name="spectrogram")
+    x = _conv_bn(inputs, 32, 3, 1, "block1")
+    x = layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = _conv_bn(x, 64, 3, 1, "block2")
+    x = layers.MaxPooling2D(2, name="block2_pool")(x)
+    x = _conv_bn(x, 64, 3, 1, "block3")
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="kws_cnn")

@@ -1,0 +1,98 @@
+"""`zoo data list` and `zoo data prepare`: real datasets on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import _keras, render
+
+app = typer.Typer(
+    help="Real datasets: what is prepared here, and preparing them offline.", no_args_is_help=True
+)
+
+DataDir = Annotated[
+    str | None, typer.Option(help="Where TFDS keeps datasets. Default: TFDS's own.")
+]
+
+
+@app.command("list")
+def list_datasets(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each real dataset, the tasks it serves, whether it is prepared here, its size."""
+    from zoo import tasks
+
+    with render.errors():
+        _keras.import_quietly()
+        from zoo.data import prepare, tfds
+
+        rows = []
+        for name, (served, _) in tfds.DATASETS.items():
+            st = prepare.status(name, data_dir)
+            rows.append(
+                {
+                    "dataset": name,
+                    "tasks": list(served),
+                    **st,
+                    "prepare_from_files": name in prepare.PREPARABLE,
+                }
+            )
+    if as_json:
+        render.print_json(rows)
+        return
+    table_rows = [
+        (
+            r["dataset"],
+            ", ".join(r["tasks"]),
+            "yes" if r["prepared"] else "no",
+            f"{r['bytes'] / 1e6:.1f} MB" if r["prepared"] else "-",
+            r["path"] if r["prepared"] else "",
+        )
+        for r in rows
+    ]
+    render.out.print(
+        render.table(
+            "datasets",
+            ["dataset", "tasks", "prepared", "size", "path"],
+            table_rows,
+            numeric=["size"],
+        )
+    )
+    synthetic = ", ".join(sorted(tasks.TASKS))
+    render.err.print(
+        f"Every task also has `synthetic` data ({synthetic}); "
+        "`--dataset PATH` reads your own .npz, ratings .csv or folder.",
+        soft_wrap=True,
+    )
+
+
+@app.command("prepare")
+def prepare_dataset(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="mnist, fashion_mnist or cifar10.")],
+    source: Annotated[Path, typer.Option("--from", help="Folder holding the original files.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Build a TFDS dataset from files you already have, with no network."""
+    with render.errors():
+        _keras.import_quietly()
+        import tensorflow_datasets as tfds
+
+        from zoo.data import prepare
+
+        tfds.disable_progress_bar()
+        with render.err.status(f"Preparing {name} from {source} ..."):
+            with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints where it wrote
+                path = prepare.prepare(name, source, data_dir)
+        st = prepare.status(name, data_dir)
+    render.out.print(
+        f"Prepared {name} in {path} ({st['bytes'] / 1e6:.1f} MB). "
+        f"Train on it: zoo train seed_cnn --dataset {name}"
+        + (f" --data-dir {data_dir}" if data_dir else ""),
+        soft_wrap=True,
+    )

@@ -1,0 +1,62 @@
+"""Losses and metrics the zoo's tasks need beyond Keras' own, registered as serializable.
+
+- `Perplexity`: exp of the mean token cross-entropy, for language models.
+- `InBatchSoftmax`: the retrieval loss of two-tower models, where every other item in the
+  batch is a negative (Yi et al. 2019); items equal to the positive count as positives.
+- `InBatchRecallAtK`: keras-rs' RecallAtK over the in-batch candidates.
+"""
+
+from __future__ import annotations
+
+import keras
+import keras_rs
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Perplexity(keras.metrics.Metric):
+    """exp(mean sparse categorical cross-entropy) of logits, over all tokens seen."""
+
+    def __init__(self, name="perplexity", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        self.total.assign_add(ops.sum(ops.cast(ce, "float32")))
+        self.count.assign_add(ops.cast(ops.size(ce), "float32"))
+
+    def result(self):
+        return ops.exp(ops.divide_no_nan(self.total, self.count))
+
+
+def _relevance(item_ids):
+    """(batch,) item ids -> (batch, batch) 1.0 where row and column hold the same item."""
+    ids = ops.reshape(item_ids, (-1,))
+    return ops.cast(ops.equal(ids[:, None], ids[None, :]), "float32")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class InBatchSoftmax(keras.losses.Loss):
+    """Softmax cross-entropy over in-batch candidates.
+
+    y_true: the positive item id of each row, shape (batch,).
+    y_pred: scores of every row's query against every row's item, shape (batch, batch).
+    """
+
+    def __init__(self, name="in_batch_softmax", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        relevance = _relevance(y_true)
+        labels = relevance / ops.sum(relevance, axis=1, keepdims=True)
+        return keras.losses.categorical_crossentropy(labels, y_pred, from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class InBatchRecallAtK(keras_rs.metrics.RecallAtK):
+    """keras-rs RecallAtK where y_true is the positive item id of each row."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(_relevance(y_true), y_pred, sample_weight)
