@@ -46,6 +46,10 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def fmt(value: Any) -> str:
     """Numbers to 4 significant digits (integers with thousands separators)."""
     if isinstance(value, bool) or value is None:
@@ -92,8 +96,11 @@ def metrics_table(
 ) -> RenderableType:
     """One row per metric, one column per split, and the best value the data allows."""
     names = sorted({m for split in columns.values() for m in split}, key=lambda m: (m != "loss", m))
-    head = ["metric", *columns, "optimum"]
-    rows = [[m, *(split.get(m) for split in columns.values()), optimum.get(m)] for m in names]
+    head = ["metric", *columns, *(["optimum"] if optimum else [])]
+    rows = [
+        [m, *(split.get(m) for split in columns.values()), *([optimum.get(m)] if optimum else [])]
+        for m in names
+    ]
     return table(title, head, rows, numeric=head[1:])
 
 
@@ -109,7 +116,7 @@ class TrainProgress:
         err.print(
             f"Training [bold]{info['model']}[/] ({info['num_params']:,} parameters) on "
             f"{info['dataset']}: {info['num_train']:,} train, {info['num_val']:,} validation, "
-            f"{info['num_test']:,} test examples, {info['epochs']} epochs.",
+            f"{info['num_test']:,} test examples, {plural(info['epochs'], 'epoch')}.",
             soft_wrap=True,
         )
 

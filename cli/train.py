@@ -106,8 +106,8 @@ def train(
     seconds = sum(h["seconds"] for h in result.history) / len(result.history)
     render.out.print(
         render.metrics_table(
-            f"{result.model} on {_short(result.dataset['name'])} after {result.config.epochs} "
-            f"epochs ({seconds:.1f} s per epoch)",
+            f"{result.model} on {_short(result.dataset['name'])} after "
+            f"{render.plural(result.config.epochs, 'epoch')} ({seconds:.1f} s per epoch)",
             columns,
             result.optimum,
         )

@@ -190,3 +190,21 @@ def test_atomic_json_write_keeps_the_old_file_on_failure(tmp_path):
     with pytest.raises(ValueError):  # NaN nested in a list is refused rather than written
         results.write_json(path, {"a": [float("inf")]})
     assert json.loads(path.read_text()) == {"a": 1}
+
+
+def test_the_tf_data_pipeline_batches_shuffles_per_epoch_and_drops_remainders():
+    from zoo.data import pipeline
+
+    x = np.arange(10, dtype="float32")[:, None]
+    ds = pipeline.make(x, np.arange(10), 4, shuffle=True, seed=1)
+    first = [y.numpy().tolist() for _, y in ds]
+    second = [y.numpy().tolist() for _, y in ds]
+    assert [len(b) for b in first] == [4, 4, 2]
+    assert sorted(sum(first, [])) == list(range(10)) and first != second
+    again = [
+        y.numpy().tolist() for _, y in pipeline.make(x, np.arange(10), 4, shuffle=True, seed=1)
+    ]
+    assert again == first
+    dropped = pipeline.make({"a": x}, np.arange(10), 4, drop_remainder=True)
+    assert [tuple(b["a"].shape) for b, _ in dropped] == [(4, 1), (4, 1)]
+    assert dropped.element_spec[0]["a"].shape[0] == 4  # static batch for XLA

@@ -109,6 +109,19 @@ def build_optimizer(name: str, learning_rate: float):
     )
 
 
+def _feed(x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> dict[str, Any]:
+    """The arguments of `fit` / `evaluate` that feed (x, y): through the tf.data pipeline on
+    the TensorFlow backend, as arrays (shuffled by Keras) on the others."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        from zoo.data import pipeline
+
+        ds = pipeline.make(x, y, batch_size, shuffle=shuffle, seed=seed)
+        return {"x": ds, "shuffle": False} if shuffle else {"x": ds}  # the dataset shuffles
+    return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if shuffle else {})}
+
+
 def _take(x, idx):
     return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
 
@@ -269,6 +282,7 @@ def train(
         (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]]) if num_val else None
     )
 
+    eval_batch = task.eval_batch_size or max(config.batch_size, 256)
     progress = progress or Progress()
     steps = -(-len(y_fit) // config.batch_size)
     progress.on_train_begin(
@@ -285,26 +299,25 @@ def train(
     )
     callback = _KerasProgress(progress)
     t0 = time.perf_counter()
+    val_kwargs = {}
+    if validation:
+        v = _feed(*validation, eval_batch)
+        val_kwargs = (
+            {"validation_data": v["x"]}
+            if "y" not in v
+            else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
+        )
     hist = net.fit(
-        x_fit,
-        y_fit,
-        batch_size=config.batch_size,
+        **_feed(x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed),
+        **val_kwargs,
         epochs=config.epochs,
-        validation_data=validation,
-        validation_batch_size=task.eval_batch_size,
         callbacks=[callback],
         verbose=0,
     )
     train_seconds = time.perf_counter() - t0
 
     progress.on_evaluate_begin(data.num_test)
-    test = net.evaluate(
-        data.x_test,
-        data.y_test,
-        batch_size=task.eval_batch_size or max(config.batch_size, 256),
-        return_dict=True,
-        verbose=0,
-    )
+    test = net.evaluate(**_feed(data.x_test, data.y_test, eval_batch), return_dict=True, verbose=0)
     history = [
         {
             "epoch": i + 1,
@@ -459,12 +472,9 @@ def evaluate(
     _check_labels(task, net, data.y_test)
 
     net.compile(loss=task.build_loss(), metrics=task.build_metrics())
+    eval_batch = task.eval_batch_size or batch_size
     metrics = net.evaluate(
-        data.x_test,
-        data.y_test,
-        batch_size=task.eval_batch_size or batch_size,
-        return_dict=True,
-        verbose=0,
+        **_feed(data.x_test, data.y_test, eval_batch), return_dict=True, verbose=0
     )
     return EvalResult(
         model=spec.name,
