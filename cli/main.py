@@ -8,11 +8,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import
 
 import typer  # noqa: E402
 
-from cli import data, evaluate, generate, info, list, train  # noqa: E402
+from cli import bench, data, evaluate, generate, info, list, profile, train  # noqa: E402
 
 app = typer.Typer(
     name="zoo",
-    help="A zoo of Keras 3 models: list, describe, train, evaluate and sample them.",
+    help="A zoo of Keras 3 models: list, describe, train, evaluate, sample, profile and "
+    "benchmark them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -22,6 +23,10 @@ app.command("info")(info.info)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("generate")(generate.generate)
+app.command("profile")(profile.profile)
+app.command("peak")(profile.peak)
+app.command("bench")(bench.bench)
+app.command("compare")(bench.compare)
 app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":

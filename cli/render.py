@@ -38,6 +38,17 @@ def errors():
         raise typer.Exit(130) from None
 
 
+def print_wide(renderable: RenderableType) -> None:
+    """Prints to stdout at the renderable's natural width when the terminal is narrower
+    (a wide table stays whole in a log or a pipe; a terminal wraps its lines instead of
+    the table squeezing its cells)."""
+    from rich.measure import Measurement
+
+    probe = Console(width=1000)
+    natural = Measurement.get(probe, probe.options, renderable).maximum
+    Console(width=max(out.width, natural), highlight=False).print(renderable)
+
+
 def note(text: str) -> None:
     err.print(f"[yellow]Note:[/] {escape(text)}", soft_wrap=True)
 
@@ -73,12 +84,22 @@ def table(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     numeric: Sequence[str] = (),
+    markup_columns: set[str] = frozenset(),
+    no_wrap: set[str] = frozenset(),
 ) -> RenderableType:
+    """A table; values are escaped except in `markup_columns` (for highlighting)."""
     t = Table(header_style="bold")
     for c in columns:
-        t.add_column(c, justify="right" if c in numeric else "left", no_wrap=c in numeric)
+        t.add_column(
+            c, justify="right" if c in numeric else "left", no_wrap=c in numeric or c in no_wrap
+        )
     for row in rows:
-        t.add_row(*(escape(fmt(v)) for v in row))
+        t.add_row(
+            *(
+                fmt(v) if c in markup_columns else escape(fmt(v))
+                for c, v in zip(columns, row, strict=True)
+            )
+        )
     return _titled(title, t)
 
 

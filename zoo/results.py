@@ -153,6 +153,9 @@ def environment() -> dict[str, Any]:
         import torch
 
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    onednn = None
+    if backend == "tensorflow":  # on by default on x86 since TF 2.9; off with 0
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
     return {
         "python": sys.version.split()[0],
         "keras": keras.__version__,
@@ -165,4 +168,6 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "device": "gpu" if gpus else "cpu",
         "gpus": gpus,
+        "onednn": onednn,
+        "keras_backend_env": os.environ.get("KERAS_BACKEND"),
     }

@@ -1,0 +1,104 @@
+"""Bar charts of benchmark results (`--plot FILE.png` on bench and compare); matplotlib is
+an optional extra: `pip install 'keras-zoo[plot]'`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo.errors import UsageError
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError(
+            "--plot needs matplotlib, which is not installed.",
+            "Install it with: pip install 'keras-zoo[plot]'",
+        ) from None
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    from zoo import results
+
+    path = Path(path)
+    with results.atomic_path(path, suffix=path.suffix) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    return path
+
+
+def bench_chart(rows: list[dict], path: Path, title: str) -> Path:
+    """Training throughput per model, one bar per setting (mode, precision, batch), on a
+    log scale: the models span orders of magnitude."""
+    plt = _pyplot()
+    ok = [r for r in rows if r["train_samples_per_s"]]
+    models = sorted({r["model"] for r in ok})
+    settings = sorted({(r["mode"], r["precision"], r["batch_size"]) for r in ok})
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(models) * max(len(settings), 1) / 2), 4))
+    width = 0.8 / max(len(settings), 1)
+    for k, setting in enumerate(settings):
+        heights, errors = [], [[], []]
+        for m in models:
+            r = next(
+                (
+                    r
+                    for r in ok
+                    if r["model"] == m and (r["mode"], r["precision"], r["batch_size"]) == setting
+                ),
+                None,
+            )
+            value = r["train_samples_per_s"] if r else 0
+            heights.append(value)
+            errors[0].append(value - r["train_samples_per_s_min"] if r else 0)
+            errors[1].append(r["train_samples_per_s_max"] - value if r else 0)
+        ax.bar(
+            [i + k * width for i in range(len(models))],
+            heights,
+            width,
+            yerr=errors,
+            capsize=2,
+            label=f"{setting[0]} {setting[1]} b{setting[2]}",
+        )
+    ax.set_xticks(
+        [i + width * (len(settings) - 1) / 2 for i in range(len(models))],
+        models,
+        rotation=30,
+        ha="right",
+    )
+    ax.set_yscale("log")
+    ax.set_ylabel("training samples/s (median; bars: min-max)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def compare_chart(rows: list[dict], path: Path, title: str) -> Path:
+    """NEW / BASE training throughput per case, with the noise band of each."""
+    plt = _pyplot()
+    labels = [f"{r['model']} {r['mode']} {r['precision']} b{r['batch_size']}" for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(rows)), 4))
+    colors = [
+        "tab:red" if r["regressed"] else "tab:gray" if r["noisy"] else "tab:blue" for r in rows
+    ]
+    ax.bar(
+        range(len(rows)),
+        [r["ratio"] for r in rows],
+        yerr=[r["spread"] for r in rows],
+        color=colors,
+        capsize=2,
+    )
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right")
+    ax.set_ylabel("new / base training samples/s")
+    ax.set_title(title)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

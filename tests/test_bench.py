@@ -1,0 +1,277 @@
+"""zoo bench and zoo compare: suites, isolation, streaming and resume, summaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from zoo import bench
+from zoo.errors import OutputError
+
+runner = CliRunner()
+
+
+def _suite(tmp_path, text: str, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+TINY = """
+[suite]
+name = "tiny"
+baseline = "graph"
+steps = 2
+timeout_s = 240
+
+[defaults]
+modes = ["graph", "xla"]
+
+[[case]]
+model = "linear_regression"
+batch_sizes = [64]
+"""
+
+
+def _fake(rates):
+    """A runner that records the order of calls and returns given throughputs."""
+    calls = []
+
+    def run(case, steps, timeout_s):
+        calls.append(case.key)
+        rate = rates[case.mode][len([c for c in calls if c == case.key]) - 1]
+        return {
+            "status": "ok",
+            "params": 5,
+            "flops": {"forward_per_sample": 8},
+            "train": {"samples_per_s": rate, "step_ms_p10": 1.0, "step_ms_p90": 2.0},
+            "infer": {"p50_ms": 0.1},
+            "compile_s": 0.5,
+            "peak_memory_mb": 100.0,
+            "mfu": None,
+            "resolved": {"jit_compile": case.mode == "xla"},
+        }
+
+    return run, calls
+
+
+def test_shipped_suites_load_and_expand():
+    quick = bench.load_suite("quick")
+    families = {__import__("zoo").get_spec(c.model).family for c in quick.cases}
+    assert families == {"linear", "mlp", "cnn", "rnn", "transformer", "recommender"}
+    assert {c.mode for c in quick.cases} == {"graph", "xla"}
+    assert len(quick.cases) == 12
+    assert len(bench.load_suite("xla").cases) == 2 * 18
+    assert {c.precision for c in bench.load_suite("precision").cases} == {
+        "float32",
+        "mixed_bfloat16",
+        "mixed_float16",
+    }
+    assert len(bench.load_suite("full").cases) == 3 * 21
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("[suite\nname = 1", "not valid TOML"),
+        ("[suite]\nspeed = 3\n[[case]]\nmodel = 'mlp'", r"line 2: unknown field 'speed'"),
+        ("[[case]]\nmodel = 'mlpp'", r"line 2 \('mlpp'\): Unknown model 'mlpp'. Did you mean mlp"),
+        ("[[case]]\nmodel = 'mlp'\nmodes = ['fast']", "line 3: unknown mode 'fast'"),
+        ("[[case]]\nmodel = 'mlp'\nprecisions = ['int4']", "unknown precision 'int4'"),
+        ("[[case]]\nmodel = 'mlp'\ndevices = ['tpu']", "unknown device 'tpu'"),
+        ("[[case]]\nmodel = 'mlp'\nbatch_sizes = [0]", "positive integers"),
+        ("[[case]]\nmodel = 'mlp'\nparams = {width = 3}", "has no hyper-parameter 'width'"),
+        ("[extra]\na = 1", r"unknown table \[extra\]"),
+        ("[suite]\nname = 'x'", "no cases"),
+    ],
+)
+def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
+    with pytest.raises(bench.SuiteError, match=match):
+        bench.load_suite(_suite(tmp_path, text))
+
+
+def test_unknown_suite_name_lists_the_shipped_ones():
+    with pytest.raises(bench.SuiteError, match="Shipped: full, precision, quick, xla"):
+        bench.load_suite("quik")
+
+
+def test_repeats_interleave_and_results_stream(tmp_path):
+    suite = bench.load_suite(_suite(tmp_path, TINY))
+    run, calls = _fake({"graph": [100.0, 110.0, 90.0], "xla": [150.0, 160.0, 140.0]})
+    out = tmp_path / "r.jsonl"
+    records = bench.run_suite(suite, out, repeat=3, runner=run)
+    graph, xla = (c.key for c in suite.cases)
+    assert calls == [graph, xla] * 3  # A B A B A B
+    assert [json.loads(line)["repeat"] for line in out.read_text().splitlines()] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+    ]
+    rows = {r["mode"]: r for r in bench.summarize(records)}
+    assert rows["graph"]["train_samples_per_s"] == 100.0
+    assert rows["xla"]["speedup"] == pytest.approx(1.5)
+    assert rows["xla"]["speedup_min"] == pytest.approx(160 / 110)  # pairs of one repeat
+    assert rows["xla"]["speedup_max"] == pytest.approx(140 / 90)
+    assert rows["xla"]["fastest"] and not rows["graph"]["fastest"]
+    assert out.with_suffix(".csv").is_file() and "**150" in out.with_suffix(".md").read_text()
+
+
+def test_an_interrupted_suite_leaves_valid_lines_and_resume_runs_only_the_rest(tmp_path):
+    suite = bench.load_suite(_suite(tmp_path, TINY))
+    run, calls = _fake({"graph": [100.0] * 3, "xla": [150.0] * 3})
+
+    def dies_on_third(case, steps, timeout_s):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return run(case, steps, timeout_s)
+
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_suite(suite, out, repeat=2, runner=dies_on_third)
+    assert len(bench.read_records(out)) == 2
+    with pytest.raises(OutputError, match="--resume"):
+        bench.run_suite(suite, out, repeat=2, runner=run)
+    records = bench.run_suite(suite, out, repeat=2, resume=True, runner=run)
+    assert len(calls) == 4 and len(records) == 4
+    assert sorted((r["case"], r["repeat"]) for r in records) == sorted(
+        (c.key, r) for r in range(2) for c in suite.cases
+    )
+
+
+def test_real_cases_run_isolated_and_failures_are_statuses(tmp_path):
+    text = (
+        TINY
+        + """
+[[case]]
+model = "mlp"
+batch_sizes = [8]
+devices = ["gpu"]
+modes = ["graph"]
+"""
+    )
+    suite = bench.load_suite(_suite(tmp_path, text))
+    records = bench.run_suite(suite, tmp_path / "r.jsonl")
+    by = {(r["model"], r["mode"]): r for r in records}
+    ok = by[("linear_regression", "xla")]
+    assert ok["status"] == "ok" and ok["resolved"]["jit_compile"] is True
+    assert ok["peak_memory_mb"] > 0 and ok["train"]["samples_per_s"] > 0
+    assert by[("mlp", "graph")]["status"] == "skipped"
+    assert "GPU" in by[("mlp", "graph")]["reason"]
+
+
+def test_a_case_past_its_time_limit_is_a_timeout(tmp_path):
+    case = bench.Case("mlp", "graph", "float32", 8, "cpu")
+    record = bench.run_case(case, steps=2, timeout_s=0.5)
+    assert record["status"] == "timeout"
+
+
+def test_compare_flags_regressions_beyond_the_noise(tmp_path):
+    suite = bench.load_suite(_suite(tmp_path, TINY))
+    base = bench.run_suite(
+        suite,
+        tmp_path / "a.jsonl",
+        repeat=2,
+        runner=_fake({"graph": [100.0, 101.0], "xla": [150.0, 151.0]})[0],
+    )
+    new = bench.run_suite(
+        suite,
+        tmp_path / "b.jsonl",
+        repeat=2,
+        runner=_fake({"graph": [100.5, 101.5], "xla": [100.0, 101.0]})[0],
+    )
+    result = bench.compare(base, new, fail_above=10)
+    rows = {r["mode"]: r for r in result["rows"]}
+    assert rows["xla"]["regressed"] and not rows["xla"]["noisy"]
+    assert not rows["graph"]["regressed"] and rows["graph"]["noisy"]
+    assert result["geomean"] == pytest.approx(
+        (rows["xla"]["ratio"] * rows["graph"]["ratio"]) ** 0.5
+    )
+
+    r = runner.invoke(
+        app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--fail-above", "10"]
+    )
+    assert r.exit_code == 1 and "REGRESSION" in r.output and "within noise" in r.output
+    r = runner.invoke(
+        app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "a.jsonl"), "--fail-above", "10"]
+    )
+    assert r.exit_code == 0 and "geometric mean new/base: 1.000" in r.output
+
+
+def test_bench_command_end_to_end(tmp_path):
+    suite = _suite(tmp_path, TINY)
+    out = tmp_path / "res.jsonl"
+    r = runner.invoke(app, ["bench", "--suite", str(suite), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "linear_regression" in r.output and "vs graph" in r.output and "[2/2]" in r.output
+    r = runner.invoke(app, ["bench", "--suite", str(suite), "--output", str(out)])
+    assert r.exit_code == 1 and "--resume" in r.output
+    r = runner.invoke(
+        app, ["bench", "--suite", str(suite), "--output", str(out), "--resume", "--json"]
+    )
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 2
+    r = runner.invoke(app, ["bench", "--suite", "nope"])
+    assert r.exit_code == 1 and "Unknown suite" in r.output
+    r = runner.invoke(app, ["bench", "--models", "zzz*", "--output", str(tmp_path / "x.jsonl")])
+    assert r.exit_code == 2 and "No case" in r.output
+
+
+def test_gpu_out_of_memory_retries_with_half_the_batch(monkeypatch):
+    seen = []
+
+    def fake_worker(case, steps, timeout_s):
+        seen.append(case.batch_size)
+        if case.batch_size > 16:
+            return {"status": "oom", "reason": "ResourceExhausted"}
+        return {"status": "ok", "batch_size": case.batch_size}
+
+    monkeypatch.setattr(bench, "_run_worker", fake_worker)
+    record = bench.run_case(bench.Case("resnet50", "xla", "float32", 64, "gpu"), 5, 60)
+    assert seen == [64, 32, 16] and record["status"] == "ok"
+    assert record["note"] == (
+        "out of memory at batch 64; retried with 32; out of memory at batch 32; retried with 16"
+    )
+    seen.clear()
+    cpu = bench.run_case(bench.Case("resnet50", "xla", "float32", 64, "cpu"), 5, 60)
+    assert seen == [64] and cpu["status"] == "oom"  # only GPU cases shrink the batch
+
+
+def test_charts_are_written_as_png(tmp_path):
+    suite = bench.load_suite(_suite(tmp_path, TINY))
+    base = bench.run_suite(
+        suite,
+        tmp_path / "a.jsonl",
+        repeat=2,
+        runner=_fake({"graph": [100.0, 101.0], "xla": [150.0, 151.0]})[0],
+    )
+    from cli import plot
+
+    png = plot.bench_chart(bench.summarize(base), tmp_path / "bench.png", "tiny")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = runner.invoke(
+        app,
+        [
+            "compare",
+            str(tmp_path / "a.jsonl"),
+            str(tmp_path / "a.jsonl"),
+            "--plot",
+            str(tmp_path / "cmp.png"),
+        ],
+    )
+    assert r.exit_code == 0 and (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_without_matplotlib_is_one_clear_error(monkeypatch):
+    import sys
+
+    from cli import plot
+    from zoo.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(UsageError, match=r"pip install 'keras-zoo\[plot\]'"):
+        plot.bench_chart([], "x.png", "t")

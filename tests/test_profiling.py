@@ -1,0 +1,135 @@
+"""FLOP counting, profiling and the device peak."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import zoo
+from cli.main import app
+from zoo import flops, profiling, runtime
+from zoo.errors import InvalidArgumentError
+
+
+def _tf_profiler_flops(model) -> int:
+    """Forward FLOPs of batch 1 as TensorFlow's graph profiler counts them."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2_as_graph,
+    )
+
+    @tf.autograph.experimental.do_not_convert
+    def forward(x):
+        return model(x, training=False)
+
+    spec = tf.TensorSpec([1, *model.inputs[0].shape[1:]], model.inputs[0].dtype)
+    frozen, _ = convert_variables_to_constants_v2_as_graph(
+        tf.function(forward).get_concrete_function(spec)
+    )
+    options = (
+        tf.compat.v1.profiler.ProfileOptionBuilder(
+            tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        )
+        .with_empty_output()
+        .build()
+    )
+    return tf.compat.v1.profiler.profile(
+        graph=frozen.graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
+    ).total_float_ops
+
+
+@pytest.mark.parametrize(
+    "name", ["mlp", "seed_cnn", "keras_convnet", "resnet20", "kws_cnn", "mobilenet_v2"]
+)
+def test_flop_counter_agrees_with_tensorflows_profiler(name):
+    model = zoo.create_model(name, **zoo.get_spec(name).small)
+    ours, theirs = flops.count(model)["forward"], _tf_profiler_flops(model)
+    assert abs(ours - theirs) / theirs < 0.10, (ours, theirs)
+
+
+def test_flops_by_hand():
+    # seed_cnn: 2 * (28*28*32*9 + 28*28*64*32*9 + 12544*128 + 128*10) multiply-adds, plus
+    # the ReLUs and the pool (one op per element they read or write).
+    c = flops.count(zoo.create_model("seed_cnn"))
+    assert c["by_layer"]["conv2"] == 2 * 28 * 28 * 64 * 32 * 9
+    assert c["by_layer"]["fc1"] == 2 * 12544 * 128
+    assert c["train"] == 3 * c["forward"] and not c["uncounted"]
+    lstm = flops.count(zoo.create_model("lstm_classifier"))
+    assert lstm["by_layer"]["lstm"] == 64 * 4 * 2 * (64 + 64) * 64
+    assert lstm["by_layer"]["embedding"] == 0
+    gpt = flops.count(zoo.create_model("gpt_tiny", num_layers=1))
+    t, d, h = 64, 64, 4
+    attn = gpt["by_layer"]["block_1_self_attention"]
+    assert attn == 2 * 4 * t * d * d + 2 * 2 * t * t * d + 3 * t * t * h
+    tower = flops.count(zoo.create_model("two_tower"), batch_size=256)
+    assert tower["by_layer"]["scores"] == 2 * 16 * 256
+
+
+def test_every_zoo_layer_is_counted():
+    for name in zoo.list_models():
+        model = zoo.create_model(name, **zoo.get_spec(name).small)
+        assert flops.count(model)["uncounted"] == [], name
+
+
+def test_profile_reports_what_ran():
+    r = profiling.profile("mlp", batch_size=32, mode="graph", steps=5, peak_flops=1e12)
+    d = r.to_dict()
+    assert d["model"] == "mlp" and d["backend"] == "tensorflow" and d["device"] == "cpu"
+    assert d["train"]["step_ms_p10"] <= d["train"]["step_ms_median"] <= d["train"]["step_ms_p90"]
+    assert d["train"]["samples_per_s"] == pytest.approx(32e3 / d["train"]["step_ms_median"])
+    assert d["infer"]["p50_ms"] <= d["infer"]["p99_ms"] and d["compile_s"] > 0
+    assert d["mfu"] == pytest.approx(d["train_flops_per_s"] / 1e12)
+    assert d["peak_memory_mb"] > 0 and d["resolved"]["jit_compile"] is False
+    assert d["flops"]["train_per_sample"] == 3 * d["flops"]["forward_per_sample"]
+
+
+def test_profile_xla_and_mixed_precision_are_resolved_and_restored():
+    import keras
+
+    r = profiling.profile("linear_regression", mode="xla", precision="mixed_bfloat16", steps=3)
+    assert r.resolved["jit_compile"] is True and r.resolved["dtype_policy"] == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"mode": "turbo"}, "Allowed: eager, graph, xla"),
+        ({"precision": "int8"}, "Allowed: float32"),
+        ({"steps": 0}, "steps=0"),
+    ],
+)
+def test_profile_bad_settings(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        profiling.profile("mlp", **kwargs)
+
+
+def test_asking_for_a_missing_gpu_is_an_error():
+    with pytest.raises(runtime.DeviceError, match="sees 0 GPU"):
+        profiling.profile("mlp", device="gpu", steps=1)
+
+
+def test_peak_is_measured_cached_and_used_for_mfu(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert runtime.cached_peak_flops("cpu", "float32") is None
+    r = runtime.measure_peak("cpu", "float32", size=256, repeats=2)
+    assert r["matmul_flops_per_s"] > 0 and r["copy_bytes_per_s"] > 0
+    assert runtime.cached_peak_flops("cpu", "float32") == r["matmul_flops_per_s"]
+    assert runtime.cached_peak_flops("cpu", "mixed_bfloat16") is None
+    bf16 = runtime.measure_peak("cpu", "bfloat16", size=128, repeats=1)
+    assert runtime.cached_peak_flops("cpu", "mixed_bfloat16") == bf16["matmul_flops_per_s"]
+
+
+def test_profile_and_peak_commands(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    runner = CliRunner()
+    r = runner.invoke(app, ["peak", "--size", "256", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["dtype"] == "float32"
+    r = runner.invoke(app, ["profile", "linear_regression", "--steps", "3", "--jit-compile"])
+    assert r.exit_code == 0, r.output
+    assert "XLA really ran" in r.output and "MFU" in r.output and "%" in r.output
+    r = runner.invoke(app, ["profile", "mlp", "--device", "gpu"])
+    assert r.exit_code == 1 and "sees 0 GPU" in r.output and "Traceback" not in r.output

@@ -1,0 +1,188 @@
+"""The execution environment: device placement, threads, and the measured peak of a device.
+
+`measure_peak` times large matrix multiplies (FLOP/s) and a large element-wise copy (memory
+bandwidth) with `keras.ops`, so it measures the backend the models run on; the result is
+cached per machine, backend, device and dtype for MFU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from zoo import results
+from zoo.errors import InvalidArgumentError, ZooError
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+class DeviceError(ZooError):
+    """The requested device is not there."""
+
+
+def compute_dtype(precision: str) -> str:
+    """The dtype the matmuls of a precision policy run in."""
+    return {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(precision, precision)
+
+
+def gpus() -> list[str]:
+    """The GPUs the current Keras backend can use."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def device_scope(device: str):
+    """A context placing ops on "cpu", "gpu", "gpu:N" or "auto" (GPU if there is one).
+
+    Raises:
+        DeviceError: a GPU was asked for and the backend sees none.
+    """
+    import keras
+
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "gpu", "auto"):
+        raise InvalidArgumentError(f"Unknown device {device!r}. Allowed: auto, cpu, gpu, gpu:N.")
+    found = gpus()
+    if kind == "auto":
+        kind = "gpu" if found else "cpu"
+    n = int(index or 0)
+    if kind == "gpu" and n >= len(found):
+        raise DeviceError(
+            f"Asked for {device}, but the {keras.backend.backend()} backend sees "
+            f"{len(found)} GPU(s).",
+            "Check `nvidia-smi` and that the backend was installed with GPU support, or use "
+            "--device cpu.",
+        )
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.device(f"/{kind.upper()}:{n}")
+    if keras.backend.backend() == "jax" and kind == "gpu":
+        import jax
+
+        return jax.default_device(jax.devices("gpu")[n])
+    return contextlib.nullcontext()
+
+
+def threads() -> dict[str, int | None]:
+    """The thread pools in use (TensorFlow's, where it runs; 0 means its default)."""
+    info: dict[str, int | None] = {"cpu_count": os.cpu_count()}
+    with contextlib.suppress(ImportError):
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            info["intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
+            info["inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
+    return info
+
+
+def _cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "keras-zoo" / "peak.json"
+
+
+def _key(device: str, dtype: str) -> str:
+    import keras
+
+    return f"{platform.node()}|{results._cpu_model()}|{keras.backend.backend()}|{device}|{dtype}"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        return json.loads(_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def cached_peak_flops(device: str, precision: str) -> float | None:
+    """The cached peak FLOP/s for a device and precision, or None if never measured."""
+    entry = _read_cache().get(_key(device, compute_dtype(precision)))
+    return entry["matmul_flops_per_s"] if entry else None
+
+
+def measure_peak(
+    device: str = "cpu",
+    dtype: str = "float32",
+    size: int | None = None,
+    repeats: int = 10,
+    cache: bool = True,
+) -> dict[str, Any]:
+    """Measures matmul FLOP/s and memory-copy bandwidth on a device; caches the result.
+
+    Args:
+        device: "cpu", "gpu" or "gpu:N".
+        dtype: float32, bfloat16 or float16.
+        size: the side of the square matrices (default 2048 on CPU, 8192 on GPU).
+        repeats: timed repeats; the best is the peak.
+        cache: store the result for MFU.
+
+    Returns:
+        ``{"matmul_flops_per_s", "copy_bytes_per_s", "size", "dtype", "device", "backend"}``.
+    """
+    if dtype not in DTYPES:
+        raise InvalidArgumentError(f"Unknown dtype {dtype!r}. Allowed: {', '.join(DTYPES)}.")
+    import keras
+    from keras import ops
+
+    size = size or (8192 if device.startswith("gpu") else 2048)
+    with device_scope(device):
+        a = ops.cast(keras.random.normal((size, size), seed=1), dtype)
+        b = ops.cast(keras.random.normal((size, size), seed=2), dtype)
+
+        def sync(x):  # wait for x by reading one element (as float32: NumPy has no bf16)
+            ops.convert_to_numpy(ops.cast(ops.reshape(x, (-1,))[:1], "float32"))
+
+        sync(ops.matmul(a, b))  # warm up
+
+        def matmul():
+            t0 = time.perf_counter()
+            sync(ops.matmul(a, b))
+            return time.perf_counter() - t0
+
+        best = min(matmul() for _ in range(repeats))
+        big = ops.ones((64 * 2**20,), dtype="float32")  # 256 MiB
+
+        def copy():
+            t0 = time.perf_counter()
+            sync(big + 1.0)
+            return time.perf_counter() - t0
+
+        copy()
+        best_copy = min(copy() for _ in range(max(repeats // 2, 3)))
+    result = {
+        "matmul_flops_per_s": 2 * size**3 / best,
+        "copy_bytes_per_s": 2 * 4 * 64 * 2**20 / best_copy,  # read + write
+        "size": size,
+        "dtype": dtype,
+        "device": device,
+        "backend": keras.backend.backend(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if cache:
+        entries = _read_cache()
+        entries[_key(device, dtype)] = result
+        path = _cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results.write_json(path, entries)
+    return result
