@@ -32,46 +32,48 @@ def _save(fig, path: Path) -> Path:
 
 
 def bench_chart(rows: list[dict], path: Path, title: str) -> Path:
-    """Training throughput per model, one bar per setting (mode, precision, batch), on a
-    log scale: the models span orders of magnitude."""
+    """Training throughput per model (and batch), one bar per mode and precision, on a log
+    scale (the models span orders of magnitude); whiskers span the repeats."""
     plt = _pyplot()
     ok = [r for r in rows if r["train_samples_per_s"]]
-    models = sorted({r["model"] for r in ok})
-    settings = sorted({(r["mode"], r["precision"], r["batch_size"]) for r in ok})
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(models) * max(len(settings), 1) / 2), 4))
+    groups = sorted({(r["model"], r["batch_size"], r["device"]) for r in ok})
+    settings = sorted({(r["mode"], r["precision"]) for r in ok})
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(groups) * max(len(settings), 1) + 2), 4))
     width = 0.8 / max(len(settings), 1)
     for k, setting in enumerate(settings):
-        heights, errors = [], [[], []]
-        for m in models:
+        heights, low, high = [], [], []
+        for group in groups:
             r = next(
                 (
                     r
                     for r in ok
-                    if r["model"] == m and (r["mode"], r["precision"], r["batch_size"]) == setting
+                    if (r["model"], r["batch_size"], r["device"]) == group
+                    and (r["mode"], r["precision"]) == setting
                 ),
                 None,
             )
             value = r["train_samples_per_s"] if r else 0
             heights.append(value)
-            errors[0].append(value - r["train_samples_per_s_min"] if r else 0)
-            errors[1].append(r["train_samples_per_s_max"] - value if r else 0)
+            low.append(value - r["train_samples_per_s_min"] if r else 0)
+            high.append(r["train_samples_per_s_max"] - value if r else 0)
         ax.bar(
-            [i + k * width for i in range(len(models))],
+            [i + k * width for i in range(len(groups))],
             heights,
             width,
-            yerr=errors,
+            yerr=[low, high],
             capsize=2,
-            label=f"{setting[0]} {setting[1]} b{setting[2]}",
+            label=" ".join(setting),
         )
+    labels = [f"{m} b{b}" + ("" if d == "cpu" else f" {d}") for m, b, d in groups]
     ax.set_xticks(
-        [i + width * (len(settings) - 1) / 2 for i in range(len(models))],
-        models,
+        [i + width * (len(settings) - 1) / 2 for i in range(len(groups))],
+        labels,
         rotation=30,
         ha="right",
     )
     ax.set_yscale("log")
-    ax.set_ylabel("training samples/s (median; bars: min-max)")
-    ax.set_title(title)
+    ax.set_ylabel("training samples/s")
+    ax.set_title(f"{title} (median of repeats; whiskers: min-max)")
     ax.legend(fontsize="small")
     try:
         return _save(fig, path)
