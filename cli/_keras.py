@@ -13,8 +13,12 @@ import sys
 import tempfile
 
 
-def import_quietly() -> None:
-    """Imports Keras and its backend once, with their stderr start-up chatter captured."""
+def import_quietly(threads: int | None = None) -> None:
+    """Imports Keras and its backend once, with their stderr start-up chatter captured.
+
+    `threads` sizes TensorFlow's pools first: that is only possible before its runtime
+    starts, which this function then does (the start logs as well).
+    """
     if "keras" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,6 +32,9 @@ def import_quietly() -> None:
             if keras.backend.backend() == "tensorflow":  # start the runtime, which logs too
                 import tensorflow as tf
 
+                if threads:
+                    tf.config.threading.set_intra_op_parallelism_threads(threads)
+                    tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
                 tf.config.list_logical_devices()
         except BaseException:
             os.dup2(saved, 2)

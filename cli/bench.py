@@ -103,7 +103,8 @@ def bench(
         return
     title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
     # Thirteen columns: print at a readable width even where the terminal is narrower.
-    render.print_wide(bench_table(title, rows, s.baseline))
+    baseline = s.baseline + (f" {s.baseline_precision}" if s.baseline_precision else "")
+    render.print_wide(bench_table(title, rows, baseline))
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import ast
+from enum import Enum
 from typing import Annotated
 
 import typer
+
+
+class Precision(str, Enum):
+    float32 = "float32"
+    mixed_float16 = "mixed_float16"
+    mixed_bfloat16 = "mixed_bfloat16"
+
+
+def parse_params(items: list[str]) -> dict:
+    """KEY=VALUE strings to a dict; values are Python literals, else strings."""
+    params = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(
+                f"expected KEY=VALUE, e.g. hidden_units=64; got {item!r}.", param_hint="--param"
+            )
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        params[key.strip()] = value
+    return params
+
 
 Dataset = Annotated[
     str,

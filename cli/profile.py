@@ -8,19 +8,13 @@ from typing import Annotated
 import typer
 
 from cli import _keras, options, render
-from cli.train import parse_params
+from cli.options import Precision, parse_params
 
 
 class Mode(str, Enum):
     eager = "eager"
     graph = "graph"
     xla = "xla"
-
-
-class Precision(str, Enum):
-    float32 = "float32"
-    mixed_float16 = "mixed_float16"
-    mixed_bfloat16 = "mixed_bfloat16"
 
 
 class DType(str, Enum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,29 +9,19 @@ from typing import Annotated
 import typer
 
 from cli import _keras, options, render
+from cli.options import Precision, parse_params
+
+
+class Jit(str, Enum):
+    off = "off"
+    on = "on"
+    auto = "auto"
 
 
 class Optimizer(str, Enum):
     sgd = "sgd"
     adam = "adam"
     adamw = "adamw"
-
-
-def parse_params(items: list[str]) -> dict:
-    """KEY=VALUE strings to a dict; values are Python literals, else strings."""
-    params = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(
-                f"expected KEY=VALUE, e.g. hidden_units=64; got {item!r}.", param_hint="--param"
-            )
-        try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            value = raw
-        params[key.strip()] = value
-    return params
 
 
 def train(
@@ -57,6 +46,30 @@ def train(
             "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
         ),
     ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto (a GPU if there is one), cpu, gpu, gpu:N.")
+    ] = "auto",
+    jit_compile: Annotated[
+        Jit,
+        typer.Option(
+            help="XLA: off, on, or auto (Keras decides per model); the result says what ran."
+        ),
+    ] = Jit.off,
+    precision: Annotated[
+        Precision, typer.Option(help="float32, mixed_float16 (loss scaling) or mixed_bfloat16.")
+    ] = Precision.float32,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="TensorFlow's intra-op threads (containers often over-report cores)."
+        ),
+    ] = None,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic", help="TensorFlow op determinism: identical reruns, slower."
+        ),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option(help="Folder for model.keras and result.json.")
     ] = None,
@@ -69,7 +82,16 @@ def train(
     progress = render.TrainProgress()
     with render.errors():
         zoo.get_spec(name)  # an unknown name fails before the slow import
-        _keras.import_quietly()
+        _keras.import_quietly(threads=threads)
+        from zoo.runtime import RunConfig
+
+        run = RunConfig(
+            device=device,
+            precision=precision.value,
+            threads=threads,
+            deterministic=deterministic,
+            jit_compile={"off": False, "on": True, "auto": "auto"}[jit_compile.value],
+        )
         try:
             result = zoo.train(
                 name,
@@ -86,6 +108,7 @@ def train(
                 download=download,
                 output=output,
                 model_kwargs=model_kwargs,
+                run=run,
                 progress=progress,
             )
         finally:

@@ -527,7 +527,7 @@ def write_tables(
         "precision",
         "batch",
         "train samples/s (min-max)",
-        f"speed-up vs {baseline}",
+        f"speed-up vs {baseline}" + (f" {baseline_precision}" if baseline_precision else ""),
         "infer p50 ms",
         "compile s",
         "peak MB",

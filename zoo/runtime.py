@@ -8,6 +8,7 @@ cached per machine, backend, device and dtype for MFU.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -186,3 +187,102 @@ def measure_peak(
         path.parent.mkdir(parents=True, exist_ok=True)
         results.write_json(path, entries)
     return result
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """How a model runs: where, compiled how, in which precision, reproducibly or not."""
+
+    device: str = "auto"  # auto (a GPU if there is one), cpu, gpu, gpu:N
+    jit_compile: bool | str = False  # False, True (XLA) or "auto" (Keras decides per model)
+    precision: str = "float32"  # float32, mixed_float16 (with loss scaling), mixed_bfloat16
+    threads: int | None = None  # TensorFlow's intra-op pool (None: its default)
+    deterministic: bool = False  # TensorFlow op determinism: identical runs, slower
+
+    def __post_init__(self):
+        if self.jit_compile not in (False, True, "auto"):
+            raise InvalidArgumentError(
+                f"jit_compile must be True, False or 'auto'; received: {self.jit_compile!r}."
+            )
+        if self.precision not in PRECISIONS:
+            raise InvalidArgumentError(
+                f"Unknown precision {self.precision!r}. Allowed: {', '.join(PRECISIONS)}."
+            )
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise InvalidArgumentError(
+                f"threads must be a positive integer; received: threads={self.threads!r}."
+            )
+
+
+def set_threads(threads: int) -> None:
+    """Sizes TensorFlow's thread pools; must run before TensorFlow starts its runtime.
+
+    Raises:
+        InvalidArgumentError: the runtime has already started, or the backend is not
+            TensorFlow.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise InvalidArgumentError(
+            f"--threads sizes TensorFlow's pools; the {keras.backend.backend()} backend is "
+            "running.",
+            "Set its own variables (e.g. XLA_FLAGS) instead.",
+        )
+    import tensorflow as tf
+
+    if (
+        tf.config.threading.get_intra_op_parallelism_threads() == threads
+        and tf.config.threading.get_inter_op_parallelism_threads() == min(threads, 2)
+    ):
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+    except RuntimeError:
+        raise InvalidArgumentError(
+            "threads can only be set before TensorFlow starts its runtime.",
+            "Set them first thing in the process (the CLI does).",
+        ) from None
+
+
+@contextlib.contextmanager
+def apply(config: RunConfig, seed: int = 0):
+    """Applies a RunConfig for the duration of the block: seeds, determinism, threads, the
+    dtype policy (restored afterwards) and the device. Yields the resolved settings."""
+    import keras
+
+    if config.threads is not None:
+        set_threads(config.threads)
+    keras.utils.set_random_seed(seed)
+    if config.deterministic:
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()  # process-wide, cannot be undone
+        elif keras.backend.backend() == "torch":
+            import torch
+
+            torch.use_deterministic_algorithms(True)
+    found = gpus()
+    device = config.device
+    if device == "auto":
+        device = "gpu" if found else "cpu"
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        with device_scope(device):
+            yield {
+                "device": device,
+                "precision": config.precision,
+                "deterministic": config.deterministic,
+                "threads": threads(),
+                "gpus": found,
+            }
+    finally:
+        keras.config.set_dtype_policy(previous)

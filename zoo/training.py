@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from zoo import data as zdata
-from zoo import registry, results, tasks
+from zoo import registry, results, runtime, tasks
 from zoo.errors import DataError, InvalidArgumentError, ModelFileError
 
 MODEL_FILE = "model.keras"
@@ -66,6 +66,7 @@ class TrainResult:
     train_seconds: float
     env: dict[str, Any]
     paths: dict[str, str] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)  # resolved: device, XLA, precision...
     keras_model: Any = field(default=None, repr=False, metadata={"json": False})
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +174,29 @@ def _model_kwargs(spec: registry.ModelSpec, dataset: zdata.Dataset, overrides: d
     return registry.check_overrides(spec, {**overrides, **fitted})
 
 
+def _build(spec: registry.ModelSpec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig):
+    """The compiled model: mixed precision keeps the output in float32 and, for float16,
+    scales the loss."""
+    import keras
+
+    net = registry.create_model(spec.name, **config.model_kwargs)
+    if run.precision != "float32":  # logits and loss in float32, as the Keras guide does
+        outputs = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
+            net.output
+        )
+        net = keras.Model(net.input, outputs, name=net.name)
+    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    if run.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    net.compile(
+        optimizer=optimizer,
+        loss=task.build_loss(),
+        metrics=task.build_metrics(),
+        jit_compile=run.jit_compile,
+    )
+    return net
+
+
 def train(
     model: str,
     dataset: str = "synthetic",
@@ -189,6 +213,7 @@ def train(
     download: bool = False,
     output: str | Path | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    run: runtime.RunConfig | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
     """Trains a registry model on a dataset of its task and evaluates it on the test split.
@@ -209,6 +234,7 @@ def train(
         download: let TFDS download a real dataset that is not prepared.
         output: a folder for model.keras and result.json (written atomically).
         model_kwargs: hyper-parameters passed to the factory.
+        run: device, XLA, precision, threads and determinism (default: RunConfig()).
         progress: receives progress events.
 
     Returns:
@@ -259,65 +285,64 @@ def train(
     )
     config = TrainConfig(**config_kwargs, model_kwargs=_model_kwargs(spec, data, model_kwargs))
 
-    import keras
+    run = run or runtime.RunConfig()
+    with runtime.apply(run, config.seed) as resolved:
+        net = _build(spec, task, config, run)
+        resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
 
-    keras.utils.set_random_seed(config.seed)
-    net = registry.create_model(spec.name, **config.model_kwargs)
-    net.compile(
-        optimizer=build_optimizer(config.optimizer, config.learning_rate),
-        loss=task.build_loss(),
-        metrics=task.build_metrics(),
-    )
-
-    order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
-    num_val = int(round(config.val_fraction * data.num_train))
-    if config.val_fraction and not 0 < num_val < data.num_train:
-        raise DataError(
-            f"val_fraction={config.val_fraction} of {data.num_train} training "
-            "examples leaves an empty split.",
-            "Use more samples or val_fraction=0.",
+        order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
+        num_val = int(round(config.val_fraction * data.num_train))
+        if config.val_fraction and not 0 < num_val < data.num_train:
+            raise DataError(
+                f"val_fraction={config.val_fraction} of {data.num_train} training "
+                "examples leaves an empty split.",
+                "Use more samples or val_fraction=0.",
+            )
+        x_fit, y_fit = _take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
+        validation = (
+            (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]])
+            if num_val
+            else None
         )
-    x_fit, y_fit = _take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
-    validation = (
-        (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]]) if num_val else None
-    )
 
-    eval_batch = task.eval_batch_size or max(config.batch_size, 256)
-    progress = progress or Progress()
-    steps = -(-len(y_fit) // config.batch_size)
-    progress.on_train_begin(
-        {
-            "model": spec.name,
-            "dataset": data.name,
-            "num_params": net.count_params(),
-            "epochs": config.epochs,
-            "steps_per_epoch": steps,
-            "num_train": len(y_fit),
-            "num_val": num_val,
-            "num_test": data.num_test,
-        }
-    )
-    callback = _KerasProgress(progress)
-    t0 = time.perf_counter()
-    val_kwargs = {}
-    if validation:
-        v = _feed(*validation, eval_batch)
-        val_kwargs = (
-            {"validation_data": v["x"]}
-            if "y" not in v
-            else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
+        eval_batch = task.eval_batch_size or max(config.batch_size, 256)
+        progress = progress or Progress()
+        steps = -(-len(y_fit) // config.batch_size)
+        progress.on_train_begin(
+            {
+                "model": spec.name,
+                "dataset": data.name,
+                "num_params": net.count_params(),
+                "epochs": config.epochs,
+                "steps_per_epoch": steps,
+                "num_train": len(y_fit),
+                "num_val": num_val,
+                "num_test": data.num_test,
+            }
         )
-    hist = net.fit(
-        **_feed(x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed),
-        **val_kwargs,
-        epochs=config.epochs,
-        callbacks=[callback],
-        verbose=0,
-    )
-    train_seconds = time.perf_counter() - t0
+        callback = _KerasProgress(progress)
+        t0 = time.perf_counter()
+        val_kwargs = {}
+        if validation:
+            v = _feed(*validation, eval_batch)
+            val_kwargs = (
+                {"validation_data": v["x"]}
+                if "y" not in v
+                else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
+            )
+        hist = net.fit(
+            **_feed(x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed),
+            **val_kwargs,
+            epochs=config.epochs,
+            callbacks=[callback],
+            verbose=0,
+        )
+        train_seconds = time.perf_counter() - t0
 
-    progress.on_evaluate_begin(data.num_test)
-    test = net.evaluate(**_feed(data.x_test, data.y_test, eval_batch), return_dict=True, verbose=0)
+        progress.on_evaluate_begin(data.num_test)
+        test = net.evaluate(
+            **_feed(data.x_test, data.y_test, eval_batch), return_dict=True, verbose=0
+        )
     history = [
         {
             "epoch": i + 1,
@@ -336,6 +361,7 @@ def train(
         num_params=int(net.count_params()),
         train_seconds=train_seconds,
         env=results.environment(),
+        run=resolved,
         keras_model=net,
     )
     if out_dir is not None:

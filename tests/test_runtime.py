@@ -1,0 +1,111 @@
+"""Run settings of `zoo train`: device, XLA, precision, threads, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import zoo
+from cli.main import app
+from zoo.errors import InvalidArgumentError
+from zoo.runtime import DeviceError, RunConfig
+
+
+def test_mixed_bfloat16_keeps_the_output_in_float32_and_restores_the_policy():
+    import keras
+
+    r = zoo.train("mlp", epochs=2, samples=3000, run=RunConfig(precision="mixed_bfloat16"))
+    net = r.keras_model
+    assert r.run["precision"] == "mixed_bfloat16"
+    assert net.get_layer("dense_1").compute_dtype == "bfloat16"
+    assert net.output.dtype == "float32" and net.name == "mlp"
+    assert r.test_metrics["accuracy"] > 0.5
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_mixed_float16_scales_the_loss():
+    import keras
+
+    r = zoo.train(
+        "linear_regression", epochs=1, samples=64, run=RunConfig(precision="mixed_float16")
+    )
+    assert isinstance(r.keras_model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+@pytest.mark.parametrize("jit, ran", [(True, True), (False, False)])
+def test_the_result_records_whether_xla_ran(jit, ran):
+    r = zoo.train("linear_regression", epochs=1, samples=64, run=RunConfig(jit_compile=jit))
+    assert r.run["jit_compile"] is ran and r.to_dict()["run"]["jit_compile"] is ran
+
+
+def test_auto_xla_is_resolved_to_what_keras_chose():
+    r = zoo.train("linear_regression", epochs=1, samples=64, run=RunConfig(jit_compile="auto"))
+    assert r.run["jit_compile"] in (True, False)
+
+
+def test_a_gpu_that_is_not_there_is_an_error_before_training(tmp_path):
+    with pytest.raises(DeviceError, match="sees 0 GPU"):
+        zoo.train("mlp", samples=64, run=RunConfig(device="gpu"), output=tmp_path / "run")
+    assert not (tmp_path / "run" / "model.keras").exists()
+    r = CliRunner().invoke(app, ["train", "mlp", "--samples", "64", "--device", "gpu"])
+    assert r.exit_code == 1 and "sees 0 GPU" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"precision": "fp8"}, "Unknown precision"),
+        ({"jit_compile": "yes"}, "jit_compile"),
+        ({"threads": 0}, "threads"),
+    ],
+)
+def test_bad_run_settings(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        RunConfig(**kwargs)
+
+
+def test_deterministic_runs_repeat_the_loss_history_to_the_last_digit():
+    code = (
+        "import json, zoo\n"
+        "from zoo.runtime import RunConfig\n"
+        "run = RunConfig(deterministic=True)\n"
+        "h = [zoo.train('seed_cnn', epochs=2, samples=256, seed=7, run=run).history "
+        "for _ in range(2)]\n"
+        "print(json.dumps([[e['loss'] for e in x] for x in h]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    first, second = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert first == second and len(first) == 2
+
+
+@pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo script is not installed")
+def test_threads_size_tensorflows_pools(tmp_path):
+    proc = subprocess.run(
+        [
+            "zoo",
+            "train",
+            "linear_regression",
+            "--epochs",
+            "1",
+            "--samples",
+            "64",
+            "--threads",
+            "1",
+            "--jit-compile",
+            "on",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads(proc.stdout)["run"]
+    assert run["threads"]["intra_op"] == 1 and run["jit_compile"] is True
