@@ -109,3 +109,28 @@ def test_threads_size_tensorflows_pools(tmp_path):
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout)["run"]
     assert run["threads"]["intra_op"] == 1 and run["jit_compile"] is True
+
+
+def test_xla_training_drops_the_last_partial_batch():
+    class Steps(zoo.Progress):
+        def on_train_begin(self, info):
+            self.steps = info["steps_per_epoch"]
+
+        def on_batch_end(self, epoch, step, logs):
+            self.last = step
+
+    xla, graph = Steps(), Steps()
+    zoo.train(
+        "linear_regression",
+        epochs=1,
+        samples=100,
+        batch_size=32,
+        val_fraction=0,
+        run=RunConfig(jit_compile=True),
+        progress=xla,
+    )
+    zoo.train(
+        "linear_regression", epochs=1, samples=100, batch_size=32, val_fraction=0, progress=graph
+    )
+    assert (xla.steps, xla.last) == (3, 3)  # 100 // 32: one static shape for XLA
+    assert (graph.steps, graph.last) == (4, 4)

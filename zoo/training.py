@@ -110,7 +110,9 @@ def build_optimizer(name: str, learning_rate: float):
     )
 
 
-def _feed(x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> dict[str, Any]:
+def _feed(
+    x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0, drop_remainder: bool = False
+) -> dict[str, Any]:
     """The arguments of `fit` / `evaluate` that feed (x, y): through the tf.data pipeline on
     the TensorFlow backend, as arrays (shuffled by Keras) on the others."""
     import keras
@@ -118,7 +120,9 @@ def _feed(x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> dic
     if keras.backend.backend() == "tensorflow":
         from zoo.data import pipeline
 
-        ds = pipeline.make(x, y, batch_size, shuffle=shuffle, seed=seed)
+        ds = pipeline.make(
+            x, y, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+        )
         return {"x": ds, "shuffle": False} if shuffle else {"x": ds}  # the dataset shuffles
     return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if shuffle else {})}
 
@@ -307,7 +311,9 @@ def train(
 
         eval_batch = task.eval_batch_size or max(config.batch_size, 256)
         progress = progress or Progress()
-        steps = -(-len(y_fit) // config.batch_size)
+        # Under XLA a last, smaller batch would compile a second program every epoch.
+        drop = bool(resolved["jit_compile"]) and len(y_fit) >= config.batch_size
+        steps = len(y_fit) // config.batch_size if drop else -(-len(y_fit) // config.batch_size)
         progress.on_train_begin(
             {
                 "model": spec.name,
@@ -331,7 +337,9 @@ def train(
                 else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
             )
         hist = net.fit(
-            **_feed(x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed),
+            **_feed(
+                x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed, drop_remainder=drop
+            ),
             **val_kwargs,
             epochs=config.epochs,
             callbacks=[callback],
