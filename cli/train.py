@@ -18,6 +18,12 @@ class Jit(str, Enum):
     auto = "auto"
 
 
+class Schedule(str, Enum):
+    constant = "constant"
+    cosine = "cosine"
+    warmup_cosine = "warmup_cosine"
+
+
 class Optimizer(str, Enum):
     sgd = "sgd"
     adam = "adam"
@@ -44,6 +50,24 @@ def train(
         list[str] | None,
         typer.Option(
             "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
+        ),
+    ] = None,
+    schedule: Annotated[
+        Schedule,
+        typer.Option(help="Learning rate: constant, cosine decay, or 10% warm-up then cosine."),
+    ] = Schedule.constant,
+    clip_norm: Annotated[
+        float | None, typer.Option(help="Clip the global gradient norm to this.")
+    ] = None,
+    steps_per_execution: Annotated[
+        int, typer.Option(min=1, help="Training steps fused into one call of the compiled step.")
+    ] = 1,
+    early_stopping: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="PATIENCE",
+            help="Stop after PATIENCE epochs without a better validation loss; keep the best.",
         ),
     ] = None,
     device: Annotated[
@@ -107,6 +131,10 @@ def train(
                 data_dir=data_dir,
                 download=download,
                 output=output,
+                schedule=schedule.value,
+                clip_norm=clip_norm,
+                steps_per_execution=steps_per_execution,
+                early_stopping=early_stopping,
                 model_kwargs=model_kwargs,
                 run=run,
                 progress=progress,

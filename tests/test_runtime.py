@@ -134,3 +134,63 @@ def test_xla_training_drops_the_last_partial_batch():
     )
     assert (xla.steps, xla.last) == (3, 3)  # 100 // 32: one static shape for XLA
     assert (graph.steps, graph.last) == (4, 4)
+
+
+def test_schedules_clipping_and_fused_steps_reach_the_optimizer():
+    r = zoo.train(
+        "linear_regression",
+        epochs=2,
+        samples=320,
+        batch_size=32,
+        val_fraction=0,
+        schedule="warmup_cosine",
+        clip_norm=1.0,
+        steps_per_execution=5,
+    )
+    opt = r.keras_model.optimizer
+    lr = opt.learning_rate
+    assert opt.global_clipnorm == 1.0 and r.config.steps_per_execution == 5
+    assert r.config.schedule == "warmup_cosine"
+    schedule = opt._learning_rate  # the schedule behind the current value
+    assert float(schedule(0)) < float(schedule(2)) and float(schedule(20)) < 0.01 * 0.5
+    assert float(lr) >= 0
+    with pytest.raises(InvalidArgumentError, match="Allowed: constant, cosine, warmup_cosine"):
+        zoo.train("mlp", samples=64, schedule="linear")
+
+
+def test_early_stopping_ends_a_converged_run_and_keeps_the_best_weights():
+    r = zoo.train("linear_regression", epochs=60, samples=512, learning_rate=0.05, early_stopping=2)
+    assert len(r.history) < 60
+    best = min(h["val_loss"] for h in r.history)
+    assert r.test_metrics["mse"] < 2 * best
+
+
+def test_a_diverging_loss_stops_with_a_clear_error_and_saves_nothing(tmp_path):
+    from zoo.training import TrainingDivergedError
+
+    with pytest.raises(TrainingDivergedError, match="learning rate") as e:
+        zoo.train(
+            "linear_regression",
+            epochs=3,
+            samples=256,
+            learning_rate=1e8,
+            optimizer="sgd",
+            output=tmp_path / "run",
+        )
+    assert "epoch 1" in str(e.value)
+    assert not (tmp_path / "run" / "model.keras").exists()
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "linear_regression",
+            "--samples",
+            "256",
+            "--learning-rate",
+            "1e8",
+            "--optimizer",
+            "sgd",
+        ],
+    )
+    assert r.exit_code == 1 and "training loss became" in r.output
+    assert "Traceback" not in r.output and "Invalid loss" not in r.output

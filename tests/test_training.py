@@ -22,7 +22,8 @@ def test_train_returns_history_and_writes_the_run(mlp_run):
     assert {"model", "dataset", "config", "history", "test_metrics", "env"} <= set(saved)
     assert saved["config"]["epochs"] == 1 and saved["dataset"]["params"]["samples"] == 512
     assert saved["env"]["keras"].startswith("3.") and saved["env"]["device"] == "cpu"
-    assert sorted(p.name for p in out.iterdir()) == ["model.keras", "result.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.keras", "result.json"]
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,")
 
 
 def test_evaluate_a_run_folder_and_a_keras_file_give_the_training_test_metrics(mlp_run):

@@ -17,10 +17,11 @@ import numpy as np
 
 from zoo import data as zdata
 from zoo import registry, results, runtime, tasks
-from zoo.errors import DataError, InvalidArgumentError, ModelFileError
+from zoo.errors import DataError, InvalidArgumentError, ModelFileError, ZooError
 
 MODEL_FILE = "model.keras"
 RESULT_FILE = "result.json"
+HISTORY_FILE = "history.csv"
 
 
 class Progress:
@@ -49,6 +50,10 @@ class TrainConfig:
     optimizer: str  # sgd (momentum 0.9), adam or adamw
     seed: int = 0
     val_fraction: float = 0.1  # of the training split, held out for validation
+    schedule: str = "constant"  # constant, cosine, or warmup_cosine (10% linear warm-up)
+    clip_norm: float | None = None  # clip the global gradient norm to this
+    steps_per_execution: int = 1  # training steps fused into one call of the compiled step
+    early_stopping: int | None = None  # patience in epochs on the validation loss
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # the factory's arguments
 
 
@@ -96,15 +101,44 @@ def _positive(name: str, value, kind=int):
     return kind(value)
 
 
-def build_optimizer(name: str, learning_rate: float):
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+
+
+class TrainingDivergedError(ZooError):
+    """The loss became NaN or infinite."""
+
+
+def build_optimizer(
+    name: str,
+    learning_rate: float,
+    *,
+    schedule: str = "constant",
+    total_steps: int = 1,
+    clip_norm: float | None = None,
+):
+    """An optimizer with a learning-rate schedule over `total_steps` and optional global
+    gradient-norm clipping."""
     import keras
 
+    if schedule not in SCHEDULES:
+        raise InvalidArgumentError(
+            f"Unknown schedule {schedule!r}. Allowed: {', '.join(SCHEDULES)}."
+        )
+    lr: Any = learning_rate
+    if schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
+    elif schedule == "warmup_cosine":
+        warmup = max(total_steps // 10, 1)
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0, max(total_steps - warmup, 1), warmup_target=learning_rate, warmup_steps=warmup
+        )
+    kwargs = {"global_clipnorm": clip_norm} if clip_norm else {}
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(lr, momentum=0.9, **kwargs)
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(lr, **kwargs)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate)
+        return keras.optimizers.AdamW(lr, **kwargs)
     raise InvalidArgumentError(
         f"Unknown optimizer {name!r}. Allowed: {', '.join(registry.OPTIMIZERS)}."
     )
@@ -156,6 +190,41 @@ class _KerasProgress:
         return Callback()
 
 
+def _extra_callbacks(config: TrainConfig, has_validation: bool) -> list:
+    import keras
+
+    class StopOnNonFinite(keras.callbacks.Callback):  # Keras' TerminateOnNaN prints
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.model.stop_training = True
+
+    callbacks = [StopOnNonFinite()]
+    if config.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss" if has_validation else "loss",
+                patience=config.early_stopping,
+                restore_best_weights=True,
+            )
+        )
+    return callbacks
+
+
+def _check_finite(history: dict[str, list], config: TrainConfig) -> None:
+    """Raises TrainingDivergedError when the loss went NaN or infinite (Keras stopped)."""
+    losses = history.get("loss", [])
+    bad = next((i for i, v in enumerate(losses) if not np.isfinite(v)), None)
+    if bad is not None:
+        raise TrainingDivergedError(
+            f"The training loss became {losses[bad]} in epoch {bad + 1}; training stopped and "
+            "nothing was saved.",
+            f"Likely causes: the learning rate ({config.learning_rate}) is too high (try a "
+            "tenth, --clip-norm 1.0, or --schedule warmup_cosine), or float16 overflow "
+            "(use --precision mixed_bfloat16 or float32).",
+        )
+
+
 def _dataset_record(data: zdata.Dataset) -> dict[str, Any]:
     record = {"name": data.name, "task": data.task, "params": data.params}
     if data.vocabulary is not None:
@@ -178,7 +247,13 @@ def _model_kwargs(spec: registry.ModelSpec, dataset: zdata.Dataset, overrides: d
     return registry.check_overrides(spec, {**overrides, **fitted})
 
 
-def _build(spec: registry.ModelSpec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig):
+def _build(
+    spec: registry.ModelSpec,
+    task: tasks.Task,
+    config: TrainConfig,
+    run: runtime.RunConfig,
+    total_steps: int,
+):
     """The compiled model: mixed precision keeps the output in float32 and, for float16,
     scales the loss."""
     import keras
@@ -189,7 +264,13 @@ def _build(spec: registry.ModelSpec, task: tasks.Task, config: TrainConfig, run:
             net.output
         )
         net = keras.Model(net.input, outputs, name=net.name)
-    optimizer = build_optimizer(config.optimizer, config.learning_rate)
+    optimizer = build_optimizer(
+        config.optimizer,
+        config.learning_rate,
+        schedule=config.schedule,
+        total_steps=total_steps,
+        clip_norm=config.clip_norm,
+    )
     if run.precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     net.compile(
@@ -197,6 +278,7 @@ def _build(spec: registry.ModelSpec, task: tasks.Task, config: TrainConfig, run:
         loss=task.build_loss(),
         metrics=task.build_metrics(),
         jit_compile=run.jit_compile,
+        steps_per_execution=config.steps_per_execution,
     )
     return net
 
@@ -216,6 +298,10 @@ def train(
     data_dir: str | None = None,
     download: bool = False,
     output: str | Path | None = None,
+    schedule: str = "constant",
+    clip_norm: float | None = None,
+    steps_per_execution: int = 1,
+    early_stopping: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
     run: runtime.RunConfig | None = None,
     progress: Progress | None = None,
@@ -237,6 +323,11 @@ def train(
         data_dir: where TFDS keeps prepared datasets (None: TFDS's default).
         download: let TFDS download a real dataset that is not prepared.
         output: a folder for model.keras and result.json (written atomically).
+        schedule: learning-rate schedule: constant, cosine, or warmup_cosine.
+        clip_norm: clip the global gradient norm (None: no clipping).
+        steps_per_execution: training steps per call of the compiled step.
+        early_stopping: stop after this many epochs without a better validation loss, and
+            keep the best weights (None: train all epochs).
         model_kwargs: hyper-parameters passed to the factory.
         run: device, XLA, precision, threads and determinism (default: RunConfig()).
         progress: receives progress events.
@@ -274,7 +365,15 @@ def train(
         optimizer=optimizer,
         seed=int(seed),
         val_fraction=float(val_fraction),
+        schedule=schedule,
+        clip_norm=None if clip_norm is None else _positive("clip_norm", clip_norm, float),
+        steps_per_execution=_positive("steps_per_execution", steps_per_execution),
+        early_stopping=None
+        if early_stopping is None
+        else _positive("early_stopping", early_stopping),
     )
+    if schedule not in SCHEDULES:
+        build_optimizer(optimizer, 1.0, schedule=schedule)  # raises, listing the schedules
     out_dir = results.prepare_output_dir(output) if output is not None else None
     model_kwargs = dict(model_kwargs or {})
     data = zdata.load(
@@ -291,9 +390,6 @@ def train(
 
     run = run or runtime.RunConfig()
     with runtime.apply(run, config.seed) as resolved:
-        net = _build(spec, task, config, run)
-        resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
-
         order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
         num_val = int(round(config.val_fraction * data.num_train))
         if config.val_fraction and not 0 < num_val < data.num_train:
@@ -309,6 +405,9 @@ def train(
             else None
         )
 
+        total_steps = config.epochs * -(-len(y_fit) // config.batch_size)
+        net = _build(spec, task, config, run, total_steps)
+        resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
         eval_batch = task.eval_batch_size or max(config.batch_size, 256)
         progress = progress or Progress()
         # Under XLA a last, smaller batch would compile a second program every epoch.
@@ -342,10 +441,11 @@ def train(
             ),
             **val_kwargs,
             epochs=config.epochs,
-            callbacks=[callback],
+            callbacks=[callback, *_extra_callbacks(config, bool(validation))],
             verbose=0,
         )
         train_seconds = time.perf_counter() - t0
+        _check_finite(hist.history, config)
 
         progress.on_evaluate_begin(data.num_test)
         test = net.evaluate(
@@ -376,9 +476,28 @@ def train(
         model_path, result_path = out_dir / MODEL_FILE, out_dir / RESULT_FILE
         with results.atomic_path(model_path, suffix=".keras") as tmp:
             net.save(tmp)
-        result.paths = {"model": str(model_path), "result": str(result_path)}
+        history_path = out_dir / HISTORY_FILE
+        _write_history(history_path, history)
+        result.paths = {
+            "model": str(model_path),
+            "result": str(result_path),
+            "history": str(history_path),
+        }
         results.write_json(result_path, result)
     return result
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    columns = list(dict.fromkeys(k for row in history for k in row))
+    writer = csv.DictWriter(buf, columns)
+    writer.writeheader()
+    writer.writerows(history)
+    with results.atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def load_model(path: str | Path):
