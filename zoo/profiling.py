@@ -30,7 +30,7 @@ import numpy as np
 from zoo import data as zdata
 from zoo import flops as zflops
 from zoo import registry, results, tasks
-from zoo.errors import InvalidArgumentError, ZooError
+from zoo.errors import InvalidArgumentError
 
 MODES = ("eager", "graph", "xla")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -156,36 +156,29 @@ def profile(
 
     from zoo import runtime
 
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        with runtime.device_scope(device):
-            keras.utils.set_random_seed(0)
-            model = registry.create_model(name, **model_kwargs)
-            optimizer = keras.optimizers.Adam(1e-4)
-            if precision == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            model.compile(
-                optimizer=optimizer,
-                loss=task.build_loss(),
-                jit_compile=mode == "xla",
-                run_eagerly=mode == "eager",
-            )
-            compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
-            for _ in range(warmup):
-                model.train_on_batch(x, y)
-            step_times = _timed(lambda: model.train_on_batch(x, y), steps)
+    # The same run settings as training: seeds, dtype policy (restored after), device.
+    with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
+        model = registry.create_model(name, **model_kwargs)
+        optimizer = keras.optimizers.Adam(1e-4)
+        if precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        model.compile(
+            optimizer=optimizer,
+            loss=task.build_loss(),
+            jit_compile=mode == "xla",
+            run_eagerly=mode == "eager",
+        )
+        compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
+        for _ in range(warmup):
+            model.train_on_batch(x, y)
+        step_times = _timed(lambda: model.train_on_batch(x, y), steps)
 
-            one = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
-            model.predict_on_batch(one)
-            model.predict_on_batch(x)
-            latency = _timed(lambda: model.predict_on_batch(one), max(steps, 20))
-            throughput = _timed(lambda: model.predict_on_batch(x), max(steps // 2, 3))
-            resolved_xla = bool(getattr(model, "jit_compile", False))
-    except ZooError:
-        raise
-    finally:
-        keras.config.set_dtype_policy(previous)
+        one = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
+        model.predict_on_batch(one)
+        model.predict_on_batch(x)
+        latency = _timed(lambda: model.predict_on_batch(one), max(steps, 20))
+        throughput = _timed(lambda: model.predict_on_batch(x), max(steps // 2, 3))
+        resolved_xla = bool(getattr(model, "jit_compile", False))
 
     counted = zflops.count(model, batch_size=batch_size)
     median = statistics.median(step_times)
