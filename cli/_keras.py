@@ -12,12 +12,16 @@ import os
 import sys
 import tempfile
 
+from zoo.errors import ZooError
 
-def import_quietly(threads: int | None = None) -> None:
+
+def import_quietly(threads: int | None = None, run=None) -> None:
     """Imports Keras and its backend once, with their stderr start-up chatter captured.
 
-    `threads` sizes TensorFlow's pools first: that is only possible before its runtime
-    starts, which this function then does (the start logs as well).
+    `threads` sizes TensorFlow's pools first, and a `zoo.runtime.RunConfig` gets its
+    `prepare` (threads, logical CPU devices, a multi-worker strategy): that is only
+    possible before the runtime starts, which this function then does (the start logs
+    as well).
     """
     if "keras" in sys.modules:
         return
@@ -35,7 +39,13 @@ def import_quietly(threads: int | None = None) -> None:
                 if threads:
                     tf.config.threading.set_intra_op_parallelism_threads(threads)
                     tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+                if run is not None:
+                    from zoo import runtime
+
+                    runtime.prepare(run)
                 tf.config.list_logical_devices()
+        except ZooError:
+            raise
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

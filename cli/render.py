@@ -140,6 +140,11 @@ class TrainProgress:
             f"{info['num_test']:,} test examples, {plural(info['epochs'], 'epoch')}.",
             soft_wrap=True,
         )
+        if info.get("initial_epoch"):
+            err.print(
+                f"Resuming after epoch {info['initial_epoch']} of {info['epochs']}.",
+                soft_wrap=True,
+            )
 
     def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
         if self._bar is None and err.is_terminal:

@@ -24,6 +24,13 @@ class Schedule(str, Enum):
     warmup_cosine = "warmup_cosine"
 
 
+class Strategy(str, Enum):
+    none = "none"
+    mirrored = "mirrored"
+    multi_worker = "multi-worker"
+    tpu = "tpu"
+
+
 class Optimizer(str, Enum):
     sgd = "sgd"
     adam = "adam"
@@ -42,7 +49,13 @@ def train(
     ] = None,
     seed: options.Seed = 0,
     samples: options.Samples = None,
-    val_fraction: Annotated[float, typer.Option(help="Part of the training split held out.")] = 0.1,
+    val_fraction: Annotated[
+        float | None,
+        typer.Option(
+            help="Part of the training split held out for validation (0: none). Default: "
+            "the dataset's own validation split where it has one, else 0.1."
+        ),
+    ] = None,
     test_fraction: options.TestFraction = 0.2,
     data_dir: options.DataDir = None,
     download: options.Download = False,
@@ -94,9 +107,35 @@ def train(
             "--deterministic", help="TensorFlow op determinism: identical reruns, slower."
         ),
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option(help="Folder for model.keras and result.json.")
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            help="tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi-worker "
+            "(TF_CONFIG) or tpu. --batch-size is the global batch."
+        ),
+    ] = Strategy.none,
+    cpu_devices: Annotated[
+        int | None,
+        typer.Option(min=1, help="Split the CPU into N logical devices (to try --strategy)."),
     ] = None,
+    tpu: Annotated[
+        str | None, typer.Option(help="The TPU's name or grpc:// address (--strategy tpu).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for model.keras (best epoch), last.keras, history.csv, result.json."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue the interrupted run in --output after its last epoch."
+        ),
+    ] = False,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="Write TensorBoard logs in --output.")
+    ] = False,
     as_json: options.Json = False,
 ) -> None:
     """Train a model and evaluate it on the test split."""
@@ -106,7 +145,6 @@ def train(
     progress = render.TrainProgress()
     with render.errors():
         zoo.get_spec(name)  # an unknown name fails before the slow import
-        _keras.import_quietly(threads=threads)
         from zoo.runtime import RunConfig
 
         run = RunConfig(
@@ -114,8 +152,12 @@ def train(
             precision=precision.value,
             threads=threads,
             deterministic=deterministic,
+            strategy=strategy.value.replace("-", "_"),
+            cpu_devices=cpu_devices,
+            tpu=tpu,
             jit_compile={"off": False, "on": True, "auto": "auto"}[jit_compile.value],
         )
+        _keras.import_quietly(run=run)
         try:
             result = zoo.train(
                 name,
@@ -131,6 +173,8 @@ def train(
                 data_dir=data_dir,
                 download=download,
                 output=output,
+                resume=resume,
+                tensorboard=tensorboard,
                 schedule=schedule.value,
                 clip_norm=clip_norm,
                 steps_per_execution=steps_per_execution,
@@ -144,11 +188,11 @@ def train(
     if as_json:
         render.print_json(result.to_dict())
         return
-    last = result.history[-1]
+    shown = result.history[(result.best_epoch or len(result.history)) - 1]  # what was tested
     train_m = {
-        k: v for k, v in last.items() if k not in ("epoch", "seconds") and not k.startswith("val_")
+        k: v for k, v in shown.items() if k not in ("epoch", "seconds") and not k.startswith("val_")
     }
-    val_m = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
+    val_m = {k[4:]: v for k, v in shown.items() if k.startswith("val_")}
     columns = {
         "train": train_m,
         **({"validation": val_m} if val_m else {}),
@@ -158,14 +202,22 @@ def train(
     render.out.print(
         render.metrics_table(
             f"{result.model} on {_short(result.dataset['name'])} after "
-            f"{render.plural(result.config.epochs, 'epoch')} ({seconds:.1f} s per epoch)",
+            f"{render.plural(len(result.history), 'epoch')} ({seconds:.1f} s per epoch)"
+            + (
+                f", best epoch {shown['epoch']}"
+                if shown["epoch"] != result.history[-1]["epoch"]
+                else ""
+            ),
             columns,
             result.optimum,
         )
     )
     if result.paths:
+        best = f" (epoch {result.best_epoch})" if result.best_epoch else ""
         render.err.print(
-            f"Saved {result.paths['model']} and {result.paths['result']}", soft_wrap=True
+            f"Saved {result.paths['model']}{best}, last.keras, history.csv and result.json "
+            f"in {Path(result.paths['model']).parent}",
+            soft_wrap=True,
         )
 
 

@@ -40,6 +40,10 @@ def test_tfds_loaders_shape_the_data_for_the_task(task, name, x_shape, kwargs):
     assert np.isfinite(data.x_train).all()
     if task == "image_classification":
         assert 0 <= data.x_train.min() and data.x_train.max() <= 1
+    if name in ("speech_commands", "tiny_shakespeare"):  # their own validation split
+        assert data.x_val.shape[1:] == x_shape and data.num_val == len(data.x_val) > 0
+    else:
+        assert data.x_val is None
     if task == "language_modeling":
         np.testing.assert_array_equal(data.x_train[:, 1:], data.y_train[:, :-1])
         assert data.vocabulary and len(data.vocabulary) == data.model_kwargs["vocab_size"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_early_stopping_ends_a_converged_run_and_keeps_the_best_weights():
     assert r.test_metrics["mse"] < 2 * best
 
 
-def test_a_diverging_loss_stops_with_a_clear_error_and_saves_nothing(tmp_path):
+def test_a_diverging_loss_stops_with_a_clear_error_naming_the_step(tmp_path):
     from zoo.training import TrainingDivergedError
 
     with pytest.raises(TrainingDivergedError, match="learning rate") as e:
@@ -177,7 +178,8 @@ def test_a_diverging_loss_stops_with_a_clear_error_and_saves_nothing(tmp_path):
             optimizer="sgd",
             output=tmp_path / "run",
         )
-    assert "epoch 1" in str(e.value)
+    assert re.search(r"at step \d+ of epoch 1;", str(e.value))
+    assert "Nothing was saved" in str(e.value)
     assert not (tmp_path / "run" / "model.keras").exists()
     r = CliRunner().invoke(
         app,

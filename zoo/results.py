@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
@@ -38,8 +39,8 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "tolist"):  # NumPy scalars and arrays
         return obj.tolist()
-    if isinstance(obj, float) and obj != obj:
-        return None  # NaN is not JSON
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # NaN and infinities are not JSON
     return obj
 
 

@@ -190,6 +190,7 @@ def measure_peak(
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,8 +202,26 @@ class RunConfig:
     precision: str = "float32"  # float32, mixed_float16 (with loss scaling), mixed_bfloat16
     threads: int | None = None  # TensorFlow's intra-op pool (None: its default)
     deterministic: bool = False  # TensorFlow op determinism: identical runs, slower
+    strategy: str = "none"  # tf.distribute: none, mirrored, multi_worker (TF_CONFIG) or tpu
+    cpu_devices: int | None = None  # split the CPU into this many logical devices
+    tpu: str | None = None  # the TPU's name or grpc:// address (None: the local TPU VM)
 
     def __post_init__(self):
+        if self.strategy == "multi-worker":
+            object.__setattr__(self, "strategy", "multi_worker")
+        if self.strategy not in STRATEGIES:
+            raise InvalidArgumentError(
+                f"Unknown strategy {self.strategy!r}. Allowed: {', '.join(STRATEGIES)}."
+            )
+        if self.cpu_devices is not None and (
+            isinstance(self.cpu_devices, bool)
+            or not isinstance(self.cpu_devices, int)
+            or self.cpu_devices < 1
+        ):
+            raise InvalidArgumentError(
+                "cpu_devices must be a positive integer; received: "
+                f"cpu_devices={self.cpu_devices!r}."
+            )
         if self.jit_compile not in (False, True, "auto"):
             raise InvalidArgumentError(
                 f"jit_compile must be True, False or 'auto'; received: {self.jit_compile!r}."
@@ -251,14 +270,70 @@ def set_threads(threads: int) -> None:
         ) from None
 
 
+def set_cpu_devices(count: int) -> None:
+    """Splits the CPU into `count` logical devices (to try tf.distribute on one machine);
+    must run before TensorFlow starts its runtime.
+
+    Raises:
+        InvalidArgumentError: the runtime has already started with another split, or the
+            backend is not TensorFlow.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise InvalidArgumentError(
+            f"cpu_devices splits TensorFlow's CPU; the {keras.backend.backend()} backend is "
+            "running."
+        )
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if len(current or [None]) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+        )
+    except RuntimeError:
+        raise InvalidArgumentError(
+            "cpu_devices can only be set before TensorFlow starts its runtime.",
+            "Set it first thing in the process (the CLI does).",
+        ) from None
+
+
+def prepare(config: RunConfig) -> None:
+    """What must happen before TensorFlow starts its runtime: thread pools, logical CPU
+    devices and a multi-worker strategy. Call it first thing in a process (the CLI does);
+    `apply` calls it too, and it does nothing the second time.
+
+    Raises:
+        InvalidArgumentError: the runtime started already with other settings.
+    """
+    if config.threads is not None:
+        set_threads(config.threads)
+    if config.cpu_devices is not None:
+        set_cpu_devices(config.cpu_devices)
+    if config.strategy == "multi_worker":
+        from zoo import distribute
+
+        distribute.make(config)
+
+
 @contextlib.contextmanager
 def apply(config: RunConfig, seed: int = 0):
     """Applies a RunConfig for the duration of the block: seeds, determinism, threads, the
-    dtype policy (restored afterwards) and the device. Yields the resolved settings."""
+    dtype policy (restored afterwards), the device and the distribution strategy. Yields
+    the resolved settings; under a strategy, ``resolved["strategy_object"]`` is the
+    `tf.distribute.Strategy` (the block runs in its scope; pop it before saving)."""
     import keras
 
-    if config.threads is not None:
-        set_threads(config.threads)
+    prepare(config)
+    strategy = None
+    if config.strategy != "none":
+        from zoo import distribute
+
+        strategy = distribute.make(config)
     keras.utils.set_random_seed(seed)
     if config.deterministic:
         if keras.backend.backend() == "tensorflow":
@@ -275,14 +350,23 @@ def apply(config: RunConfig, seed: int = 0):
         device = "gpu" if found else "cpu"
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
+    resolved: dict[str, Any] = {
+        "device": device,
+        "precision": config.precision,
+        "deterministic": config.deterministic,
+        "threads": threads(),
+        "gpus": found,
+    }
     try:
-        with device_scope(device):
-            yield {
-                "device": device,
-                "precision": config.precision,
-                "deterministic": config.deterministic,
-                "threads": threads(),
-                "gpus": found,
-            }
+        if strategy is None:
+            with device_scope(device):
+                yield resolved
+        else:
+            from zoo import distribute
+
+            resolved.update(distribute.describe(strategy, config))
+            resolved["strategy_object"] = strategy
+            with strategy.scope():
+                yield resolved
     finally:
         keras.config.set_dtype_policy(previous)

@@ -7,6 +7,7 @@ methods are called at the start, after each batch and after each epoch.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -19,9 +20,13 @@ from zoo import data as zdata
 from zoo import registry, results, runtime, tasks
 from zoo.errors import DataError, InvalidArgumentError, ModelFileError, ZooError
 
-MODEL_FILE = "model.keras"
+MODEL_FILE = "model.keras"  # the best epoch by the validation loss (else the last)
+LAST_FILE = "last.keras"  # the last completed epoch
 RESULT_FILE = "result.json"
 HISTORY_FILE = "history.csv"
+BACKUP_DIR = "backup"  # the training state for --resume, removed when the run finishes
+STATE_FILE = "state.json"
+TENSORBOARD_DIR = "tensorboard"
 
 
 class Progress:
@@ -49,7 +54,8 @@ class TrainConfig:
     learning_rate: float
     optimizer: str  # sgd (momentum 0.9), adam or adamw
     seed: int = 0
-    val_fraction: float = 0.1  # of the training split, held out for validation
+    val_fraction: float | None = None  # of the training split (None: the dataset's own
+    # validation split where it has one, else 0.1)
     schedule: str = "constant"  # constant, cosine, or warmup_cosine (10% linear warm-up)
     clip_norm: float | None = None  # clip the global gradient norm to this
     steps_per_execution: int = 1  # training steps fused into one call of the compiled step
@@ -72,6 +78,9 @@ class TrainResult:
     env: dict[str, Any]
     paths: dict[str, str] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)  # resolved: device, XLA, precision...
+    validation: dict[str, Any] = field(default_factory=dict)  # source and examples
+    best_epoch: int | None = None  # the epoch whose weights were evaluated and saved
+    resumed_from: int | None = None  # the epochs already done when --resume took over
     keras_model: Any = field(default=None, repr=False, metadata={"json": False})
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,7 +154,14 @@ def build_optimizer(
 
 
 def _feed(
-    x, y, batch_size: int, *, shuffle: bool = False, seed: int = 0, drop_remainder: bool = False
+    x,
+    y,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    options=None,
 ) -> dict[str, Any]:
     """The arguments of `fit` / `evaluate` that feed (x, y): through the tf.data pipeline on
     the TensorFlow backend, as arrays (shuffled by Keras) on the others."""
@@ -157,6 +173,8 @@ def _feed(
         ds = pipeline.make(
             x, y, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
         )
+        if options is not None:  # tf.data options, e.g. sharding across workers
+            ds = ds.with_options(options)
         return {"x": ds, "shuffle": False} if shuffle else {"x": ds}  # the dataset shuffles
     return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if shuffle else {})}
 
@@ -174,7 +192,7 @@ class _KerasProgress:
         class Callback(keras.callbacks.Callback):
             def __init__(self):
                 super().__init__()
-                self.epoch_seconds: list[float] = []
+                self.rows: list[dict[str, float]] = []  # the history, one row per epoch
 
             def on_epoch_begin(self, epoch, logs=None):
                 self._epoch, self._t0 = epoch + 1, time.perf_counter()
@@ -184,45 +202,145 @@ class _KerasProgress:
 
             def on_epoch_end(self, epoch, logs=None):
                 seconds = time.perf_counter() - self._t0
-                self.epoch_seconds.append(seconds)
-                progress.on_epoch_end(epoch + 1, {**(logs or {}), "seconds": seconds})
+                values = {k: float(v) for k, v in (logs or {}).items()}
+                self.rows.append({"epoch": epoch + 1, **values, "seconds": seconds})
+                progress.on_epoch_end(epoch + 1, {**values, "seconds": seconds})
 
         return Callback()
 
 
-def _extra_callbacks(config: TrainConfig, has_validation: bool) -> list:
-    import keras
+class _StopOnNonFinite:
+    """Stops training at the first NaN or infinite batch loss and remembers where."""
 
-    class StopOnNonFinite(keras.callbacks.Callback):  # Keras' TerminateOnNaN prints
-        def on_train_batch_end(self, batch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(float(loss)):
-                self.model.stop_training = True
+    def __new__(cls):
+        import keras
 
-    callbacks = [StopOnNonFinite()]
-    if config.early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss" if has_validation else "loss",
-                patience=config.early_stopping,
-                restore_best_weights=True,
-            )
-        )
-    return callbacks
+        class Callback(keras.callbacks.Callback):  # Keras' TerminateOnNaN prints
+            where: tuple[int, int, float] | None = None
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._epoch = epoch + 1
+
+            def on_train_batch_end(self, batch, logs=None):
+                loss = (logs or {}).get("loss")
+                if loss is not None and not np.isfinite(float(loss)) and self.where is None:
+                    self.where = (self._epoch, batch + 1, float(loss))
+                    self.model.stop_training = True
+
+        return Callback()
 
 
-def _check_finite(history: dict[str, list], config: TrainConfig) -> None:
-    """Raises TrainingDivergedError when the loss went NaN or infinite (Keras stopped)."""
-    losses = history.get("loss", [])
-    bad = next((i for i, v in enumerate(losses) if not np.isfinite(v)), None)
-    if bad is not None:
-        raise TrainingDivergedError(
-            f"The training loss became {losses[bad]} in epoch {bad + 1}; training stopped and "
-            "nothing was saved.",
-            f"Likely causes: the learning rate ({config.learning_rate}) is too high (try a "
-            "tenth, --clip-norm 1.0, or --schedule warmup_cosine), or float16 overflow "
-            "(use --precision mixed_bfloat16 or float32).",
-        )
+class _Checkpoints:
+    """Tracks the best epoch by `monitor` (its weights kept in memory) and, where `out_dir`
+    is given, writes last.keras every epoch, model.keras when the epoch is the best so
+    far, and history.csv, each atomically. An epoch whose loss is not finite is never
+    saved, so the files always hold the last good state."""
+
+    def __new__(cls, monitor: str, out_dir: Path | None, rows: list, best: float, best_epoch):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.best, self.best_epoch, self.best_weights = best, best_epoch, None
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                if not np.isfinite(float(logs.get("loss", np.nan))):
+                    return
+                value = float(logs.get(monitor, logs["loss"]))
+                improved = np.isfinite(value) and (self.best_epoch is None or value < self.best)
+                if improved:
+                    self.best, self.best_epoch = value, epoch + 1
+                    self.best_weights = self.model.get_weights()
+                if out_dir is None:
+                    return
+                last = out_dir / LAST_FILE
+                with results.atomic_path(last, suffix=".keras") as tmp:
+                    self.model.save(tmp)
+                if improved:
+                    with results.atomic_path(out_dir / MODEL_FILE, suffix=".keras") as tmp:
+                        tmp.write_bytes(last.read_bytes())
+                _write_history(out_dir / HISTORY_FILE, rows)
+
+        return Callback()
+
+
+class _Backup:
+    """Keras' BackupAndRestore, made crash-safe: each epoch's weights (with the optimizer
+    state) go to a new file, then state.json, written atomically, points at it and holds
+    the epoch, the history so far and the best epoch. A kill at any moment leaves a
+    state.json that names a complete weights file, so `--resume` restarts after the last
+    completed epoch."""
+
+    def __new__(cls, backup_dir: Path, state_of):
+        import keras
+
+        class Callback(keras.callbacks.BackupAndRestore):
+            def __init__(self):
+                super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+
+            def on_epoch_end(self, epoch, logs=None):
+                if np.isfinite(float((logs or {}).get("loss", np.nan))):  # keep the last good
+                    super().on_epoch_end(epoch, logs)
+
+            def _save_model(self):
+                backup_dir.mkdir(parents=True, exist_ok=True)
+                weights = backup_dir / f"epoch-{self._current_epoch}.weights.h5"
+                with results.atomic_path(weights, suffix=".weights.h5") as tmp:
+                    self.model.save_weights(tmp)
+                results.write_json(
+                    backup_dir / STATE_FILE,
+                    {**state_of(), "epoch": self._current_epoch, "weights": weights.name},
+                )
+                for old in backup_dir.glob("epoch-*.weights.h5"):
+                    if old != weights:
+                        old.unlink(missing_ok=True)
+
+            def _load_model(self):
+                state = _read_state(backup_dir)
+                if state is None:
+                    return
+                optimizer = self.model.optimizer
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(self.model.trainable_variables)
+                self.model.load_weights(backup_dir / state["weights"])
+                self.model._initial_epoch = int(state["epoch"])
+
+        return Callback()
+
+
+def _read_state(backup_dir: Path) -> dict[str, Any] | None:
+    path = backup_dir / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not (backup_dir / state["weights"]).is_file():
+            raise ValueError("its weights file is missing")
+        int(state["epoch"])
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise ModelFileError(
+            f"The training state in {path} is unreadable ({e}).",
+            f"Delete {backup_dir} to start the run over.",
+        ) from None
+    return state
+
+
+def _diverged(where, config: TrainConfig, out_dir: Path | None, best_epoch) -> ZooError:
+    epoch, step, loss = where
+    kept = (
+        f"The last good checkpoint is {out_dir / LAST_FILE} (epoch {epoch - 1})."
+        if out_dir is not None and epoch > 1
+        else "Nothing was saved."
+    )
+    return TrainingDivergedError(
+        f"The training loss became {loss} at step {step} of epoch {epoch}; training stopped. "
+        + kept,
+        f"Likely causes: the learning rate ({config.learning_rate}) is too high (try a "
+        "tenth, --clip-norm 1.0, or --schedule warmup_cosine), or float16 overflow "
+        "(use --precision mixed_bfloat16 or float32).",
+    )
 
 
 def _dataset_record(data: zdata.Dataset) -> dict[str, Any]:
@@ -293,11 +411,13 @@ def train(
     optimizer: str | None = None,
     seed: int = 0,
     samples: int | None = None,
-    val_fraction: float = 0.1,
+    val_fraction: float | None = None,
     test_fraction: float = 0.2,
     data_dir: str | None = None,
     download: bool = False,
     output: str | Path | None = None,
+    resume: bool = False,
+    tensorboard: bool = False,
     schedule: str = "constant",
     clip_norm: float | None = None,
     steps_per_execution: int = 1,
@@ -308,35 +428,45 @@ def train(
 ) -> TrainResult:
     """Trains a registry model on a dataset of its task and evaluates it on the test split.
 
-    Settings left as None take the model's recipe (`zoo.get_spec(name).recipe`).
+    Settings left as None take the model's recipe (`zoo.get_spec(name).recipe`). The model
+    evaluated, returned and saved as model.keras is the epoch with the best validation
+    loss (the training loss without validation); last.keras is the last epoch.
 
     Args:
         model: a registry name.
         dataset: a dataset of the model's task (``"synthetic"`` needs no download).
-        epochs, batch_size, learning_rate, optimizer: the training recipe.
+        epochs, batch_size, learning_rate, optimizer: the training recipe; `batch_size`
+            is the global batch, split across the replicas of a distribution strategy.
         seed: seeds the data, the initial weights and the shuffling.
         samples: number of synthetic training examples (None: the task's default), or at
             most this many examples of a real training split.
         val_fraction: part of the training split held out for validation (0 for none).
+            None: the dataset's own validation split where it has one, else 0.1.
         test_fraction: the test part of data that has no test split (ratings CSV,
             MovieLens, folders).
         data_dir: where TFDS keeps prepared datasets (None: TFDS's default).
         download: let TFDS download a real dataset that is not prepared.
-        output: a folder for model.keras and result.json (written atomically).
+        output: a folder for model.keras, last.keras, history.csv and result.json (each
+            written atomically) and, while the run lasts, its training state in backup/.
+        resume: continue the interrupted run in `output` after its last completed epoch
+            (the same settings are required); it finishes the planned epochs.
+        tensorboard: write TensorBoard logs in `output`/tensorboard.
         schedule: learning-rate schedule: constant, cosine, or warmup_cosine.
         clip_norm: clip the global gradient norm (None: no clipping).
         steps_per_execution: training steps per call of the compiled step.
-        early_stopping: stop after this many epochs without a better validation loss, and
-            keep the best weights (None: train all epochs).
+        early_stopping: stop after this many epochs without a better validation loss
+            (None: train all epochs).
         model_kwargs: hyper-parameters passed to the factory.
-        run: device, XLA, precision, threads and determinism (default: RunConfig()).
+        run: device, XLA, precision, threads, determinism and distribution strategy
+            (default: RunConfig()).
         progress: receives progress events.
 
     Returns:
         A `TrainResult`; its `keras_model` is the trained model.
 
     Raises:
-        ZooError: for an unknown model or dataset, a bad value, or an unwritable output.
+        ZooError: for an unknown model or dataset, a bad value, or an unwritable output;
+            TrainingDivergedError when the loss becomes NaN or infinite.
     """
     spec = registry.get_spec(model)
     task = tasks.get(spec.task)
@@ -344,7 +474,7 @@ def train(
     optimizer = optimizer if optimizer is not None else recipe.optimizer
     if optimizer not in registry.OPTIMIZERS:
         build_optimizer(optimizer, 0.0)  # raises the error listing the allowed ones
-    if (
+    if val_fraction is not None and (
         isinstance(val_fraction, bool)
         or not isinstance(val_fraction, (int, float))
         or not 0 <= val_fraction < 1
@@ -364,7 +494,7 @@ def train(
         ),
         optimizer=optimizer,
         seed=int(seed),
-        val_fraction=float(val_fraction),
+        val_fraction=None if val_fraction is None else float(val_fraction),
         schedule=schedule,
         clip_norm=None if clip_norm is None else _positive("clip_norm", clip_norm, float),
         steps_per_execution=_positive("steps_per_execution", steps_per_execution),
@@ -374,6 +504,20 @@ def train(
     )
     if schedule not in SCHEDULES:
         build_optimizer(optimizer, 1.0, schedule=schedule)  # raises, listing the schedules
+    if (resume or tensorboard) and output is None:
+        flag = "--resume" if resume else "--tensorboard"
+        raise InvalidArgumentError(
+            f"{flag} needs an output folder.", "Pass --output DIR (output= in Python)."
+        )
+    if tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise InvalidArgumentError(
+                "--tensorboard needs the tensorboard package, which is not installed.",
+                "pip install 'keras-zoo[tensorboard]' (or tensorboard).",
+            )
+    run = run or runtime.RunConfig()
     out_dir = results.prepare_output_dir(output) if output is not None else None
     model_kwargs = dict(model_kwargs or {})
     data = zdata.load(
@@ -387,78 +531,133 @@ def train(
         hints={**spec.defaults, **model_kwargs},
     )
     config = TrainConfig(**config_kwargs, model_kwargs=_model_kwargs(spec, data, model_kwargs))
+    x_fit, y_fit, validation, val_info = _split(data, config)
+    fingerprint = results.to_jsonable(
+        {"model": spec.name, "dataset": _dataset_record(data), "config": config, "run": run}
+    )
+    # Under multi-worker, every worker saves the same checkpoints (saving reads distributed
+    # variables collectively); the chief in `output`, the others in a folder of their own
+    # that they delete at the end.
+    chief, run_dir = True, out_dir
+    if run.strategy == "multi_worker" and out_dir is not None:
+        from zoo import distribute
 
-    run = run or runtime.RunConfig()
+        chief = distribute.is_chief(run)
+        if not chief:
+            run_dir = results.prepare_output_dir(out_dir / f".worker-{distribute.task_index(run)}")
+    backup_dir = run_dir / BACKUP_DIR if run_dir is not None else None
+    state = _check_resume(backup_dir, run_dir, resume, fingerprint)
+
     with runtime.apply(run, config.seed) as resolved:
-        order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
-        num_val = int(round(config.val_fraction * data.num_train))
-        if config.val_fraction and not 0 < num_val < data.num_train:
-            raise DataError(
-                f"val_fraction={config.val_fraction} of {data.num_train} training "
-                "examples leaves an empty split.",
-                "Use more samples or val_fraction=0.",
-            )
-        x_fit, y_fit = _take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
-        validation = (
-            (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]])
-            if num_val
-            else None
-        )
-
+        strategy = resolved.pop("strategy_object", None)
         total_steps = config.epochs * -(-len(y_fit) // config.batch_size)
         net = _build(spec, task, config, run, total_steps)
         resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
+        if strategy is not None:
+            from zoo import distribute
+
+            distribute.prepare_model(net, strategy, x_fit, y_fit)
         eval_batch = task.eval_batch_size or max(config.batch_size, 256)
         progress = progress or Progress()
         # Under XLA a last, smaller batch would compile a second program every epoch.
         drop = bool(resolved["jit_compile"]) and len(y_fit) >= config.batch_size
         steps = len(y_fit) // config.batch_size if drop else -(-len(y_fit) // config.batch_size)
+        done = int(state["epoch"]) if state else 0
         progress.on_train_begin(
             {
                 "model": spec.name,
                 "dataset": data.name,
                 "num_params": net.count_params(),
                 "epochs": config.epochs,
+                "initial_epoch": done,
                 "steps_per_epoch": steps,
                 "num_train": len(y_fit),
-                "num_val": num_val,
+                "num_val": val_info["examples"],
                 "num_test": data.num_test,
             }
         )
         callback = _KerasProgress(progress)
-        t0 = time.perf_counter()
+        if state:
+            callback.rows.extend(state["history"][:done])
+        monitor = "val_loss" if validation else "loss"
+        checkpoints = _Checkpoints(
+            monitor,
+            run_dir,
+            callback.rows,
+            state["best"] if state and state.get("best_epoch") else float("inf"),
+            state.get("best_epoch") if state else None,
+        )
+        stop = _StopOnNonFinite()
+        callbacks = [callback, stop, checkpoints]
+        if backup_dir is not None:
+            callbacks.append(
+                _Backup(
+                    backup_dir,
+                    lambda: {
+                        **fingerprint,
+                        "history": callback.rows,
+                        "best": checkpoints.best if checkpoints.best_epoch else None,
+                        "best_epoch": checkpoints.best_epoch,
+                    },
+                )
+            )
+        if config.early_stopping:
+            callbacks.append(
+                _keras().callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping)
+            )
+        if tensorboard:
+            callbacks.append(
+                _keras().callbacks.TensorBoard(
+                    log_dir=str(run_dir / TENSORBOARD_DIR), histogram_freq=0, write_graph=False
+                )
+            )
+        options = None
+        if run.strategy == "multi_worker":
+            from zoo import distribute
+
+            options = distribute.shard_data_options()
         val_kwargs = {}
         if validation:
-            v = _feed(*validation, eval_batch)
+            v = _feed(*validation, eval_batch, options=options)
             val_kwargs = (
                 {"validation_data": v["x"]}
                 if "y" not in v
                 else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
             )
-        hist = net.fit(
-            **_feed(
-                x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed, drop_remainder=drop
-            ),
-            **val_kwargs,
-            epochs=config.epochs,
-            callbacks=[callback, *_extra_callbacks(config, bool(validation))],
-            verbose=0,
-        )
+        t0 = time.perf_counter()
+        if done < config.epochs:
+            net.fit(
+                **_feed(
+                    x_fit,
+                    y_fit,
+                    config.batch_size,
+                    shuffle=True,
+                    seed=config.seed,
+                    drop_remainder=drop,
+                    options=options,
+                ),
+                **val_kwargs,
+                epochs=config.epochs,
+                callbacks=callbacks,
+                verbose=0,
+            )
         train_seconds = time.perf_counter() - t0
-        _check_finite(hist.history, config)
+        if stop.where is not None:
+            raise _diverged(stop.where, config, run_dir, checkpoints.best_epoch)
 
+        history = callback.rows
+        best_epoch = checkpoints.best_epoch
+        if best_epoch is not None and best_epoch != history[-1]["epoch"]:
+            if checkpoints.best_weights is not None:
+                net.set_weights(checkpoints.best_weights)
+            else:  # the best epoch came before a resume: its weights are in model.keras
+                net.load_weights(run_dir / MODEL_FILE)
         progress.on_evaluate_begin(data.num_test)
         test = net.evaluate(
-            **_feed(data.x_test, data.y_test, eval_batch), return_dict=True, verbose=0
+            **_feed(data.x_test, data.y_test, eval_batch, options=options),
+            return_dict=True,
+            verbose=0,
         )
-    history = [
-        {
-            "epoch": i + 1,
-            **{k: float(v[i]) for k, v in hist.history.items()},
-            "seconds": callback.epoch_seconds[i],
-        }
-        for i in range(len(callback.epoch_seconds))
-    ]
     result = TrainResult(
         model=spec.name,
         dataset=_dataset_record(data),
@@ -470,21 +669,103 @@ def train(
         train_seconds=train_seconds,
         env=results.environment(),
         run=resolved,
+        validation=val_info,
+        best_epoch=best_epoch,
+        resumed_from=done if resume else None,
         keras_model=net,
     )
-    if out_dir is not None:
-        model_path, result_path = out_dir / MODEL_FILE, out_dir / RESULT_FILE
-        with results.atomic_path(model_path, suffix=".keras") as tmp:
-            net.save(tmp)
-        history_path = out_dir / HISTORY_FILE
-        _write_history(history_path, history)
-        result.paths = {
-            "model": str(model_path),
-            "result": str(result_path),
-            "history": str(history_path),
+    if out_dir is not None and chief:
+        paths = {
+            "model": out_dir / MODEL_FILE,
+            "last": out_dir / LAST_FILE,
+            "result": out_dir / RESULT_FILE,
+            "history": out_dir / HISTORY_FILE,
         }
-        results.write_json(result_path, result)
+        if tensorboard:
+            paths["tensorboard"] = out_dir / TENSORBOARD_DIR
+        result.paths = {k: str(v) for k, v in paths.items()}
+        if not paths["model"].is_file():  # no epoch ran here (a resume of a finished run)
+            with results.atomic_path(paths["model"], suffix=".keras") as tmp:
+                net.save(tmp)
+        _write_history(paths["history"], history)
+        results.write_json(paths["result"], result)
+    if backup_dir is not None:
+        shutil.rmtree(backup_dir if chief else run_dir, ignore_errors=True)
     return result
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _split(data: zdata.Dataset, config: TrainConfig):
+    """The training arrays, the validation pair (or None) and where validation came from."""
+    if config.val_fraction is None and data.y_val is not None:
+        info = {"source": "the dataset's validation split", "examples": len(data.y_val)}
+        return data.x_train, data.y_train, (data.x_val, data.y_val), info
+    fraction = 0.1 if config.val_fraction is None else config.val_fraction
+    order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
+    num_val = int(round(fraction * data.num_train))
+    if fraction and not 0 < num_val < data.num_train:
+        raise DataError(
+            f"val_fraction={fraction} of {data.num_train} training examples leaves an empty split.",
+            "Use more samples or val_fraction=0.",
+        )
+    x_fit, y_fit = _take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
+    validation = (
+        (_take(data.x_train, order[:num_val]), data.y_train[order[:num_val]]) if num_val else None
+    )
+    source = f"{fraction:g} of the training split" if num_val else "none"
+    return x_fit, y_fit, validation, {"source": source, "examples": num_val}
+
+
+def _check_resume(
+    backup_dir: Path | None, out_dir: Path | None, resume: bool, fingerprint: dict
+) -> dict[str, Any] | None:
+    """The saved training state to resume from (None: start afresh).
+
+    Raises:
+        InvalidArgumentError: an interrupted run is in the way without --resume, --resume
+            names a finished run, or the settings differ from the interrupted run's.
+    """
+    if backup_dir is None:
+        return None
+    state = _read_state(backup_dir)
+    if state is None:
+        if resume and (out_dir / RESULT_FILE).is_file():
+            raise InvalidArgumentError(
+                f"The run in {out_dir} already finished; there is nothing to resume.",
+                "Drop --resume and choose a new --output to train again.",
+            )
+        return None
+    if not resume:
+        raise InvalidArgumentError(
+            f"{out_dir} holds an interrupted run (epoch {state['epoch']} of "
+            f"{state['config']['epochs']} done).",
+            f"Add --resume to continue it, or choose another --output (or delete {backup_dir}).",
+        )
+    differ = _differences(state, fingerprint)
+    if differ:
+        raise InvalidArgumentError(
+            f"--resume needs the interrupted run's settings; these differ: {', '.join(differ)}.",
+            "Repeat the original command with --resume.",
+        )
+    return state
+
+
+def _differences(saved: dict, now: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        if key in ("history", "best", "best_epoch", "epoch", "weights", "threads"):
+            continue
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} (was {a!r}, now {b!r})")
+    return out
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:

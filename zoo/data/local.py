@@ -2,7 +2,8 @@
 
 - ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``: images as N x H x W x C,
   token ids as N x T, features as N x F, series windows as N x T x F; labels as integers
-  0..K-1 for classification, numbers for regression and forecasting.
+  0..K-1 for classification, numbers for regression and forecasting; optionally
+  ``x_val``, ``y_val`` (a validation split, used instead of one cut from training).
 - ``.csv`` with a header and columns ``user,item,rating`` (rating prediction, retrieval):
   ids of any kind are re-indexed, and a seeded shuffle splits off ``test_fraction``.
 - a folder with one sub-folder per class of images (read with
@@ -92,10 +93,18 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
                     f"An .npz needs {', '.join(NPZ_KEYS)}.",
                 )
             arrays = {k: f[k] for k in NPZ_KEYS}
+            val_keys = [k for k in ("x_val", "y_val") if k in f.files]
+            if len(val_keys) == 1:
+                raise DataError(
+                    f"{path}: has {val_keys[0]} without its pair.",
+                    "A validation split needs both x_val and y_val (or neither).",
+                )
+            arrays.update({k: f[k] for k in val_keys})
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: not a readable .npz file ({e}).") from None
     rank = NPZ_RANKS[task]
-    for split in ("train", "test"):
+    splits = ("train", "val", "test") if "x_val" in arrays else ("train", "test")
+    for split in splits:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) == 0:
             raise DataError(f"{path}: the {split} split is empty.")
@@ -113,11 +122,12 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
                 raise DataError(
                     f"{path}: {key} holds NaN or infinite values.", "Clean or impute them first."
                 )
-    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
-        raise DataError(
-            f"{path}: x_train examples have shape {arrays['x_train'].shape[1:]} "
-            f"but x_test examples have {arrays['x_test'].shape[1:]}."
-        )
+    for split in splits[1:]:
+        if arrays["x_train"].shape[1:] != arrays[f"x_{split}"].shape[1:]:
+            raise DataError(
+                f"{path}: x_train examples have shape {arrays['x_train'].shape[1:]} "
+                f"but x_{split} examples have {arrays[f'x_{split}'].shape[1:]}."
+            )
     x_train, y_train = arrays["x_train"][:samples], arrays["y_train"][:samples]
     x_test, y_test = arrays["x_test"], arrays["y_test"]
     kwargs: dict[str, Any] = {}
@@ -142,11 +152,23 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
             num_series=x_train.shape[2],
             horizon=y_train.shape[1] if y_train.ndim == 2 else 1,
         )
-    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, model_kwargs=kwargs)
+    parts = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    if "x_val" in arrays:
+        x_val, y_val = arrays["x_val"], arrays["y_val"]
+        if task in CLASSIFICATION:
+            _, y_val, _ = _labels(path, y_train, y_val, test_key="y_val")
+        else:
+            y_val = y_val.astype("float32")
+        if x_train.dtype == np.float32:
+            x_val = x_val.astype("float32")
+        if task == "text_classification" and x_val.max() >= kwargs["vocab_size"]:
+            raise DataError(f"{path}: x_val holds token ids absent from x_train and x_test.")
+        parts.update(x_val=x_val, y_val=y_val)
+    return dict(**parts, model_kwargs=kwargs)
 
 
-def _labels(path, y_train, y_test):
-    for key, y in (("y_train", y_train), ("y_test", y_test)):
+def _labels(path, y_train, y_test, test_key="y_test"):
+    for key, y in (("y_train", y_train), (test_key, y_test)):
         if y.ndim != 1:
             raise DataError(
                 f"{path}: {key} must be one integer label per example; it has shape {y.shape}."
@@ -163,7 +185,7 @@ def _labels(path, y_train, y_test):
     num_classes = int(y_train.max()) + 1
     if y_test.max() >= num_classes:
         raise DataError(
-            f"{path}: y_test has label {int(y_test.max())}, out of the range "
+            f"{path}: {test_key} has label {int(y_test.max())}, out of the range "
             f"0..{num_classes - 1} seen in y_train."
         )
     return y_train.astype("int32"), y_test.astype("int32"), num_classes

@@ -55,10 +55,16 @@ class Dataset:
     params: dict[str, Any] = field(default_factory=dict)  # how to regenerate it (JSON-able)
     truth: dict[str, Any] = field(default_factory=dict)  # the generating rule, for tests
     vocabulary: list[str] | None = None  # token strings by id, where the data is text
+    x_val: Any = None  # the dataset's own validation split, where it has one
+    y_val: np.ndarray | None = None
 
     @property
     def num_train(self) -> int:
         return len(self.y_train)
+
+    @property
+    def num_val(self) -> int:
+        return 0 if self.y_val is None else len(self.y_val)
 
     @property
     def num_test(self) -> int:

@@ -120,7 +120,9 @@ def _speech_commands(name, data_dir, download, samples):
 
     from zoo.data import audio
 
-    train, test = load_splits(name, ["train", "test"], data_dir, download, as_supervised=True)
+    train, val, test = load_splits(
+        name, ["train", "validation", "test"], data_dir, download, as_supervised=True
+    )
     mel = tf.constant(audio.mel_matrix())
 
     def spectrogram(wave, label):
@@ -133,12 +135,15 @@ def _speech_commands(name, data_dir, download, samples):
     x_train, y_train = to_numpy(
         train.map(spectrogram, num_parallel_calls=tf.data.AUTOTUNE), samples
     )
+    x_val, y_val = to_numpy(val.map(spectrogram, num_parallel_calls=tf.data.AUTOTUNE))
     x_test, y_test = to_numpy(test.map(spectrogram, num_parallel_calls=tf.data.AUTOTUNE))
     return dict(
         x_train=x_train,
         y_train=y_train,
         x_test=x_test,
         y_test=y_test,
+        x_val=x_val,
+        y_val=y_val,
         model_kwargs={"input_shape": x_train.shape[1:], "num_classes": 12},
     )
 
@@ -149,7 +154,7 @@ def _text_of(ds) -> str:
 
 
 def _shakespeare(name, data_dir, download, samples, sequence_length=64):
-    train, test = load_splits(name, ["train", "test"], data_dir, download)
+    train, val, test = load_splits(name, ["train", "validation", "test"], data_dir, download)
     train_text, test_text = _text_of(train), _text_of(test)
     vocabulary = sorted(set(train_text))  # characters, from the training split only
     index = {c: i for i, c in enumerate(vocabulary)}
@@ -167,12 +172,15 @@ def _shakespeare(name, data_dir, download, samples, sequence_length=64):
         return x, y
 
     x_train, y_train = windows(train_text, samples)
+    x_val, y_val = windows(_text_of(val))
     x_test, y_test = windows(test_text)
     return dict(
         x_train=x_train,
         y_train=y_train,
         x_test=x_test,
         y_test=y_test,
+        x_val=x_val,
+        y_val=y_val,
         model_kwargs={"vocab_size": len(vocabulary), "sequence_length": sequence_length},
         extra={"vocabulary": vocabulary},
     )

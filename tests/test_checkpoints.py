@@ -1,0 +1,234 @@
+"""Checkpoints, resume after a kill, TensorBoard logs and validation splits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import InvalidArgumentError
+from zoo.training import TrainingDivergedError
+
+
+def _zoo(*args, env=None, **kwargs):
+    """Runs the real CLI in a fresh process (its own TensorFlow runtime)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+
+
+def test_model_keras_is_the_best_epoch_and_last_keras_the_last(tmp_path):
+    out = tmp_path / "run"
+    r = zoo.train("mlp", epochs=4, samples=1024, learning_rate=0.01, output=out)
+    val = [h["val_loss"] for h in r.history]
+    assert r.best_epoch == int(np.argmin(val)) + 1
+    assert {"model", "last", "history", "result"} <= set(r.paths)
+    assert not (out / "backup").exists()
+    # model.keras is what was tested; last.keras holds the weights after the last epoch.
+    assert zoo.evaluate(out).metrics == pytest.approx(r.test_metrics, rel=1e-5)
+    best, last = zoo.load_model(out / "model.keras"), zoo.load_model(out / "last.keras")
+    same = all(
+        np.array_equal(a, b) for a, b in zip(best.get_weights(), last.get_weights(), strict=True)
+    )
+    assert same == (r.best_epoch == 4)
+
+
+def test_a_diverging_run_keeps_its_last_good_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDivergedError) as e:  # this rate overflows in epoch 3
+        zoo.train(
+            "linear_regression",
+            epochs=6,
+            samples=256,
+            learning_rate=4.0,
+            optimizer="sgd",
+            output=out,
+        )
+    assert "of epoch 3" in str(e.value) and "last.keras (epoch 2)" in str(e.value)
+    rows = (out / "history.csv").read_text().splitlines()
+    assert len(rows) == 3  # the header and the two good epochs
+    assert zoo.load_model(out / "last.keras").name == "linear_regression"
+    state = json.loads((out / "backup" / "state.json").read_text())
+    assert state["epoch"] == 2  # the training state is the good one, never the overflowed
+
+
+def test_flags_that_need_an_output_folder_say_so():
+    for flag in ("resume", "tensorboard"):
+        with pytest.raises(InvalidArgumentError, match="needs an output folder"):
+            zoo.train("linear_regression", samples=64, **{flag: True})
+
+
+def test_tensorboard_logs_hold_the_epoch_metrics(tmp_path):
+    import tensorflow as tf
+
+    out = tmp_path / "run"
+    r = zoo.train("linear_regression", epochs=2, samples=256, output=out, tensorboard=True)
+    assert r.paths["tensorboard"] == str(out / "tensorboard")
+    tags = {}
+    for split in ("train", "validation"):
+        (events,) = (out / "tensorboard" / split).glob("events.out.tfevents.*")
+        tags[split] = {
+            v.tag for e in tf.compat.v1.train.summary_iterator(str(events)) for v in e.summary.value
+        }
+    assert {"epoch_loss", "epoch_mae"} <= tags["train"]
+    assert "epoch_loss" in tags["validation"]
+
+
+def test_an_npz_validation_split_is_used_unless_a_fraction_is_given(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        x = rng.normal(size=(n, 3)).astype("float32")
+        return x, x @ np.array([1.0, -2.0, 0.5], dtype="float32")
+
+    (xt, yt), (xv, yv), (xs, ys) = split(200), split(40), split(50)
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xs, y_test=ys)
+    r = zoo.train("linear_regression", str(path), epochs=1)
+    assert r.validation == {"source": "the dataset's validation split", "examples": 40}
+    r = zoo.train("linear_regression", str(path), epochs=1, val_fraction=0.25)
+    assert r.validation == {"source": "0.25 of the training split", "examples": 50}
+    np.savez(path, x_train=xt, y_train=yt, x_val=xv, x_test=xs, y_test=ys)
+    with pytest.raises(zoo.ZooError, match="x_val without its pair"):
+        zoo.train("linear_regression", str(path), epochs=1)
+
+
+def _wait_for_epoch(path, epoch, proc, limit=300):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads(path.read_text())["epoch"] >= epoch:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"no epoch {epoch} checkpoint; the run ended with {proc.poll()}")
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_and_finishes_its_epochs(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "mlp", "--samples", "3000", "--epochs", "12", "--output", str(out)]
+    proc = _zoo(*args)
+    _wait_for_epoch(out / "backup" / "state.json", 2, proc)
+    time.sleep(0.3)  # somewhere inside a later epoch, maybe inside a write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    state = json.loads((out / "backup" / "state.json").read_text())
+    done = state["epoch"]
+    assert 2 <= done < 12 and (out / "backup" / state["weights"]).is_file()
+    assert zoo.load_model(out / "last.keras").name == "mlp"  # never half-written
+
+    # Starting over in that folder, or resuming with other settings, is refused.
+    again = _zoo(*args)
+    assert again.wait() == 2 and "holds an interrupted run" in again.stderr.read()
+    other = _zoo(*args[:-4], "--epochs", "13", "--output", str(out), "--resume")
+    assert other.wait() == 2 and "config.epochs (was 12, now 13)" in other.stderr.read()
+
+    resumed = _zoo(*args, "--resume", "--json")
+    stdout, stderr = resumed.communicate()
+    assert resumed.returncode == 0, stderr
+    assert f"Resuming after epoch {done} of 12" in stderr
+    result = json.loads(stdout)
+    assert result["resumed_from"] == done
+    assert [h["epoch"] for h in result["history"]] == list(range(1, 13))
+    assert len((out / "history.csv").read_text().splitlines()) == 13
+    assert not (out / "backup").exists()
+    finished = _zoo(*args, "--resume")
+    assert finished.wait() == 2 and "already finished" in finished.stderr.read()
+
+
+def test_strategy_errors_are_one_clear_line(monkeypatch):
+    from zoo.runtime import DeviceError, RunConfig
+
+    with pytest.raises(InvalidArgumentError, match="Unknown strategy"):
+        RunConfig(strategy="horovod")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(InvalidArgumentError, match="needs the TF_CONFIG"):
+        zoo.train("linear_regression", samples=64, run=RunConfig(strategy="multi-worker"))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(InvalidArgumentError, match="not a valid cluster"):
+        zoo.train("linear_regression", samples=64, run=RunConfig(strategy="multi_worker"))
+    with pytest.raises(DeviceError, match="No TPU found"):
+        zoo.train("linear_regression", samples=64, run=RunConfig(strategy="tpu"))
+    with pytest.raises(DeviceError, match="sees 0 GPUs"):
+        zoo.train("linear_regression", samples=64, run=RunConfig(strategy="mirrored", device="gpu"))
+
+
+DIST_ARGS = ["train", "mlp", "--samples", "4000", "--epochs", "3", "--seed", "1", "--json"]
+
+
+@pytest.fixture(scope="module")
+def single_device():
+    return zoo.train("mlp", samples=4000, epochs=3, seed=1)
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_cpu_devices_matches_one_device(single_device):
+    proc = _zoo(*DIST_ARGS, "--strategy", "mirrored", "--cpu-devices", "2")
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    r = json.loads(stdout)
+    assert r["run"]["strategy"] == "mirrored" and r["run"]["replicas"] == 2
+    assert len(r["run"]["replica_devices"]) == 2
+    acc = single_device.test_metrics["accuracy"]
+    assert abs(r["test_metrics"]["accuracy"] - acc) < 0.03, (r["test_metrics"], acc)
+
+
+def _free_ports(n):
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_multi_worker_on_two_local_processes_matches_one_device(tmp_path, single_device):
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    procs = [
+        _zoo(
+            *DIST_ARGS,
+            "--strategy",
+            "multi-worker",
+            "--output",
+            str(tmp_path / "run"),
+            env={
+                "TF_CONFIG": json.dumps(
+                    {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}
+                )
+            },
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    chief, other = (json.loads(o[0]) for o in outs)
+    assert chief["run"]["replicas"] == 2 and chief["run"]["worker"]["index"] == 0
+    assert chief["test_metrics"] == other["test_metrics"]  # one model, trained together
+    assert chief["paths"] and not other["paths"]  # only the chief writes the run
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "history.csv",
+        "last.keras",
+        "model.keras",
+        "result.json",
+    ]
+    acc = single_device.test_metrics["accuracy"]
+    assert abs(chief["test_metrics"]["accuracy"] - acc) < 0.03, (chief["test_metrics"], acc)

@@ -1,0 +1,198 @@
+"""Distributed training through tf.distribute (TensorFlow backend only).
+
+`make(run_config)` returns the strategy a `RunConfig` names: MirroredStrategy over the
+local GPUs (or the logical CPU devices of `cpu_devices`), MultiWorkerMirroredStrategy from
+the standard ``TF_CONFIG`` environment variable, or TPUStrategy. Keras splits each global
+batch across the replicas and TensorFlow distributes the tf.data pipeline; the zoo adds no
+parallelism of its own.
+
+Keras 3 does not yet run `fit` under MultiWorkerMirroredStrategy (keras-team/keras#20585,
+open): it averages a data batch and the per-replica metrics with cross-worker reductions
+that fail. `prepare_model` and the patch of `reduce_per_replica` below work around the two
+failing calls, and only under that strategy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from zoo.errors import InvalidArgumentError
+from zoo.runtime import DeviceError
+
+
+def _tf():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise InvalidArgumentError(
+            f"Distribution strategies are tf.distribute; the {keras.backend.backend()} "
+            "backend is running.",
+            "Use KERAS_BACKEND=tensorflow, or --strategy none.",
+        )
+    import tensorflow as tf
+
+    return tf
+
+
+def _tf_config() -> dict[str, Any]:
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise InvalidArgumentError(
+            "--strategy multi-worker needs the TF_CONFIG environment variable (the cluster's "
+            "workers and this worker's index).",
+            'Set e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
+            '"task": {"type": "worker", "index": 0}}\' on each worker.',
+        )
+    try:
+        config = json.loads(raw)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        if not isinstance(workers, list) or not workers or task["type"] not in ("worker", "chief"):
+            raise ValueError
+        int(task["index"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgumentError(
+            f"TF_CONFIG is not a valid cluster description: {raw[:200]}",
+            'It needs {"cluster": {"worker": [...]}, "task": {"type": "worker", "index": N}}.',
+        ) from None
+    return config
+
+
+_multi_worker = None
+
+
+def make(config):
+    """The tf.distribute strategy of a RunConfig (whose strategy is not "none").
+
+    Raises:
+        DeviceError: no TPU is reachable.
+        InvalidArgumentError: TF_CONFIG is missing or malformed, or the backend is not
+            TensorFlow.
+    """
+    tf = _tf()
+    if config.strategy == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        wanted = "gpu" if config.device == "auto" and gpus else config.device.split(":")[0]
+        if wanted == "gpu" and not gpus:
+            raise DeviceError(
+                "--strategy mirrored --device gpu, but TensorFlow sees 0 GPUs.",
+                "Check `nvidia-smi`, or use --device cpu (with --cpu-devices N to try it).",
+            )
+        kind = "GPU" if wanted == "gpu" else "CPU"
+        return tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices(kind)]
+        )
+    if config.strategy == "multi_worker":
+        global _multi_worker
+        if _multi_worker is None:  # one per process, made before the runtime starts
+            _tf_config()
+            _patch_keras_multi_worker()
+            try:
+                _multi_worker = tf.distribute.MultiWorkerMirroredStrategy()
+            except RuntimeError:
+                raise InvalidArgumentError(
+                    "A multi-worker strategy must be made before TensorFlow starts.",
+                    "Call zoo.runtime.prepare(run_config) first thing in the process.",
+                ) from None
+        return _multi_worker
+    try:  # tpu
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=config.tpu or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise DeviceError(
+            f"No TPU found ({first[:200]}).",
+            "Run on a Cloud TPU VM, or pass --tpu with the TPU's name or grpc:// address.",
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def describe(strategy, config) -> dict[str, Any]:
+    """What a strategy runs on, for the run record."""
+    info: dict[str, Any] = {
+        "strategy": config.strategy,
+        "replicas": int(strategy.num_replicas_in_sync),
+    }
+    extended = strategy.extended
+    devices = getattr(extended, "worker_devices", None)
+    if devices:
+        info["replica_devices"] = list(devices)
+    if config.strategy == "multi_worker":
+        task = _tf_config()["task"]
+        info["worker"] = {"type": task["type"], "index": int(task["index"])}
+    return info
+
+
+def task_index(config) -> int:
+    """This worker's index in TF_CONFIG (0 without multi-worker)."""
+    return int(_tf_config()["task"]["index"]) if config.strategy == "multi_worker" else 0
+
+
+def is_chief(config) -> bool:
+    """Whether this process writes the run's files (the first worker, or the chief)."""
+    if config.strategy != "multi_worker":
+        return True
+    cfg = _tf_config()
+    task, cluster = cfg["task"], cfg["cluster"]
+    if task["type"] == "chief":
+        return True
+    return "chief" not in cluster and int(task["index"]) == 0
+
+
+def prepare_model(net, strategy, x, y) -> None:
+    """Builds the compiled model's metrics and optimizer on one local batch, so that `fit`
+    need not average a distributed batch first (which fails across workers)."""
+    tf = _tf()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    take = (
+        {k: v[:2] for k, v in x.items()} if isinstance(x, dict) else x[:2],
+        y[:2],
+    )
+    with strategy.scope():
+        net._symbolic_build(data_batch=take)
+    net._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+
+_patched = False
+
+
+def _patch_keras_multi_worker() -> None:
+    """Averages scalar metrics across workers without an axis (Keras asks for axis 0,
+    which scalars do not have). Other strategies go through Keras' own code."""
+    global _patched
+    if _patched:
+        return
+    tf = _tf()
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("mean", "auto") and isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy
+        ):
+            return tf.nest.map_structure(
+                lambda v: (
+                    strategy.reduce("MEAN", v, axis=None)
+                    if isinstance(v, tf.distribute.DistributedValues)
+                    else v
+                ),
+                values,
+            )
+        return original(values, strategy, reduction)
+
+    trainer.reduce_per_replica = reduce_per_replica
+    _patched = True
+
+
+def shard_data_options():
+    """tf.data options that shard in-memory data by element across workers (there are no
+    files to shard by)."""
+    tf = _tf()
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
