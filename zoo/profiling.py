@@ -168,6 +168,10 @@ def profile(
             jit_compile=mode == "xla",
             run_eagerly=mode == "eager",
         )
+        # The batch lives on the device as tensors, as a hand-written loop would keep it:
+        # NumPy arrays would be copied into a tensor on every step.
+        x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
+        y = keras.ops.convert_to_tensor(y)
         compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
         for _ in range(warmup):
             model.train_on_batch(x, y)
