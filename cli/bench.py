@@ -22,7 +22,8 @@ def _fmt_rate(row, key="train_samples_per_s") -> str:
 
 def bench(
     suite: Annotated[
-        str, typer.Option(help="quick, full, xla, precision, or the path of a suite .toml.")
+        str,
+        typer.Option(help="quick, full, xla, precision, reference, or the path of a suite .toml."),
     ] = "quick",
     models: Annotated[
         str | None,
@@ -62,6 +63,7 @@ def bench(
             raise zbench.InvalidArgumentError("--resume needs the --output file to finish.")
         output = output or Path("bench") / f"{s.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         cases = zbench.filter_cases(s.cases, models)
+        zbench.check_output(output, resume)
         render.err.print(
             f"Suite {s.name}: {len(cases)} cases x {repeat or s.repeat} "
             f"repeat(s), results in {output}",
@@ -105,6 +107,25 @@ def bench(
     # Thirteen columns: print at a readable width even where the terminal is narrower.
     baseline = s.baseline + (f" {s.baseline_precision}" if s.baseline_precision else "")
     render.print_wide(bench_table(title, rows, baseline))
+    refs = zbench.reference_ratios(records, s.baseline)
+    if refs:
+        render.print_wide(
+            render.table(
+                "the zoo against references (one run, interleaved repeats)",
+                ["model", "comparison", "ratio", "min-max", "repeats"],
+                [
+                    [
+                        r["model"],
+                        r["comparison"],
+                        f"{r['ratio']:.2f}x",
+                        f"{r['min']:.2f}-{r['max']:.2f}",
+                        r["repeats"],
+                    ]
+                    for r in refs
+                ],
+                numeric=["ratio", "min-max", "repeats"],
+            )
+        )
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 

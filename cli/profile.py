@@ -15,6 +15,9 @@ class Mode(str, Enum):
     eager = "eager"
     graph = "graph"
     xla = "xla"
+    auto = "auto"
+    fit = "fit"
+    pipeline = "pipeline"
 
 
 class DType(str, Enum):
@@ -35,10 +38,24 @@ def profile(
             "--jit-compile/--no-jit-compile", help="Shorthand for --mode xla / --mode graph."
         ),
     ] = None,
-    mode: Annotated[Mode, typer.Option(help="eager, graph (tf.function) or xla.")] = Mode.graph,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="eager, graph (tf.function), xla, auto (the faster of graph and XLA by a "
+            "cached probe), fit (Model.fit, as zoo train runs), pipeline (fit fed by the "
+            "tf.data pipeline over --dataset)."
+        ),
+    ] = Mode.graph,
     precision: Annotated[Precision, typer.Option(help="Keras dtype policy.")] = Precision.float32,
     device: Device = "cpu",
     steps: Annotated[int, typer.Option(min=1, help="Timed training steps.")] = 20,
+    steps_per_execution: Annotated[
+        int, typer.Option(min=1, help="Steps per call of the compiled step (fit, pipeline).")
+    ] = 1,
+    dataset: Annotated[
+        str | None, typer.Option(help="The prepared real dataset --mode pipeline reads.")
+    ] = None,
+    data_dir: options.DataDir = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable)."),
@@ -64,6 +81,9 @@ def profile(
                 device=device,
                 steps=steps,
                 model_kwargs=parse_params(param or []),
+                steps_per_execution=steps_per_execution,
+                dataset=dataset,
+                data_dir=data_dir,
             )
     if as_json:
         render.print_json(r.to_dict())
@@ -89,6 +109,15 @@ def profile(
         ("peak memory", f"{r.peak_memory_mb:,.0f} MB"),
         ("XLA really ran", "yes" if r.resolved["jit_compile"] else "no"),
     ]
+    probe = r.resolved.get("jit_probe")
+    if probe:
+        rows.append(
+            (
+                "auto: probe step, graph / XLA",
+                f"{probe['graph_step_ms']:.2f} / {probe['xla_step_ms']:.2f} ms"
+                + (" (cached)" if probe["cached"] else ""),
+            )
+        )
     render.out.print(
         render.key_values(
             f"{r.model} · {r.backend} · {r.device} · {r.mode} · {r.precision} · "

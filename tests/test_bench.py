@@ -94,7 +94,7 @@ def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
 
 
 def test_unknown_suite_name_lists_the_shipped_ones():
-    with pytest.raises(bench.SuiteError, match="Shipped: full, precision, quick, xla"):
+    with pytest.raises(bench.SuiteError, match="Shipped: full, precision, quick, reference, xla"):
         bench.load_suite("quik")
 
 

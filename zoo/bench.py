@@ -49,9 +49,11 @@ SUITE_KEYS = {
     "repeat",
 }
 AXES = {"modes", "precisions", "devices", "batch_sizes"}
-DEFAULT_KEYS = AXES | {"models", "exclude"}
-CASE_KEYS = AXES | {"model", "params"}
-MODES = ("eager", "graph", "xla")
+DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
+CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
+# The zoo's modes (see zoo.profiling) and the hand-written references (benchmarks.reference).
+MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline", "ref_tf", "ref_torch")
+REFERENCE_MODES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
@@ -67,16 +69,22 @@ class Case:
     batch_size: int
     device: str
     params: tuple = ()  # sorted (key, value) pairs of model hyper-parameters
+    steps_per_execution: int = 1  # modes fit and pipeline
+    dataset: str | None = None  # mode pipeline: the prepared real dataset it reads
 
     @property
     def key(self) -> str:
         extra = json.dumps(dict(self.params), sort_keys=True) if self.params else ""
-        return "|".join(
-            [self.model, self.mode, self.precision, str(self.batch_size), self.device, extra]
-        )
+        parts = [self.model, self.mode, self.precision, str(self.batch_size), self.device, extra]
+        if self.steps_per_execution != 1:
+            parts.append(f"spe={self.steps_per_execution}")
+        if self.dataset:
+            parts.append(f"data={self.dataset}")
+        return "|".join(parts)
 
     def label(self) -> str:
-        return f"{self.model} {self.mode} {self.precision} b{self.batch_size} {self.device}"
+        spe = f" spe{self.steps_per_execution}" if self.steps_per_execution != 1 else ""
+        return f"{self.model} {self.mode}{spe} {self.precision} b{self.batch_size} {self.device}"
 
 
 @dataclasses.dataclass
@@ -205,13 +213,42 @@ def load_suite(ref: str | Path) -> Suite:
             registry.check_overrides(spec, params)
         except InvalidArgumentError as e:
             raise SuiteError(f"{source}, {_line_of(text, 'params')}: {e}") from None
+        spe = entry.get("steps_per_execution", defaults.get("steps_per_execution", 1))
+        if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
+            raise SuiteError(
+                f"{source}, {_line_of(text, 'steps_per_execution')}: steps_per_execution is a "
+                f"positive integer; received {spe!r}."
+            )
+        dataset = entry.get("dataset", defaults.get("dataset"))
+        if "pipeline" in axes["modes"] and not dataset:
+            raise SuiteError(
+                f"{source}, {_line_of(text, 'modes')} ({name}): mode pipeline needs a "
+                "`dataset` (a prepared real dataset, e.g. fashion_mnist)."
+            )
+        if dataset is not None and dataset not in spec_datasets(spec):
+            raise SuiteError(
+                f"{source}, {_line_of(text, 'dataset')} ({name}): unknown dataset "
+                f"{dataset!r}. Allowed: {', '.join(spec_datasets(spec))}."
+            )
+        if "ref_torch" in axes["modes"] and name != "seed_cnn":
+            raise SuiteError(
+                f"{source}, {_line_of(text, 'modes')} ({name}): the PyTorch reference "
+                "(ref_torch) is the seed's CNN: use it with model seed_cnn."
+            )
         for mode in axes["modes"]:
             for precision in axes["precisions"]:
                 for batch in axes["batch_sizes"]:
                     for device in axes["devices"]:
                         cases.append(
                             Case(
-                                name, mode, precision, batch, device, tuple(sorted(params.items()))
+                                name,
+                                mode,
+                                precision,
+                                batch,
+                                device,
+                                tuple(sorted(params.items())),
+                                spe if mode in ("fit", "pipeline") else 1,
+                                dataset if mode == "pipeline" else None,
                             )
                         )
     baseline = head.get("baseline", "graph")
@@ -242,6 +279,13 @@ def load_suite(ref: str | Path) -> Suite:
         cases=cases,
         source=source,
     )
+
+
+def spec_datasets(spec: registry.ModelSpec) -> tuple[str, ...]:
+    """The real datasets of a model's task."""
+    from zoo import tasks
+
+    return tuple(d for d in tasks.get(spec.task).datasets if d != "synthetic")
 
 
 def filter_cases(cases: list[Case], pattern: str | None) -> list[Case]:
@@ -327,6 +371,12 @@ def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -
         tmp.write_text(text, encoding="utf-8")
 
 
+def check_output(output: str | Path, resume: bool) -> None:
+    """Raises OutputError when `output` exists and is not to be resumed."""
+    if Path(output).exists() and not resume:
+        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
+
+
 def run_suite(
     suite: Suite,
     output: str | Path,
@@ -350,8 +400,7 @@ def run_suite(
     if not cases:
         raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
     repeat = repeat or suite.repeat
-    if output.exists() and not resume:
-        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
+    check_output(output, resume)
     output.parent.mkdir(parents=True, exist_ok=True)
     records = read_records(output) if output.exists() else []
     done = {(r["case"], r["repeat"]) for r in records if r.get("status") in ("ok", "skipped")}
@@ -409,6 +458,7 @@ def summarize(
             "batch_size": first["batch_size"],
             "device": first["device"],
             "params": first.get("params", {}),
+            "steps_per_execution": first.get("steps_per_execution", 1),
             "status": "ok" if ok else recs[-1].get("status", "?"),
             "reason": None if ok else recs[-1].get("reason"),
             "repeats": len(ok),
@@ -423,7 +473,9 @@ def summarize(
             "step_ms_p90": statistics.median([r["train"]["step_ms_p90"] for r in ok])
             if ok
             else None,
-            "infer_p50_ms": statistics.median([r["infer"]["p50_ms"] for r in ok]) if ok else None,
+            "infer_p50_ms": statistics.median([r["infer"]["p50_ms"] for r in ok])
+            if ok and all(_get(r, "infer.p50_ms") is not None for r in ok)
+            else None,
             "compile_s": statistics.median([r["compile_s"] for r in ok]) if ok else None,
             "peak_memory_mb": max(r["peak_memory_mb"] for r in ok) if ok else None,
             "mfu": statistics.median([r["mfu"] for r in ok])
@@ -441,8 +493,10 @@ def summarize(
             r["batch_size"],
             r["device"],
             json.dumps(r["params"], sort_keys=True),
+            r["steps_per_execution"],
         ): r
         for r in rows
+        if r["mode"] != "pipeline"  # the same model fed from memory is the baseline
     }
     for row in rows:
         base = index.get(
@@ -453,6 +507,7 @@ def summarize(
                 row["batch_size"],
                 row["device"],
                 json.dumps(row["params"], sort_keys=True),
+                row["steps_per_execution"] if row["mode"] == "pipeline" else 1,
             )
         )
         row["speedup"] = row["speedup_min"] = row["speedup_max"] = None
@@ -482,6 +537,59 @@ def summarize(
             "train_samples_per_s"
         ] == best.get(row["model"])
     return rows
+
+
+def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dict[str, Any]]:
+    """Ratios against the references, each the median over repeats of a ratio of two
+    throughputs measured in the same repeat, with its min and max:
+
+    - zoo `baseline` (each of its steps_per_execution) / each reference (ref_tf,
+      ref_torch) of the same model, precision, batch and device;
+    - the tf.data pipeline on real data / `baseline` from memory, at the same
+      steps_per_execution.
+    """
+    ok = [r for r in records if r.get("status") == "ok"]
+
+    def group(r):
+        return (r["model"], r["precision"], r["batch_size"], r["device"])
+
+    def rates(rows):
+        return {r["repeat"]: r["train"]["samples_per_s"] for r in rows}
+
+    by: dict[tuple, dict[tuple, list[dict]]] = {}
+    for r in ok:
+        variant = (r["mode"], r.get("steps_per_execution", 1))
+        by.setdefault(group(r), {}).setdefault(variant, []).append(r)
+    out = []
+    for key, variants in by.items():
+        zoo_fits = sorted(v for v in variants if v[0] == baseline)
+        pairs = []
+        for zoo_variant in zoo_fits:
+            spe = zoo_variant[1]
+            label = f"zoo {baseline}" + (f" (steps_per_execution {spe})" if spe != 1 else "")
+            for ref_mode, ref_name in REFERENCE_MODES.items():
+                for ref_variant in [v for v in variants if v[0] == ref_mode]:
+                    pairs.append((f"{label} / {ref_name}", zoo_variant, ref_variant))
+            if ("pipeline", spe) in variants:
+                name = f"tf.data pipeline on real data / {baseline} from memory"
+                if spe != 1:
+                    name += f" (steps_per_execution {spe})"
+                pairs.append((name, ("pipeline", spe), zoo_variant))
+        for name, top, bottom in pairs:
+            a, b = rates(variants[top]), rates(variants[bottom])
+            ratios = [a[k] / b[k] for k in a if k in b]
+            if ratios:
+                out.append(
+                    {
+                        "model": key[0],
+                        "comparison": name,
+                        "ratio": statistics.median(ratios),
+                        "min": min(ratios),
+                        "max": max(ratios),
+                        "repeats": len(ratios),
+                    }
+                )
+    return out
 
 
 TABLE_COLUMNS = [
@@ -561,6 +669,14 @@ def write_tables(
             r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    refs = reference_ratios(records, baseline)
+    if refs:
+        lines += ["", "| model | comparison | ratio (min-max) | repeats |", "|---|---|---|---|"]
+        lines += [
+            f"| {r['model']} | {r['comparison']} | {r['ratio']:.2f}x ({r['min']:.2f}-"
+            f"{r['max']:.2f}) | {r['repeats']} |"
+            for r in refs
+        ]
     with results.atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path

@@ -16,16 +16,23 @@ def main(argv: list[str]) -> int:
     from zoo.errors import ZooError
 
     try:
-        result = profiling.profile(
-            case["model"],
-            batch_size=case["batch_size"],
-            mode=case["mode"],
-            precision=case["precision"],
-            device=case["device"],
-            steps=case["steps"],
-            model_kwargs=case.get("params") or None,
-        )
-        record = {"status": "ok", **result.to_dict()}
+        if case["mode"].startswith("ref_"):
+            record = {"status": "ok", **_reference(case)}
+        else:
+            result = profiling.profile(
+                case["model"],
+                batch_size=case["batch_size"],
+                mode=case["mode"],
+                precision=case["precision"],
+                device=case["device"],
+                steps=case["steps"],
+                model_kwargs=case.get("params") or None,
+                steps_per_execution=case.get("steps_per_execution", 1),
+                dataset=case.get("dataset"),
+            )
+            record = {"status": "ok", **result.to_dict()}
+    except _Skip as e:
+        record = {"status": "skipped", "reason": str(e)}
     except runtime.DeviceError as e:
         record = {"status": "skipped", "reason": str(e)}
     except ZooError as e:
@@ -36,6 +43,26 @@ def main(argv: list[str]) -> int:
         record = {"status": "oom" if oom else "error", "reason": text.splitlines()[0][:300]}
     print(json.dumps(record))
     return 0
+
+
+class _Skip(Exception):
+    """The case cannot run here (a missing optional package)."""
+
+
+def _reference(case: dict) -> dict:
+    if case["device"] not in ("cpu", "auto") or case.get("params"):
+        raise _Skip("references run on the CPU with the model's default hyper-parameters")
+    if case["precision"] != "float32":
+        raise _Skip("references are measured in float32")
+    if case["mode"] == "ref_torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise _Skip("PyTorch is not installed: pip install 'keras-zoo[compare]'") from None
+        from benchmarks.reference import torch_cnn as reference
+    else:
+        from benchmarks.reference import tf_loop as reference
+    return reference.measure(case["model"], case["batch_size"], steps=case["steps"])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,13 @@ What is measured, and how:
 - Inference: latency p50, p90 and p99 at batch 1, and samples/s at the benchmark batch.
 - The data is one fixed batch of the task's synthetic data in memory: this measures the
   model and the runtime, not the input pipeline.
+- Modes: "eager" (no tf.function), "graph" (compiled, no XLA) and "xla" time each
+  `train_on_batch` call; "auto" lets `zoo.autojit` choose graph or XLA from its cached
+  probe, then times the choice; "fit" times the path `zoo train` takes, `Model.fit` (with
+  `steps_per_execution`), over the batch repeated from memory: whole epochs of `steps`
+  steps, each ended by Keras fetching the logs, the first epoch apart as `compile_s`;
+  "pipeline" is "fit" fed by the zoo's tf.data pipeline (`zoo.data.pipeline.make`: cache,
+  shuffle, batch, prefetch) over the training split of a real `dataset`.
 - Peak memory: on GPU, TensorFlow's peak for the device; on CPU, the peak resident set
   of this process (run each case in its own process to measure one model alone).
 - MFU: achieved training FLOP/s over the peak `zoo peak` measured on the same device,
@@ -32,7 +39,7 @@ from zoo import flops as zflops
 from zoo import registry, results, tasks
 from zoo.errors import InvalidArgumentError
 
-MODES = ("eager", "graph", "xla")
+MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
@@ -92,6 +99,31 @@ def _timed(fn, repeats: int) -> list[float]:
     return out
 
 
+def _fit_epochs(model, data, steps: int, epochs: int) -> tuple[float, list[float]]:
+    """`Model.fit` over an endless dataset: the first epoch's seconds (it traces) and the
+    per-step seconds of each later epoch of `steps` steps."""
+    import keras
+
+    seconds: list[float] = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):  # Keras has fetched the logs: work done
+            seconds.append(time.perf_counter() - self.t0)
+
+    model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=epochs + 1,
+        callbacks=[Clock()],
+        verbose=0,
+        shuffle=False,
+    )
+    return seconds[0], [s / steps for s in seconds[1:]]
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process (CPU, resident set) or of the GPU (TensorFlow)."""
     if device.startswith("gpu"):
@@ -117,19 +149,26 @@ def profile(
     warmup: int = 3,
     model_kwargs: dict[str, Any] | None = None,
     peak_flops: float | None = None,
+    steps_per_execution: int = 1,
+    dataset: str | None = None,
+    data_dir: str | None = None,
 ) -> ProfileResult:
     """Profiles training and inference of a registry model (see the module docstring).
 
     Args:
         name: a registry name.
         batch_size: examples per step (default: the model's recipe).
-        mode: "eager" (no tf.function), "graph" (compiled, no XLA) or "xla".
+        mode: "eager" (no tf.function), "graph" (compiled, no XLA), "xla", "auto" (the
+            faster of graph and XLA by `zoo.autojit`'s probe) or "fit" (`Model.fit`).
         precision: a Keras dtype policy: float32, mixed_float16 or mixed_bfloat16.
         device: "cpu" or "gpu" (on TensorFlow, the ops are placed there).
         steps: timed training steps (and inference repeats).
         warmup: untimed steps after the first.
         model_kwargs: hyper-parameters for the factory.
         peak_flops: the device's peak FLOP/s for MFU (default: the cached `zoo peak`).
+        steps_per_execution: training steps per call of the compiled step ("fit" and
+            "pipeline").
+        dataset, data_dir: the prepared real dataset "pipeline" reads (never downloads).
     """
     spec = registry.get_spec(name)
     task = tasks.get(spec.task)
@@ -146,6 +185,16 @@ def profile(
                 f"{label} must be a positive integer; received: {label}={value!r}."
             )
     model_kwargs = registry.check_overrides(spec, dict(model_kwargs or {}))
+    if mode == "pipeline":
+        if not dataset or dataset == "synthetic":
+            raise InvalidArgumentError(
+                'mode "pipeline" reads a real dataset; pass dataset= (e.g. fashion_mnist).'
+            )
+        real = zdata.load(spec.task, dataset, data_dir=data_dir, hints=spec.defaults)
+        model_kwargs = {
+            **{k: v for k, v in real.model_kwargs.items() if k in spec.defaults},
+            **model_kwargs,
+        }
     x, y, data = _batch(spec, model_kwargs, batch_size)
     model_kwargs = {
         **{k: v for k, v in data.model_kwargs.items() if k in spec.defaults},
@@ -158,24 +207,49 @@ def profile(
 
     # The same run settings as training: seeds, dtype policy (restored after), device.
     with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
-        model = registry.create_model(name, **model_kwargs)
-        optimizer = keras.optimizers.Adam(1e-4)
-        if precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        model.compile(
-            optimizer=optimizer,
-            loss=task.build_loss(),
-            jit_compile=mode == "xla",
-            run_eagerly=mode == "eager",
-        )
+
+        def build(jit_compile: bool, spe: int = 1):
+            model = registry.create_model(name, **model_kwargs)
+            optimizer = keras.optimizers.Adam(1e-4)
+            if precision == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            model.compile(
+                optimizer=optimizer,
+                loss=task.build_loss(),
+                jit_compile=jit_compile,
+                run_eagerly=mode == "eager",
+                steps_per_execution=spe,
+            )
+            return model
+
         # The batch lives on the device as tensors, as a hand-written loop would keep it:
         # NumPy arrays would be copied into a tensor on every step.
         x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
         y = keras.ops.convert_to_tensor(y)
-        compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
-        for _ in range(warmup):
-            model.train_on_batch(x, y)
-        step_times = _timed(lambda: model.train_on_batch(x, y), steps)
+        probe = None
+        jit = mode == "xla"
+        if mode == "auto":
+            from zoo import autojit
+
+            key = autojit.cache_key(name, model_kwargs, batch_size, device, precision)
+            probe = autojit.choose(build, x, y, key=key)
+            jit = probe["jit_compile"]
+        if mode in ("fit", "pipeline"):
+            from zoo.data import pipeline
+
+            model = build(False, steps_per_execution)
+            feed = (
+                pipeline.make(real.x_train, real.y_train, batch_size, shuffle=True).repeat()
+                if mode == "pipeline"
+                else pipeline.repeated(x, y)
+            )
+            compile_s, step_times = _fit_epochs(model, feed, steps, max(warmup, 2))
+        else:
+            model = build(jit)
+            compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
+            for _ in range(warmup):
+                model.train_on_batch(x, y)
+            step_times = _timed(lambda: model.train_on_batch(x, y), steps)
 
         one = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
         model.predict_on_batch(one)
@@ -221,6 +295,9 @@ def profile(
         resolved={
             "jit_compile": resolved_xla,
             "run_eagerly": mode == "eager",
+            "jit_probe": probe,
+            "steps_per_execution": steps_per_execution if mode in ("fit", "pipeline") else 1,
+            "dataset": dataset if mode == "pipeline" else "one synthetic batch in memory",
             "dtype_policy": precision,
             "threads": runtime.threads(),
             "uncounted_layers": counted["uncounted"],

@@ -198,7 +198,7 @@ class RunConfig:
     """How a model runs: where, compiled how, in which precision, reproducibly or not."""
 
     device: str = "auto"  # auto (a GPU if there is one), cpu, gpu, gpu:N
-    jit_compile: bool | str = False  # False, True (XLA) or "auto" (Keras decides per model)
+    jit_compile: bool | str = False  # False, True (XLA) or "auto" (the faster, by a probe)
     precision: str = "float32"  # float32, mixed_float16 (with loss scaling), mixed_bfloat16
     threads: int | None = None  # TensorFlow's intra-op pool (None: its default)
     deterministic: bool = False  # TensorFlow op determinism: identical runs, slower
