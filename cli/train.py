@@ -89,7 +89,8 @@ def train(
     jit_compile: Annotated[
         Jit,
         typer.Option(
-            help="XLA: off, on, or auto (Keras decides per model); the result says what ran."
+            help="XLA: off, on, or auto (the faster by a measured, cached probe); the result "
+            "says what ran."
         ),
     ] = Jit.off,
     precision: Annotated[
@@ -183,6 +184,9 @@ def train(
                 run=run,
                 progress=progress,
             )
+        except KeyboardInterrupt:
+            progress.close()
+            _interrupted(output, resume)
         finally:
             progress.close()
     if as_json:
@@ -219,6 +223,33 @@ def train(
             f"in {Path(result.paths['model']).parent}",
             soft_wrap=True,
         )
+
+
+def _interrupted(output: Path | None, resume: bool) -> None:
+    """Ctrl-C: say what is kept and how to continue; exit 130."""
+    import json
+    import shlex
+    import sys
+
+    from zoo.training import BACKUP_DIR, STATE_FILE
+
+    state = output / BACKUP_DIR / STATE_FILE if output is not None else None
+    if state is None or not state.is_file():
+        what = "no epoch had finished" if output is not None else "there was no --output"
+        render.err.print(f"[yellow]Interrupted[/] before anything was saved ({what}).")
+        raise typer.Exit(130)
+    try:
+        done = json.loads(state.read_text(encoding="utf-8"))
+        epochs = f"{done['epoch']} of {done['config']['epochs']} epochs"
+    except (OSError, ValueError, KeyError):
+        epochs = "the last completed epoch"
+    command = shlex.join(["zoo", *sys.argv[1:]] + ([] if resume else ["--resume"]))
+    render.err.print(
+        f"[yellow]Interrupted.[/] {output} holds {epochs} (last.keras, model.keras and the "
+        f"training state in {output / BACKUP_DIR}). Continue with: {command}",
+        soft_wrap=True,
+    )
+    raise typer.Exit(130)
 
 
 def _short(dataset: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import InvalidArgumentError
+from zoo.errors import InvalidArgumentError, ModelFileError
 
 
 def _vocabulary_of(run: dict[str, Any]) -> list[str] | None:
@@ -70,6 +70,16 @@ def generate(
         tokens = [index[c] for c in prompt]
     else:
         tokens = [int(t) for t in prompt]
+    if (
+        len(model.inputs) != 1
+        or len(model.inputs[0].shape) != 2
+        or len(model.outputs[0].shape) != 3
+    ):
+        raise ModelFileError(
+            f"{model.name} is not a language model (it maps {model.inputs[0].shape} to "
+            f"{model.outputs[0].shape}); generate needs token ids -> next-token logits.",
+            "Train one first, e.g. zoo train gpt_tiny --output runs/gpt.",
+        )
     window = model.inputs[0].shape[1]
     vocab_size = model.outputs[0].shape[-1]
     if not tokens:

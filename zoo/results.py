@@ -94,8 +94,14 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return Path(path)
 
 
-def prepare_output_dir(path: str | Path) -> Path:
-    """Creates the output folder if needed and checks that it can be written.
+def prepare_output_dir(path: str | Path, keep: bool = True) -> Path:
+    """Checks that the output folder can be created and written, creating it.
+
+    Args:
+        path: the folder.
+        keep: False removes again the folders this call created, so that a run that
+            fails before writing anything leaves nothing behind (create it with
+            ``path.mkdir(parents=True, exist_ok=True)`` when the first file is due).
 
     Raises:
         OutputError: the path is a file, or the folder cannot be created or written.
@@ -106,6 +112,7 @@ def prepare_output_dir(path: str | Path) -> Path:
             f"--output {path} is a file, not a folder.",
             "Pass a folder path (it is created if missing).",
         )
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -115,6 +122,10 @@ def prepare_output_dir(path: str | Path) -> Path:
             f"Cannot write in output folder {path}: {e.strerror}.",
             "Pass a folder you can write to.",
         ) from None
+    if not keep and missing:
+        import shutil
+
+        shutil.rmtree(missing[-1], ignore_errors=True)
     return path
 
 

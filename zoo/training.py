@@ -518,7 +518,9 @@ def train(
                 "pip install 'keras-zoo[tensorboard]' (or tensorboard).",
             )
     run = run or runtime.RunConfig()
-    out_dir = results.prepare_output_dir(output) if output is not None else None
+    # Checked now, created when the first file is due: a run that fails before training
+    # leaves nothing behind.
+    out_dir = results.prepare_output_dir(output, keep=False) if output is not None else None
     model_kwargs = dict(model_kwargs or {})
     data = zdata.load(
         task.name,
@@ -544,13 +546,19 @@ def train(
 
         chief = distribute.is_chief(run)
         if not chief:
-            run_dir = results.prepare_output_dir(out_dir / f".worker-{distribute.task_index(run)}")
+            run_dir = out_dir / f".worker-{distribute.task_index(run)}"
     backup_dir = run_dir / BACKUP_DIR if run_dir is not None else None
     state = _check_resume(backup_dir, run_dir, resume, fingerprint)
 
     with runtime.apply(run, config.seed) as resolved:
         strategy = resolved.pop("strategy_object", None)
         total_steps = config.epochs * -(-len(y_fit) // config.batch_size)
+        if (
+            run.jit_compile == "auto"
+            and strategy is None
+            and _keras().backend.backend() == ("tensorflow")
+        ):
+            run, resolved["jit_probe"] = _probe_jit(spec, task, config, run, x_fit, y_fit)
         net = _build(spec, task, config, run, total_steps)
         resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
         if strategy is not None:
@@ -624,6 +632,8 @@ def train(
                 if "y" not in v
                 else {"validation_data": (v["x"], v["y"]), "validation_batch_size": eval_batch}
             )
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         if done < config.epochs:
             net.fit(
@@ -692,6 +702,30 @@ def train(
     if backup_dir is not None:
         shutil.rmtree(backup_dir if chief else run_dir, ignore_errors=True)
     return result
+
+
+def _probe_jit(spec, task, config: TrainConfig, run: runtime.RunConfig, x_fit, y_fit):
+    """Resolves jit_compile="auto" to the faster of graph and XLA for this model, batch
+    size, device and precision (`zoo.autojit`: measured once, then cached)."""
+    import dataclasses
+
+    from zoo import autojit
+
+    keras = _keras()
+    take = np.arange(min(config.batch_size, len(y_fit)))
+    x = keras.tree.map_structure(keras.ops.convert_to_tensor, _take(x_fit, take))
+    y = keras.ops.convert_to_tensor(y_fit[take])
+    key = autojit.cache_key(
+        spec.name, config.model_kwargs, config.batch_size, run.device, run.precision
+    )
+    probe = autojit.choose(
+        lambda jit: _build(spec, task, config, dataclasses.replace(run, jit_compile=jit), 1),
+        x,
+        y,
+        key=key,
+    )
+    keras.utils.set_random_seed(config.seed)  # the probe's models drew from the seed
+    return dataclasses.replace(run, jit_compile=probe["jit_compile"]), probe
 
 
 def _keras():

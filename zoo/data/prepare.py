@@ -28,7 +28,7 @@ from unittest import mock
 
 import numpy as np
 
-from zoo.errors import DataError
+from zoo.errors import DataError, InvalidArgumentError
 
 IDX_FILES = (
     "train-images-idx3-ubyte",
@@ -142,11 +142,11 @@ def prepare(name: str, source: str | Path, data_dir: str | None = None) -> Path:
         The folder TFDS wrote (under `data_dir`, or TFDS's default).
 
     Raises:
-        DataError: the dataset cannot be prepared from files, or the files are missing or
-            malformed.
+        InvalidArgumentError: the dataset cannot be prepared from files.
+        DataError: the files are missing or malformed.
     """
     if name not in PREPARABLE:
-        raise DataError(
+        raise InvalidArgumentError(
             f"zoo data prepare knows {', '.join(PREPARABLE)}; received {name!r}.",
             "Other datasets: `zoo train ... --download` on a machine with a network.",
         )

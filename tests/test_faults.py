@@ -1,0 +1,127 @@
+"""Faults: SIGKILL at random moments, a killed bench runner, a full disk, a crashing or
+hanging case, and the runner's memory under load."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+import zoo
+from cli.main import app
+from zoo import bench, results
+from zoo.errors import OutputError
+
+
+@pytest.mark.slow
+def test_random_sigkills_of_training_lose_nothing():
+    from benchmarks.faults import kill_resume
+
+    records = kill_resume.run(points=3, seed=1, epochs=6, max_delay=9.0)
+    assert sum(len(r["kills_after_s"]) for r in records) >= 3
+    assert all(r["survived"] for r in records), records
+
+
+TINY = """
+[suite]
+name = "tiny"
+steps = 2
+timeout_s = 300
+[[case]]
+model = "linear_regression"
+modes = ["graph"]
+batch_sizes = [8, 16, 32, 64]
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_bench_runner_leaves_valid_results_and_resumes_the_rest(tmp_path):
+    suite, out = tmp_path / "tiny.toml", tmp_path / "r.jsonl"
+    suite.write_text(TINY)
+    argv = [sys.executable, "-m", "cli.main", "bench", "--suite", str(suite), "--output", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and len(out.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = bench.read_records(out)  # every line is a whole record
+    assert 2 <= len(before) < 4
+    r = subprocess.run([*argv, "--resume", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    missing = 4 - len(before)
+    ran = [line for line in r.stderr.splitlines() if line.startswith("[")]
+    assert len(ran) == missing and ran[-1].startswith(f"[{missing}/{missing}]")  # only those
+    after = bench.read_records(out)
+    assert len(after) == 4 and after[: len(before)] == before
+    assert {a["batch_size"] for a in after} == {8, 16, 32, 64}
+
+
+def test_a_full_disk_is_one_error_and_the_previous_run_is_intact(tmp_path, mlp_run, monkeypatch):
+    run = tmp_path / "run"
+    shutil.copytree(mlp_run[0], run)
+    saved = {p.name: p.read_bytes() for p in run.iterdir()}
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results.os, "replace", no_space)
+    with pytest.raises(OutputError, match="No space left on device") as e:
+        zoo.train("mlp", epochs=1, samples=512, output=run)
+    assert "the previous file is intact" in str(e.value)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == saved
+    assert not [p for p in run.rglob("*") if ".tmp" in p.name]  # no temporary files left
+    r = CliRunner().invoke(app, ["train", "mlp", "--epochs", "1", "--output", str(run)])
+    assert r.exit_code == 1 and "No space left on device" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_crashing_and_hanging_cases_get_their_status_and_the_suite_goes_on(tmp_path):
+    suite = bench.load_suite(
+        bench.SUITES_DIR / "quick.toml"
+    )  # any suite: the runner below decides the outcome
+    cases = suite.cases[:3]
+    outcomes = iter(
+        [
+            {"status": "crashed", "reason": "exit code -11: Segmentation fault"},
+            {"status": "timeout", "reason": "no result within 1 s"},
+            {"status": "oom", "reason": "ResourceExhausted"},
+        ]
+    )
+    suite.cases = cases
+    records = bench.run_suite(suite, tmp_path / "r.jsonl", runner=lambda c, s, t: next(outcomes))
+    assert [r["status"] for r in records] == ["crashed", "timeout", "oom"]
+    rows = bench.summarize(records)
+    assert [r["status"] for r in rows] == ["crashed", "timeout", "oom"]
+
+
+def test_a_crashing_worker_process_is_reported_as_crashed(tmp_path, monkeypatch):
+    real_run = subprocess.run
+
+    def segfault(argv, **kwargs):
+        code = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+        return real_run([sys.executable, "-c", code], **kwargs)
+
+    monkeypatch.setattr(bench.subprocess, "run", segfault)
+    record = bench.run_case(bench.Case("mlp", "graph", "float32", 8, "cpu"), 2, 60)
+    assert record["status"] == "crashed" and "-11" in record["reason"]
+
+
+@pytest.mark.slow
+def test_the_runner_stays_small_because_cases_run_elsewhere():
+    code = "from benchmarks.faults import load; import json; print(json.dumps(load.run(4)))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["ok"] == 4 and report["runner_imported_tensorflow"] is False
+    assert report["memory_mb"]["4"]["VmHWM"] < 200  # TensorFlow alone would be ~600 MB
