@@ -14,6 +14,39 @@ import tempfile
 
 from zoo.errors import ZooError
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def select_backend(backend: str | None) -> None:
+    """Chooses the Keras backend for this process (Keras reads KERAS_BACKEND on import).
+
+    Raises:
+        InvalidArgumentError: an unknown backend, one that is not installed, or Keras was
+            already imported with another.
+    """
+    if backend is None:
+        return
+    import importlib.util
+
+    from zoo.errors import InvalidArgumentError
+
+    if backend not in BACKENDS:
+        raise InvalidArgumentError(f"Unknown backend {backend!r}. Allowed: {', '.join(BACKENDS)}.")
+    if importlib.util.find_spec(backend) is None:
+        raise InvalidArgumentError(
+            f"The {backend} backend is not installed.", f"pip install 'keras-zoo[{backend}]'"
+        )
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise InvalidArgumentError(
+                f"Keras already runs on {keras.backend.backend()} in this process.",
+                f"Set KERAS_BACKEND={backend} before starting it.",
+            )
+        return
+    os.environ["KERAS_BACKEND"] = backend
+
 
 def import_quietly(threads: int | None = None, run=None) -> None:
     """Imports Keras and its backend once, with their stderr start-up chatter captured.

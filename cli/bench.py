@@ -52,6 +52,13 @@ def bench(
             help="Also draw throughput per model and setting to this .png (needs matplotlib)."
         ),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Run every case on these Keras backends, each in its own process "
+            "(comma-separated: tensorflow,jax,torch). Default: the suite's (tensorflow)."
+        ),
+    ] = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
@@ -59,6 +66,8 @@ def bench(
 
     with render.errors():
         s = zbench.load_suite(suite)
+        if backend:
+            s.cases = zbench.with_backends(s.cases, [b.strip() for b in backend.split(",")])
         if resume and output is None:
             raise zbench.InvalidArgumentError("--resume needs the --output file to finish.")
         output = output or Path("bench") / f"{s.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
@@ -107,6 +116,9 @@ def bench(
     # Thirteen columns: print at a readable width even where the terminal is narrower.
     baseline = s.baseline + (f" {s.baseline_precision}" if s.baseline_precision else "")
     render.print_wide(bench_table(title, rows, baseline))
+    backends, pivot = zbench.by_backend(rows)
+    if len(backends) > 1:
+        render.print_wide(backend_table(backends, pivot))
     refs = zbench.reference_ratios(records, s.baseline)
     if refs:
         render.print_wide(
@@ -130,6 +142,26 @@ def bench(
 
 
 SHORT = {"float32": "f32", "mixed_bfloat16": "bf16", "mixed_float16": "f16"}
+
+
+def backend_table(backends, pivot):
+    """Training samples/s per backend, side by side (XLA/compiled marked with *)."""
+    body = []
+    for p in pivot:
+        cells = [p["model"], f"{p['mode']} {SHORT.get(p['precision'], p['precision'])}"]
+        for b in backends:
+            rate, status = p.get(b), p.get(f"{b}_status")
+            if rate:
+                cells.append(f"{rate:,.0f}" + ("*" if p.get(f"{b}_xla") else ""))
+            else:
+                cells.append(status or "-")
+        body.append(cells)
+    return render.table(
+        "train samples/s by backend (* compiled: XLA on TensorFlow and JAX, torch.compile)",
+        ["model", "setting", *backends],
+        body,
+        numeric=backends,
+    )
 
 
 def bench_table(title, rows, baseline):
@@ -158,6 +190,8 @@ def bench_table(title, rows, baseline):
         setting = f"{r['mode']} {SHORT.get(r['precision'], r['precision'])}"
         if r["device"] != "cpu":
             setting += f" {r['device']}"
+        if r.get("backend", "tensorflow") != "tensorflow":
+            setting += f" {r['backend']}"
         body.append(
             [
                 r["model"],

@@ -59,3 +59,10 @@ TestFraction = Annotated[
 ]
 Seed = Annotated[int, typer.Option(help="Seeds data, splits, weights and shuffling.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        help="Keras backend: tensorflow, jax or torch (default: KERAS_BACKEND, else "
+        "tensorflow). tf.data, TFDS and tf.distribute need tensorflow."
+    ),
+]

@@ -60,6 +60,7 @@ def profile(
         list[str] | None,
         typer.Option("--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable)."),
     ] = None,
+    backend: options.Backend = None,
     as_json: options.Json = False,
 ) -> None:
     """Measure a model: FLOPs, compile time, step time, latency, memory, MFU."""
@@ -69,6 +70,7 @@ def profile(
         mode = Mode.xla if jit_compile else Mode.graph
     with render.errors():
         zoo.get_spec(name)
+        _keras.select_backend(backend)
         _keras.import_quietly()
         from zoo import profiling
 

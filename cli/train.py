@@ -137,6 +137,7 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Write TensorBoard logs in --output.")
     ] = False,
+    backend: options.Backend = None,
     as_json: options.Json = False,
 ) -> None:
     """Train a model and evaluate it on the test split."""
@@ -146,6 +147,7 @@ def train(
     progress = render.TrainProgress()
     with render.errors():
         zoo.get_spec(name)  # an unknown name fails before the slow import
+        _keras.select_backend(backend)
         from zoo.runtime import RunConfig
 
         run = RunConfig(

@@ -70,7 +70,9 @@ def test_shipped_suites_load_and_expand():
         "mixed_bfloat16",
         "mixed_float16",
     }
-    assert len(bench.load_suite("full").cases) == 3 * 21
+    full = bench.load_suite("full")
+    assert len(full.cases) == 3 * 23  # every model, bert_base and gpt2_small included
+    assert {"bert_base", "gpt2_small"} <= {c.model for c in full.cases}
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,9 @@ def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
 
 
 def test_unknown_suite_name_lists_the_shipped_ones():
-    with pytest.raises(bench.SuiteError, match="Shipped: full, precision, quick, reference, xla"):
+    with pytest.raises(
+        bench.SuiteError, match="Shipped: full, gpu, precision, quick, reference, xla"
+    ):
         bench.load_suite("quik")
 
 

@@ -25,7 +25,7 @@ from zoo.errors import OutputError
 def test_random_sigkills_of_training_lose_nothing():
     from benchmarks.faults import kill_resume
 
-    records = kill_resume.run(points=3, seed=1, epochs=6, max_delay=9.0)
+    records = kill_resume.run(points=3, seed=1, epochs=6)
     assert sum(len(r["kills_after_s"]) for r in records) >= 3
     assert all(r["survived"] for r in records), records
 

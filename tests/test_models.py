@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 
 import numpy as np
@@ -10,7 +11,16 @@ import pytest
 import zoo
 from zoo.errors import InvalidArgumentError
 
-NAMES = zoo.list_models()
+_HUB = importlib.util.find_spec("keras_hub") is not None
+NAMES = [
+    pytest.param(
+        n,
+        marks=pytest.mark.skipif(
+            zoo.get_spec(n).family == "hub" and not _HUB, reason="keras-hub not installed"
+        ),
+    )
+    for n in zoo.list_models()
+]
 
 
 def _kwargs(spec):

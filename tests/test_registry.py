@@ -28,7 +28,16 @@ def test_list_models_is_sorted_and_covers_every_family():
     assert set(BUILTIN) <= set(names) and len(names) >= 20
     assert names == sorted(names)
     families = {zoo.get_spec(n).family for n in names}
-    assert families == {"linear", "mlp", "cnn", "rnn", "transformer", "recommender", "applications"}
+    assert families == {
+        "linear",
+        "mlp",
+        "cnn",
+        "rnn",
+        "transformer",
+        "recommender",
+        "applications",
+        "hub",
+    }
     assert families == set(zoo.families())
 
 

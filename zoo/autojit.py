@@ -71,6 +71,15 @@ def choose(
     Returns:
         ``{"jit_compile": bool, "graph_step_ms", "xla_step_ms", "cached": bool}``.
     """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":  # JAX always compiles with XLA; torch.compile is opt-in
+        return {
+            "jit_compile": backend == "jax",
+            "reason": f"the {backend} backend",
+            "cached": False,
+        }
     entries = _read()
     if key in entries:
         return {**entries[key], "cached": True}

@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import fnmatch
 import io
+import itertools
 import json
 import math
 import os
@@ -48,7 +49,9 @@ SUITE_KEYS = {
     "timeout_s",
     "repeat",
 }
-AXES = {"modes", "precisions", "devices", "batch_sizes"}
+AXES = {"modes", "precisions", "devices", "batch_sizes", "backends"}
+BACKENDS = ("tensorflow", "jax", "torch")
+BACKEND_EXTRA = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
 # The zoo's modes (see zoo.profiling) and the hand-written references (benchmarks.reference).
@@ -71,6 +74,7 @@ class Case:
     params: tuple = ()  # sorted (key, value) pairs of model hyper-parameters
     steps_per_execution: int = 1  # modes fit and pipeline
     dataset: str | None = None  # mode pipeline: the prepared real dataset it reads
+    backend: str = "tensorflow"  # the Keras backend the case's process runs
 
     @property
     def key(self) -> str:
@@ -80,11 +84,17 @@ class Case:
             parts.append(f"spe={self.steps_per_execution}")
         if self.dataset:
             parts.append(f"data={self.dataset}")
+        if self.backend != "tensorflow":
+            parts.append(self.backend)
         return "|".join(parts)
 
     def label(self) -> str:
         spe = f" spe{self.steps_per_execution}" if self.steps_per_execution != 1 else ""
-        return f"{self.model} {self.mode}{spe} {self.precision} b{self.batch_size} {self.device}"
+        backend = f" {self.backend}" if self.backend != "tensorflow" else ""
+        return (
+            f"{self.model} {self.mode}{spe} {self.precision} b{self.batch_size} "
+            f"{self.device}{backend}"
+        )
 
 
 @dataclasses.dataclass
@@ -182,8 +192,15 @@ def load_suite(ref: str | Path) -> Suite:
                 ("precisions", ["float32"]),
                 ("devices", ["cpu"]),
                 ("batch_sizes", [spec.recipe.batch_size]),
+                ("backends", ["tensorflow"]),
             )
         }
+        for b in axes["backends"]:
+            if b not in BACKENDS:
+                raise SuiteError(
+                    f"{source}, {_line_of(text, 'backends')}: unknown backend {b!r}. "
+                    f"Allowed: {', '.join(BACKENDS)}."
+                )
         for mode in axes["modes"]:
             if mode not in MODES:
                 raise SuiteError(
@@ -235,22 +252,26 @@ def load_suite(ref: str | Path) -> Suite:
                 f"{source}, {_line_of(text, 'modes')} ({name}): the PyTorch reference "
                 "(ref_torch) is the seed's CNN: use it with model seed_cnn."
             )
-        for mode in axes["modes"]:
-            for precision in axes["precisions"]:
-                for batch in axes["batch_sizes"]:
-                    for device in axes["devices"]:
-                        cases.append(
-                            Case(
-                                name,
-                                mode,
-                                precision,
-                                batch,
-                                device,
-                                tuple(sorted(params.items())),
-                                spe if mode in ("fit", "pipeline") else 1,
-                                dataset if mode == "pipeline" else None,
-                            )
-                        )
+        for mode, precision, batch, device, backend in itertools.product(
+            axes["modes"],
+            axes["precisions"],
+            axes["batch_sizes"],
+            axes["devices"],
+            axes["backends"],
+        ):
+            cases.append(
+                Case(
+                    name,
+                    mode,
+                    precision,
+                    batch,
+                    device,
+                    tuple(sorted(params.items())),
+                    spe if mode in ("fit", "pipeline") else 1,
+                    dataset if mode == "pipeline" else None,
+                    backend,
+                )
+            )
     baseline = head.get("baseline", "graph")
     if baseline not in MODES:
         raise SuiteError(
@@ -288,6 +309,29 @@ def spec_datasets(spec: registry.ModelSpec) -> tuple[str, ...]:
     return tuple(d for d in tasks.get(spec.task).datasets if d != "synthetic")
 
 
+def with_backends(cases: list[Case], backends: Iterable[str]) -> list[Case]:
+    """Every case once per backend (replacing the suite's own backends).
+
+    Raises:
+        InvalidArgumentError: an unknown backend name.
+    """
+    backends = list(dict.fromkeys(backends))
+    for b in backends:
+        if b not in BACKENDS:
+            raise InvalidArgumentError(
+                f"Unknown backend {b!r}. Allowed: {', '.join(BACKENDS)} (comma-separated)."
+            )
+    unique = list(dict.fromkeys(dataclasses.replace(c, backend="tensorflow") for c in cases))
+    return [dataclasses.replace(c, backend=b) for c in unique for b in backends]
+
+
+def backend_installed(backend: str) -> bool:
+    """Whether the backend's package can be imported (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(backend) is not None
+
+
 def filter_cases(cases: list[Case], pattern: str | None) -> list[Case]:
     """Cases whose model matches an fnmatch pattern (comma-separated patterns allowed)."""
     if not pattern:
@@ -302,6 +346,14 @@ def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
     On a GPU out-of-memory the case is retried with half the batch (down to 1), and the
     record says so.
     """
+    if not backend_installed(case.backend):
+        return {
+            "status": "skipped",
+            "reason": f"the {case.backend} backend is not installed: "
+            f"pip install 'keras-zoo[{BACKEND_EXTRA[case.backend]}]'",
+        }
+    if case.backend != "tensorflow" and case.mode in ("pipeline", "ref_tf"):
+        return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
     batch, notes = case.batch_size, []
     while True:
         record = _run_worker(dataclasses.replace(case, batch_size=batch), steps, timeout_s)
@@ -316,7 +368,7 @@ def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
 
 def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
     payload = json.dumps({**dataclasses.asdict(case), "params": dict(case.params), "steps": steps})
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": case.backend}
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -459,6 +511,7 @@ def summarize(
             "device": first["device"],
             "params": first.get("params", {}),
             "steps_per_execution": first.get("steps_per_execution", 1),
+            "backend": first.get("backend", "tensorflow"),
             "status": "ok" if ok else recs[-1].get("status", "?"),
             "reason": None if ok else recs[-1].get("reason"),
             "repeats": len(ok),
@@ -494,6 +547,7 @@ def summarize(
             r["device"],
             json.dumps(r["params"], sort_keys=True),
             r["steps_per_execution"],
+            r["backend"],
         ): r
         for r in rows
         if r["mode"] != "pipeline"  # the same model fed from memory is the baseline
@@ -508,6 +562,7 @@ def summarize(
                 row["device"],
                 json.dumps(row["params"], sort_keys=True),
                 row["steps_per_execution"] if row["mode"] == "pipeline" else 1,
+                row["backend"],
             )
         )
         row["speedup"] = row["speedup_min"] = row["speedup_max"] = None
@@ -539,6 +594,22 @@ def summarize(
     return rows
 
 
+def by_backend(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The summary pivoted: one row per model and setting, the training throughput of each
+    backend side by side (None where that backend has no result)."""
+    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    table: dict[tuple, dict[str, Any]] = {}
+    for r in rows:
+        key = (r["model"], r["mode"], r["precision"], r["batch_size"], r["device"])
+        entry = table.setdefault(
+            key, dict(zip(("model", "mode", "precision", "batch_size", "device"), key, strict=True))
+        )
+        entry[r["backend"]] = r["train_samples_per_s"]
+        entry[f"{r['backend']}_status"] = r["status"]
+        entry[f"{r['backend']}_xla"] = r["xla_ran"]
+    return backends, list(table.values())
+
+
 def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dict[str, Any]]:
     """Ratios against the references, each the median over repeats of a ratio of two
     throughputs measured in the same repeat, with its min and max:
@@ -551,7 +622,7 @@ def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dic
     ok = [r for r in records if r.get("status") == "ok"]
 
     def group(r):
-        return (r["model"], r["precision"], r["batch_size"], r["device"])
+        return (r["model"], r["precision"], r["batch_size"], r["device"], r.get("backend"))
 
     def rates(rows):
         return {r["repeat"]: r["train"]["samples_per_s"] for r in rows}

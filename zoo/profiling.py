@@ -77,6 +77,21 @@ def _percentile(values, q) -> float:
 def _batch(spec: registry.ModelSpec, model_kwargs: dict, batch_size: int):
     """One batch of the task's synthetic data, shaped for the model."""
     hints = {**spec.defaults, **model_kwargs}
+    if spec.task == "language_modeling" and hints["vocab_size"] > zdata.synthetic.MAX_MARKOV_VOCAB:
+        # A published tokenizer's vocabulary (GPT-2: 50,257): timing needs no Markov text.
+        rng = np.random.default_rng(0)
+        shape = (batch_size, hints["sequence_length"])
+        tokens = rng.integers(1, hints["vocab_size"], size=(shape[0], shape[1] + 1))
+        data = zdata.Dataset(
+            "random tokens",
+            spec.task,
+            tokens[:, :-1],
+            tokens[:, 1:],
+            tokens[:1, :-1],
+            tokens[:1, 1:],
+            model_kwargs={k: hints[k] for k in ("vocab_size", "sequence_length")},
+        )
+        return data.x_train.astype("int32"), data.y_train.astype("int32"), data
     n = max(batch_size, 512 if spec.task == "rating_prediction" else batch_size)
     if spec.task == "retrieval":
         n = max(n, 1280)
@@ -99,9 +114,9 @@ def _timed(fn, repeats: int) -> list[float]:
     return out
 
 
-def _fit_epochs(model, data, steps: int, epochs: int) -> tuple[float, list[float]]:
-    """`Model.fit` over an endless dataset: the first epoch's seconds (it traces) and the
-    per-step seconds of each later epoch of `steps` steps."""
+def _fit_epochs(model, feed: dict, steps: int, epochs: int) -> tuple[float, list[float]]:
+    """`Model.fit` over `feed` (an endless dataset, or arrays of `steps` batches): the
+    first epoch's seconds (it traces) and the per-step seconds of each later epoch."""
     import keras
 
     seconds: list[float] = []
@@ -114,7 +129,7 @@ def _fit_epochs(model, data, steps: int, epochs: int) -> tuple[float, list[float
             seconds.append(time.perf_counter() - self.t0)
 
     model.fit(
-        data,
+        **feed,
         steps_per_epoch=steps,
         epochs=epochs + 1,
         callbacks=[Clock()],
@@ -124,8 +139,26 @@ def _fit_epochs(model, data, steps: int, epochs: int) -> tuple[float, list[float
     return seconds[0], [s / steps for s in seconds[1:]]
 
 
+def _backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process (CPU, resident set) or of the GPU (TensorFlow)."""
+    if device.startswith("gpu") and _backend() == "jax":
+        import jax
+
+        index = int(device.split(":")[1]) if ":" in device else 0
+        stats = jax.devices("gpu")[index].memory_stats() or {}
+        if "peak_bytes_in_use" in stats:
+            return stats["peak_bytes_in_use"] / 2**20
+    if device.startswith("gpu") and _backend() == "torch":
+        import torch
+
+        index = int(device.split(":")[1]) if ":" in device else 0
+        return torch.cuda.max_memory_allocated(index) / 2**20
     if device.startswith("gpu"):
         try:
             import tensorflow as tf
@@ -185,7 +218,16 @@ def profile(
                 f"{label} must be a positive integer; received: {label}={value!r}."
             )
     model_kwargs = registry.check_overrides(spec, dict(model_kwargs or {}))
+    import keras
+
+    backend = keras.backend.backend()
     if mode == "pipeline":
+        if backend != "tensorflow":
+            raise InvalidArgumentError(
+                f'mode "pipeline" feeds tf.data, which needs TensorFlow; the {backend} '
+                "backend is running.",
+                "Use mode fit, or KERAS_BACKEND=tensorflow.",
+            )
         if not dataset or dataset == "synthetic":
             raise InvalidArgumentError(
                 'mode "pipeline" reads a real dataset; pass dataset= (e.g. fashion_mnist).'
@@ -201,8 +243,6 @@ def profile(
         **model_kwargs,
     }
 
-    import keras
-
     from zoo import runtime
 
     # The same run settings as training: seeds, dtype policy (restored after), device.
@@ -216,7 +256,7 @@ def profile(
             model.compile(
                 optimizer=optimizer,
                 loss=task.build_loss(),
-                jit_compile=jit_compile,
+                jit_compile=False if mode == "eager" else runtime.backend_jit(jit_compile),
                 run_eagerly=mode == "eager",
                 steps_per_execution=spe,
             )
@@ -235,14 +275,24 @@ def profile(
             probe = autojit.choose(build, x, y, key=key)
             jit = probe["jit_compile"]
         if mode in ("fit", "pipeline"):
-            from zoo.data import pipeline
-
             model = build(False, steps_per_execution)
-            feed = (
-                pipeline.make(real.x_train, real.y_train, batch_size, shuffle=True).repeat()
-                if mode == "pipeline"
-                else pipeline.repeated(x, y)
-            )
+            if backend == "tensorflow":
+                from zoo.data import pipeline
+
+                feed = {
+                    "x": pipeline.make(
+                        real.x_train, real.y_train, batch_size, shuffle=True
+                    ).repeat()
+                    if mode == "pipeline"
+                    else pipeline.repeated(x, y)
+                }
+            else:  # the batch repeated as arrays: `steps` batches make an epoch
+                tile = np.arange(steps * batch_size) % batch_size
+                feed = {
+                    "x": keras.tree.map_structure(lambda a: np.asarray(a)[tile], x),
+                    "y": np.asarray(y)[tile],
+                    "batch_size": batch_size,
+                }
             compile_s, step_times = _fit_epochs(model, feed, steps, max(warmup, 2))
         else:
             model = build(jit)

@@ -270,6 +270,17 @@ def set_threads(threads: int) -> None:
         ) from None
 
 
+def backend_jit(jit_compile: bool | str) -> bool | str:
+    """What `jit_compile` means on the running backend: on JAX every compiled step is XLA
+    (jax.jit), so False would mean op-by-op execution; it becomes True. On TensorFlow it
+    is kept (graph or XLA), on PyTorch True means torch.compile."""
+    import keras
+
+    if keras.backend.backend() == "jax" and jit_compile is False:
+        return True
+    return jit_compile
+
+
 def set_cpu_devices(count: int) -> None:
     """Splits the CPU into `count` logical devices (to try tf.distribute on one machine);
     must run before TensorFlow starts its runtime.

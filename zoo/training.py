@@ -6,9 +6,12 @@ methods are called at the start, after each batch and after each epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -395,7 +398,7 @@ def _build(
         optimizer=optimizer,
         loss=task.build_loss(),
         metrics=task.build_metrics(),
-        jit_compile=run.jit_compile,
+        jit_compile=runtime.backend_jit(run.jit_compile),
         steps_per_execution=config.steps_per_execution,
     )
     return net
@@ -699,8 +702,8 @@ def train(
                 net.save(tmp)
         _write_history(paths["history"], history)
         results.write_json(paths["result"], result)
-    if backup_dir is not None:
-        shutil.rmtree(backup_dir if chief else run_dir, ignore_errors=True)
+    if backup_dir is not None:  # the run is complete: drop its training state
+        _discard(backup_dir if chief else run_dir)
     return result
 
 
@@ -726,6 +729,17 @@ def _probe_jit(spec, task, config: TrainConfig, run: runtime.RunConfig, x_fit, y
     )
     keras.utils.set_random_seed(config.seed)  # the probe's models drew from the seed
     return dataclasses.replace(run, jit_compile=probe["jit_compile"]), probe
+
+
+def _discard(folder: Path) -> None:
+    """Removes a folder so that a kill midway never leaves half of it: it is first renamed
+    (atomically) out of the way, then deleted."""
+    if not folder.exists():
+        return
+    trash = folder.with_name(f".discarded-{folder.name}")
+    shutil.rmtree(trash, ignore_errors=True)
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _keras():
@@ -837,8 +851,13 @@ def load_model(path: str | Path):
 
     import zoo.layers  # noqa: F401  (registers the zoo's custom layers)
 
+    with contextlib.suppress(ImportError):  # registers keras-hub's classes (bert, gpt2)
+        import keras_hub  # noqa: F401
+
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        with warnings.catch_warnings():  # Keras' notes on nested compile configs
+            warnings.simplefilter("ignore", UserWarning)
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for bad archives
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelFileError(

@@ -1,11 +1,12 @@
 """SIGKILL `zoo train` at random moments, resume it each time, check nothing was lost.
 
-    python -m benchmarks.faults.kill_resume --points 10 [--seed 0] [--epochs 8]
+    python -m benchmarks.faults.kill_resume --points 10 [--seed 0] [--epochs 12]
 
-Each point is one run in a fresh folder: start `zoo train mlp ... --output DIR`, send
-SIGKILL after a random delay (anywhere from start-up to the last epoch, so inside
-imports, epochs and checkpoint writes alike), then run the same command with `--resume`
-(again and again, killing it too when a second delay is drawn) until it finishes. A point
+A first, uninterrupted run measures how long the command takes. Each point is then one
+run in a fresh folder: start `zoo train mlp ... --output DIR`, send SIGKILL after a
+random delay drawn over that duration (so inside imports, epochs and checkpoint writes
+alike; a draw that lands after the run ended is drawn again), then run the same command
+with `--resume`, killing that one too at a second random moment, until it finishes. A point
 survives when: every checkpoint left behind after each kill loads, the finished run's
 history has every planned epoch exactly once, result.json parses, and the training
 state is gone. Prints one line per point and a summary; exits 1 if any point failed.
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,8 +65,8 @@ def one_point(out: Path, epochs: int, rng: random.Random, max_delay: float) -> d
     resume = False
     while True:
         attempts += 1
-        if attempts > 6:
-            problems.append("did not finish in 6 attempts")
+        if attempts > 12:
+            problems.append("did not finish in 12 attempts")
             break
         proc = _start(out, epochs, resume)
         delay = rng.uniform(0.5, max_delay) if len(kills) < 2 else None
@@ -75,9 +77,13 @@ def one_point(out: Path, epochs: int, rng: random.Random, max_delay: float) -> d
             proc.wait()
             kills.append(round(delay, 2))
             problems += _checkpoints_load(out)
-            resume = (out / "backup" / "state.json").exists() or (out / "result.json").exists()
-            if (out / "result.json").exists():
-                break  # finished just before the kill
+            resume = (out / "backup" / "state.json").exists()
+            if not resume and (out / "result.json").exists():
+                break  # it finished just before the kill
+            continue
+        if not kills and proc.returncode == 0:  # ended before the kill: draw again
+            shutil.rmtree(out, ignore_errors=True)
+            resume = False
             continue
         stderr = proc.stderr.read() if proc.stderr else ""
         if proc.returncode != 0:
@@ -103,8 +109,20 @@ def one_point(out: Path, epochs: int, rng: random.Random, max_delay: float) -> d
     }
 
 
-def run(points: int = 10, seed: int = 0, epochs: int = 8, max_delay: float = 14.0) -> list[dict]:
+def calibrate(epochs: int) -> float:
+    """Seconds an uninterrupted run of the command takes here."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        proc = _start(Path(tmp) / "run", epochs, False)
+        proc.wait()
+        return time.perf_counter() - t0
+
+
+def run(
+    points: int = 10, seed: int = 0, epochs: int = 12, max_delay: float | None = None
+) -> list[dict]:
     rng = random.Random(seed)
+    max_delay = max_delay or 0.95 * calibrate(epochs)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(points):
@@ -119,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--max-delay", type=float, default=14.0)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--max-delay", type=float, default=None, help="default: measured")
     args = parser.parse_args(argv)
     records = run(args.points, args.seed, args.epochs, args.max_delay)
     for i, r in enumerate(records):

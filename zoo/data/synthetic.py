@@ -359,6 +359,9 @@ def markov_chain(rule, vocab_size: int, branching: int, smoothing: float = 0.01)
     return probs, stationary, entropy_rate
 
 
+MAX_MARKOV_VOCAB = 4096
+
+
 def language_modeling(
     seed: int = 0,
     samples: int = 6000,
@@ -366,6 +369,12 @@ def language_modeling(
     sequence_length: int = 64,
     branching: int = 4,
 ) -> Dataset:
+    if vocab_size > MAX_MARKOV_VOCAB:
+        raise ValueError(
+            f"the Markov chain keeps a {vocab_size} x {vocab_size} transition table; use "
+            f"vocab_size <= {MAX_MARKOV_VOCAB} (e.g. --param vocab_size=64) or a real text "
+            "dataset"
+        )
     rule, train, test = _streams(seed)
     probs, stationary, entropy_rate = markov_chain(rule, vocab_size, branching)
     cumulative = probs.cumsum(1)

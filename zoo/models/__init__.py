@@ -14,6 +14,23 @@ _IDS = {"num_users": 300, "num_items": 200}
 _APP = {"input_shape": (224, 224, 3), "num_classes": 1000, "weights": None}
 _APP_SMALL = {"input_shape": (32, 32, 3), "num_classes": 10}
 _APP_RECIPE = Recipe(epochs=1, batch_size=32, learning_rate=1e-3)
+_HUB = {
+    "num_layers": 12,
+    "num_heads": 12,
+    "hidden_dim": 768,
+    "intermediate_dim": 3072,
+    "dropout": 0.1,
+    "preset": None,
+}
+_HUB_SMALL = {
+    "sequence_length": 16,
+    "vocab_size": 100,
+    "num_layers": 2,
+    "num_heads": 2,
+    "hidden_dim": 32,
+    "intermediate_dim": 64,
+    "dropout": 0.0,
+}
 
 for _spec in [
     ModelSpec(
@@ -286,6 +303,30 @@ for _spec in [
         tags=("vision", "mobile", "large"),
         recipe=_APP_RECIPE,
         small=_APP_SMALL,
+    ),
+    ModelSpec(
+        name="bert_base",
+        family="hub",
+        task="text_classification",
+        summary="BERT-Base (110M) from its published configuration via keras-hub; a classifier.",
+        reference="Devlin et al. 2018; keras_hub.models.BertBackbone (extra: hub)",
+        factory="zoo.models.hub:bert_base",
+        defaults={"sequence_length": 128, "num_classes": 2, "vocab_size": 30522, **_HUB},
+        tags=("text", "attention", "large", "keras-hub"),
+        recipe=Recipe(epochs=2, batch_size=16, learning_rate=1e-4, optimizer="adamw"),
+        small={**_HUB_SMALL, "num_classes": 4},
+    ),
+    ModelSpec(
+        name="gpt2_small",
+        family="hub",
+        task="language_modeling",
+        summary="GPT-2 small (124M) from its published configuration via keras-hub; a causal LM.",
+        reference="Radford et al. 2019; keras_hub.models.GPT2CausalLM (extra: hub)",
+        factory="zoo.models.hub:gpt2_small",
+        defaults={"sequence_length": 128, "vocab_size": 50257, **_HUB},
+        tags=("text", "attention", "generative", "large", "keras-hub"),
+        recipe=Recipe(epochs=1, batch_size=8, learning_rate=1e-4, optimizer="adamw"),
+        small=_HUB_SMALL,
     ),
 ]:
     register(_spec)

@@ -1,0 +1,121 @@
+"""Published Transformer architectures built through keras-hub (optional extra ``hub``).
+
+`bert_base` and `gpt2_small` are built from the published configurations (BERT-Base:
+12 layers, 12 heads, 768 hidden, 3072 intermediate, 30,522 word pieces; GPT-2 small:
+12 layers, 12 heads, 768 hidden, 50,257 byte-pair tokens) with random weights, offline.
+With a network, `preset=` loads a keras-hub preset's weights instead (e.g.
+``bert_base_en_uncased``, ``gpt2_base_en``). Each wraps the keras-hub backbone into the
+zoo's task interface: token ids in (0 is padding), logits out.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.errors import InvalidArgumentError
+from zoo.layers import PaddingMask, SegmentIds
+from zoo.models import _checks
+
+
+def _hub():
+    try:
+        import keras_hub
+    except ImportError:
+        raise InvalidArgumentError(
+            "This model is built by keras-hub, which is not installed.",
+            "pip install 'keras-zoo[hub]'",
+        ) from None
+    return keras_hub
+
+
+def bert_base(
+    sequence_length: int = 128,
+    num_classes: int = 2,
+    vocab_size: int = 30522,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    hidden_dim: int = 768,
+    intermediate_dim: int = 3072,
+    dropout: float = 0.1,
+    preset: str | None = None,
+) -> keras.Model:
+    """BERT-Base (Devlin et al. 2018) as a sequence classifier: the backbone's pooled
+    [CLS] output, dropout, and a Dense layer of `num_classes` logits.
+
+    Args:
+        sequence_length: tokens per example (the published model takes up to 512).
+        num_classes: output classes.
+        vocab_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout: the
+            backbone's configuration (defaults: BERT-Base).
+        preset: a keras-hub preset name to load pretrained weights (needs a network);
+            its configuration replaces the one above.
+    """
+    hub = _hub()
+    sequence_length = _checks.positive_int("sequence_length", sequence_length)
+    num_classes = _checks.positive_int("num_classes", num_classes)
+    if preset:
+        backbone = hub.models.BertBackbone.from_preset(preset)
+    else:
+        backbone = hub.models.BertBackbone(
+            vocabulary_size=_checks.positive_int("vocab_size", vocab_size),
+            num_layers=_checks.positive_int("num_layers", num_layers),
+            num_heads=_checks.positive_int("num_heads", num_heads),
+            hidden_dim=_checks.positive_int("hidden_dim", hidden_dim),
+            intermediate_dim=_checks.positive_int("intermediate_dim", intermediate_dim),
+            dropout=float(dropout),
+            max_sequence_length=max(512, sequence_length),
+        )
+    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+    features = backbone(
+        {
+            "token_ids": tokens,
+            "segment_ids": SegmentIds(name="segment_ids")(tokens),
+            "padding_mask": PaddingMask(name="padding_mask")(tokens),
+        }
+    )["pooled_output"]
+    x = keras.layers.Dropout(float(dropout), name="classifier_dropout")(features)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(tokens, logits, name="bert_base")
+
+
+def gpt2_small(
+    sequence_length: int = 128,
+    vocab_size: int = 50257,
+    num_layers: int = 12,
+    num_heads: int = 12,
+    hidden_dim: int = 768,
+    intermediate_dim: int = 3072,
+    dropout: float = 0.1,
+    preset: str | None = None,
+) -> keras.Model:
+    """GPT-2 small (Radford et al. 2019) as a causal language model: next-token logits
+    from the backbone's output through its token embedding, transposed (tied weights, as
+    in GPT-2).
+
+    Args:
+        sequence_length: tokens per example (the published model takes up to 1024).
+        vocab_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout: the
+            backbone's configuration (defaults: GPT-2 small).
+        preset: a keras-hub preset name to load pretrained weights (needs a network).
+    """
+    hub = _hub()
+    sequence_length = _checks.positive_int("sequence_length", sequence_length)
+    if preset:
+        backbone = hub.models.GPT2Backbone.from_preset(preset)
+    else:
+        backbone = hub.models.GPT2Backbone(
+            vocabulary_size=_checks.positive_int("vocab_size", vocab_size),
+            num_layers=_checks.positive_int("num_layers", num_layers),
+            num_heads=_checks.positive_int("num_heads", num_heads),
+            hidden_dim=_checks.positive_int("hidden_dim", hidden_dim),
+            intermediate_dim=_checks.positive_int("intermediate_dim", intermediate_dim),
+            dropout=float(dropout),
+            max_sequence_length=max(1024, sequence_length),
+        )
+    # keras-hub's causal LM ties the output to the token embedding and saves that way.
+    causal_lm = hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
+    tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+    logits = causal_lm(
+        {"token_ids": tokens, "padding_mask": PaddingMask(name="padding_mask")(tokens)}
+    )
+    return keras.Model(tokens, logits, name="gpt2_small")
