@@ -99,7 +99,8 @@ def bench(
         except KeyboardInterrupt:
             render.err.print(
                 f"[yellow]Interrupted.[/] Finished cases are in {output}; "
-                f"finish with: zoo bench --suite {suite} --output {output} --resume"
+                f"finish with: zoo bench --suite {suite} --output {output} --resume",
+                soft_wrap=True,
             )
             raise typer.Exit(130) from None
     rows = zbench.summarize(records, s.baseline, s.baseline_precision)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -125,3 +126,18 @@ def test_the_runner_stays_small_because_cases_run_elsewhere():
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["ok"] == 4 and report["runner_imported_tensorflow"] is False
     assert report["memory_mb"]["4"]["VmHWM"] < 200  # TensorFlow alone would be ~600 MB
+
+
+def test_ctrl_c_in_a_benchmark_says_where_the_results_are_and_how_to_finish(tmp_path, monkeypatch):
+    out = tmp_path / "r.jsonl"
+
+    def interrupted(suite, output, **kwargs):
+        Path(output).write_text('{"case": "a", "repeat": 0, "status": "ok"}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "run_suite", interrupted)
+    r = CliRunner().invoke(app, ["bench", "--suite", "quick", "--output", str(out)])
+    assert r.exit_code == 130 and "Traceback" not in r.output
+    assert f"Finished cases are in {out}" in r.output
+    assert f"zoo bench --suite quick --output {out} --resume" in r.output.replace("\n", "")
+    assert bench.read_records(out)[0]["case"] == "a"
