@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.errors import DataError
+from zoo.errors import DataError, InvalidArgumentError
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -181,7 +181,9 @@ def test_prepare_refuses_bad_sources(tmp_path, name, files, match):
         (tmp_path / fname).write_bytes(blob)
     from zoo.data import prepare
 
-    with pytest.raises(DataError, match=match):
+    # An unknown name is a usage error; bad files are data errors.
+    error = InvalidArgumentError if name == "imagenet2012" else DataError
+    with pytest.raises(error, match=match):
         prepare.prepare(name, tmp_path, str(tmp_path / "tfds"))
 
 

@@ -34,6 +34,7 @@ ELEMENTWISE = {
     "Normalization",
     "PositionEmbedding",
 }
+ZERO = {"PaddingMask", "SegmentIds"}  # masks and ids made from the tokens: no arithmetic
 FREE = {
     "InputLayer",
     "Flatten",
@@ -59,22 +60,33 @@ def _shape(t) -> tuple:
     return tuple(t.shape)
 
 
-def _calls(model) -> Iterator[tuple[Any, list[tuple], list[tuple]]]:
+def _calls(
+    model, seen: set | None = None, length: int | None = None
+) -> Iterator[tuple[Any, list[tuple], list[tuple]]]:
     """(layer, input shapes, output shapes) for every call of every layer, nested models
-    expanded."""
+    (Functional ones and their subclasses, such as keras-hub backbones) expanded; a layer
+    shared by two nested models is visited once. A nested model built for any sequence
+    length (None on axis 1) is counted at the outer model's `length`."""
+    import keras
+
+    seen = set() if seen is None else seen
     for layer in model.layers:
-        if (
-            hasattr(layer, "layers")
-            and hasattr(layer, "_inbound_nodes")
-            and getattr(layer, "inputs", None) is not None
-            and type(layer).__name__ in ("Functional", "Model", "Sequential")
-        ):
-            yield from _calls(layer)
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, keras.Model) and getattr(layer, "inputs", None) is not None:
+            yield from _calls(layer, seen, length)
             continue
         for node in layer._inbound_nodes:
-            ins = [_shape(t) for t in node.input_tensors]
-            outs = [_shape(t) for t in node.output_tensors]
+            ins = [_fill(_shape(t), length) for t in node.input_tensors]
+            outs = [_fill(_shape(t), length) for t in node.output_tensors]
             yield layer, ins, outs
+
+
+def _fill(shape: tuple, length: int | None) -> tuple:
+    if length is not None and len(shape) >= 2 and shape[1] is None:
+        return (shape[0], length, *shape[2:])
+    return shape
 
 
 def _rnn(layer, ins, gates: int) -> int:
@@ -87,8 +99,19 @@ def layer_flops(layer, ins: list[tuple], outs: list[tuple], batch_size: int = 1)
     """Forward FLOPs per example of one call of `layer` (see the module docstring)."""
     kind = type(layer).__name__
     out = outs[0]
-    if kind in FREE or kind.endswith("InputLayer"):
+    if kind in FREE or kind in ZERO or kind.endswith("InputLayer"):
         return 0
+    if kind == "ReversibleEmbedding":  # a lookup, or (reverse=True) logits over the vocabulary
+        if out[-1] == layer.input_dim and ins[0][-1] == layer.output_dim:
+            return 2 * layer.output_dim * layer.input_dim * (_n(out) // layer.input_dim)
+        return 0
+    if kind in ("TransformerEncoder", "TransformerDecoder"):  # keras-hub blocks
+        tokens, d = ins[0][1], ins[0][-1]
+        heads, ffn = layer.num_heads, layer.intermediate_dim
+        attention = 4 * 2 * tokens * d * d + 2 * 2 * tokens * tokens * d
+        attention += 3 * tokens * tokens * heads  # softmax
+        feedforward = 2 * 2 * tokens * d * ffn
+        return attention + feedforward + 2 * 5 * tokens * d + 2 * tokens * d  # norms, adds
     if kind == "Dense":
         return 2 * ins[0][-1] * layer.units * (_n(out) // layer.units)
     if kind in ("Conv1D", "Conv2D", "Conv3D"):
@@ -147,7 +170,9 @@ def count(model, batch_size: int = 1) -> dict[str, Any]:
     """
     by_layer: dict[str, int] = {}
     uncounted: set[str] = set()
-    for layer, ins, outs in _calls(model):
+    first = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
+    length = first[1] if len(first) == 2 and isinstance(first[1], int) else None  # tokens
+    for layer, ins, outs in _calls(model, length=length):
         try:
             flops = layer_flops(layer, ins, outs, batch_size)
         except NotImplementedError:
