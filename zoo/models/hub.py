@@ -28,6 +28,16 @@ def _hub():
     return keras_hub
 
 
+def _backbone(cls, preset: str | None, *, dropout: float, **sizes):
+    """A keras-hub backbone: from a preset (weights; needs a network), else from the given
+    sizes (checked: positive integers) with random weights."""
+    if preset:
+        return cls.from_preset(preset)
+    names = {"vocabulary_size": "vocab_size"}  # the zoo's parameter names in messages
+    checked = {k: _checks.positive_int(names.get(k, k), v) for k, v in sizes.items()}
+    return cls(**checked, dropout=float(dropout))
+
+
 def bert_base(
     sequence_length: int = 128,
     num_classes: int = 2,
@@ -50,21 +60,19 @@ def bert_base(
         preset: a keras-hub preset name to load pretrained weights (needs a network);
             its configuration replaces the one above.
     """
-    hub = _hub()
     sequence_length = _checks.positive_int("sequence_length", sequence_length)
     num_classes = _checks.positive_int("num_classes", num_classes)
-    if preset:
-        backbone = hub.models.BertBackbone.from_preset(preset)
-    else:
-        backbone = hub.models.BertBackbone(
-            vocabulary_size=_checks.positive_int("vocab_size", vocab_size),
-            num_layers=_checks.positive_int("num_layers", num_layers),
-            num_heads=_checks.positive_int("num_heads", num_heads),
-            hidden_dim=_checks.positive_int("hidden_dim", hidden_dim),
-            intermediate_dim=_checks.positive_int("intermediate_dim", intermediate_dim),
-            dropout=float(dropout),
-            max_sequence_length=max(512, sequence_length),
-        )
+    backbone = _backbone(
+        _hub().models.BertBackbone,
+        preset,
+        vocabulary_size=vocab_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        max_sequence_length=max(512, sequence_length),
+    )
     tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
     features = backbone(
         {
@@ -100,18 +108,17 @@ def gpt2_small(
     """
     hub = _hub()
     sequence_length = _checks.positive_int("sequence_length", sequence_length)
-    if preset:
-        backbone = hub.models.GPT2Backbone.from_preset(preset)
-    else:
-        backbone = hub.models.GPT2Backbone(
-            vocabulary_size=_checks.positive_int("vocab_size", vocab_size),
-            num_layers=_checks.positive_int("num_layers", num_layers),
-            num_heads=_checks.positive_int("num_heads", num_heads),
-            hidden_dim=_checks.positive_int("hidden_dim", hidden_dim),
-            intermediate_dim=_checks.positive_int("intermediate_dim", intermediate_dim),
-            dropout=float(dropout),
-            max_sequence_length=max(1024, sequence_length),
-        )
+    backbone = _backbone(
+        hub.models.GPT2Backbone,
+        preset,
+        vocabulary_size=vocab_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        max_sequence_length=max(1024, sequence_length),
+    )
     # keras-hub's causal LM ties the output to the token embedding and saves that way.
     causal_lm = hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
     tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
