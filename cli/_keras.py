@@ -48,13 +48,12 @@ def select_backend(backend: str | None) -> None:
     os.environ["KERAS_BACKEND"] = backend
 
 
-def import_quietly(threads: int | None = None, run=None) -> None:
+def import_quietly(run=None) -> None:
     """Imports Keras and its backend once, with their stderr start-up chatter captured.
 
-    `threads` sizes TensorFlow's pools first, and a `zoo.runtime.RunConfig` gets its
-    `prepare` (threads, logical CPU devices, a multi-worker strategy): that is only
-    possible before the runtime starts, which this function then does (the start logs
-    as well).
+    A `zoo.runtime.RunConfig` gets its `prepare` first (threads, logical CPU devices, a
+    multi-worker strategy): that is only possible before the runtime starts, which this
+    function then does (the start logs as well).
     """
     if "keras" in sys.modules:
         return
@@ -69,9 +68,6 @@ def import_quietly(threads: int | None = None, run=None) -> None:
             if keras.backend.backend() == "tensorflow":  # start the runtime, which logs too
                 import tensorflow as tf
 
-                if threads:
-                    tf.config.threading.set_intra_op_parallelism_threads(threads)
-                    tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
                 if run is not None:
                     from zoo import runtime
 

@@ -11,44 +11,22 @@ hyper-parameters and batch size in ~/.cache/keras-zoo/jit.json, so it runs once.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from zoo import results
 
-
-def _cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "keras-zoo" / "jit.json"
+CACHE = "jit.json"
 
 
 def _read() -> dict[str, Any]:
-    try:
-        return json.loads(_cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return results.read_cache(CACHE)
 
 
 def cache_key(model: str, model_kwargs: dict, batch_size: int, device: str, precision: str) -> str:
-    import keras
-
     kwargs = json.dumps(results.to_jsonable(model_kwargs), sort_keys=True)
-    return "|".join(
-        [
-            platform.node(),
-            results._cpu_model(),
-            keras.backend.backend(),
-            device,
-            precision,
-            model,
-            kwargs,
-            str(batch_size),
-        ]
-    )
+    return results.machine_key(device, precision, model, kwargs, batch_size)
 
 
 def choose(
@@ -104,9 +82,5 @@ def choose(
     }
     if not entry["xla_compiled"]:  # Keras refused XLA for this model: graph it is
         entry["jit_compile"] = False
-    entries = _read()
-    entries[key] = entry
-    path = _cache_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results.write_json(path, entries)
+    results.write_cache(CACHE, key, entry)
     return {**entry, "cached": False}

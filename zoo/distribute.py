@@ -148,10 +148,9 @@ def prepare_model(net, strategy, x, y) -> None:
     tf = _tf()
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return
-    take = (
-        {k: v[:2] for k, v in x.items()} if isinstance(x, dict) else x[:2],
-        y[:2],
-    )
+    import keras
+
+    take = (keras.tree.map_structure(lambda a: a[:2], x), y[:2])
     with strategy.scope():
         net._symbolic_build(data_batch=take)
     net._maybe_symbolic_build = lambda iterator=None, data_batch=None: None

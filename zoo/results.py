@@ -94,6 +94,36 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return Path(path)
 
 
+def cache_path(name: str) -> Path:
+    """A per-user cache file of the zoo (``$XDG_CACHE_HOME/keras-zoo/NAME``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "keras-zoo" / name
+
+
+def read_cache(name: str) -> dict[str, Any]:
+    """The entries of a cache file ({} when it is missing or unreadable)."""
+    try:
+        return json.loads(cache_path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_cache(name: str, key: str, entry: Any) -> None:
+    """Adds or replaces one entry of a cache file, atomically."""
+    entries = read_cache(name)
+    entries[key] = entry
+    path = cache_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, entries)
+
+
+def machine_key(*parts: Any) -> str:
+    """A cache key for what was measured on this machine and Keras backend."""
+    import keras
+
+    return "|".join([platform.node(), _cpu_model(), keras.backend.backend(), *map(str, parts)])
+
+
 def prepare_output_dir(path: str | Path, keep: bool = True) -> Path:
     """Checks that the output folder can be created and written, creating it.
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
-import platform
 import time
-from pathlib import Path
 from typing import Any
 
 from zoo import results
@@ -98,27 +95,14 @@ def threads() -> dict[str, int | None]:
     return info
 
 
-def _cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "keras-zoo" / "peak.json"
-
-
-def _key(device: str, dtype: str) -> str:
-    import keras
-
-    return f"{platform.node()}|{results._cpu_model()}|{keras.backend.backend()}|{device}|{dtype}"
-
-
-def _read_cache() -> dict[str, Any]:
-    try:
-        return json.loads(_cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+PEAK_CACHE = "peak.json"
 
 
 def cached_peak_flops(device: str, precision: str) -> float | None:
     """The cached peak FLOP/s for a device and precision, or None if never measured."""
-    entry = _read_cache().get(_key(device, compute_dtype(precision)))
+    entry = results.read_cache(PEAK_CACHE).get(
+        results.machine_key(device, compute_dtype(precision))
+    )
     return entry["matmul_flops_per_s"] if entry else None
 
 
@@ -181,11 +165,7 @@ def measure_peak(
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if cache:
-        entries = _read_cache()
-        entries[_key(device, dtype)] = result
-        path = _cache_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        results.write_json(path, entries)
+        results.write_cache(PEAK_CACHE, results.machine_key(device, dtype), result)
     return result
 
 

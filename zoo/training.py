@@ -276,7 +276,7 @@ class _Backup:
     state.json that names a complete weights file, so `--resume` restarts after the last
     completed epoch."""
 
-    def __new__(cls, backup_dir: Path, state_of):
+    def __new__(cls, backup_dir: Path, state_of, restored: dict[str, Any] | None):
         import keras
 
         class Callback(keras.callbacks.BackupAndRestore):
@@ -300,8 +300,8 @@ class _Backup:
                     if old != weights:
                         old.unlink(missing_ok=True)
 
-            def _load_model(self):
-                state = _read_state(backup_dir)
+            def _load_model(self):  # the state train() has read and checked, if any
+                state = restored
                 if state is None:
                     return
                 optimizer = self.model.optimizer
@@ -610,6 +610,7 @@ def train(
                         "best": checkpoints.best if checkpoints.best_epoch else None,
                         "best_epoch": checkpoints.best_epoch,
                     },
+                    state,
                 )
             )
         if config.early_stopping:

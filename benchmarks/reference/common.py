@@ -43,17 +43,19 @@ def record(
     batch_size: int,
     first_s: float,
     times: list[float],
-    train_flops_per_sample: int | None,
-    peak_flops: float | None,
+    flops_model,
     implementation: str,
     params: int,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    from zoo import profiling, results
+    """The record of a reference run; FLOPs are counted on `flops_model`, the zoo model of
+    the same architecture, and MFU is against the cached float32 CPU peak."""
+    from zoo import flops, profiling, results, runtime
 
     median = statistics.median(times)
     sps = batch_size / median
-    flops_s = train_flops_per_sample * sps if train_flops_per_sample else None
+    flops_s = flops.count(flops_model, batch_size=batch_size)["train"] * sps
+    peak_flops = runtime.cached_peak_flops("cpu", "float32")
     return {
         "model": model,
         "mode": mode,

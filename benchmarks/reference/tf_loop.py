@@ -24,7 +24,7 @@ def measure(
     import keras
     import tensorflow as tf
 
-    from zoo import flops, registry, runtime, tasks
+    from zoo import registry, tasks
 
     if precision != "float32":
         raise ValueError("the hand-written loop is measured in float32 only")
@@ -50,15 +50,13 @@ def measure(
     first, times = common.time_steps(
         lambda: losses.append(float(train_step(x_t, y_t))), steps, warmup
     )
-    counted = flops.count(net, batch_size=batch_size)
     return common.record(
         model=model,
         mode="ref_tf",
         batch_size=batch_size,
         first_s=first,
         times=times,
-        train_flops_per_sample=counted["train"],
-        peak_flops=runtime.cached_peak_flops("cpu", "float32"),
+        flops_model=net,
         implementation=f"hand-written tf.function step, TensorFlow {tf.__version__}",
         params=int(net.count_params()),
         extra={"loss_first": losses[0], "loss_last": losses[-1]},

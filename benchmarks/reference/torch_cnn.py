@@ -48,7 +48,7 @@ def measure(
     import numpy as np
     import torch
 
-    from zoo import registry, runtime
+    from zoo import registry
 
     if model != "seed_cnn" or precision != "float32":
         raise ValueError("the PyTorch reference is the seed's CNN in float32")
@@ -71,17 +71,13 @@ def measure(
 
     losses = []
     first, times = common.time_steps(lambda: losses.append(step()), steps, warmup)
-    from zoo import flops
-
-    counted = flops.count(registry.create_model("seed_cnn"), batch_size=batch_size)
     return common.record(
         model=model,
         mode="ref_torch",
         batch_size=batch_size,
         first_s=first,
         times=times,
-        train_flops_per_sample=counted["train"],
-        peak_flops=runtime.cached_peak_flops("cpu", "float32"),
+        flops_model=registry.create_model("seed_cnn"),
         implementation=f"PyTorch {torch.__version__} eager, {torch.get_num_threads()} threads",
         params=sum(p.numel() for p in net.parameters()),
         extra={"loss_first": losses[0], "loss_last": losses[-1]},
