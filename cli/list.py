@@ -10,7 +10,7 @@ from cli import render
 
 
 def spec_dict(spec) -> dict:
-    from zoo.results import to_jsonable
+    from zoo.io import to_jsonable
 
     return to_jsonable(spec)
 

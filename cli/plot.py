@@ -23,10 +23,10 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    from zoo import results
+    from zoo import io
 
     path = Path(path)
-    with results.atomic_path(path, suffix=path.suffix) as tmp:
+    with io.atomic_path(path, suffix=path.suffix) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
 

@@ -142,10 +142,10 @@ def peak(
     """Measure the device's peak matmul FLOP/s and memory bandwidth; cache them for MFU."""
     with render.errors():
         _keras.import_quietly()
-        from zoo import runtime
+        from zoo.perf import peak
 
         with render.err.status(f"Measuring {device} {dtype.value} ..."):
-            r = runtime.measure_peak(device, dtype.value, size=size)
+            r = peak.measure_peak(device, dtype.value, size=size)
     if as_json:
         render.print_json(r)
         return

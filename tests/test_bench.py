@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from zoo import bench
-from zoo.errors import OutputError
+from zoo.errors import OutputError, SuiteError
 
 runner = CliRunner()
 
@@ -91,14 +91,12 @@ def test_shipped_suites_load_and_expand():
     ],
 )
 def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
-    with pytest.raises(bench.SuiteError, match=match):
+    with pytest.raises(SuiteError, match=match):
         bench.load_suite(_suite(tmp_path, text))
 
 
 def test_unknown_suite_name_lists_the_shipped_ones():
-    with pytest.raises(
-        bench.SuiteError, match="Shipped: full, gpu, precision, quick, reference, xla"
-    ):
+    with pytest.raises(SuiteError, match="Shipped: full, gpu, precision, quick, reference, xla"):
         bench.load_suite("quik")
 
 

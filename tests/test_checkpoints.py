@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.errors import InvalidArgumentError
-from zoo.training import TrainingDivergedError
+from zoo.errors import InvalidArgumentError, TrainingDivergedError
 
 
 def _zoo(*args, env=None, **kwargs):
@@ -152,7 +151,8 @@ def test_a_run_killed_with_sigkill_resumes_and_finishes_its_epochs(tmp_path):
 
 
 def test_strategy_errors_are_one_clear_line(monkeypatch):
-    from zoo.runtime import DeviceError, RunConfig
+    from zoo.errors import DeviceError
+    from zoo.runtime import RunConfig
 
     with pytest.raises(InvalidArgumentError, match="Unknown strategy"):
         RunConfig(strategy="horovod")

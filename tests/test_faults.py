@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import zoo
 from cli.main import app
-from zoo import bench, results
+from zoo import bench, io
 from zoo.errors import OutputError
 
 
@@ -76,7 +76,7 @@ def test_a_full_disk_is_one_error_and_the_previous_run_is_intact(tmp_path, mlp_r
     def no_space(src, dst):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(results.os, "replace", no_space)
+    monkeypatch.setattr(io.os, "replace", no_space)
     with pytest.raises(OutputError, match="No space left on device") as e:
         zoo.train("mlp", epochs=1, samples=512, output=run)
     assert "the previous file is intact" in str(e.value)

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 import zoo
 from cli.main import app
-from zoo import flops, profiling, runtime
-from zoo.errors import InvalidArgumentError
+from zoo import flops, profiling
+from zoo.errors import DeviceError, InvalidArgumentError
+from zoo.perf import peak
 
 
 def _tf_profiler_flops(model) -> int:
@@ -107,19 +108,19 @@ def test_profile_bad_settings(kwargs, match):
 
 
 def test_asking_for_a_missing_gpu_is_an_error():
-    with pytest.raises(runtime.DeviceError, match="sees 0 GPU"):
+    with pytest.raises(DeviceError, match="sees 0 GPU"):
         profiling.profile("mlp", device="gpu", steps=1)
 
 
 def test_peak_is_measured_cached_and_used_for_mfu(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert runtime.cached_peak_flops("cpu", "float32") is None
-    r = runtime.measure_peak("cpu", "float32", size=256, repeats=2)
+    assert peak.cached_peak_flops("cpu", "float32") is None
+    r = peak.measure_peak("cpu", "float32", size=256, repeats=2)
     assert r["matmul_flops_per_s"] > 0 and r["copy_bytes_per_s"] > 0
-    assert runtime.cached_peak_flops("cpu", "float32") == r["matmul_flops_per_s"]
-    assert runtime.cached_peak_flops("cpu", "mixed_bfloat16") is None
-    bf16 = runtime.measure_peak("cpu", "bfloat16", size=128, repeats=1)
-    assert runtime.cached_peak_flops("cpu", "mixed_bfloat16") == bf16["matmul_flops_per_s"]
+    assert peak.cached_peak_flops("cpu", "float32") == r["matmul_flops_per_s"]
+    assert peak.cached_peak_flops("cpu", "mixed_bfloat16") is None
+    bf16 = peak.measure_peak("cpu", "bfloat16", size=128, repeats=1)
+    assert peak.cached_peak_flops("cpu", "mixed_bfloat16") == bf16["matmul_flops_per_s"]
 
 
 def test_profile_and_peak_commands(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import tensorflow_datasets as tfds
 import zoo
 from tests.test_bench import _fake, _suite
 from zoo import autojit, bench, bench_worker, profiling
+from zoo.errors import SuiteError
 from zoo.runtime import RunConfig
 
 
@@ -79,13 +80,13 @@ def test_the_reference_suite_loads_and_refuses_what_cannot_run(tmp_path):
     fused = {c.model for c in suite.cases if c.mode == "fit" and c.steps_per_execution == 8}
     assert fused == {"seed_cnn", "mlp", "lstm_classifier"}
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["ref_torch"]\n'
-    with pytest.raises(bench.SuiteError, match="ref_torch.*seed_cnn"):
+    with pytest.raises(SuiteError, match="ref_torch.*seed_cnn"):
         bench.load_suite(_suite(tmp_path, bad))
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["pipeline"]\n'
-    with pytest.raises(bench.SuiteError, match="needs a `dataset`"):
+    with pytest.raises(SuiteError, match="needs a `dataset`"):
         bench.load_suite(_suite(tmp_path, bad))
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["fit"]\nsteps_per_execution = 0\n'
-    with pytest.raises(bench.SuiteError, match="steps_per_execution"):
+    with pytest.raises(SuiteError, match="steps_per_execution"):
         bench.load_suite(_suite(tmp_path, bad))
 
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import zoo
 from cli.main import app
-from zoo.errors import InvalidArgumentError
-from zoo.runtime import DeviceError, RunConfig
+from zoo.errors import DeviceError, InvalidArgumentError
+from zoo.runtime import RunConfig
 
 
 def test_mixed_bfloat16_keeps_the_output_in_float32_and_restores_the_policy():
@@ -167,7 +167,7 @@ def test_early_stopping_ends_a_converged_run_and_keeps_the_best_weights():
 
 
 def test_a_diverging_loss_stops_with_a_clear_error_naming_the_step(tmp_path):
-    from zoo.training import TrainingDivergedError
+    from zoo.errors import TrainingDivergedError
 
     with pytest.raises(TrainingDivergedError, match="learning rate") as e:
         zoo.train(

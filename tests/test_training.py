@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import results
+from zoo import io
 from zoo.errors import DataError, InvalidArgumentError, ModelFileError, OutputError
 
 
@@ -188,12 +188,12 @@ def test_a_bare_model_file_is_evaluated_on_synthetic_data_of_its_shape(tmp_path)
 
 def test_atomic_json_write_keeps_the_old_file_on_failure(tmp_path):
     path = tmp_path / "r.json"
-    results.write_json(path, {"a": 1})
+    io.write_json(path, {"a": 1})
     with pytest.raises(TypeError):
-        results.write_json(path, {"a": object()})
+        io.write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
-    results.write_json(path, {"a": [float("inf"), float("nan")]})  # not JSON: written as null
+    io.write_json(path, {"a": [float("inf"), float("nan")]})  # not JSON: written as null
     assert json.loads(path.read_text()) == {"a": [None, None]}
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ModelSpec": "zoo.registry",
-    "Recipe": "zoo.registry",
+    "ModelSpec": "zoo.spec",
+    "Recipe": "zoo.spec",
     "register": "zoo.registry",
     "list_models": "zoo.registry",
     "families": "zoo.registry",
@@ -39,7 +39,7 @@ _SUBMODULES = {
     "tasks",
     "data",
     "training",
-    "results",
+    "io",
     "errors",
     "models",
     "layers",

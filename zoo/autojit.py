@@ -15,18 +15,18 @@ import statistics
 import time
 from typing import Any
 
-from zoo import results
+from zoo import io
 
 CACHE = "jit.json"
 
 
 def _read() -> dict[str, Any]:
-    return results.read_cache(CACHE)
+    return io.read_cache(CACHE)
 
 
 def cache_key(model: str, model_kwargs: dict, batch_size: int, device: str, precision: str) -> str:
-    kwargs = json.dumps(results.to_jsonable(model_kwargs), sort_keys=True)
-    return results.machine_key(device, precision, model, kwargs, batch_size)
+    kwargs = json.dumps(io.to_jsonable(model_kwargs), sort_keys=True)
+    return io.machine_key(device, precision, model, kwargs, batch_size)
 
 
 def choose(
@@ -82,5 +82,5 @@ def choose(
     }
     if not entry["xla_compiled"]:  # Keras refused XLA for this model: graph it is
         entry["jit_compile"] = False
-    results.write_cache(CACHE, key, entry)
+    io.write_cache(CACHE, key, entry)
     return {**entry, "cached": False}

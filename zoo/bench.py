@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import fnmatch
-import io
 import itertools
 import json
 import math
@@ -26,12 +25,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import benchmarks
-from zoo import registry, results
-from zoo.errors import InvalidArgumentError, OutputError, ZooError
+from zoo import io, registry
+from zoo.errors import InvalidArgumentError, OutputError, SuiteError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,10 +58,6 @@ CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
 MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline", "ref_tf", "ref_torch")
 REFERENCE_MODES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
-class SuiteError(ZooError):
-    """A suite file that cannot be read or names something that does not exist."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -418,8 +414,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
     records.append(record)
-    text = "".join(json.dumps(results.to_jsonable(r)) + "\n" for r in records)
-    with results.atomic_path(path) as tmp:
+    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
+    with io.atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -693,12 +689,12 @@ def write_tables(
 ) -> tuple[Path, Path]:
     """Writes the summary as CSV and Markdown beside the JSON-lines file."""
     rows = summarize(records, baseline, baseline_precision)
-    buf = io.StringIO()
+    buf = StringIO()
     writer = csv.DictWriter(buf, TABLE_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
-    with results.atomic_path(csv_path) as tmp:
+    with io.atomic_path(csv_path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     head = [
         "model",
@@ -748,7 +744,7 @@ def write_tables(
             f"{r['max']:.2f}) | {r['repeats']} |"
             for r in refs
         ]
-    with results.atomic_path(md_path) as tmp:
+    with io.atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
 

@@ -52,3 +52,15 @@ class ModelFileError(ZooError):
 
 class OutputError(ZooError):
     """Results or checkpoints cannot be written where the user asked."""
+
+
+class DeviceError(ZooError):
+    """The requested device is not there."""
+
+
+class SuiteError(ZooError):
+    """A suite file that cannot be read or names something that does not exist."""
+
+
+class TrainingDivergedError(ZooError):
+    """The loss became NaN or infinite."""

@@ -36,7 +36,7 @@ import numpy as np
 
 from zoo import data as zdata
 from zoo import flops as zflops
-from zoo import registry, results, tasks
+from zoo import io, registry, tasks
 from zoo.errors import InvalidArgumentError
 
 MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline")
@@ -67,7 +67,7 @@ class ProfileResult:
     env: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return results.to_jsonable(self)
+        return io.to_jsonable(self)
 
 
 def _percentile(values, q) -> float:
@@ -244,6 +244,7 @@ def profile(
     }
 
     from zoo import runtime
+    from zoo.perf import peak
 
     # The same run settings as training: seeds, dtype policy (restored after), device.
     with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
@@ -313,7 +314,7 @@ def profile(
     samples_per_s = batch_size / median
     train_flops_per_s = counted["train"] * samples_per_s
     if peak_flops is None:
-        peak_flops = runtime.cached_peak_flops(device, precision)
+        peak_flops = peak.cached_peak_flops(device, precision)
     return ProfileResult(
         model=spec.name,
         family=spec.family,
@@ -352,5 +353,5 @@ def profile(
             "threads": runtime.threads(),
             "uncounted_layers": counted["uncounted"],
         },
-        env=results.environment(),
+        env=io.environment(),
     )

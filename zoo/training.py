@@ -20,8 +20,14 @@ from typing import Any
 import numpy as np
 
 from zoo import data as zdata
-from zoo import registry, results, runtime, tasks
-from zoo.errors import DataError, InvalidArgumentError, ModelFileError, ZooError
+from zoo import io, registry, runtime, tasks
+from zoo.errors import (
+    DataError,
+    InvalidArgumentError,
+    ModelFileError,
+    TrainingDivergedError,
+    ZooError,
+)
 
 MODEL_FILE = "model.keras"  # the best epoch by the validation loss (else the last)
 LAST_FILE = "last.keras"  # the last completed epoch
@@ -87,7 +93,7 @@ class TrainResult:
     keras_model: Any = field(default=None, repr=False, metadata={"json": False})
 
     def to_dict(self) -> dict[str, Any]:
-        return results.to_jsonable(self)
+        return io.to_jsonable(self)
 
 
 @dataclass
@@ -102,7 +108,7 @@ class EvalResult:
     num_examples: int
 
     def to_dict(self) -> dict[str, Any]:
-        return results.to_jsonable(self)
+        return io.to_jsonable(self)
 
 
 def _positive(name: str, value, kind=int):
@@ -114,10 +120,6 @@ def _positive(name: str, value, kind=int):
 
 
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
-
-
-class TrainingDivergedError(ZooError):
-    """The loss became NaN or infinite."""
 
 
 def build_optimizer(
@@ -259,10 +261,10 @@ class _Checkpoints:
                 if out_dir is None:
                     return
                 last = out_dir / LAST_FILE
-                with results.atomic_path(last, suffix=".keras") as tmp:
+                with io.atomic_path(last, suffix=".keras") as tmp:
                     self.model.save(tmp)
                 if improved:
-                    with results.atomic_path(out_dir / MODEL_FILE, suffix=".keras") as tmp:
+                    with io.atomic_path(out_dir / MODEL_FILE, suffix=".keras") as tmp:
                         tmp.write_bytes(last.read_bytes())
                 _write_history(out_dir / HISTORY_FILE, rows)
 
@@ -290,9 +292,9 @@ class _Backup:
             def _save_model(self):
                 backup_dir.mkdir(parents=True, exist_ok=True)
                 weights = backup_dir / f"epoch-{self._current_epoch}.weights.h5"
-                with results.atomic_path(weights, suffix=".weights.h5") as tmp:
+                with io.atomic_path(weights, suffix=".weights.h5") as tmp:
                     self.model.save_weights(tmp)
-                results.write_json(
+                io.write_json(
                     backup_dir / STATE_FILE,
                     {**state_of(), "epoch": self._current_epoch, "weights": weights.name},
                 )
@@ -523,7 +525,7 @@ def train(
     run = run or runtime.RunConfig()
     # Checked now, created when the first file is due: a run that fails before training
     # leaves nothing behind.
-    out_dir = results.prepare_output_dir(output, keep=False) if output is not None else None
+    out_dir = io.prepare_output_dir(output, keep=False) if output is not None else None
     model_kwargs = dict(model_kwargs or {})
     data = zdata.load(
         task.name,
@@ -537,7 +539,7 @@ def train(
     )
     config = TrainConfig(**config_kwargs, model_kwargs=_model_kwargs(spec, data, model_kwargs))
     x_fit, y_fit, validation, val_info = _split(data, config)
-    fingerprint = results.to_jsonable(
+    fingerprint = io.to_jsonable(
         {"model": spec.name, "dataset": _dataset_record(data), "config": config, "run": run}
     )
     # Under multi-worker, every worker saves the same checkpoints (saving reads distributed
@@ -545,7 +547,7 @@ def train(
     # that they delete at the end.
     chief, run_dir = True, out_dir
     if run.strategy == "multi_worker" and out_dir is not None:
-        from zoo import distribute
+        from zoo.runtime import distribute
 
         chief = distribute.is_chief(run)
         if not chief:
@@ -565,7 +567,7 @@ def train(
         net = _build(spec, task, config, run, total_steps)
         resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
         if strategy is not None:
-            from zoo import distribute
+            from zoo.runtime import distribute
 
             distribute.prepare_model(net, strategy, x_fit, y_fit)
         eval_batch = task.eval_batch_size or max(config.batch_size, 256)
@@ -625,7 +627,7 @@ def train(
             )
         options = None
         if run.strategy == "multi_worker":
-            from zoo import distribute
+            from zoo.runtime import distribute
 
             options = distribute.shard_data_options()
         val_kwargs = {}
@@ -681,7 +683,7 @@ def train(
         optimum=data.optimum,
         num_params=int(net.count_params()),
         train_seconds=train_seconds,
-        env=results.environment(),
+        env=io.environment(),
         run=resolved,
         validation=val_info,
         best_epoch=best_epoch,
@@ -699,10 +701,10 @@ def train(
             paths["tensorboard"] = out_dir / TENSORBOARD_DIR
         result.paths = {k: str(v) for k, v in paths.items()}
         if not paths["model"].is_file():  # no epoch ran here (a resume of a finished run)
-            with results.atomic_path(paths["model"], suffix=".keras") as tmp:
+            with io.atomic_path(paths["model"], suffix=".keras") as tmp:
                 net.save(tmp)
         _write_history(paths["history"], history)
-        results.write_json(paths["result"], result)
+        io.write_json(paths["result"], result)
     if backup_dir is not None:  # the run is complete: drop its training state
         _discard(backup_dir if chief else run_dir)
     return result
@@ -819,14 +821,14 @@ def _differences(saved: dict, now: dict, prefix: str = "") -> list[str]:
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     import csv
-    import io
+    from io import StringIO
 
-    buf = io.StringIO()
+    buf = StringIO()
     columns = list(dict.fromkeys(k for row in history for k in row))
     writer = csv.DictWriter(buf, columns)
     writer.writeheader()
     writer.writerows(history)
-    with results.atomic_path(path) as tmp:
+    with io.atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
 
 

@@ -50,12 +50,13 @@ def record(
 ) -> dict[str, Any]:
     """The record of a reference run; FLOPs are counted on `flops_model`, the zoo model of
     the same architecture, and MFU is against the cached float32 CPU peak."""
-    from zoo import flops, profiling, results, runtime
+    from zoo import flops, io, profiling
+    from zoo.perf import peak
 
     median = statistics.median(times)
     sps = batch_size / median
     flops_s = flops.count(flops_model, batch_size=batch_size)["train"] * sps
-    peak_flops = runtime.cached_peak_flops("cpu", "float32")
+    peak_flops = peak.cached_peak_flops("cpu", "float32")
     return {
         "model": model,
         "mode": mode,
@@ -74,6 +75,6 @@ def record(
         "train_flops_per_s": flops_s,
         "mfu": flops_s / peak_flops if flops_s and peak_flops else None,
         "resolved": {"implementation": implementation, "jit_compile": False},
-        "env": results.environment(),
+        "env": io.environment(),
         **(extra or {}),
     }

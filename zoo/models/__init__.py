@@ -6,7 +6,7 @@ spec's `defaults` mirror its factory's keyword defaults (a test keeps them in st
 its `recipe` is the default training recipe on the task's synthetic data.
 """
 
-from zoo.registry import ModelSpec, Recipe, register
+from zoo.spec import ModelSpec, Recipe
 
 _TEXT = {"vocab_size": 1000, "sequence_length": 64, "num_classes": 4}
 _RNN = {**_TEXT, "embedding_dim": 64, "units": 64, "dropout": 0.0}
@@ -32,7 +32,7 @@ _HUB_SMALL = {
     "dropout": 0.0,
 }
 
-for _spec in [
+CATALOG: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="linear_regression",
         family="linear",
@@ -328,5 +328,4 @@ for _spec in [
         recipe=Recipe(epochs=1, batch_size=8, learning_rate=1e-4, optimizer="adamw"),
         small=_HUB_SMALL,
     ),
-]:
-    register(_spec)
+)

@@ -18,8 +18,7 @@ import json
 import os
 from typing import Any
 
-from zoo.errors import InvalidArgumentError
-from zoo.runtime import DeviceError
+from zoo.errors import DeviceError, InvalidArgumentError
 
 
 def _tf():

@@ -1,0 +1,54 @@
+"""The shared vocabulary: every list of allowed values, written once.
+
+The library validates against these tuples and the CLI builds its enums from them, so a
+new precision or schedule is added here and nowhere else. Importing this module imports
+nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.errors import InvalidArgumentError
+
+# Keras dtype policies; the output layer stays float32, float16 gets loss scaling.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# What a profiled or benchmarked step is: eager (no tf.function), graph (compiled, no XLA),
+# xla, auto (the faster of the two by a cached probe), fit (Keras' own loop), pipeline
+# (fit fed by the tf.data pipeline), and the hand-written references.
+PROFILE_MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline")
+REFERENCE_MODES = ("ref_tf", "ref_torch")
+MODES = PROFILE_MODES + REFERENCE_MODES
+# Modes that need TensorFlow whatever the backend.
+TENSORFLOW_MODES = ("pipeline", "ref_tf")
+# Modes that feed fit(), where steps_per_execution applies.
+FIT_MODES = ("fit", "pipeline")
+BACKENDS = ("tensorflow", "jax", "torch")
+# The pip extra that installs a backend.
+BACKEND_EXTRA = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+# tf.distribute strategies; the CLI spells multi_worker as multi-worker.
+STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
+JIT_MODES = ("off", "on", "auto")
+DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
+
+
+def check_choice(kind: str, value: Any, allowed: tuple[str, ...]) -> None:
+    """Raises InvalidArgumentError unless `value` is one of `allowed`."""
+    if value not in allowed:
+        raise InvalidArgumentError(f"Unknown {kind} {value!r}. Allowed: {', '.join(allowed)}.")
+
+
+def check_positive(name: str, value: Any, kind: type = int, optional: bool = False) -> None:
+    """The one positive-number check: an int (never a bool) or, with kind=float, any real.
+
+    Raises:
+        InvalidArgumentError: naming the argument and the value received.
+    """
+    if optional and value is None:
+        return
+    allowed = (int, float) if kind is float else int
+    if isinstance(value, bool) or not isinstance(value, allowed) or value <= 0:
+        what = "number" if kind is float else "integer"
+        raise InvalidArgumentError(f"{name} must be a positive {what}; received: {name}={value!r}.")

@@ -1,0 +1,106 @@
+"""The runtime: how a process runs models (config), where (device) and over what (distribute).
+
+`prepare` does what must happen before TensorFlow starts its runtime; `apply` applies a
+`RunConfig` for the duration of a block. Importing this package imports no framework.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from zoo.runtime.config import PRECISIONS, STRATEGIES, RunConfig
+from zoo.runtime.device import (
+    backend_jit,
+    compute_dtype,
+    device_scope,
+    gpus,
+    set_cpu_devices,
+    set_threads,
+    threads,
+)
+
+__all__ = [
+    "PRECISIONS",
+    "STRATEGIES",
+    "RunConfig",
+    "apply",
+    "backend_jit",
+    "compute_dtype",
+    "device_scope",
+    "gpus",
+    "prepare",
+    "set_cpu_devices",
+    "set_threads",
+    "threads",
+]
+
+
+def prepare(config: RunConfig) -> None:
+    """What must happen before TensorFlow starts its runtime: thread pools, logical CPU
+    devices and a multi-worker strategy. Call it first thing in a process (the CLI does);
+    `apply` calls it too, and it does nothing the second time.
+
+    Raises:
+        InvalidArgumentError: the runtime started already with other settings.
+    """
+    if config.threads is not None:
+        set_threads(config.threads)
+    if config.cpu_devices is not None:
+        set_cpu_devices(config.cpu_devices)
+    if config.strategy == "multi_worker":
+        from zoo.runtime import distribute
+
+        distribute.make(config)
+
+
+@contextlib.contextmanager
+def apply(config: RunConfig, seed: int = 0):
+    """Applies a RunConfig for the duration of the block: seeds, determinism, threads, the
+    dtype policy (restored afterwards), the device and the distribution strategy. Yields
+    the resolved settings; under a strategy, ``resolved["strategy_object"]`` is the
+    `tf.distribute.Strategy` (the block runs in its scope; pop it before saving)."""
+    import keras
+
+    prepare(config)
+    strategy = None
+    if config.strategy != "none":
+        from zoo.runtime import distribute
+
+        strategy = distribute.make(config)
+    keras.utils.set_random_seed(seed)
+    if config.deterministic:
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()  # process-wide, cannot be undone
+        elif keras.backend.backend() == "torch":
+            import torch
+
+            torch.use_deterministic_algorithms(True)
+    found = gpus()
+    device = config.device
+    if device == "auto":
+        device = "gpu" if found else "cpu"
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    resolved: dict[str, Any] = {
+        "device": device,
+        "precision": config.precision,
+        "deterministic": config.deterministic,
+        "threads": threads(),
+        "gpus": found,
+    }
+    try:
+        if strategy is None:
+            with device_scope(device):
+                yield resolved
+        else:
+            from zoo.runtime import distribute
+
+            resolved.update(distribute.describe(strategy, config))
+            resolved["strategy_object"] = strategy
+            with strategy.scope():
+                yield resolved
+    finally:
+        keras.config.set_dtype_policy(previous)
