@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli import options, render
+from zoo.cli import options, render
 
 
 def _fmt_rate(row, key="train_samples_per_s") -> str:
@@ -105,7 +104,7 @@ def bench(
             raise typer.Exit(130) from None
     rows = zbench.summarize(records, s.baseline, s.baseline_precision)
     if plot is not None:
-        from cli import plot as charts
+        from zoo.cli import plot as charts
 
         with render.errors():
             charts.bench_chart(rows, plot, f"suite {s.name}")
@@ -242,7 +241,7 @@ def compare(
     with render.errors():
         result = zbench.compare(zbench.read_records(base), zbench.read_records(new), fail_above)
         if plot is not None and result["rows"]:
-            from cli import plot as charts
+            from zoo.cli import plot as charts
 
             charts.compare_chart(result["rows"], plot, f"{new.name} vs {base.name}")
     if as_json:

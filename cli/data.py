@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli import _keras, render
+from zoo.cli import _keras, render
 
 app = typer.Typer(
     help="Real datasets: what is prepared here, and preparing them offline.", no_args_is_help=True

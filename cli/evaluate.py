@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli import _keras, options, render
+from zoo.cli import _keras, options, render
 
 
 def evaluate(

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-
-from cli import _keras, render
+from zoo.cli import _keras, render
 
 
 def generate(

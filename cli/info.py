@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli import _keras, render
-from cli.list import spec_dict
+from zoo.cli import _keras, render
+from zoo.cli.list import spec_dict
 
 
 def info(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli import render
+from zoo.cli import render
 
 
 def spec_dict(spec) -> dict:

@@ -7,8 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 import typer  # noqa: E402
-
-from cli import bench, data, evaluate, generate, info, list, profile, train  # noqa: E402
+from zoo.cli import bench, data, evaluate, generate, info, list, profile, train  # noqa: E402
 
 app = typer.Typer(
     name="zoo",

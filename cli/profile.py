@@ -6,9 +6,8 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-
-from cli import _keras, options, render
-from cli.options import Precision, parse_params
+from zoo.cli import _keras, options, render
+from zoo.cli.options import Precision, parse_params
 
 
 class Mode(str, Enum):

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli import _keras, options, render
-from cli.options import Precision, parse_params
+from zoo.cli import _keras, options, render
+from zoo.cli.options import Precision, parse_params
 
 
 class Jit(str, Enum):

@@ -150,7 +150,17 @@ def test_the_backend_table_puts_backends_side_by_side():
 @needs_jax
 def test_profile_on_another_backend_from_the_cli():
     proc = subprocess.run(
-        [sys.executable, "-m", "cli.main", "profile", "mlp", "--backend", "jax", "--steps", "2"],
+        [
+            sys.executable,
+            "-m",
+            "zoo.cli.main",
+            "profile",
+            "mlp",
+            "--backend",
+            "jax",
+            "--steps",
+            "2",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -160,7 +170,7 @@ def test_profile_on_another_backend_from_the_cli():
     assert proc.returncode == 0, proc.stderr
     assert "mlp · jax · cpu" in proc.stdout and "XLA really ran" in proc.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "cli.main", "profile", "mlp", "--backend", "mxnet"],
+        [sys.executable, "-m", "zoo.cli.main", "profile", "mlp", "--backend", "mxnet"],
         cwd=ROOT,
         capture_output=True,
         text=True,

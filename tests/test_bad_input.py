@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 from zoo.errors import DataError, InvalidArgumentError, ModelFileError, UnknownModelError
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
-from cli.main import app
 from zoo import bench
 from zoo.errors import OutputError, SuiteError
 
@@ -251,7 +251,7 @@ def test_charts_are_written_as_png(tmp_path):
         repeat=2,
         runner=_fake({"graph": [100.0, 101.0], "xla": [150.0, 151.0]})[0],
     )
-    from cli import plot
+    from zoo.cli import plot
 
     png = plot.bench_chart(bench.summarize(base), tmp_path / "bench.png", "tiny")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -271,7 +271,8 @@ def test_charts_are_written_as_png(tmp_path):
 def test_plot_without_matplotlib_is_one_clear_error(monkeypatch):
     import sys
 
-    from cli import plot
+    from zoo.cli import plot
+
     from zoo.errors import UsageError
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)

@@ -19,7 +19,7 @@ from zoo.errors import InvalidArgumentError, TrainingDivergedError
 def _zoo(*args, env=None, **kwargs):
     """Runs the real CLI in a fresh process (its own TensorFlow runtime)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "zoo.cli.main", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 
 runner = CliRunner()
 
@@ -155,7 +155,7 @@ def test_the_real_command_keeps_tensorflow_logs_off_the_terminal(tmp_path):
     for noise in ("absl", "I0000", "oneDNN", "cuda"):
         assert noise not in proc.stderr, proc.stderr
     proc = subprocess.run(
-        [sys.executable, "-m", "cli.main", "info", "nope"],
+        [sys.executable, "-m", "zoo.cli.main", "info", "nope"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 from zoo import bench, io
 from zoo.errors import OutputError
 
@@ -47,7 +47,16 @@ batch_sizes = [8, 16, 32, 64]
 def test_a_killed_bench_runner_leaves_valid_results_and_resumes_the_rest(tmp_path):
     suite, out = tmp_path / "tiny.toml", tmp_path / "r.jsonl"
     suite.write_text(TINY)
-    argv = [sys.executable, "-m", "cli.main", "bench", "--suite", str(suite), "--output", str(out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "zoo.cli.main",
+        "bench",
+        "--suite",
+        str(suite),
+        "--output",
+        str(out),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:

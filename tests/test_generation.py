@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 from zoo.errors import InvalidArgumentError
 
 SMALL = {

@@ -30,7 +30,7 @@ def test_import_zoo_and_list_models_import_no_framework():
 def test_cli_help_and_list_import_no_framework():
     run(
         "from typer.testing import CliRunner\n"
-        "from cli.main import app\n"
+        "from zoo.cli.main import app\n"
         "for args in (['--help'], ['list'], ['list', '--json'], ['train', '--help']):\n"
         "    r = CliRunner().invoke(app, args)\n"
         "    assert r.exit_code == 0, (args, r.output)\n" + CHECK

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 from zoo import flops, profiling
 from zoo.errors import DeviceError, InvalidArgumentError
 from zoo.perf import peak

@@ -152,7 +152,7 @@ def test_entry_point_plugin_appears_in_zoo_list_and_builds(tmp_path):
     code = (
         "import json, zoo\n"
         "from typer.testing import CliRunner\n"
-        "from cli.main import app\n"
+        "from zoo.cli.main import app\n"
         "r = CliRunner().invoke(app, ['list', '--json'])\n"
         "names = [m['name'] for m in json.loads(r.stdout)]\n"
         "m = zoo.create_model('plugin_linear')\n"
@@ -169,7 +169,7 @@ def test_broken_plugin_does_not_break_zoo_list(tmp_path):
     _install_fake_plugin(tmp_path, "raise RuntimeError('boom')\n")
     code = (
         "from typer.testing import CliRunner\n"
-        "from cli.main import app\n"
+        "from zoo.cli.main import app\n"
         "r = CliRunner().invoke(app, ['list'])\n"
         "print(r.exit_code)\n"
         "print(r.output)\n"

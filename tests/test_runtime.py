@@ -10,9 +10,9 @@ import sys
 
 import pytest
 from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
-from cli.main import app
 from zoo.errors import DeviceError, InvalidArgumentError
 from zoo.runtime import RunConfig
 

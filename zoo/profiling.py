@@ -245,23 +245,23 @@ def profile(
 
     from zoo import runtime
     from zoo.perf import peak
+    from zoo.training.compile import build_model, compile_model
 
     # The same run settings as training: seeds, dtype policy (restored after), device.
     with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
 
         def build(jit_compile: bool, spe: int = 1):
-            model = registry.create_model(name, **model_kwargs)
-            optimizer = keras.optimizers.Adam(1e-4)
-            if precision == "mixed_float16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            model.compile(
-                optimizer=optimizer,
-                loss=task.build_loss(),
-                jit_compile=False if mode == "eager" else runtime.backend_jit(jit_compile),
-                run_eagerly=mode == "eager",
+            # exactly the graph `zoo train` trains (float32 output under mixed precision)
+            return compile_model(
+                build_model(name, model_kwargs, precision),
+                task,
+                keras.optimizers.Adam(1e-4),
+                precision=precision,
+                jit_compile=jit_compile,
                 steps_per_execution=spe,
+                run_eagerly=mode == "eager",
+                metrics=False,
             )
-            return model
 
         # The batch lives on the device as tensors, as a hand-written loop would keep it:
         # NumPy arrays would be copied into a tensor on every step.

@@ -30,7 +30,16 @@ ARGS = ["train", "mlp", "--samples", "3000", "--seed", "0"]
 
 
 def _start(out: Path, epochs: int, resume: bool) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "cli.main", *ARGS, "--epochs", str(epochs), "--output", str(out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "zoo.cli.main",
+        *ARGS,
+        "--epochs",
+        str(epochs),
+        "--output",
+        str(out),
+    ]
     if resume:
         argv.append("--resume")
     return subprocess.Popen(

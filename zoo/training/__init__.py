@@ -28,6 +28,7 @@ from zoo.errors import (
     TrainingDivergedError,
     ZooError,
 )
+from zoo.training.compile import build_model, build_optimizer, compile_model
 
 MODEL_FILE = "model.keras"  # the best epoch by the validation loss (else the last)
 LAST_FILE = "last.keras"  # the last completed epoch
@@ -119,43 +120,7 @@ def _positive(name: str, value, kind=int):
     return kind(value)
 
 
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
-
-
-def build_optimizer(
-    name: str,
-    learning_rate: float,
-    *,
-    schedule: str = "constant",
-    total_steps: int = 1,
-    clip_norm: float | None = None,
-):
-    """An optimizer with a learning-rate schedule over `total_steps` and optional global
-    gradient-norm clipping."""
-    import keras
-
-    if schedule not in SCHEDULES:
-        raise InvalidArgumentError(
-            f"Unknown schedule {schedule!r}. Allowed: {', '.join(SCHEDULES)}."
-        )
-    lr: Any = learning_rate
-    if schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
-    elif schedule == "warmup_cosine":
-        warmup = max(total_steps // 10, 1)
-        lr = keras.optimizers.schedules.CosineDecay(
-            0.0, max(total_steps - warmup, 1), warmup_target=learning_rate, warmup_steps=warmup
-        )
-    kwargs = {"global_clipnorm": clip_norm} if clip_norm else {}
-    if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, **kwargs)
-    if name == "adam":
-        return keras.optimizers.Adam(lr, **kwargs)
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr, **kwargs)
-    raise InvalidArgumentError(
-        f"Unknown optimizer {name!r}. Allowed: {', '.join(registry.OPTIMIZERS)}."
-    )
+from zoo.choices import SCHEDULES  # noqa: E402  (re-exported; split pending)
 
 
 def _feed(
@@ -377,16 +342,8 @@ def _build(
     run: runtime.RunConfig,
     total_steps: int,
 ):
-    """The compiled model: mixed precision keeps the output in float32 and, for float16,
-    scales the loss."""
-    import keras
-
-    net = registry.create_model(spec.name, **config.model_kwargs)
-    if run.precision != "float32":  # logits and loss in float32, as the Keras guide does
-        outputs = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
-            net.output
-        )
-        net = keras.Model(net.input, outputs, name=net.name)
+    """The compiled model, built exactly as `zoo.perf` builds what it times."""
+    net = build_model(spec.name, config.model_kwargs, run.precision)
     optimizer = build_optimizer(
         config.optimizer,
         config.learning_rate,
@@ -394,16 +351,14 @@ def _build(
         total_steps=total_steps,
         clip_norm=config.clip_norm,
     )
-    if run.precision == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    net.compile(
-        optimizer=optimizer,
-        loss=task.build_loss(),
-        metrics=task.build_metrics(),
-        jit_compile=runtime.backend_jit(run.jit_compile),
+    return compile_model(
+        net,
+        task,
+        optimizer,
+        precision=run.precision,
+        jit_compile=run.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
-    return net
 
 
 def train(

@@ -1,0 +1,85 @@
+"""Building and compiling a model, shared by training and profiling (`zoo.perf`).
+
+One path builds the graph that is trained and the graph that is timed: the same float32
+output under mixed precision, the same loss scaling, the same meaning of `jit_compile`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo import registry, runtime, tasks
+from zoo.choices import OPTIMIZERS, SCHEDULES, check_choice
+
+
+def build_optimizer(
+    name: str,
+    learning_rate: float,
+    *,
+    schedule: str = "constant",
+    total_steps: int = 1,
+    clip_norm: float | None = None,
+):
+    """An optimizer with a learning-rate schedule over `total_steps` and optional global
+    gradient-norm clipping."""
+    import keras
+
+    check_choice("schedule", schedule, SCHEDULES)
+    check_choice("optimizer", name, OPTIMIZERS)
+    lr: Any = learning_rate
+    if schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
+    elif schedule == "warmup_cosine":
+        warmup = max(total_steps // 10, 1)
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0, max(total_steps - warmup, 1), warmup_target=learning_rate, warmup_steps=warmup
+        )
+    kwargs = {"global_clipnorm": clip_norm} if clip_norm else {}
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, **kwargs)
+    if name == "adam":
+        return keras.optimizers.Adam(lr, **kwargs)
+    return keras.optimizers.AdamW(lr, **kwargs)
+
+
+def build_model(name: str, model_kwargs: dict[str, Any], precision: str = "float32"):
+    """The registry's model; under mixed precision its output passes through a float32
+    `Activation("linear")`, so logits and loss stay in float32 as the Keras mixed-precision
+    guide does. Training and profiling both build through here: they run one graph."""
+    import keras
+
+    net = registry.create_model(name, **model_kwargs)
+    if precision != "float32":
+        outputs = keras.layers.Activation("linear", dtype="float32", name="float32_output")(
+            net.output
+        )
+        net = keras.Model(net.input, outputs, name=net.name)
+    return net
+
+
+def compile_model(
+    net,
+    task: tasks.Task,
+    optimizer,
+    *,
+    precision: str = "float32",
+    jit_compile: bool | str = False,
+    steps_per_execution: int = 1,
+    run_eagerly: bool = False,
+    metrics: bool = True,
+):
+    """Compiles `net` for `task`: float16 wraps the optimizer in loss scaling; `jit_compile`
+    is translated for the running backend (`runtime.backend_jit`). Returns `net`."""
+    import keras
+
+    if precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    net.compile(
+        optimizer=optimizer,
+        loss=task.build_loss(),
+        metrics=task.build_metrics() if metrics else None,
+        jit_compile=False if run_eagerly else runtime.backend_jit(jit_compile),
+        run_eagerly=run_eagerly,
+        steps_per_execution=steps_per_execution,
+    )
+    return net
