@@ -1,0 +1,101 @@
+"""benchmarks/report.py: the measured-results page is generated from the committed result
+files, deterministically, without a framework; and every link in the docs resolves."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks import report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_page_matches_the_results():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.report", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_fails_on_a_page_out_of_step(tmp_path):
+    stale = tmp_path / "results.md"
+    stale.write_text(report.render().replace("1.75x", "1.80x"), encoding="utf-8")
+    assert report.main(["--check", "--output", str(stale)]) == 1
+    assert report.main(["--output", str(stale)]) == 0
+    assert report.main(["--check", "--output", str(stale)]) == 0
+
+
+def test_render_is_deterministic_and_carries_the_committed_figures():
+    text = report.render()
+    assert text == report.render()
+    # Figures that the committed files hold (CSV summary and JSONL ratios).
+    assert "| seed_cnn | graph | mixed_bfloat16 | 64 | **2,653 (2,570-2,684)** | 1.75x" in text
+    assert "| seed_cnn | zoo fit / PyTorch eager | 1.55x (1.37-1.56) | 3 |" in text
+    assert "| mlp | fit spe8 | float32 | 256 | **85,131" in text
+    assert "215.5 GFLOP/s" in text
+
+
+def test_report_imports_no_framework_and_no_zoo():
+    code = (
+        "import sys; import benchmarks.report as r; r.render(); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'jax', 'torch', 'numpy', 'zoo')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lowercase, punctuation dropped, spaces to '-'."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    out = set()
+    in_code = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        match = None if in_code else re.match(r"#{1,6} (.+)", line)
+        if match:
+            base = anchor(match.group(1))
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            out.add(base if n == 0 else f"{base}-{n}")
+    return out
+
+
+def links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_every_relative_link_and_anchor_in_the_docs_resolves():
+    pages = [ROOT / "README.md", ROOT / "benchmarks" / "RESULTS.md"]
+    pages += sorted((ROOT / "docs").glob("*.md"))
+    broken = []
+    for page in pages:
+        for link in links(page):
+            if re.match(r"[a-z]+:", link):  # http(s), mailto: not checked offline
+                continue
+            target, _, fragment = link.partition("#")
+            dest = (page.parent / target).resolve() if target else page
+            if not dest.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such file)")
+            elif fragment and (dest.suffix != ".md" or fragment not in anchors(dest)):
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
+def test_anchor_rules():
+    assert anchor("Checkpoints and resume") == "checkpoints-and-resume"
+    assert anchor("`zoo train NAME [options]`") == "zoo-train-name-options"
+    assert anchor("Against references (`reference` suite)") == "against-references-reference-suite"
