@@ -61,7 +61,7 @@ def bench(
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
-    from zoo import bench as zbench
+    from zoo import perf as zbench
 
     with render.errors():
         s = zbench.load_suite(suite)
@@ -236,7 +236,7 @@ def compare(
     as_json: options.Json = False,
 ) -> None:
     """Compare two benchmark runs case by case (training throughput, NEW / BASE)."""
-    from zoo import bench as zbench
+    from zoo import perf as zbench
 
     with render.errors():
         result = zbench.compare(zbench.read_records(base), zbench.read_records(new), fail_above)

@@ -71,7 +71,7 @@ def profile(
         zoo.get_spec(name)
         _keras.select_backend(backend)
         _keras.import_quietly()
-        from zoo import profiling
+        from zoo.perf import profile as profiling
 
         with render.err.status(f"Profiling {name} ({mode.value}, {precision.value}) ..."):
             r = profiling.profile(

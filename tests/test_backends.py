@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from zoo import bench
+from zoo.perf import runner as perf_runner
+from zoo.perf import suite as perf_suite
+from zoo.perf import summary as perf_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jax = pytest.mark.skipif(
@@ -69,12 +71,12 @@ def test_registry_wide_model_tests_pass_on_jax_without_tensorflow(tmp_path):
 TF_FREE = """
 import json, sys
 import zoo
-from zoo import bench, profiling
+from zoo.perf import profile as profiling, runner as perf_runner, suite as perf_suite
 r = zoo.train("mlp", epochs=1, samples=512, output=sys.argv[1] + "/run")
 e = zoo.evaluate(sys.argv[1] + "/run")
 p = profiling.profile("mlp", mode="fit", batch_size=32, steps=3)
-suite = bench.load_suite(sys.argv[1] + "/s.toml")
-records = bench.run_suite(suite, sys.argv[1] + "/r.jsonl")
+suite = perf_suite.load_suite(sys.argv[1] + "/s.toml")
+records = perf_runner.run_suite(suite, sys.argv[1] + "/r.jsonl")
 print(json.dumps({
     "backend": r.env["backend"], "jit": r.run["jit_compile"],
     "train": r.test_metrics["accuracy"], "eval": e.metrics["accuracy"],
@@ -107,21 +109,23 @@ def test_train_evaluate_profile_and_bench_run_without_tensorflow(tmp_path):
 
 
 def test_cases_expand_per_backend_and_a_missing_one_is_skipped(monkeypatch, tmp_path):
-    suite = bench.load_suite("quick")
-    cases = bench.with_backends(suite.cases, ["tensorflow", "jax", "torch"])
+    suite = perf_suite.load_suite("quick")
+    cases = perf_suite.with_backends(suite.cases, ["tensorflow", "jax", "torch"])
     assert len(cases) == 3 * len(suite.cases)
     assert len({c.key for c in cases}) == len(cases)  # the backend is part of the key
-    with pytest.raises(bench.InvalidArgumentError, match="Unknown backend 'mxnet'"):
-        bench.with_backends(suite.cases, ["mxnet"])
-    monkeypatch.setattr(bench, "backend_installed", lambda b: b == "tensorflow")
-    record = bench.run_case(bench.Case("mlp", "graph", "float32", 8, "cpu", backend="jax"), 2, 60)
+    with pytest.raises(perf_suite.InvalidArgumentError, match="Unknown backend 'mxnet'"):
+        perf_suite.with_backends(suite.cases, ["mxnet"])
+    monkeypatch.setattr(perf_runner, "backend_installed", lambda b: b == "tensorflow")
+    record = perf_runner.run_case(
+        perf_suite.Case("mlp", "graph", "float32", 8, "cpu", backend="jax"), 2, 60
+    )
     assert record == {
         "status": "skipped",
         "reason": "the jax backend is not installed: pip install 'keras-zoo[jax]'",
     }
-    monkeypatch.setattr(bench, "backend_installed", lambda b: True)
-    ref = bench.Case("mlp", "ref_tf", "float32", 8, "cpu", backend="torch")
-    assert bench.run_case(ref, 2, 60) == {
+    monkeypatch.setattr(perf_runner, "backend_installed", lambda b: True)
+    ref = perf_suite.Case("mlp", "ref_tf", "float32", 8, "cpu", backend="torch")
+    assert perf_runner.run_case(ref, 2, 60) == {
         "status": "skipped",
         "reason": "mode ref_tf needs TensorFlow",
     }
@@ -142,7 +146,7 @@ def test_the_backend_table_puts_backends_side_by_side():
         }
         for b, rate in (("tensorflow", 10.0), ("jax", 20.0), ("torch", None))
     ]
-    backends, pivot = bench.by_backend(rows)
+    backends, pivot = perf_summary.by_backend(rows)
     assert backends == ["tensorflow", "jax", "torch"] and len(pivot) == 1
     assert pivot[0]["jax"] == 20.0 and pivot[0]["torch_status"] == "skipped"
 
@@ -182,7 +186,7 @@ def test_profile_on_another_backend_from_the_cli():
 def test_the_gpu_script_is_valid_and_says_when_there_is_no_gpu(tmp_path):
     script = ROOT / "benchmarks" / "gpu.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
-    suite = bench.load_suite("gpu")
+    suite = perf_suite.load_suite("gpu")
     assert {c.device for c in suite.cases} == {"gpu"}
     assert {c.precision for c in suite.cases} == {"float32", "mixed_bfloat16"}
     apps = {c.model: c for c in suite.cases if c.model in ("resnet50", "mobilenet_v2")}

@@ -191,7 +191,7 @@ API_CASES = [
     ("clip negative", lambda: zoo.train("mlp", clip_norm=-1.0), InvalidArgumentError, "clip_norm"),
     ("unknown task", lambda: zoo.load_dataset("painting"), InvalidArgumentError, "painting"),
     ("evaluate nothing", lambda: zoo.evaluate("/nonexistent"), ModelFileError, "No model file"),
-    ("steps zero", lambda: zoo.profiling.profile("mlp", steps=0), InvalidArgumentError, "steps"),
+    ("steps zero", lambda: zoo.perf.profile.profile("mlp", steps=0), InvalidArgumentError, "steps"),
 ]
 
 
@@ -199,7 +199,7 @@ API_CASES = [
     "call, error, phrase", [c[1:] for c in API_CASES], ids=[c[0] for c in API_CASES]
 )
 def test_api_bad_input_raises_a_zoo_error(call, error, phrase):
-    import zoo.profiling  # noqa: F401
+    import zoo.perf.profile  # noqa: F401
 
     with pytest.raises(error, match=phrase):
         call()

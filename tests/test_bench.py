@@ -8,8 +8,10 @@ import pytest
 from typer.testing import CliRunner
 from zoo.cli.main import app
 
-from zoo import bench
 from zoo.errors import OutputError, SuiteError
+from zoo.perf import runner as perf_runner
+from zoo.perf import suite as perf_suite
+from zoo.perf import summary as perf_summary
 
 runner = CliRunner()
 
@@ -59,18 +61,18 @@ def _fake(rates):
 
 
 def test_shipped_suites_load_and_expand():
-    quick = bench.load_suite("quick")
+    quick = perf_suite.load_suite("quick")
     families = {__import__("zoo").get_spec(c.model).family for c in quick.cases}
     assert families == {"linear", "mlp", "cnn", "rnn", "transformer", "recommender"}
     assert {c.mode for c in quick.cases} == {"graph", "xla"}
     assert len(quick.cases) == 12
-    assert len(bench.load_suite("xla").cases) == 2 * 18
-    assert {c.precision for c in bench.load_suite("precision").cases} == {
+    assert len(perf_suite.load_suite("xla").cases) == 2 * 18
+    assert {c.precision for c in perf_suite.load_suite("precision").cases} == {
         "float32",
         "mixed_bfloat16",
         "mixed_float16",
     }
-    full = bench.load_suite("full")
+    full = perf_suite.load_suite("full")
     assert len(full.cases) == 3 * 23  # every model, bert_base and gpt2_small included
     assert {"bert_base", "gpt2_small"} <= {c.model for c in full.cases}
 
@@ -92,19 +94,19 @@ def test_shipped_suites_load_and_expand():
 )
 def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
     with pytest.raises(SuiteError, match=match):
-        bench.load_suite(_suite(tmp_path, text))
+        perf_suite.load_suite(_suite(tmp_path, text))
 
 
 def test_unknown_suite_name_lists_the_shipped_ones():
     with pytest.raises(SuiteError, match="Shipped: full, gpu, precision, quick, reference, xla"):
-        bench.load_suite("quik")
+        perf_suite.load_suite("quik")
 
 
 def test_repeats_interleave_and_results_stream(tmp_path):
-    suite = bench.load_suite(_suite(tmp_path, TINY))
+    suite = perf_suite.load_suite(_suite(tmp_path, TINY))
     run, calls = _fake({"graph": [100.0, 110.0, 90.0], "xla": [150.0, 160.0, 140.0]})
     out = tmp_path / "r.jsonl"
-    records = bench.run_suite(suite, out, repeat=3, runner=run)
+    records = perf_runner.run_suite(suite, out, repeat=3, runner=run)
     graph, xla = (c.key for c in suite.cases)
     assert calls == [graph, xla] * 3  # A B A B A B
     assert [json.loads(line)["repeat"] for line in out.read_text().splitlines()] == [
@@ -115,7 +117,7 @@ def test_repeats_interleave_and_results_stream(tmp_path):
         2,
         2,
     ]
-    rows = {r["mode"]: r for r in bench.summarize(records)}
+    rows = {r["mode"]: r for r in perf_summary.summarize(records)}
     assert rows["graph"]["train_samples_per_s"] == 100.0
     assert rows["xla"]["speedup"] == pytest.approx(1.5)
     assert rows["xla"]["speedup_min"] == pytest.approx(160 / 110)  # pairs of one repeat
@@ -125,7 +127,7 @@ def test_repeats_interleave_and_results_stream(tmp_path):
 
 
 def test_an_interrupted_suite_leaves_valid_lines_and_resume_runs_only_the_rest(tmp_path):
-    suite = bench.load_suite(_suite(tmp_path, TINY))
+    suite = perf_suite.load_suite(_suite(tmp_path, TINY))
     run, calls = _fake({"graph": [100.0] * 3, "xla": [150.0] * 3})
 
     def dies_on_third(case, steps, timeout_s):
@@ -135,11 +137,11 @@ def test_an_interrupted_suite_leaves_valid_lines_and_resume_runs_only_the_rest(t
 
     out = tmp_path / "r.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        bench.run_suite(suite, out, repeat=2, runner=dies_on_third)
-    assert len(bench.read_records(out)) == 2
+        perf_runner.run_suite(suite, out, repeat=2, runner=dies_on_third)
+    assert len(perf_runner.read_records(out)) == 2
     with pytest.raises(OutputError, match="--resume"):
-        bench.run_suite(suite, out, repeat=2, runner=run)
-    records = bench.run_suite(suite, out, repeat=2, resume=True, runner=run)
+        perf_runner.run_suite(suite, out, repeat=2, runner=run)
+    records = perf_runner.run_suite(suite, out, repeat=2, resume=True, runner=run)
     assert len(calls) == 4 and len(records) == 4
     assert sorted((r["case"], r["repeat"]) for r in records) == sorted(
         (c.key, r) for r in range(2) for c in suite.cases
@@ -157,8 +159,8 @@ devices = ["gpu"]
 modes = ["graph"]
 """
     )
-    suite = bench.load_suite(_suite(tmp_path, text))
-    records = bench.run_suite(suite, tmp_path / "r.jsonl")
+    suite = perf_suite.load_suite(_suite(tmp_path, text))
+    records = perf_runner.run_suite(suite, tmp_path / "r.jsonl")
     by = {(r["model"], r["mode"]): r for r in records}
     ok = by[("linear_regression", "xla")]
     assert ok["status"] == "ok" and ok["resolved"]["jit_compile"] is True
@@ -168,26 +170,26 @@ modes = ["graph"]
 
 
 def test_a_case_past_its_time_limit_is_a_timeout(tmp_path):
-    case = bench.Case("mlp", "graph", "float32", 8, "cpu")
-    record = bench.run_case(case, steps=2, timeout_s=0.5)
+    case = perf_suite.Case("mlp", "graph", "float32", 8, "cpu")
+    record = perf_runner.run_case(case, steps=2, timeout_s=0.5)
     assert record["status"] == "timeout"
 
 
 def test_compare_flags_regressions_beyond_the_noise(tmp_path):
-    suite = bench.load_suite(_suite(tmp_path, TINY))
-    base = bench.run_suite(
+    suite = perf_suite.load_suite(_suite(tmp_path, TINY))
+    base = perf_runner.run_suite(
         suite,
         tmp_path / "a.jsonl",
         repeat=2,
         runner=_fake({"graph": [100.0, 101.0], "xla": [150.0, 151.0]})[0],
     )
-    new = bench.run_suite(
+    new = perf_runner.run_suite(
         suite,
         tmp_path / "b.jsonl",
         repeat=2,
         runner=_fake({"graph": [100.5, 101.5], "xla": [100.0, 101.0]})[0],
     )
-    result = bench.compare(base, new, fail_above=10)
+    result = perf_summary.compare(base, new, fail_above=10)
     rows = {r["mode"]: r for r in result["rows"]}
     assert rows["xla"]["regressed"] and not rows["xla"]["noisy"]
     assert not rows["graph"]["regressed"] and rows["graph"]["noisy"]
@@ -232,20 +234,20 @@ def test_gpu_out_of_memory_retries_with_half_the_batch(monkeypatch):
             return {"status": "oom", "reason": "ResourceExhausted"}
         return {"status": "ok", "batch_size": case.batch_size}
 
-    monkeypatch.setattr(bench, "_run_worker", fake_worker)
-    record = bench.run_case(bench.Case("resnet50", "xla", "float32", 64, "gpu"), 5, 60)
+    monkeypatch.setattr(perf_runner, "_run_worker", fake_worker)
+    record = perf_runner.run_case(perf_suite.Case("resnet50", "xla", "float32", 64, "gpu"), 5, 60)
     assert seen == [64, 32, 16] and record["status"] == "ok"
     assert record["note"] == (
         "out of memory at batch 64; retried with 32; out of memory at batch 32; retried with 16"
     )
     seen.clear()
-    cpu = bench.run_case(bench.Case("resnet50", "xla", "float32", 64, "cpu"), 5, 60)
+    cpu = perf_runner.run_case(perf_suite.Case("resnet50", "xla", "float32", 64, "cpu"), 5, 60)
     assert seen == [64] and cpu["status"] == "oom"  # only GPU cases shrink the batch
 
 
 def test_charts_are_written_as_png(tmp_path):
-    suite = bench.load_suite(_suite(tmp_path, TINY))
-    base = bench.run_suite(
+    suite = perf_suite.load_suite(_suite(tmp_path, TINY))
+    base = perf_runner.run_suite(
         suite,
         tmp_path / "a.jsonl",
         repeat=2,
@@ -253,7 +255,7 @@ def test_charts_are_written_as_png(tmp_path):
     )
     from zoo.cli import plot
 
-    png = plot.bench_chart(bench.summarize(base), tmp_path / "bench.png", "tiny")
+    png = plot.bench_chart(perf_summary.summarize(base), tmp_path / "bench.png", "tiny")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = runner.invoke(
         app,

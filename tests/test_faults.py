@@ -18,8 +18,11 @@ from typer.testing import CliRunner
 from zoo.cli.main import app
 
 import zoo
-from zoo import bench, io
+from zoo import io
 from zoo.errors import OutputError
+from zoo.perf import runner as perf_runner
+from zoo.perf import suite as perf_suite
+from zoo.perf import summary as perf_summary
 
 
 @pytest.mark.slow
@@ -65,14 +68,14 @@ def test_a_killed_bench_runner_leaves_valid_results_and_resumes_the_rest(tmp_pat
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = bench.read_records(out)  # every line is a whole record
+    before = perf_runner.read_records(out)  # every line is a whole record
     assert 2 <= len(before) < 4
     r = subprocess.run([*argv, "--resume", "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     missing = 4 - len(before)
     ran = [line for line in r.stderr.splitlines() if line.startswith("[")]
     assert len(ran) == missing and ran[-1].startswith(f"[{missing}/{missing}]")  # only those
-    after = bench.read_records(out)
+    after = perf_runner.read_records(out)
     assert len(after) == 4 and after[: len(before)] == before
     assert {a["batch_size"] for a in after} == {8, 16, 32, 64}
 
@@ -97,8 +100,8 @@ def test_a_full_disk_is_one_error_and_the_previous_run_is_intact(tmp_path, mlp_r
 
 
 def test_crashing_and_hanging_cases_get_their_status_and_the_suite_goes_on(tmp_path):
-    suite = bench.load_suite(
-        bench.SUITES_DIR / "quick.toml"
+    suite = perf_suite.load_suite(
+        perf_suite.SUITES_DIR / "quick.toml"
     )  # any suite: the runner below decides the outcome
     cases = suite.cases[:3]
     outcomes = iter(
@@ -109,9 +112,11 @@ def test_crashing_and_hanging_cases_get_their_status_and_the_suite_goes_on(tmp_p
         ]
     )
     suite.cases = cases
-    records = bench.run_suite(suite, tmp_path / "r.jsonl", runner=lambda c, s, t: next(outcomes))
+    records = perf_runner.run_suite(
+        suite, tmp_path / "r.jsonl", runner=lambda c, s, t: next(outcomes)
+    )
     assert [r["status"] for r in records] == ["crashed", "timeout", "oom"]
-    rows = bench.summarize(records)
+    rows = perf_summary.summarize(records)
     assert [r["status"] for r in rows] == ["crashed", "timeout", "oom"]
 
 
@@ -122,8 +127,8 @@ def test_a_crashing_worker_process_is_reported_as_crashed(tmp_path, monkeypatch)
         code = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
         return real_run([sys.executable, "-c", code], **kwargs)
 
-    monkeypatch.setattr(bench.subprocess, "run", segfault)
-    record = bench.run_case(bench.Case("mlp", "graph", "float32", 8, "cpu"), 2, 60)
+    monkeypatch.setattr(perf_runner.subprocess, "run", segfault)
+    record = perf_runner.run_case(perf_suite.Case("mlp", "graph", "float32", 8, "cpu"), 2, 60)
     assert record["status"] == "crashed" and "-11" in record["reason"]
 
 
@@ -144,9 +149,9 @@ def test_ctrl_c_in_a_benchmark_says_where_the_results_are_and_how_to_finish(tmp_
         Path(output).write_text('{"case": "a", "repeat": 0, "status": "ok"}\n')
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bench, "run_suite", interrupted)
+    monkeypatch.setattr(perf_runner, "run_suite", interrupted)
     r = CliRunner().invoke(app, ["bench", "--suite", "quick", "--output", str(out)])
     assert r.exit_code == 130 and "Traceback" not in r.output
     assert f"Finished cases are in {out}" in r.output
     assert f"zoo bench --suite quick --output {out} --resume" in r.output.replace("\n", "")
-    assert bench.read_records(out)[0]["case"] == "a"
+    assert perf_runner.read_records(out)[0]["case"] == "a"

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 from zoo.cli.main import app
 
 import zoo
-from zoo import flops, profiling
 from zoo.errors import DeviceError, InvalidArgumentError
-from zoo.perf import peak
+from zoo.perf import flops, peak
+from zoo.perf import profile as profiling
 
 
 def _tf_profiler_flops(model) -> int:

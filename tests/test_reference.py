@@ -10,13 +10,18 @@ import tensorflow_datasets as tfds
 
 import zoo
 from tests.test_bench import _fake, _suite
-from zoo import autojit, bench, bench_worker, profiling
 from zoo.errors import SuiteError
+from zoo.perf import autojit
+from zoo.perf import profile as profiling
+from zoo.perf import runner as perf_runner
+from zoo.perf import suite as perf_suite
+from zoo.perf import summary as perf_summary
+from zoo.perf import worker as bench_worker
 from zoo.runtime import RunConfig
 
 
 def test_the_hand_written_loop_trains_the_zoo_model():
-    from benchmarks.reference import tf_loop
+    from zoo.perf.references import tf_loop
 
     r = tf_loop.measure("mlp", 32, steps=4, warmup=1)
     assert r["mode"] == "ref_tf" and r["params"] == zoo.create_model("mlp").count_params()
@@ -27,7 +32,7 @@ def test_the_hand_written_loop_trains_the_zoo_model():
 
 def test_the_pytorch_seed_cnn_is_the_zoo_port_and_trains():
     pytest.importorskip("torch")
-    from benchmarks.reference import torch_cnn
+    from zoo.perf.references import torch_cnn
 
     assert sum(p.numel() for p in torch_cnn.build().parameters()) == 1_625_866
     r = torch_cnn.measure("seed_cnn", 16, steps=3, warmup=1)
@@ -72,7 +77,7 @@ def test_auto_xla_is_the_faster_by_a_probe_measured_once(monkeypatch, tmp_path):
 
 
 def test_the_reference_suite_loads_and_refuses_what_cannot_run(tmp_path):
-    suite = bench.load_suite("reference")
+    suite = perf_suite.load_suite("reference")
     modes = {(c.model, c.mode) for c in suite.cases}
     assert {("seed_cnn", "ref_torch"), ("mlp", "ref_tf"), ("lstm_classifier", "ref_tf")} <= modes
     pipe = next(c for c in suite.cases if c.mode == "pipeline" and c.steps_per_execution == 1)
@@ -81,13 +86,13 @@ def test_the_reference_suite_loads_and_refuses_what_cannot_run(tmp_path):
     assert fused == {"seed_cnn", "mlp", "lstm_classifier"}
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["ref_torch"]\n'
     with pytest.raises(SuiteError, match="ref_torch.*seed_cnn"):
-        bench.load_suite(_suite(tmp_path, bad))
+        perf_suite.load_suite(_suite(tmp_path, bad))
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["pipeline"]\n'
     with pytest.raises(SuiteError, match="needs a `dataset`"):
-        bench.load_suite(_suite(tmp_path, bad))
+        perf_suite.load_suite(_suite(tmp_path, bad))
     bad = '[[case]]\nmodel = "mlp"\nmodes = ["fit"]\nsteps_per_execution = 0\n'
     with pytest.raises(SuiteError, match="steps_per_execution"):
-        bench.load_suite(_suite(tmp_path, bad))
+        perf_suite.load_suite(_suite(tmp_path, bad))
 
 
 def test_reference_ratios_are_zoo_over_reference_per_repeat(tmp_path):
@@ -99,15 +104,15 @@ model = "seed_cnn"
 modes = ["fit", "ref_tf", "ref_torch", "pipeline"]
 dataset = "fashion_mnist"
 """
-    suite = bench.load_suite(_suite(tmp_path, text))
+    suite = perf_suite.load_suite(_suite(tmp_path, text))
     rates = {
         "fit": [100.0, 110.0],
         "ref_tf": [100.0, 100.0],
         "ref_torch": [50.0, 55.0],
         "pipeline": [95.0, 110.0],
     }
-    records = bench.run_suite(suite, tmp_path / "r.jsonl", repeat=2, runner=_fake(rates)[0])
-    refs = {r["comparison"]: r for r in bench.reference_ratios(records, "fit")}
+    records = perf_runner.run_suite(suite, tmp_path / "r.jsonl", repeat=2, runner=_fake(rates)[0])
+    refs = {r["comparison"]: r for r in perf_summary.reference_ratios(records, "fit")}
     tf = refs["zoo fit / hand-written tf.function loop"]
     assert (tf["min"], tf["ratio"], tf["max"]) == pytest.approx((1.0, 1.05, 1.1))
     assert refs["zoo fit / PyTorch eager"]["ratio"] == pytest.approx(2.0)

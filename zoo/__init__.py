@@ -45,6 +45,7 @@ _SUBMODULES = {
     "layers",
     "metrics",
     "generation",
+    "perf",
 }
 
 __all__ = sorted(_EXPORTS)

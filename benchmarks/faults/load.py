@@ -27,7 +27,8 @@ def _memory_mb() -> dict[str, float]:
 
 
 def run(cases: int = 50, output: Path | None = None) -> dict:
-    from zoo import bench
+    from zoo.perf import runner as perf_runner
+    from zoo.perf import suite as perf_suite
 
     with tempfile.TemporaryDirectory() as tmp:
         text = (
@@ -37,7 +38,7 @@ def run(cases: int = 50, output: Path | None = None) -> dict:
         )
         suite_path = Path(tmp) / "load.toml"
         suite_path.write_text(text)
-        suite = bench.load_suite(suite_path)
+        suite = perf_suite.load_suite(suite_path)
         marks: dict[int, dict] = {0: _memory_mb()}
 
         def on_result(n, total, case, record):
@@ -45,7 +46,7 @@ def run(cases: int = 50, output: Path | None = None) -> dict:
                 marks[n] = _memory_mb()
 
         out = output or Path(tmp) / "load.jsonl"
-        records = bench.run_suite(suite, out, on_result=on_result)
+        records = perf_runner.run_suite(suite, out, on_result=on_result)
     return {
         "cases": len(records),
         "ok": sum(r["status"] == "ok" for r in records),

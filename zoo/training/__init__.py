@@ -670,7 +670,7 @@ def _probe_jit(spec, task, config: TrainConfig, run: runtime.RunConfig, x_fit, y
     size, device and precision (`zoo.autojit`: measured once, then cached)."""
     import dataclasses
 
-    from zoo import autojit
+    from zoo.perf import autojit
 
     keras = _keras()
     take = np.arange(min(config.batch_size, len(y_fit)))

@@ -2,7 +2,7 @@
 
 What is measured, and how:
 
-- FLOPs per example from `zoo.flops` (forward, and 3x forward for a training step).
+- FLOPs per example from `zoo.perf.flops` (forward, and 3x forward for a training step).
 - Training: the first step (trace and compile) is timed apart as `compile_s`; after
   `warmup` more steps, each of `steps` steps is timed on its own (the step returns its
   loss to the host, so it is finished when the clock stops); median, p10 and p90 step
@@ -11,7 +11,7 @@ What is measured, and how:
 - The data is one fixed batch of the task's synthetic data in memory: this measures the
   model and the runtime, not the input pipeline.
 - Modes: "eager" (no tf.function), "graph" (compiled, no XLA) and "xla" time each
-  `train_on_batch` call; "auto" lets `zoo.autojit` choose graph or XLA from its cached
+  `train_on_batch` call; "auto" lets `zoo.perf.autojit` choose graph or XLA from its cached
   probe, then times the choice; "fit" times the path `zoo train` takes, `Model.fit` (with
   `steps_per_execution`), over the batch repeated from memory: whole epochs of `steps`
   steps, each ended by Keras fetching the logs, the first epoch apart as `compile_s`;
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from zoo import data as zdata
-from zoo import flops as zflops
 from zoo import io, registry, tasks
 from zoo.errors import InvalidArgumentError
+from zoo.perf import flops as zflops
 
 MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -192,7 +192,7 @@ def profile(
         name: a registry name.
         batch_size: examples per step (default: the model's recipe).
         mode: "eager" (no tf.function), "graph" (compiled, no XLA), "xla", "auto" (the
-            faster of graph and XLA by `zoo.autojit`'s probe) or "fit" (`Model.fit`).
+            faster of graph and XLA by `zoo.perf.autojit`'s probe) or "fit" (`Model.fit`).
         precision: a Keras dtype policy: float32, mixed_float16 or mixed_bfloat16.
         device: "cpu" or "gpu" (on TensorFlow, the ops are placed there).
         steps: timed training steps (and inference repeats).
@@ -270,7 +270,7 @@ def profile(
         probe = None
         jit = mode == "xla"
         if mode == "auto":
-            from zoo import autojit
+            from zoo.perf import autojit
 
             key = autojit.cache_key(name, model_kwargs, batch_size, device, precision)
             probe = autojit.choose(build, x, y, key=key)

@@ -11,8 +11,9 @@ import numpy as np
 
 
 def batch(model: str, batch_size: int):
-    """The same fixed synthetic batch `zoo.profiling` trains on, and the model's kwargs."""
-    from zoo import profiling, registry
+    """The same fixed synthetic batch `zoo.perf.profile` trains on, and the model's kwargs."""
+    from zoo import registry
+    from zoo.perf import profile as profiling
 
     spec = registry.get_spec(model)
     x, y, data = profiling._batch(spec, {}, batch_size)
@@ -50,8 +51,9 @@ def record(
 ) -> dict[str, Any]:
     """The record of a reference run; FLOPs are counted on `flops_model`, the zoo model of
     the same architecture, and MFU is against the cached float32 CPU peak."""
-    from zoo import flops, io, profiling
-    from zoo.perf import peak
+    from zoo import io
+    from zoo.perf import flops, peak
+    from zoo.perf import profile as profiling
 
     median = statistics.median(times)
     sps = batch_size / median

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchmarks.reference import common
+from zoo.perf.references import common
 
 
 def build():

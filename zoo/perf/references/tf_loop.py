@@ -1,7 +1,7 @@
 """The zoo's model trained by a hand-written `tf.function` step.
 
 The same architecture (built by the zoo's factory), the same Adam optimizer and learning
-rate, the same loss and the same batch in memory as `zoo.profiling`'s "graph" mode; only
+rate, the same loss and the same batch in memory as `zoo.perf.profile`'s "graph" mode; only
 the training step differs: a plain GradientTape step in one `tf.function`, no Keras
 trainer. The zoo's throughput over this one is the overhead of the Keras trainer.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.reference import common
+from zoo.perf.references import common
 
 
 def measure(

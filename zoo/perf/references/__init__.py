@@ -5,11 +5,11 @@
 - `torch_cnn`: the seed's PyTorch MNIST convnet, corrected to run (fc1 sized 64*14*14),
   trained the same way in PyTorch eager (optional extra ``compare``).
 
-(The input pipeline is measured by `zoo.profiling` itself: mode "pipeline" feeds `fit`
+(The input pipeline is measured by `zoo.perf.profile` itself: mode "pipeline" feeds `fit`
 from the zoo's tf.data pipeline over a real prepared dataset, mode "fit" the same model
 from one batch in memory.)
 
-Each `measure(...)` returns a record shaped like `zoo.profiling.ProfileResult.to_dict()`
+Each `measure(...)` returns a record shaped like `zoo.perf.profile.ProfileResult.to_dict()`
 (`train.samples_per_s`, step percentiles, `mfu`), so the bench harness summarizes zoo
 cases and references alike.
 """

@@ -1,7 +1,7 @@
-"""One benchmark case in its own process: `python -m zoo.bench_worker '<case JSON>'`.
+"""One benchmark case in its own process: `python -m zoo.perf.worker '<case JSON>'`.
 
 Prints one JSON line: the profile with status "ok", or status "skipped" (a GPU that is not
-there), "oom" or "error" with a reason. Used by `zoo.bench`; not an interface for users.
+there), "oom" or "error" with a reason. Used by `zoo.perf.runner`; not an interface for users.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     case = json.loads(argv[0])
-    from zoo import profiling, runtime
-    from zoo.errors import ZooError
+    from zoo.errors import DeviceError, ZooError
+    from zoo.perf import profile as profiling
 
     try:
         if case["mode"].startswith("ref_"):
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
             record = {"status": "ok", **result.to_dict()}
     except _Skip as e:
         record = {"status": "skipped", "reason": str(e)}
-    except runtime.DeviceError as e:
+    except DeviceError as e:
         record = {"status": "skipped", "reason": str(e)}
     except ZooError as e:
         record = {"status": "error", "reason": str(e)}
@@ -59,9 +59,9 @@ def _reference(case: dict) -> dict:
             import torch  # noqa: F401
         except ImportError:
             raise _Skip("PyTorch is not installed: pip install 'keras-zoo[compare]'") from None
-        from benchmarks.reference import torch_cnn as reference
+        from zoo.perf.references import torch_cnn as reference
     else:
-        from benchmarks.reference import tf_loop as reference
+        from zoo.perf.references import tf_loop as reference
     return reference.measure(case["model"], case["batch_size"], steps=case["steps"])
 
 

@@ -1,0 +1,169 @@
+"""Running a suite: each case profiled in its own process, results streamed to JSON lines.
+
+Every case runs in a fresh Python process (`python -m zoo.perf.worker`) with a time limit,
+so a crash, a hang or an out-of-memory in one case becomes that case's status and the suite
+goes on; a fresh process also isolates global state (the dtype policy, XLA caches) and makes
+the peak resident memory that of the case alone. Repeats run interleaved (every case once,
+then every case again), so slow drifts of a shared machine hit all cases alike. Each result
+is appended to a JSON-lines file as soon as it is known (atomically: the file is rewritten to
+a temporary file and renamed), so `resume` runs only the missing cases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from zoo import io
+from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
+from zoo.errors import InvalidArgumentError, OutputError
+from zoo.perf.suite import Case, Suite, filter_cases
+from zoo.perf.summary import write_tables
+
+
+def backend_installed(backend: str) -> bool:
+    """Whether the backend's package can be imported (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(backend) is not None
+
+
+def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
+    """Profiles one case in a fresh process; never raises for the case's own failures.
+
+    On a GPU out-of-memory the case is retried with half the batch (down to 1), and the
+    record says so.
+    """
+    if not backend_installed(case.backend):
+        return {
+            "status": "skipped",
+            "reason": f"the {case.backend} backend is not installed: "
+            f"pip install 'keras-zoo[{BACKEND_EXTRA[case.backend]}]'",
+        }
+    if case.backend != "tensorflow" and case.mode in TENSORFLOW_MODES:
+        return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
+    batch, notes = case.batch_size, []
+    while True:
+        record = _run_worker(dataclasses.replace(case, batch_size=batch), steps, timeout_s)
+        if record["status"] != "oom" or batch == 1 or not case.device.startswith("gpu"):
+            break
+        notes.append(f"out of memory at batch {batch}; retried with {batch // 2}")
+        batch //= 2
+    if notes:
+        record["note"] = "; ".join(notes)
+    return record
+
+
+def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
+    payload = json.dumps({**dataclasses.asdict(case), "params": dict(case.params), "steps": steps})
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": case.backend}
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "zoo.perf.worker", payload],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "status": "timeout",
+            "reason": f"no result within {timeout_s:.0f} s",
+            "wall_s": time.perf_counter() - t0,
+        }
+    wall = time.perf_counter() - t0
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode == 0 and lines:
+        return {**json.loads(lines[-1]), "wall_s": wall}
+    tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or [""]
+    if proc.returncode in (-9, 137):
+        return {"status": "killed", "reason": "killed (out of memory?)", "wall_s": wall}
+    if "out of memory" in proc.stderr.lower() or "resourceexhausted" in proc.stderr.lower():
+        return {"status": "oom", "reason": tail[0][:300], "wall_s": wall}
+    return {
+        "status": "crashed",
+        "reason": f"exit code {proc.returncode}: {tail[0][:300]}",
+        "wall_s": wall,
+    }
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a results file; a torn last line (a killed writer) is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise OutputError(f"No results file at {path}.")
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise OutputError(f"{path}, line {n}: not a JSON record.") from None
+    return records
+
+
+def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
+    records.append(record)
+    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
+    with io.atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def check_output(output: str | Path, resume: bool) -> None:
+    """Raises OutputError when `output` exists and is not to be resumed."""
+    if Path(output).exists() and not resume:
+        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
+
+
+def run_suite(
+    suite: Suite,
+    output: str | Path,
+    *,
+    models: str | None = None,
+    repeat: int | None = None,
+    resume: bool = False,
+    on_result: Callable[[int, int, Case, dict], None] | None = None,
+    runner: Callable[[Case, int, float], dict] = run_case,
+) -> list[dict[str, Any]]:
+    """Runs a suite's cases (interleaved repeats), streaming records to `output`.
+
+    Returns:
+        All records of the results file, including those of earlier runs when resuming.
+
+    Raises:
+        OutputError: `output` exists and `resume` is off, or it cannot be written.
+    """
+    output = Path(output)
+    cases = filter_cases(suite.cases, models)
+    if not cases:
+        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
+    repeat = repeat or suite.repeat
+    check_output(output, resume)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    records = read_records(output) if output.exists() else []
+    done = {(r["case"], r["repeat"]) for r in records if r.get("status") in ("ok", "skipped")}
+    records = [r for r in records if (r["case"], r["repeat"]) in done]  # failures run again
+    todo = [(r, c) for r in range(repeat) for c in cases if (c.key, r) not in done]
+    for n, (rep, case) in enumerate(todo, 1):
+        record = {
+            "suite": suite.name,
+            "case": case.key,
+            "repeat": rep,
+            **{k: v for k, v in dataclasses.asdict(case).items() if k != "params"},
+            "params": dict(case.params),
+            **runner(case, suite.steps, suite.timeout_s),
+        }
+        _append(output, records, record)
+        if on_result:
+            on_result(n, len(todo), case, record)
+    write_tables(output, records, suite.baseline, suite.baseline_precision)
+    return records
