@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import pickle
 import tarfile
 from pathlib import Path
@@ -76,9 +77,36 @@ def test_a_missing_dataset_says_how_to_get_it(tmp_path):
 
 
 def test_train_on_a_mocked_real_dataset_records_it(tmp_path):
+    class Sizes(zoo.Progress):
+        def on_train_begin(self, info):
+            self.info = info
+
+        def on_evaluate_begin(self, num_examples):
+            self.evaluated = num_examples
+
+    sizes = Sizes()
     with tfds.testing.mock_data(num_examples=96):
-        result = zoo.train("keras_convnet", "mnist", epochs=1, output=tmp_path)
-    assert result.dataset["name"] == "mnist" and result.test_metrics["accuracy"] >= 0
+        result = zoo.train("keras_convnet", "mnist", epochs=1, output=tmp_path, progress=sizes)
+    # mock_data gives each split 96 random examples; mnist has no validation split, so
+    # 0.1 of the training split (10 examples) validates and 86 train.
+    assert result.dataset["name"] == "mnist" and result.dataset["task"] == "image_classification"
+    assert result.validation == {"source": "0.1 of the training split", "examples": 10}
+    info = sizes.info
+    assert (info["dataset"], info["num_train"], info["num_val"], info["num_test"]) == (
+        "mnist",
+        86,
+        10,
+        96,
+    )
+    assert sizes.evaluated == 96
+    # Random labels: no threshold, but a real accuracy over the 96 mocked test examples.
+    accuracy = result.test_metrics["accuracy"]
+    assert np.isfinite(accuracy) and 0 <= accuracy <= 1
+    assert abs(accuracy * 96 - round(accuracy * 96)) < 1e-3
+    saved = json.loads(Path(result.paths["result"]).read_text())
+    assert saved["dataset"]["name"] == "mnist" and saved["test_metrics"] == pytest.approx(
+        result.test_metrics
+    )
 
 
 def _write_idx(folder: Path, prefix: str, n: int, rng, gz: bool):

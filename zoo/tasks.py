@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.errors import InvalidArgumentError
+from zoo.choices import check_choice
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,5 @@ def get(name: str) -> Task:
     Raises:
         InvalidArgumentError: no such task.
     """
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise InvalidArgumentError(
-            f"Unknown task {name!r}. Allowed: {', '.join(sorted(TASKS))}."
-        ) from None
+    check_choice("task", name, tuple(sorted(TASKS)))
+    return TASKS[name]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from zoo.data.synthetic import GENERATORS, Dataset
+from zoo.choices import check_positive
+from zoo.data.dataset import Dataset
+from zoo.data.synthetic import GENERATORS
 from zoo.errors import DataError, InvalidArgumentError
 from zoo.tasks import get as get_task
 
@@ -38,15 +40,6 @@ def synthetic_params(task: str, model_kwargs: dict[str, Any]) -> dict[str, Any]:
     if "source_length" in model_kwargs and "sequence_length" in accepted:
         params["sequence_length"] = model_kwargs["source_length"]
     return params
-
-
-def _check_count(name: str, value) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"{name} must be a positive integer; received: {name}={value!r}."
-        )
 
 
 def load(
@@ -83,37 +76,12 @@ def load(
         InvalidArgumentError: a parameter is out of range.
     """
     spec = get_task(task)
-    _check_count("samples", samples)
-    if not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
-        raise InvalidArgumentError(
-            f"test_fraction must be in (0, 1); received: test_fraction={test_fraction!r}."
-        )
+    _check_arguments(samples, test_fraction)
     hints = dict(hints or {})
     if dataset == "synthetic":
-        params = {**synthetic_params(task, hints), **params}
-        if samples is not None:
-            params["samples"] = samples
-        try:
-            return GENERATORS[task](seed=seed, **params)
-        except (TypeError, ValueError) as e:
-            raise InvalidArgumentError(f"Synthetic {task} data: {e}.") from None
+        return _synthetic(task, seed, samples, hints, params)
     if dataset in spec.datasets:
-        from zoo.data import tfds
-
-        if "sequence_length" not in params and "sequence_length" in hints:
-            params["sequence_length"] = hints["sequence_length"]
-        if dataset != "tiny_shakespeare":
-            params.pop("sequence_length", None)
-        return tfds.load(
-            task,
-            dataset,
-            seed=seed,
-            samples=samples,
-            data_dir=data_dir,
-            download=download,
-            test_fraction=test_fraction,
-            **params,
-        )
+        return _tfds(task, dataset, seed, samples, data_dir, download, test_fraction, hints, params)
     from zoo.data import local
 
     if local.is_local(dataset):
@@ -123,4 +91,43 @@ def load(
     raise DataError(
         f"Task {task!r} has no dataset {dataset!r}. Available: {', '.join(spec.datasets)}, "
         "or the path of an .npz, a ratings .csv or a folder of class sub-folders."
+    )
+
+
+def _check_arguments(samples: int | None, test_fraction: float) -> None:
+    check_positive("samples", samples, optional=True)
+    if not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+        raise InvalidArgumentError(
+            f"test_fraction must be in (0, 1); received: test_fraction={test_fraction!r}."
+        )
+
+
+def _synthetic(task, seed, samples, hints, params) -> Dataset:
+    """Generates a task's synthetic data, shaped by the model's hints."""
+    params = {**synthetic_params(task, hints), **params}
+    if samples is not None:
+        params["samples"] = samples
+    try:
+        return GENERATORS[task](seed=seed, **params)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"Synthetic {task} data: {e}.") from None
+
+
+def _tfds(task, dataset, seed, samples, data_dir, download, test_fraction, hints, params):
+    """Loads a named real dataset through TFDS; only text windows take a sequence_length."""
+    from zoo.data import tfds
+
+    if "sequence_length" not in params and "sequence_length" in hints:
+        params["sequence_length"] = hints["sequence_length"]
+    if dataset != "tiny_shakespeare":
+        params.pop("sequence_length", None)
+    return tfds.load(
+        task,
+        dataset,
+        seed=seed,
+        samples=samples,
+        data_dir=data_dir,
+        download=download,
+        test_fraction=test_fraction,
+        **params,
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.synthetic import Dataset
+from zoo.data.dataset import Dataset
 from zoo.errors import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -83,6 +83,24 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
             f"model's task is {task}.",
             "Use a ratings .csv for recommenders.",
         )
+    arrays = _read_npz(path)
+    splits = ("train", "val", "test") if "x_val" in arrays else ("train", "test")
+    for split in splits:
+        _check_npz_split(task, path, split, arrays[f"x_{split}"], arrays[f"y_{split}"])
+    for split in splits[1:]:
+        if arrays["x_train"].shape[1:] != arrays[f"x_{split}"].shape[1:]:
+            raise DataError(
+                f"{path}: x_train examples have shape {arrays['x_train'].shape[1:]} "
+                f"but x_{split} examples have {arrays[f'x_{split}'].shape[1:]}."
+            )
+    parts, kwargs = _npz_train_test(task, path, arrays, samples)
+    if "x_val" in arrays:
+        parts.update(_npz_val(task, path, arrays, parts, kwargs))
+    return dict(**parts, model_kwargs=kwargs)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The four required arrays and, where both are there, x_val and y_val."""
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in NPZ_KEYS if k not in f.files]
@@ -102,32 +120,33 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
             arrays.update({k: f[k] for k in val_keys})
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: not a readable .npz file ({e}).") from None
+    return arrays
+
+
+def _check_npz_split(task: str, path: Path, split: str, x: np.ndarray, y: np.ndarray) -> None:
+    """One split is non-empty, of the task's rank, paired, numeric and finite."""
     rank = NPZ_RANKS[task]
-    splits = ("train", "val", "test") if "x_val" in arrays else ("train", "test")
-    for split in splits:
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if len(x) == 0:
-            raise DataError(f"{path}: the {split} split is empty.")
-        if x.ndim != rank:
+    if len(x) == 0:
+        raise DataError(f"{path}: the {split} split is empty.")
+    if x.ndim != rank:
+        raise DataError(
+            f"{path}: x_{split} has rank {x.ndim} (shape {x.shape}); the "
+            f"{task} task needs rank {rank} (examples first)."
+        )
+    if len(y) != len(x):
+        raise DataError(f"{path}: x_{split} has {len(x)} examples but y_{split} has {len(y)}.")
+    for key, a in ((f"x_{split}", x), (f"y_{split}", y)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise DataError(f"{path}: {key} is not numeric (dtype {a.dtype}).")
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
             raise DataError(
-                f"{path}: x_{split} has rank {x.ndim} (shape {x.shape}); the "
-                f"{task} task needs rank {rank} (examples first)."
+                f"{path}: {key} holds NaN or infinite values.", "Clean or impute them first."
             )
-        if len(y) != len(x):
-            raise DataError(f"{path}: x_{split} has {len(x)} examples but y_{split} has {len(y)}.")
-        for key, a in ((f"x_{split}", x), (f"y_{split}", y)):
-            if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-                raise DataError(f"{path}: {key} is not numeric (dtype {a.dtype}).")
-            if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
-                raise DataError(
-                    f"{path}: {key} holds NaN or infinite values.", "Clean or impute them first."
-                )
-    for split in splits[1:]:
-        if arrays["x_train"].shape[1:] != arrays[f"x_{split}"].shape[1:]:
-            raise DataError(
-                f"{path}: x_train examples have shape {arrays['x_train'].shape[1:]} "
-                f"but x_{split} examples have {arrays[f'x_{split}'].shape[1:]}."
-            )
+
+
+def _npz_train_test(task, path, arrays, samples) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The train (at most `samples`) and test splits in the task's dtypes, and the
+    hyper-parameters a model needs to take them."""
     x_train, y_train = arrays["x_train"][:samples], arrays["y_train"][:samples]
     x_test, y_test = arrays["x_test"], arrays["y_test"]
     kwargs: dict[str, Any] = {}
@@ -152,19 +171,21 @@ def _npz(task: str, path: Path, samples: int | None) -> dict[str, Any]:
             num_series=x_train.shape[2],
             horizon=y_train.shape[1] if y_train.ndim == 2 else 1,
         )
-    parts = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    if "x_val" in arrays:
-        x_val, y_val = arrays["x_val"], arrays["y_val"]
-        if task in CLASSIFICATION:
-            _, y_val, _ = _labels(path, y_train, y_val, test_key="y_val")
-        else:
-            y_val = y_val.astype("float32")
-        if x_train.dtype == np.float32:
-            x_val = x_val.astype("float32")
-        if task == "text_classification" and x_val.max() >= kwargs["vocab_size"]:
-            raise DataError(f"{path}: x_val holds token ids absent from x_train and x_test.")
-        parts.update(x_val=x_val, y_val=y_val)
-    return dict(**parts, model_kwargs=kwargs)
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test), kwargs
+
+
+def _npz_val(task, path, arrays, parts, kwargs) -> dict[str, Any]:
+    """The file's validation split, in the training split's dtypes and label range."""
+    x_val, y_val = arrays["x_val"], arrays["y_val"]
+    if task in CLASSIFICATION:
+        _, y_val, _ = _labels(path, parts["y_train"], y_val, test_key="y_val")
+    else:
+        y_val = y_val.astype("float32")
+    if parts["x_train"].dtype == np.float32:
+        x_val = x_val.astype("float32")
+    if task == "text_classification" and x_val.max() >= kwargs["vocab_size"]:
+        raise DataError(f"{path}: x_val holds token ids absent from x_train and x_test.")
+    return dict(x_val=x_val, y_val=y_val)
 
 
 def _labels(path, y_train, y_test, test_key="y_test"):
@@ -232,16 +253,16 @@ def _csv(task, path, seed, samples, test_fraction):
 
 
 def _folder(task, path, seed, samples, test_fraction, hints):
-    import keras
-    import tensorflow as tf
-
-    from zoo.data.tfds import to_numpy
-
     classes = sorted(d.name for d in path.iterdir() if d.is_dir())
     if len(classes) < 2:
         raise DataError(
             f"{path}: found {len(classes)} class sub-folder(s); need at least 2.",
             "Put each class's files in a sub-folder named after the class.",
+        )
+    if task not in ("image_classification", "text_classification"):
+        raise DataError(
+            f"{path}: folders of class sub-folders serve image and text "
+            f"classification; the model's task is {task}."
         )
     common = dict(
         seed=seed,
@@ -252,45 +273,50 @@ def _folder(task, path, seed, samples, test_fraction, hints):
         labels="inferred",
         label_mode="int",
     )
+    read = _image_folder if task == "image_classification" else _text_folder
     try:
-        if task == "image_classification":
-            height, width, channels = hints.get("input_shape", (64, 64, 3))
-            mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(int(channels), "rgb")
-            train, test = keras.utils.image_dataset_from_directory(
-                path, image_size=(int(height), int(width)), color_mode=mode, **common
-            )
-            scale = lambda x, y: (x / 255.0, tf.cast(y, tf.int32))  # noqa: E731
-            x_train, y_train = to_numpy(train.map(scale), samples)
-            x_test, y_test = to_numpy(test.map(scale))
-            kwargs = {"input_shape": x_train.shape[1:], "num_classes": len(classes)}
-        elif task == "text_classification":
-            train, test = keras.utils.text_dataset_from_directory(path, **common)
-            if samples is not None:
-                train = train.take(samples)
-            vectorize = keras.layers.TextVectorization(
-                max_tokens=TEXT_VOCABULARY, output_sequence_length=TEXT_LENGTH
-            )
-            vectorize.adapt(train.map(lambda x, y: x).batch(256))
-            tok = lambda x, y: (tf.cast(vectorize(x), tf.int32), tf.cast(y, tf.int32))  # noqa
-            x_train, y_train = to_numpy(train.map(tok))
-            x_test, y_test = to_numpy(test.map(tok))
-            kwargs = {
-                "vocab_size": int(vectorize.vocabulary_size()),
-                "sequence_length": TEXT_LENGTH,
-                "num_classes": len(classes),
-            }
-        else:
-            raise DataError(
-                f"{path}: folders of class sub-folders serve image and text "
-                f"classification; the model's task is {task}."
-            )
+        parts = read(path, samples, hints, common)
     except ValueError as e:  # Keras: no files found, an empty split, ...
         raise DataError(f"{path}: {e}") from None
-    return dict(
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        model_kwargs=kwargs,
-        vocabulary=None,
+    parts["model_kwargs"]["num_classes"] = len(classes)
+    return dict(**parts, vocabulary=None)
+
+
+def _image_folder(path, samples, hints, common) -> dict[str, Any]:
+    """Images resized to the model's input shape and scaled to [0, 1]."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.data.tfds import to_numpy
+
+    height, width, channels = hints.get("input_shape", (64, 64, 3))
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(int(channels), "rgb")
+    train, test = keras.utils.image_dataset_from_directory(
+        path, image_size=(int(height), int(width)), color_mode=mode, **common
     )
+    scale = lambda x, y: (x / 255.0, tf.cast(y, tf.int32))  # noqa: E731
+    x_train, y_train = to_numpy(train.map(scale), samples)
+    x_test, y_test = to_numpy(test.map(scale))
+    kwargs = {"input_shape": x_train.shape[1:]}
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, model_kwargs=kwargs)
+
+
+def _text_folder(path, samples, hints, common) -> dict[str, Any]:
+    """Texts tokenized with a vocabulary adapted on the training split."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.data.tfds import to_numpy
+
+    train, test = keras.utils.text_dataset_from_directory(path, **common)
+    if samples is not None:
+        train = train.take(samples)
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=TEXT_VOCABULARY, output_sequence_length=TEXT_LENGTH
+    )
+    vectorize.adapt(train.map(lambda x, y: x).batch(256))
+    tok = lambda x, y: (tf.cast(vectorize(x), tf.int32), tf.cast(y, tf.int32))  # noqa
+    x_train, y_train = to_numpy(train.map(tok))
+    x_test, y_test = to_numpy(test.map(tok))
+    kwargs = {"vocab_size": int(vectorize.vocabulary_size()), "sequence_length": TEXT_LENGTH}
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, model_kwargs=kwargs)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data.synthetic import Dataset
+from zoo.data.dataset import Dataset
 from zoo.errors import DataError
 
 IMDB_VOCABULARY = 20000

@@ -4,26 +4,20 @@ is allowed, in the style of keras.applications."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from numbers import Integral
 from typing import Any
 
+from zoo.choices import check_positive
 from zoo.errors import InvalidArgumentError
 
 
 def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        # NumPy integers are accepted and turned into Python ints (keras.layers.Embedding
-        # rejects them as input_dim).
-        try:
-            import numpy as np
-
-            if isinstance(value, np.integer) and value >= 1:
-                return int(value)
-        except ImportError:  # pragma: no cover
-            pass
-        raise InvalidArgumentError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
+    # NumPy integers are accepted and turned into Python ints (keras.layers.Embedding
+    # rejects them as input_dim); bools are Integral but never a count.
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        value = int(value)
+    check_positive(name, value)
+    return value
 
 
 def non_negative_int(name: str, value: Any) -> int:

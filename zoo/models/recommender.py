@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from zoo.choices import check_positive
 from zoo.layers import DotScores, GlobalBias
 from zoo.models import _checks
 
@@ -200,14 +201,7 @@ def two_tower(
     num_users, num_items, user, item = _ids(num_users, num_items)
     embedding_dim = _checks.positive_int("embedding_dim", embedding_dim)
     tower_units = _checks.positive_int("tower_units", tower_units)
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or not temperature > 0
-    ):
-        raise _checks.InvalidArgumentError(
-            f"`temperature` must be a number > 0. Received: temperature={temperature!r}"
-        )
+    check_positive("temperature", temperature, kind=float)
 
     queries = _tower(num_users, embedding_dim, tower_units, "user")(user)
     candidates = _tower(num_items, embedding_dim, tower_units, "item")(item)
