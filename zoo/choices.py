@@ -49,6 +49,6 @@ def check_positive(name: str, value: Any, kind: type = int, optional: bool = Fal
     if optional and value is None:
         return
     allowed = (int, float) if kind is float else int
-    if isinstance(value, bool) or not isinstance(value, allowed) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, allowed) or not value > 0:  # NaN too
         what = "number" if kind is float else "integer"
         raise InvalidArgumentError(f"{name} must be a positive {what}; received: {name}={value!r}.")
