@@ -213,3 +213,33 @@ def test_the_tf_data_pipeline_batches_shuffles_per_epoch_and_drops_remainders():
     dropped = pipeline.make({"a": x}, np.arange(10), 4, drop_remainder=True)
     assert [tuple(b["a"].shape) for b, _ in dropped] == [(4, 1), (4, 1)]
     assert dropped.element_spec[0]["a"].shape[0] == 4  # static batch for XLA
+
+
+def test_the_train_request_mirrors_the_signature_of_train():
+    import dataclasses
+    import inspect
+
+    from zoo.training import TrainRequest
+
+    params = inspect.signature(zoo.train).parameters
+    fields = {f.name: f.default for f in dataclasses.fields(TrainRequest)}
+    assert list(fields) == list(params)
+    assert all(fields[k] == p.default for k, p in params.items() if p.default is not p.empty)
+
+
+def test_importing_the_training_package_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = "import sys, zoo.training\nassert 'keras' not in sys.modules, 'keras'\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_settings_are_checked_with_the_shared_vocabulary_before_any_data():
+    with pytest.raises(InvalidArgumentError, match="Allowed: constant, cosine, warmup_cosine"):
+        zoo.train("mlp", schedule="linear", samples=64)
+    with pytest.raises(InvalidArgumentError, match="clip_norm=-1"):
+        zoo.train("mlp", clip_norm=-1, samples=64)
+    with pytest.raises(InvalidArgumentError, match="early_stopping=True"):
+        zoo.train("mlp", early_stopping=True, samples=64)

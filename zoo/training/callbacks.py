@@ -1,0 +1,196 @@
+"""The Keras callbacks of a training run: progress, the NaN stop, checkpoints, the backup.
+
+This module imports Keras; the training loop imports it only when it trains, so that
+`import zoo.training` stays framework-free.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo import io
+from zoo.training.checkpoint import (
+    HISTORY_FILE,
+    LAST_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+    TENSORBOARD_DIR,
+    RunFolder,
+    write_history,
+)
+from zoo.training.results import Progress
+
+
+class KerasProgress(keras.callbacks.Callback):
+    """Adapts a `Progress` to a Keras callback, times each epoch and keeps the history."""
+
+    def __init__(self, progress: Progress, history: list[dict[str, float]]):
+        super().__init__()
+        self.progress = progress
+        self.rows = history  # one row per epoch, those of a resumed run first
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._t0 = epoch + 1, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress.on_batch_end(self._epoch, batch + 1, dict(logs or {}))
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._t0
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        self.rows.append({"epoch": epoch + 1, **values, "seconds": seconds})
+        self.progress.on_epoch_end(epoch + 1, {**values, "seconds": seconds})
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite batch loss and remembers where (Keras'
+    TerminateOnNaN prints)."""
+
+    where: tuple[int, int, float] | None = None  # epoch, step, loss
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)) and self.where is None:
+            self.where = (self._epoch, batch + 1, float(loss))
+            self.model.stop_training = True
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """Tracks the best epoch by `monitor` (its weights kept in memory) and, where `out_dir`
+    is given, writes last.keras every epoch, model.keras when the epoch is the best so
+    far, and history.csv, each atomically. An epoch whose loss is not finite is never
+    saved, so the files always hold the last good state."""
+
+    def __init__(self, monitor: str, out_dir: Path | None, rows: list, best: float, best_epoch):
+        super().__init__()
+        self.monitor, self.out_dir, self.rows = monitor, out_dir, rows
+        self.best, self.best_epoch, self.best_weights = best, best_epoch, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not np.isfinite(float(logs.get("loss", np.nan))):
+            return
+        value = float(logs.get(self.monitor, logs["loss"]))
+        improved = np.isfinite(value) and (self.best_epoch is None or value < self.best)
+        if improved:
+            self.best, self.best_epoch = value, epoch + 1
+            self.best_weights = self.model.get_weights()
+        if self.out_dir is not None:
+            self._save(improved)
+
+    def _save(self, improved: bool) -> None:
+        last = self.out_dir / LAST_FILE
+        with io.atomic_path(last, suffix=".keras") as tmp:
+            self.model.save(tmp)
+        if improved:
+            with io.atomic_path(self.out_dir / MODEL_FILE, suffix=".keras") as tmp:
+                tmp.write_bytes(last.read_bytes())
+        write_history(self.out_dir / HISTORY_FILE, self.rows)
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, made crash-safe: each epoch's weights (with the optimizer
+    state) go to a new file, then state.json, written atomically, points at it and holds
+    the run's fingerprint, the epoch, the history so far and the best epoch. A kill at any
+    moment leaves a state.json that names a complete weights file, so `--resume` restarts
+    after the last completed epoch."""
+
+    def __init__(
+        self,
+        backup_dir: Path,
+        fingerprint: dict[str, Any],
+        checkpoints: Checkpoints,
+        restored: dict[str, Any] | None,
+    ):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        self.state_dir, self.fingerprint = backup_dir, fingerprint  # a Path; Keras' is a str
+        self.checkpoints, self.restored = checkpoints, restored
+
+    def on_epoch_end(self, epoch, logs=None):
+        if np.isfinite(float((logs or {}).get("loss", np.nan))):  # keep the last good
+            super().on_epoch_end(epoch, logs)
+
+    def _state(self) -> dict[str, Any]:
+        best_epoch = self.checkpoints.best_epoch
+        return {
+            **self.fingerprint,
+            "history": self.checkpoints.rows,
+            "best": self.checkpoints.best if best_epoch else None,
+            "best_epoch": best_epoch,
+        }
+
+    def _save_model(self):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        weights = self.state_dir / f"epoch-{self._current_epoch}.weights.h5"
+        with io.atomic_path(weights, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        io.write_json(
+            self.state_dir / STATE_FILE,
+            {**self._state(), "epoch": self._current_epoch, "weights": weights.name},
+        )
+        for old in self.state_dir.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink(missing_ok=True)
+
+    def _load_model(self):  # the state train() has read and checked, if any
+        if self.restored is None:
+            return
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(self.state_dir / self.restored["weights"])
+        self.model._initial_epoch = int(self.restored["epoch"])
+
+
+@dataclass
+class Callbacks:
+    """The callbacks of one run; `all` is what `fit` takes."""
+
+    progress: KerasProgress
+    stop: StopOnNonFinite
+    checkpoints: Checkpoints
+    others: list = field(default_factory=list)  # backup, early stopping, TensorBoard
+
+    @property
+    def all(self) -> list:
+        return [self.progress, self.stop, self.checkpoints, *self.others]
+
+
+def for_run(
+    progress: Progress,
+    folder: RunFolder,
+    *,
+    monitor: str,
+    fingerprint: dict[str, Any],
+    state: dict[str, Any] | None,
+    early_stopping: int | None,
+    tensorboard: bool,
+) -> Callbacks:
+    """The callbacks of a run, continuing the history and best epoch of a resumed `state`."""
+    done = int(state["epoch"]) if state else 0
+    rows = list(state["history"][:done]) if state else []
+    best = state["best"] if state and state.get("best_epoch") else float("inf")
+    checkpoints = Checkpoints(
+        monitor, folder.path, rows, best, state.get("best_epoch") if state else None
+    )
+    made = Callbacks(KerasProgress(progress, rows), StopOnNonFinite(), checkpoints)
+    if folder.backup is not None:
+        made.others.append(Backup(folder.backup, fingerprint, checkpoints, state))
+    if early_stopping:
+        made.others.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping))
+    if tensorboard:
+        made.others.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(folder.path / TENSORBOARD_DIR), histogram_freq=0, write_graph=False
+            )
+        )
+    return made

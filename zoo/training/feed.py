@@ -1,0 +1,78 @@
+"""How arrays reach `fit` and `evaluate`: the validation split, and the feed (the tf.data
+pipeline on TensorFlow, arrays on the other backends)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from zoo.data import Dataset
+from zoo.errors import DataError
+from zoo.training.config import TrainConfig
+
+
+class Split(NamedTuple):
+    """The training arrays, the validation pair (or None) and where validation came from."""
+
+    x: Any
+    y: Any
+    validation: tuple[Any, Any] | None
+    info: dict[str, Any]  # source and examples, as result.json records them
+
+
+def split(data: Dataset, config: TrainConfig) -> Split:
+    """The dataset's own validation split where it has one and `val_fraction` is None, else
+    a seeded `val_fraction` (default 0.1) of the training split.
+
+    Raises:
+        DataError: the fraction leaves an empty split.
+    """
+    if config.val_fraction is None and data.y_val is not None:
+        info = {"source": "the dataset's validation split", "examples": len(data.y_val)}
+        return Split(data.x_train, data.y_train, (data.x_val, data.y_val), info)
+    fraction = 0.1 if config.val_fraction is None else config.val_fraction
+    order = np.random.default_rng([config.seed, 99]).permutation(data.num_train)
+    num_val = int(round(fraction * data.num_train))
+    if fraction and not 0 < num_val < data.num_train:
+        raise DataError(
+            f"val_fraction={fraction} of {data.num_train} training examples leaves an empty split.",
+            "Use more samples or val_fraction=0.",
+        )
+    x_fit, y_fit = take(data.x_train, order[num_val:]), data.y_train[order[num_val:]]
+    validation = (
+        (take(data.x_train, order[:num_val]), data.y_train[order[:num_val]]) if num_val else None
+    )
+    source = f"{fraction:g} of the training split" if num_val else "none"
+    return Split(x_fit, y_fit, validation, {"source": source, "examples": num_val})
+
+
+def feed(
+    x,
+    y,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    options=None,
+) -> dict[str, Any]:
+    """The arguments of `fit` / `evaluate` that feed (x, y): through the tf.data pipeline on
+    the TensorFlow backend, as arrays (shuffled by Keras) on the others."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        from zoo.data import pipeline
+
+        ds = pipeline.make(
+            x, y, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+        )
+        if options is not None:  # tf.data options, e.g. sharding across workers
+            ds = ds.with_options(options)
+        return {"x": ds, "shuffle": False} if shuffle else {"x": ds}  # the dataset shuffles
+    return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if shuffle else {})}
+
+
+def take(x, idx):
+    """Rows `idx` of an array or of a dict of arrays."""
+    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]

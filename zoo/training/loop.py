@@ -1,0 +1,377 @@
+"""`train`: one training run, as a list of named steps.
+
+    prepare: resolve the settings, load and split the data, check the resume state
+    fit:     build and compile, callbacks, fit, restore the best epoch, evaluate
+    write:   the result record and the run folder's files
+
+Keras is imported inside the steps that train, so importing this module imports no
+framework.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import data as zdata
+from zoo import io, registry, runtime, tasks
+from zoo.errors import TrainingDivergedError
+from zoo.training import checkpoint, feed
+from zoo.training.compile import build_model, build_optimizer, compile_model
+from zoo.training.config import (
+    TrainConfig,
+    TrainRequest,
+    check_outputs,
+    fit_model_kwargs,
+    resolve,
+)
+from zoo.training.results import Progress, TrainResult, dataset_record
+
+
+def train(
+    model: str,
+    dataset: str = "synthetic",
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    optimizer: str | None = None,
+    seed: int = 0,
+    samples: int | None = None,
+    val_fraction: float | None = None,
+    test_fraction: float = 0.2,
+    data_dir: str | None = None,
+    download: bool = False,
+    output: str | Path | None = None,
+    resume: bool = False,
+    tensorboard: bool = False,
+    schedule: str = "constant",
+    clip_norm: float | None = None,
+    steps_per_execution: int = 1,
+    early_stopping: int | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    run: runtime.RunConfig | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Trains a registry model on a dataset of its task and evaluates it on the test split.
+
+    Settings left as None take the model's recipe (`zoo.get_spec(name).recipe`); `TrainConfig`
+    describes each setting. The model evaluated, returned and saved as model.keras is the
+    epoch with the best validation loss (the training loss without validation).
+
+    Args:
+        model, dataset: a registry name; a dataset of its task ("synthetic": no download).
+        batch_size: the global batch, split across the replicas of a distribution strategy.
+        seed: seeds the data, the initial weights and the shuffling.
+        samples: synthetic training examples (None: the task's default), or at most this
+            many examples of a real training split.
+        test_fraction: the test part of data that has no test split (CSV, folders).
+        data_dir, download: where TFDS keeps prepared datasets; let TFDS download one.
+        output: a folder for model.keras, last.keras (the last epoch), history.csv and
+            result.json (each written atomically) and, while the run lasts, backup/.
+        resume: continue the interrupted run in `output` after its last completed epoch
+            (the same settings are required); it finishes the planned epochs.
+        tensorboard: write TensorBoard logs in `output`/tensorboard.
+        model_kwargs: hyper-parameters passed to the factory.
+        run: device, XLA, precision, threads, determinism and distribution strategy.
+        progress: receives progress events.
+
+    Returns:
+        A `TrainResult`; its `keras_model` is the trained model.
+
+    Raises:
+        ZooError: for an unknown model or dataset, a bad value, or an unwritable output;
+            TrainingDivergedError when the loss becomes NaN or infinite.
+    """
+    return _train(TrainRequest(**locals()))  # the arguments above, as one record
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What a run has settled before it trains."""
+
+    spec: registry.ModelSpec
+    task: tasks.Task
+    config: TrainConfig
+    run: runtime.RunConfig
+    data: zdata.Dataset
+    split: feed.Split
+    folder: checkpoint.RunFolder
+    fingerprint: dict[str, Any]  # what --resume must find unchanged
+    state: dict[str, Any] | None  # the training state resumed from
+    progress: Progress
+    request: TrainRequest
+
+    @property
+    def done(self) -> int:
+        """Epochs completed before this process started."""
+        return int(self.state["epoch"]) if self.state else 0
+
+    @property
+    def eval_batch(self) -> int:
+        return self.task.eval_batch_size or max(self.config.batch_size, 256)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fitted:
+    net: Any
+    history: list[dict[str, float]]
+    best_epoch: int | None
+    test: dict[str, Any]
+    seconds: float
+
+
+def _train(request: TrainRequest) -> TrainResult:
+    job = _prepare(request)
+    with runtime.apply(job.run, job.config.seed) as resolved:
+        fitted = _fit(job, resolved)
+    result = _result(job, fitted, resolved)
+    checkpoint.write_run(job.folder, result, fitted.net, request.tensorboard)
+    checkpoint.finish(job.folder)
+    return result
+
+
+def _prepare(request: TrainRequest) -> _Job:
+    """Every check that can fail before training, then the data, its split and the state."""
+    spec = registry.get_spec(request.model)
+    task = tasks.get(spec.task)
+    config = resolve(request, spec.recipe)
+    check_outputs(request)
+    run = request.run or runtime.RunConfig()
+    # Checked now, created when the first file is due: a run that fails before training
+    # leaves nothing behind.
+    out_dir = None if request.output is None else io.prepare_output_dir(request.output, keep=False)
+    overrides = dict(request.model_kwargs or {})
+    data = _load_data(request, spec, task, overrides)
+    config = dataclasses.replace(
+        config, model_kwargs=fit_model_kwargs(spec, data.model_kwargs, overrides)
+    )
+    split = feed.split(data, config)
+    fingerprint = io.to_jsonable(
+        {"model": spec.name, "dataset": dataset_record(data), "config": config, "run": run}
+    )
+    folder = checkpoint.run_folder(out_dir, run)
+    state = checkpoint.check_resume(folder, request.resume, fingerprint)
+    progress = request.progress or Progress()
+    return _Job(spec, task, config, run, data, split, folder, fingerprint, state, progress, request)
+
+
+def _load_data(request: TrainRequest, spec, task: tasks.Task, overrides: dict) -> zdata.Dataset:
+    return zdata.load(
+        task.name,
+        str(request.dataset),
+        seed=request.seed,
+        samples=request.samples,
+        data_dir=request.data_dir,
+        download=request.download,
+        test_fraction=request.test_fraction,
+        hints={**spec.defaults, **overrides},
+    )
+
+
+def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
+    """Builds, fits and evaluates the model; `resolved` gains what really ran."""
+    strategy = resolved.pop("strategy_object", None)
+    net = _build_for_run(job, resolved, strategy)
+    # Under XLA a last, smaller batch would compile a second program every epoch.
+    drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.config.batch_size
+    _announce(job, net, drop)
+    callbacks = _callbacks(job)
+    options = _data_options(job.run)
+    seconds = _fit_epochs(job, net, callbacks.all, drop, options)
+    if callbacks.stop.where is not None:
+        raise _diverged(callbacks.stop.where, job.config, job.folder.path)
+    history, best_epoch = callbacks.progress.rows, callbacks.checkpoints.best_epoch
+    _restore_best(job, net, history, callbacks.checkpoints)
+    job.progress.on_evaluate_begin(job.data.num_test)
+    test = net.evaluate(
+        **feed.feed(job.data.x_test, job.data.y_test, job.eval_batch, options=options),
+        return_dict=True,
+        verbose=0,
+    )
+    return _Fitted(net, history, best_epoch, test, seconds)
+
+
+def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
+    """The compiled model; jit_compile="auto" is first resolved by the XLA probe."""
+    import keras
+
+    run = job.run
+    if run.jit_compile == "auto" and strategy is None and keras.backend.backend() == "tensorflow":
+        run, resolved["jit_probe"] = _probe_jit(job)
+    total_steps = job.config.epochs * -(-len(job.split.y) // job.config.batch_size)
+    net = _build(job.spec, job.task, job.config, run, total_steps)
+    resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
+    if strategy is not None:
+        from zoo.runtime import distribute
+
+        distribute.prepare_model(net, strategy, job.split.x, job.split.y)
+    return net
+
+
+def _build(spec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig, total_steps):
+    """The compiled model, built exactly as `zoo.perf` builds what it times."""
+    net = build_model(spec.name, config.model_kwargs, run.precision)
+    optimizer = build_optimizer(
+        config.optimizer,
+        config.learning_rate,
+        schedule=config.schedule,
+        total_steps=total_steps,
+        clip_norm=config.clip_norm,
+    )
+    return compile_model(
+        net,
+        task,
+        optimizer,
+        precision=run.precision,
+        jit_compile=run.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+
+
+def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
+    """Resolves jit_compile="auto" to the faster of graph and XLA for this model, batch
+    size, device and precision (`zoo.perf.autojit`: measured once, then cached)."""
+    import keras
+
+    from zoo.perf import autojit
+
+    config, run, split = job.config, job.run, job.split
+    take = np.arange(min(config.batch_size, len(split.y)))
+    x = keras.tree.map_structure(keras.ops.convert_to_tensor, feed.take(split.x, take))
+    y = keras.ops.convert_to_tensor(split.y[take])
+    key = autojit.cache_key(
+        job.spec.name, config.model_kwargs, config.batch_size, run.device, run.precision
+    )
+
+    def build(jit):
+        return _build(job.spec, job.task, config, dataclasses.replace(run, jit_compile=jit), 1)
+
+    probe = autojit.choose(build, x, y, key=key)
+    keras.utils.set_random_seed(config.seed)  # the probe's models drew from the seed
+    return dataclasses.replace(run, jit_compile=probe["jit_compile"]), probe
+
+
+def _announce(job: _Job, net, drop: bool) -> None:
+    """Tells `progress` what is about to train."""
+    num_train, batch_size = len(job.split.y), job.config.batch_size
+    steps = num_train // batch_size if drop else -(-num_train // batch_size)
+    job.progress.on_train_begin(
+        {
+            "model": job.spec.name,
+            "dataset": job.data.name,
+            "num_params": net.count_params(),
+            "epochs": job.config.epochs,
+            "initial_epoch": job.done,
+            "steps_per_epoch": steps,
+            "num_train": num_train,
+            "num_val": job.split.info["examples"],
+            "num_test": job.data.num_test,
+        }
+    )
+
+
+def _callbacks(job: _Job):
+    from zoo.training import callbacks  # imports Keras
+
+    return callbacks.for_run(
+        job.progress,
+        job.folder,
+        monitor="val_loss" if job.split.validation else "loss",
+        fingerprint=job.fingerprint,
+        state=job.state,
+        early_stopping=job.config.early_stopping,
+        tensorboard=job.request.tensorboard,
+    )
+
+
+def _data_options(run: runtime.RunConfig):
+    """tf.data options for the feeds: under multi-worker, how the data is sharded."""
+    if run.strategy != "multi_worker":
+        return None
+    from zoo.runtime import distribute
+
+    return distribute.shard_data_options()
+
+
+def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options) -> float:
+    """Runs the epochs not done yet; returns the seconds it took."""
+    config, split = job.config, job.split
+    validation = {}
+    if split.validation:
+        v = feed.feed(*split.validation, job.eval_batch, options=options)
+        validation = (
+            {"validation_data": v["x"]}
+            if "y" not in v
+            else {"validation_data": (v["x"], v["y"]), "validation_batch_size": job.eval_batch}
+        )
+    if job.folder.path is not None:
+        job.folder.path.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if job.done < config.epochs:
+        net.fit(
+            **feed.feed(
+                split.x,
+                split.y,
+                config.batch_size,
+                shuffle=True,
+                seed=config.seed,
+                drop_remainder=drop,
+                options=options,
+            ),
+            **validation,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    return time.perf_counter() - t0
+
+
+def _diverged(where, config: TrainConfig, out_dir: Path | None) -> TrainingDivergedError:
+    epoch, step, loss = where
+    kept = (
+        f"The last good checkpoint is {out_dir / checkpoint.LAST_FILE} (epoch {epoch - 1})."
+        if out_dir is not None and epoch > 1
+        else "Nothing was saved."
+    )
+    return TrainingDivergedError(
+        f"The training loss became {loss} at step {step} of epoch {epoch}; training stopped. "
+        + kept,
+        f"Likely causes: the learning rate ({config.learning_rate}) is too high (try a "
+        "tenth, --clip-norm 1.0, or --schedule warmup_cosine), or float16 overflow "
+        "(use --precision mixed_bfloat16 or float32).",
+    )
+
+
+def _restore_best(job: _Job, net, history: list, checkpoints) -> None:
+    """Gives `net` the weights of the best epoch, where that is not the last."""
+    best_epoch = checkpoints.best_epoch
+    if best_epoch is None or best_epoch == history[-1]["epoch"]:
+        return
+    if checkpoints.best_weights is not None:
+        net.set_weights(checkpoints.best_weights)
+    else:  # the best epoch came before a resume: its weights are in model.keras
+        net.load_weights(job.folder.path / checkpoint.MODEL_FILE)
+
+
+def _result(job: _Job, fitted: _Fitted, resolved: dict[str, Any]) -> TrainResult:
+    return TrainResult(
+        model=job.spec.name,
+        dataset=dataset_record(job.data),
+        config=job.config,
+        history=fitted.history,
+        test_metrics={k: float(v) for k, v in fitted.test.items()},
+        optimum=job.data.optimum,
+        num_params=int(fitted.net.count_params()),
+        train_seconds=fitted.seconds,
+        env=io.environment(),
+        run=resolved,
+        validation=job.split.info,
+        best_epoch=fitted.best_epoch,
+        resumed_from=job.done if job.request.resume else None,
+        keras_model=fitted.net,
+    )
