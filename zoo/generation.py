@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.choices import check_positive
 from zoo.errors import InvalidArgumentError, ModelFileError
 
 
@@ -46,30 +47,47 @@ def generate(
         The sampled token ids, or the sampled text when the prompt was text.
     """
     if isinstance(model, (str, Path)):
-        from zoo.training import load_run
-
-        model, run = load_run(model)
-        vocabulary = vocabulary or _vocabulary_of(run)
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise InvalidArgumentError(f"length must be a positive integer; received: {length!r}.")
-    if not temperature > 0:
-        raise InvalidArgumentError(f"temperature must be > 0; received: {temperature!r}.")
+        model, vocabulary = _load(model, vocabulary)
+    check_positive("length", length)
+    check_positive("temperature", temperature, float)
     as_text = isinstance(prompt, str)
-    if as_text:
-        if vocabulary is None:
-            raise InvalidArgumentError(
-                "A text prompt needs the model's vocabulary; this model has none.",
-                "Pass token ids, e.g. --prompt '3 14 15'.",
-            )
-        index = {token: i for i, token in enumerate(vocabulary)}
-        unknown = sorted({c for c in prompt if c not in index})
-        if unknown:
-            raise InvalidArgumentError(
-                f"The prompt has characters outside the vocabulary: {''.join(unknown)!r}."
-            )
-        tokens = [index[c] for c in prompt]
-    else:
-        tokens = [int(t) for t in prompt]
+    tokens = _encode(prompt, vocabulary) if as_text else [int(t) for t in prompt]
+    window, vocab_size = _shape(model)
+    _check_tokens(tokens, vocab_size)
+    new = _sample(model, tokens, length, window, vocab_size, temperature, top_k, seed)
+    return "".join(vocabulary[t] for t in new) if as_text else new
+
+
+def _load(path: str | Path, vocabulary: Sequence[str] | None):
+    """The model of a run folder or `.keras` file, and its vocabulary (the caller's first)."""
+    from zoo.training import load_run
+
+    model, run = load_run(path)
+    return model, vocabulary or _vocabulary_of(run)
+
+
+def _encode(prompt: str, vocabulary: Sequence[str] | None) -> list[int]:
+    """Text to token ids, one character per token."""
+    if vocabulary is None:
+        raise InvalidArgumentError(
+            "A text prompt needs the model's vocabulary; this model has none.",
+            "Pass token ids, e.g. --prompt '3 14 15'.",
+        )
+    index = {token: i for i, token in enumerate(vocabulary)}
+    unknown = sorted({c for c in prompt if c not in index})
+    if unknown:
+        raise InvalidArgumentError(
+            f"The prompt has characters outside the vocabulary: {''.join(unknown)!r}."
+        )
+    return [index[c] for c in prompt]
+
+
+def _shape(model) -> tuple[int, int]:
+    """The context window and vocabulary size of a language model.
+
+    Raises:
+        ModelFileError: the model does not map token ids to next-token logits.
+    """
     if (
         len(model.inputs) != 1
         or len(model.inputs[0].shape) != 2
@@ -80,8 +98,10 @@ def generate(
             f"{model.outputs[0].shape}); generate needs token ids -> next-token logits.",
             "Train one first, e.g. zoo train gpt_tiny --output runs/gpt.",
         )
-    window = model.inputs[0].shape[1]
-    vocab_size = model.outputs[0].shape[-1]
+    return model.inputs[0].shape[1], model.outputs[0].shape[-1]
+
+
+def _check_tokens(tokens: list[int], vocab_size: int) -> None:
     if not tokens:
         raise InvalidArgumentError("The prompt is empty; give at least one token.")
     if min(tokens) < 0 or max(tokens) >= vocab_size:
@@ -89,6 +109,9 @@ def generate(
             f"Prompt token ids must be in 0..{vocab_size - 1}; received: {tokens}."
         )
 
+
+def _sample(model, tokens, length, window, vocab_size, temperature, top_k, seed) -> list[int]:
+    """`length` tokens sampled one at a time, each from the model's next-token logits."""
     rng = np.random.default_rng(seed)
     out = list(tokens)
     for _ in range(length):
@@ -101,5 +124,4 @@ def generate(
             logits[np.argsort(logits)[:-top_k]] = -np.inf
         p = np.exp(logits - logits.max())
         out.append(int(rng.choice(vocab_size, p=p / p.sum())))
-    new = out[len(tokens) :]
-    return "".join(vocabulary[t] for t in new) if as_text else new
+    return out[len(tokens) :]
