@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from zoo import registry
-from zoo.choices import BACKENDS, MODES, PRECISIONS
+from zoo.choices import BACKENDS, FIT_MODES, MODES, PRECISIONS, check_positive
 from zoo.errors import InvalidArgumentError, SuiteError
+from zoo.spec import ModelSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,6 +40,31 @@ SUITE_KEYS = {
 AXES = {"modes", "precisions", "devices", "batch_sizes", "backends"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
+# [suite] numbers and their defaults.
+SUITE_NUMBERS = {"steps": 10, "timeout_s": 600, "repeat": 1}
+
+
+def case_key(
+    model: str,
+    mode: str,
+    precision: str,
+    batch_size: int,
+    device: str,
+    params: dict | tuple | None = None,
+    steps_per_execution: int = 1,
+    dataset: str | None = None,
+    backend: str = "tensorflow",
+) -> str:
+    """The one spelling of a case's identity: the `case` field of a results file."""
+    extra = json.dumps(dict(params), sort_keys=True) if params else ""
+    parts = [model, mode, precision, str(batch_size), device, extra]
+    if steps_per_execution != 1:
+        parts.append(f"spe={steps_per_execution}")
+    if dataset:
+        parts.append(f"data={dataset}")
+    if backend != "tensorflow":
+        parts.append(backend)
+    return "|".join(parts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,15 +81,7 @@ class Case:
 
     @property
     def key(self) -> str:
-        extra = json.dumps(dict(self.params), sort_keys=True) if self.params else ""
-        parts = [self.model, self.mode, self.precision, str(self.batch_size), self.device, extra]
-        if self.steps_per_execution != 1:
-            parts.append(f"spe={self.steps_per_execution}")
-        if self.dataset:
-            parts.append(f"data={self.dataset}")
-        if self.backend != "tensorflow":
-            parts.append(self.backend)
-        return "|".join(parts)
+        return case_key(**dataclasses.asdict(self))
 
     def label(self) -> str:
         spe = f" spe{self.steps_per_execution}" if self.steps_per_execution != 1 else ""
@@ -87,18 +105,33 @@ class Suite:
     source: str
 
 
-def _line_of(text: str, key: str) -> str:
-    for n, line in enumerate(text.splitlines(), 1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
-            return f"line {n}"
-    return "the file"
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """A suite file being read: its name in messages and its text, to point at lines."""
+
+    name: str
+    text: str
+
+    def at(self, key: str, model: str | None = None) -> str:
+        """'<source>, line N' of the first `key = ...` line (and the model, if given)."""
+        line = "the file"
+        for n, text in enumerate(self.text.splitlines(), 1):
+            if re.match(rf"\s*{re.escape(key)}\s*=", text):
+                line = f"line {n}"
+                break
+        return f"{self.name}, {line}" + (f" ({model})" if model else "")
+
+    def error(self, key: str, message: str, model: str | None = None) -> SuiteError:
+        return SuiteError(f"{self.at(key, model)}: {message}")
 
 
-def _list(value, kind: str, where: str, source: str) -> list:
-    values = value if isinstance(value, list) else [value]
-    if not values:
-        raise SuiteError(f"{source}, {where}: `{kind}` is empty.")
-    return values
+# Axis -> (what one value is called, the allowed values); devices are checked by pattern.
+CHOICES = {
+    "backends": ("backend", BACKENDS),
+    "modes": ("mode", MODES),
+    "precisions": ("precision", PRECISIONS),
+}
+DEVICE_PATTERN = r"cpu|gpu(:\d+)?|auto"
 
 
 def load_suite(ref: str | Path) -> Suite:
@@ -108,166 +141,167 @@ def load_suite(ref: str | Path) -> Suite:
         SuiteError: the file is missing or not TOML, or has an unknown field, model, mode,
             precision or device (the message names the line).
     """
+    path = suite_path(ref)
+    src, data = _parse(path, str(ref) if path.parent == SUITES_DIR else str(path))
+    head, defaults, entries = _tables(data, src)
+    cases = [case for entry in entries for case in _expand(entry, defaults, src)]
+    return _suite(head, path.stem, cases, src)
+
+
+def suite_path(ref: str | Path) -> Path:
+    """The file of a suite: `ref` itself, or the shipped suite of that name."""
     path = Path(ref)
-    if not path.suffix and not path.exists():
-        path = SUITES_DIR / f"{ref}.toml"
-        if not path.is_file():
-            names = sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
-            raise SuiteError(
-                f"Unknown suite {str(ref)!r}. Shipped: {', '.join(names)}; "
-                "or pass the path of a .toml file."
-            )
+    if path.suffix or path.exists():
+        return path
+    path = SUITES_DIR / f"{ref}.toml"
+    if not path.is_file():
+        names = sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+        raise SuiteError(
+            f"Unknown suite {str(ref)!r}. Shipped: {', '.join(names)}; "
+            "or pass the path of a .toml file."
+        )
+    return path
+
+
+def _parse(path: Path, name: str) -> tuple[_Source, dict]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise SuiteError(f"Cannot read suite {path}: {e.strerror}.") from None
-    source = str(ref) if path.parent == SUITES_DIR else str(path)
     try:
-        data = tomllib.loads(text)  # data, never executed
+        return _Source(name, text), tomllib.loads(text)  # data, never executed
     except tomllib.TOMLDecodeError as e:
-        raise SuiteError(f"{source}: not valid TOML: {e}.") from None
+        raise SuiteError(f"{name}: not valid TOML: {e}.") from None
 
-    def unknown(table: dict, allowed: set, where: str):
-        extra = sorted(set(table) - allowed)
-        if extra:
-            raise SuiteError(
-                f"{source}, {_line_of(text, extra[0])}: unknown field "
-                f"{extra[0]!r} in {where}. Allowed: {', '.join(sorted(allowed))}."
-            )
 
+def _tables(data: dict, src: _Source) -> tuple[dict, dict, list[dict]]:
+    """[suite], [defaults] and the [[case]] entries (plus the `models` of [defaults])."""
     extra_tables = sorted(set(data) - {"suite", "defaults", "case"})
     if extra_tables:
         raise SuiteError(
-            f"{source}: unknown table [{extra_tables[0]}]. Allowed: [suite], [defaults], [[case]]."
+            f"{src.name}: unknown table [{extra_tables[0]}]. "
+            "Allowed: [suite], [defaults], [[case]]."
         )
-    head = data.get("suite", {})
-    defaults = data.get("defaults", {})
-    unknown(head, SUITE_KEYS, "[suite]")
-    unknown(defaults, DEFAULT_KEYS, "[defaults]")
+    head, defaults = data.get("suite", {}), data.get("defaults", {})
+    _known(head, SUITE_KEYS, "[suite]", src)
+    _known(defaults, DEFAULT_KEYS, "[defaults]", src)
     entries = list(data.get("case", []))
     for entry in entries:
-        unknown(entry, CASE_KEYS, "[[case]]")
+        _known(entry, CASE_KEYS, "[[case]]", src)
         if "model" not in entry:
-            raise SuiteError(f"{source}: a [[case]] has no `model`.")
+            raise SuiteError(f"{src.name}: a [[case]] has no `model`.")
     if "models" in defaults:  # every registry model matching the pattern(s), minus excludes
         names = registry.list_models(defaults["models"], exclude=defaults.get("exclude", ()))
         entries = [{"model": n} for n in names] + entries
     if not entries:
-        raise SuiteError(f"{source}: no cases: add [[case]] tables or `models` in [defaults].")
+        raise SuiteError(f"{src.name}: no cases: add [[case]] tables or `models` in [defaults].")
+    return head, defaults, entries
 
-    cases: list[Case] = []
-    for entry in entries:
-        name = entry["model"]
-        try:
-            spec = registry.get_spec(name)
-        except registry.UnknownModelError as e:
-            raise SuiteError(f"{source}, {_line_of(text, 'model')} ({name!r}): {e}") from None
-        axes = {
-            k: _list(entry.get(k, defaults.get(k, d)), k, name, source)
-            for k, d in (
-                ("modes", ["graph"]),
-                ("precisions", ["float32"]),
-                ("devices", ["cpu"]),
-                ("batch_sizes", [spec.recipe.batch_size]),
-                ("backends", ["tensorflow"]),
-            )
-        }
-        for b in axes["backends"]:
-            if b not in BACKENDS:
-                raise SuiteError(
-                    f"{source}, {_line_of(text, 'backends')}: unknown backend {b!r}. "
-                    f"Allowed: {', '.join(BACKENDS)}."
-                )
-        for mode in axes["modes"]:
-            if mode not in MODES:
-                raise SuiteError(
-                    f"{source}, {_line_of(text, 'modes')}: unknown mode {mode!r}. "
-                    f"Allowed: {', '.join(MODES)}."
-                )
-        for p in axes["precisions"]:
-            if p not in PRECISIONS:
-                raise SuiteError(
-                    f"{source}, {_line_of(text, 'precisions')}: unknown precision "
-                    f"{p!r}. Allowed: {', '.join(PRECISIONS)}."
-                )
-        for d in axes["devices"]:
-            if not re.fullmatch(r"cpu|gpu(:\d+)?|auto", str(d)):
-                raise SuiteError(
-                    f"{source}, {_line_of(text, 'devices')}: unknown device {d!r}. "
-                    "Allowed: cpu, gpu, gpu:N, auto."
-                )
-        for b in axes["batch_sizes"]:
-            if isinstance(b, bool) or not isinstance(b, int) or b < 1:
-                raise SuiteError(
-                    f"{source}, {_line_of(text, 'batch_sizes')}: batch sizes are "
-                    f"positive integers; received {b!r}."
-                )
-        params = entry.get("params", {})
-        try:
-            registry.check_overrides(spec, params)
-        except InvalidArgumentError as e:
-            raise SuiteError(f"{source}, {_line_of(text, 'params')}: {e}") from None
-        spe = entry.get("steps_per_execution", defaults.get("steps_per_execution", 1))
-        if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
-            raise SuiteError(
-                f"{source}, {_line_of(text, 'steps_per_execution')}: steps_per_execution is a "
-                f"positive integer; received {spe!r}."
-            )
-        dataset = entry.get("dataset", defaults.get("dataset"))
-        if "pipeline" in axes["modes"] and not dataset:
-            raise SuiteError(
-                f"{source}, {_line_of(text, 'modes')} ({name}): mode pipeline needs a "
-                "`dataset` (a prepared real dataset, e.g. fashion_mnist)."
-            )
-        if dataset is not None and dataset not in spec_datasets(spec):
-            raise SuiteError(
-                f"{source}, {_line_of(text, 'dataset')} ({name}): unknown dataset "
-                f"{dataset!r}. Allowed: {', '.join(spec_datasets(spec))}."
-            )
-        if "ref_torch" in axes["modes"] and name != "seed_cnn":
-            raise SuiteError(
-                f"{source}, {_line_of(text, 'modes')} ({name}): the PyTorch reference "
-                "(ref_torch) is the seed's CNN: use it with model seed_cnn."
-            )
+
+def _known(table: dict, allowed: set, where: str, src: _Source) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        allowed_text = ", ".join(sorted(allowed))
+        message = f"unknown field {extra[0]!r} in {where}. Allowed: {allowed_text}."
+        raise src.error(extra[0], message)
+
+
+def _positive(src: _Source, key: str, value, message: str, kind: type = int) -> None:
+    """The shared positive-number check, its error pointing at the suite's line."""
+    try:
+        check_positive(key, value, kind)
+    except InvalidArgumentError:
+        raise src.error(key, f"{message}; received {value!r}.") from None
+
+
+def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[str, list]:
+    """The entry's value lists per axis (its own, else [defaults], else the default)."""
+    fallback = {
+        "modes": ["graph"],
+        "precisions": ["float32"],
+        "devices": ["cpu"],
+        "batch_sizes": [spec.recipe.batch_size],
+        "backends": ["tensorflow"],
+    }
+    axes = {}
+    for axis, default in fallback.items():
+        value = entry.get(axis, defaults.get(axis, default))
+        axes[axis] = value if isinstance(value, list) else [value]
+        if not axes[axis]:
+            raise SuiteError(f"{src.name}, {entry['model']}: `{axis}` is empty.")
+    for axis, (kind, allowed) in CHOICES.items():
+        for value in axes[axis]:
+            if value not in allowed:
+                message = f"unknown {kind} {value!r}. Allowed: {', '.join(allowed)}."
+                raise src.error(axis, message)
+    for d in axes["devices"]:
+        if not re.fullmatch(DEVICE_PATTERN, str(d)):
+            raise src.error("devices", f"unknown device {d!r}. Allowed: cpu, gpu, gpu:N, auto.")
+    for b in axes["batch_sizes"]:
+        _positive(src, "batch_sizes", b, "batch sizes are positive integers")
+    return axes
+
+
+def _entry_settings(entry: dict, defaults: dict, spec: ModelSpec, modes: list, src: _Source):
+    """The entry's checked params, steps_per_execution and dataset."""
+    name = entry["model"]
+    params = entry.get("params", {})
+    try:
+        registry.check_overrides(spec, params)
+    except InvalidArgumentError as e:
+        raise src.error("params", str(e)) from None
+    spe = entry.get("steps_per_execution", defaults.get("steps_per_execution", 1))
+    _positive(src, "steps_per_execution", spe, "steps_per_execution is a positive integer")
+    dataset = entry.get("dataset", defaults.get("dataset"))
+    if "pipeline" in modes and not dataset:
+        message = "mode pipeline needs a `dataset` (a prepared real dataset, e.g. fashion_mnist)."
+        raise src.error("modes", message, name)
+    if dataset is not None and dataset not in spec_datasets(spec):
+        allowed = ", ".join(spec_datasets(spec))
+        raise src.error("dataset", f"unknown dataset {dataset!r}. Allowed: {allowed}.", name)
+    if "ref_torch" in modes and name != "seed_cnn":
+        message = "the PyTorch reference (ref_torch) is the seed's CNN: use it with model seed_cnn."
+        raise src.error("modes", message, name)
+    return tuple(sorted(params.items())), spe, dataset
+
+
+def _expand(entry: dict, defaults: dict, src: _Source) -> list[Case]:
+    """One [[case]] entry checked and expanded over its axes."""
+    try:
+        spec = registry.get_spec(entry["model"])
+    except registry.UnknownModelError as e:
+        raise src.error("model", str(e), repr(entry["model"])) from None
+    axes = _axes(entry, defaults, spec, src)
+    params, spe, dataset = _entry_settings(entry, defaults, spec, axes["modes"], src)
+    return [
+        Case(
+            entry["model"],
+            mode,
+            precision,
+            batch,
+            device,
+            params,
+            spe if mode in FIT_MODES else 1,
+            dataset if mode == "pipeline" else None,
+            backend,
+        )
         for mode, precision, batch, device, backend in itertools.product(
-            axes["modes"],
-            axes["precisions"],
-            axes["batch_sizes"],
-            axes["devices"],
-            axes["backends"],
-        ):
-            cases.append(
-                Case(
-                    name,
-                    mode,
-                    precision,
-                    batch,
-                    device,
-                    tuple(sorted(params.items())),
-                    spe if mode in ("fit", "pipeline") else 1,
-                    dataset if mode == "pipeline" else None,
-                    backend,
-                )
-            )
+            *(axes[a] for a in ("modes", "precisions", "batch_sizes", "devices", "backends"))
+        )
+    ]
+
+
+def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
+    """The [suite] table checked, with the expanded cases."""
     baseline = head.get("baseline", "graph")
     if baseline not in MODES:
-        raise SuiteError(
-            f"{source}, {_line_of(text, 'baseline')}: unknown baseline mode "
-            f"{baseline!r}. Allowed: {', '.join(MODES)}."
-        )
-    steps, timeout_s, repeat = (
-        head.get("steps", 10),
-        head.get("timeout_s", 600),
-        head.get("repeat", 1),
-    )
-    for label, value in (("steps", steps), ("timeout_s", timeout_s), ("repeat", repeat)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise SuiteError(
-                f"{source}, {_line_of(text, label)}: `{label}` must be a positive "
-                f"number; received {value!r}."
-            )
+        message = f"unknown baseline mode {baseline!r}. Allowed: {', '.join(MODES)}."
+        raise src.error("baseline", message)
+    steps, timeout_s, repeat = (head.get(k, d) for k, d in SUITE_NUMBERS.items())
+    for key, value in zip(SUITE_NUMBERS, (steps, timeout_s, repeat), strict=True):
+        _positive(src, key, value, f"`{key}` must be a positive number", float)
     return Suite(
-        name=head.get("name", path.stem),
+        name=head.get("name", stem),
         description=head.get("description", ""),
         baseline=baseline,
         baseline_precision=head.get("baseline_precision"),
@@ -275,11 +309,11 @@ def load_suite(ref: str | Path) -> Suite:
         timeout_s=float(timeout_s),
         repeat=int(repeat),
         cases=cases,
-        source=source,
+        source=src.name,
     )
 
 
-def spec_datasets(spec: registry.ModelSpec) -> tuple[str, ...]:
+def spec_datasets(spec: ModelSpec) -> tuple[str, ...]:
     """The real datasets of a model's task."""
     from zoo import tasks
 

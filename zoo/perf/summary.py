@@ -3,7 +3,8 @@
 `summarize` gives one row per case (medians over repeats, spread, speed-up over the suite's
 baseline), `by_backend` pivots it per backend, `reference_ratios` compares the zoo with the
 hand-written references, `compare` matches two result files, and `write_tables` writes the
-summary as CSV and Markdown beside the results file.
+summary as CSV and Markdown beside the results file. `format_column` is the one rule that
+prints a column of numbers with one precision: the written tables and the CLI use it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,74 @@ import csv
 import json
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from zoo import io
+from zoo.perf.suite import case_key
 
 # What each reference mode is, as the tables name it.
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
+
+# --- numbers: one precision per column ---------------------------------------------------
+
+# Number kinds: (significant digits the column's smallest value keeps, fewest and most
+# decimals, scale, suffix). A column's decimals are chosen once, from its smallest value.
+KINDS: dict[str, tuple[int, int, int, float, str]] = {
+    "count": (1, 0, 0, 1, ""),
+    "number": (4, 0, 4, 1, ""),
+    "value": (4, 0, 6, 1, ""),
+    "throughput": (2, 0, 2, 1, ""),
+    "ms": (2, 0, 3, 1, ""),
+    "s": (2, 0, 3, 1, ""),
+    "ratio": (2, 2, 3, 1, ""),
+    "MB": (2, 0, 1, 1, ""),
+    "%": (2, 1, 1, 100, "%"),
+    "fraction": (2, 2, 6, 1, ""),  # a share written as a number (MFU in the CSV)
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def decimals(values: Iterable[Any], kind: str) -> int:
+    """The decimals a column of `kind` is printed with: enough for its smallest value to
+    keep the kind's significant digits, within the kind's bounds; 0 for integers."""
+    sig, fewest, most, scale, _ = KINDS[kind]
+    numbers = [v for v in values if _is_number(v) and math.isfinite(v)]
+    if all(isinstance(v, int) for v in numbers) and scale == 1:
+        return 0
+    sizes = [abs(v) * scale for v in numbers if v]
+    if not sizes:
+        return fewest
+    return max(fewest, min(most, sig - 1 - math.floor(math.log10(min(sizes)))))
+
+
+def format_number(
+    value: Any, kind: str = "number", places: int = 0, *, grouping: bool = True, missing="-"
+) -> str:
+    """One value of a column: `places` decimals, thousands separators (unless `grouping`
+    is off, as in CSV), never an exponent; None is `missing`, text passes through."""
+    if value is None:
+        return missing
+    if not _is_number(value) or not math.isfinite(value):
+        return str(value)
+    _, _, _, scale, suffix = KINDS[kind]
+    return f"{value * scale:{',' if grouping else ''}.{places}f}{suffix}"
+
+
+def format_column(
+    values: Sequence[Any], kind: str, *, grouping: bool = True, missing: str = "-"
+) -> list[str]:
+    """A column's values as text, every number with the one precision `decimals` chose."""
+    places = decimals(values, kind)
+    return [format_number(v, kind, places, grouping=grouping, missing=missing) for v in values]
+
+
+# --- summaries ---------------------------------------------------------------------------
 
 
 def _get(record: dict, dotted: str):
@@ -30,6 +90,80 @@ def _get(record: dict, dotted: str):
             return None
         value = value[part]
     return value
+
+
+def _rates(records: Iterable[dict]) -> dict[int, float]:
+    """Training samples/s of the successful records, by repeat."""
+    return {r["repeat"]: r["train"]["samples_per_s"] for r in records if r.get("status") == "ok"}
+
+
+def _ratios(top: Iterable[dict], bottom: Iterable[dict]) -> list[float]:
+    """top / bottom throughput, paired by repeat (interleaved runs)."""
+    a, b = _rates(top), _rates(bottom)
+    return [a[k] / b[k] for k in a if k in b]
+
+
+def _median(ok: list[dict], dotted: str) -> float | None:
+    """The median of a field over the successful repeats; None if any lacks it."""
+    values = [_get(r, dotted) for r in ok]
+    return statistics.median(values) if ok and None not in values else None
+
+
+def _row(key: str, recs: list[dict]) -> dict[str, Any]:
+    """One case's row: the fields that name it, then medians over its repeats."""
+    ok = [r for r in recs if r.get("status") == "ok"]
+    first = recs[0]
+    sps = [r["train"]["samples_per_s"] for r in ok]
+    return {
+        "case": key,
+        **{k: first[k] for k in ("model", "mode", "precision", "batch_size", "device")},
+        "params": first.get("params", {}),
+        "steps_per_execution": first.get("steps_per_execution", 1),
+        "backend": first.get("backend", "tensorflow"),
+        "status": "ok" if ok else recs[-1].get("status", "?"),
+        "reason": None if ok else recs[-1].get("reason"),
+        "repeats": len(ok),
+        "num_params": ok[0]["params"] if ok else None,
+        "flops_per_sample": _get(ok[0], "flops.forward_per_sample") if ok else None,
+        "train_samples_per_s": statistics.median(sps) if sps else None,
+        "train_samples_per_s_min": min(sps) if sps else None,
+        "train_samples_per_s_max": max(sps) if sps else None,
+        "step_ms_p10": _median(ok, "train.step_ms_p10"),
+        "step_ms_p90": _median(ok, "train.step_ms_p90"),
+        "infer_p50_ms": _median(ok, "infer.p50_ms"),
+        "compile_s": _median(ok, "compile_s"),
+        "peak_memory_mb": max(r["peak_memory_mb"] for r in ok) if ok else None,
+        "mfu": _median(ok, "mfu"),
+        "xla_ran": any(_get(r, "resolved.jit_compile") for r in ok) if ok else None,
+        "note": next((r["note"] for r in recs if r.get("note")), None),
+    }
+
+
+def _row_key(row: dict, **changes) -> str:
+    """The case key of a row (with `changes`), the dataset left out: the baseline of a
+    pipeline case is the same model fed from memory."""
+    # A record's `params` is the model's parameter count once it ran; its hyper-parameters
+    # are in its case key, the sixth field.
+    hyper = row["case"].split("|")[5]
+    names = ("model", "mode", "precision", "batch_size", "device", "steps_per_execution")
+    fields = {k: row[k] for k in names}
+    fields.update(params=json.loads(hyper) if hyper else None, backend=row["backend"])
+    return case_key(**{**fields, **changes})
+
+
+def _speedup(row: dict, base: dict | None, by_case: dict[str, list[dict]]) -> dict[str, Any]:
+    if base is row and row["status"] == "ok":
+        return {"speedup": 1.0, "speedup_min": 1.0, "speedup_max": 1.0}
+    ratios = []
+    if base and base is not row and row["status"] == base["status"] == "ok":
+        ratios = _ratios(by_case[row["case"]], by_case[base["case"]])
+    if not ratios:
+        return {"speedup": None, "speedup_min": None, "speedup_max": None}
+    return {
+        "speedup": statistics.median(ratios),
+        "speedup_min": min(ratios),
+        "speedup_max": max(ratios),
+    }
 
 
 def summarize(
@@ -43,100 +177,25 @@ def summarize(
     by_case: dict[str, list[dict]] = {}
     for r in records:
         by_case.setdefault(r["case"], []).append(r)
-    rows = []
-    for key, recs in by_case.items():
-        ok = [r for r in recs if r.get("status") == "ok"]
-        first = recs[0]
-        sps = [r["train"]["samples_per_s"] for r in ok]
-        row = {
-            "case": key,
-            "model": first["model"],
-            "mode": first["mode"],
-            "precision": first["precision"],
-            "batch_size": first["batch_size"],
-            "device": first["device"],
-            "params": first.get("params", {}),
-            "steps_per_execution": first.get("steps_per_execution", 1),
-            "backend": first.get("backend", "tensorflow"),
-            "status": "ok" if ok else recs[-1].get("status", "?"),
-            "reason": None if ok else recs[-1].get("reason"),
-            "repeats": len(ok),
-            "num_params": ok[0]["params"] if ok else None,
-            "flops_per_sample": _get(ok[0], "flops.forward_per_sample") if ok else None,
-            "train_samples_per_s": statistics.median(sps) if sps else None,
-            "train_samples_per_s_min": min(sps) if sps else None,
-            "train_samples_per_s_max": max(sps) if sps else None,
-            "step_ms_p10": statistics.median([r["train"]["step_ms_p10"] for r in ok])
-            if ok
-            else None,
-            "step_ms_p90": statistics.median([r["train"]["step_ms_p90"] for r in ok])
-            if ok
-            else None,
-            "infer_p50_ms": statistics.median([r["infer"]["p50_ms"] for r in ok])
-            if ok and all(_get(r, "infer.p50_ms") is not None for r in ok)
-            else None,
-            "compile_s": statistics.median([r["compile_s"] for r in ok]) if ok else None,
-            "peak_memory_mb": max(r["peak_memory_mb"] for r in ok) if ok else None,
-            "mfu": statistics.median([r["mfu"] for r in ok])
-            if ok and all(r.get("mfu") is not None for r in ok)
-            else None,
-            "xla_ran": any(_get(r, "resolved.jit_compile") for r in ok) if ok else None,
-            "note": next((r["note"] for r in recs if r.get("note")), None),
-        }
-        rows.append(row)
-    index = {
-        (
-            r["model"],
-            r["mode"],
-            r["precision"],
-            r["batch_size"],
-            r["device"],
-            json.dumps(r["params"], sort_keys=True),
-            r["steps_per_execution"],
-            r["backend"],
-        ): r
-        for r in rows
-        if r["mode"] != "pipeline"  # the same model fed from memory is the baseline
-    }
+    rows = [_row(key, recs) for key, recs in by_case.items()]
+    index = {_row_key(r): r for r in rows if r["mode"] != "pipeline"}
     for row in rows:
         base = index.get(
-            (
-                row["model"],
-                baseline,
-                baseline_precision or row["precision"],
-                row["batch_size"],
-                row["device"],
-                json.dumps(row["params"], sort_keys=True),
-                row["steps_per_execution"] if row["mode"] == "pipeline" else 1,
-                row["backend"],
+            _row_key(
+                row,
+                mode=baseline,
+                precision=baseline_precision or row["precision"],
+                steps_per_execution=row["steps_per_execution"] if row["mode"] == "pipeline" else 1,
             )
         )
-        row["speedup"] = row["speedup_min"] = row["speedup_max"] = None
-        if base and base is not row and row["status"] == base["status"] == "ok":
-            mine = {
-                r["repeat"]: r["train"]["samples_per_s"]
-                for r in by_case[row["case"]]
-                if r.get("status") == "ok"
-            }
-            theirs = {
-                r["repeat"]: r["train"]["samples_per_s"]
-                for r in by_case[base["case"]]
-                if r.get("status") == "ok"
-            }
-            ratios = [mine[k] / theirs[k] for k in mine if k in theirs]
-            if ratios:
-                row["speedup"] = statistics.median(ratios)
-                row["speedup_min"], row["speedup_max"] = min(ratios), max(ratios)
-        elif base is row and row["status"] == "ok":
-            row["speedup"] = row["speedup_min"] = row["speedup_max"] = 1.0
+        row.update(_speedup(row, base, by_case))
     best: dict[str, float] = {}
     for row in rows:
         if row["train_samples_per_s"]:
             best[row["model"]] = max(best.get(row["model"], 0), row["train_samples_per_s"])
     for row in rows:
-        row["fastest"] = bool(row["train_samples_per_s"]) and row[
-            "train_samples_per_s"
-        ] == best.get(row["model"])
+        rate = row["train_samples_per_s"]
+        row["fastest"] = bool(rate) and rate == best.get(row["model"])
     return rows
 
 
@@ -156,6 +215,23 @@ def by_backend(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, An
     return backends, list(table.values())
 
 
+def _reference_pairs(variants: dict[tuple, list[dict]], baseline: str) -> list[tuple]:
+    """(comparison, top variant, bottom variant) for one model and setting."""
+    pairs = []
+    for zoo_variant in sorted(v for v in variants if v[0] == baseline):
+        spe = zoo_variant[1]
+        label = f"zoo {baseline}" + (f" (steps_per_execution {spe})" if spe != 1 else "")
+        for ref_mode, ref_name in REFERENCE_NAMES.items():
+            for ref_variant in [v for v in variants if v[0] == ref_mode]:
+                pairs.append((f"{label} / {ref_name}", zoo_variant, ref_variant))
+        if ("pipeline", spe) in variants:
+            name = f"tf.data pipeline on real data / {baseline} from memory"
+            if spe != 1:
+                name += f" (steps_per_execution {spe})"
+            pairs.append((name, ("pipeline", spe), zoo_variant))
+    return pairs
+
+
 def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dict[str, Any]]:
     """Ratios against the references, each the median over repeats of a ratio of two
     throughputs measured in the same repeat, with its min and max:
@@ -165,36 +241,16 @@ def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dic
     - the tf.data pipeline on real data / `baseline` from memory, at the same
       steps_per_execution.
     """
-    ok = [r for r in records if r.get("status") == "ok"]
-
-    def group(r):
-        return (r["model"], r["precision"], r["batch_size"], r["device"], r.get("backend"))
-
-    def rates(rows):
-        return {r["repeat"]: r["train"]["samples_per_s"] for r in rows}
-
     by: dict[tuple, dict[tuple, list[dict]]] = {}
-    for r in ok:
-        variant = (r["mode"], r.get("steps_per_execution", 1))
-        by.setdefault(group(r), {}).setdefault(variant, []).append(r)
+    for r in records:
+        if r.get("status") == "ok":
+            group = (r["model"], r["precision"], r["batch_size"], r["device"], r.get("backend"))
+            variant = (r["mode"], r.get("steps_per_execution", 1))
+            by.setdefault(group, {}).setdefault(variant, []).append(r)
     out = []
     for key, variants in by.items():
-        zoo_fits = sorted(v for v in variants if v[0] == baseline)
-        pairs = []
-        for zoo_variant in zoo_fits:
-            spe = zoo_variant[1]
-            label = f"zoo {baseline}" + (f" (steps_per_execution {spe})" if spe != 1 else "")
-            for ref_mode, ref_name in REFERENCE_NAMES.items():
-                for ref_variant in [v for v in variants if v[0] == ref_mode]:
-                    pairs.append((f"{label} / {ref_name}", zoo_variant, ref_variant))
-            if ("pipeline", spe) in variants:
-                name = f"tf.data pipeline on real data / {baseline} from memory"
-                if spe != 1:
-                    name += f" (steps_per_execution {spe})"
-                pairs.append((name, ("pipeline", spe), zoo_variant))
-        for name, top, bottom in pairs:
-            a, b = rates(variants[top]), rates(variants[bottom])
-            ratios = [a[k] / b[k] for k in a if k in b]
+        for name, top, bottom in _reference_pairs(variants, baseline):
+            ratios = _ratios(variants[top], variants[bottom])
             if ratios:
                 out.append(
                     {
@@ -209,29 +265,100 @@ def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dic
     return out
 
 
-TABLE_COLUMNS = [
-    "model",
-    "num_params",
-    "flops_per_sample",
-    "mode",
-    "precision",
-    "batch_size",
-    "device",
-    "status",
-    "train_samples_per_s",
-    "train_samples_per_s_min",
-    "train_samples_per_s_max",
-    "infer_p50_ms",
-    "compile_s",
-    "peak_memory_mb",
-    "mfu",
-    "speedup",
-    "speedup_min",
-    "speedup_max",
-    "xla_ran",
-    "repeats",
-    "note",
-]
+# --- written tables ----------------------------------------------------------------------
+
+# The CSV's columns and the number kind of each (None: written as it is).
+TABLE_KINDS: dict[str, str | None] = {
+    "model": None,
+    "num_params": "count",
+    "flops_per_sample": "count",
+    "mode": None,
+    "precision": None,
+    "batch_size": "count",
+    "device": None,
+    "status": None,
+    "train_samples_per_s": "throughput",
+    "train_samples_per_s_min": "throughput",
+    "train_samples_per_s_max": "throughput",
+    "infer_p50_ms": "ms",
+    "compile_s": "s",
+    "peak_memory_mb": "MB",
+    "mfu": "fraction",
+    "speedup": "ratio",
+    "speedup_min": "ratio",
+    "speedup_max": "ratio",
+    "xla_ran": None,
+    "repeats": "count",
+    "note": None,
+}
+TABLE_COLUMNS = list(TABLE_KINDS)
+
+
+def csv_columns(rows: list[dict]) -> dict[str, list[str]]:
+    """The CSV's columns as text: each number column with one precision, no separators."""
+    return {
+        name: format_column([r.get(name) for r in rows], kind, grouping=False, missing="")
+        if kind
+        else ["" if r.get(name) is None else str(r.get(name)) for r in rows]
+        for name, kind in TABLE_KINDS.items()
+    }
+
+
+def _with_spread(rows: list[dict], key: str, kind: str, suffix: str = "") -> list[str]:
+    """`key (min-max)` per row, the three at the one precision of the column."""
+    values = [r.get(f"{key}{part}") for r in rows for part in ("", "_min", "_max")]
+    places = decimals(values, kind)
+    cells = []
+    for r in rows:
+        if not r[key]:
+            cells.append("-")
+            continue
+        mid, low, high = (format_number(r[f"{key}{p}"], kind, places) for p in ("", "_min", "_max"))
+        cells.append(f"{mid}{suffix} ({low}-{high})")
+    return cells
+
+
+def markdown_table(
+    rows: list[dict], baseline: str, baseline_precision: str | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The Markdown summary: its header and its rows of cells (the fastest setting of each
+    model in bold), every number column with one precision."""
+    versus = f"speed-up vs {baseline}" + (f" {baseline_precision}" if baseline_precision else "")
+    rates = _with_spread(rows, "train_samples_per_s", "throughput")
+    columns = {
+        "model": [r["model"] for r in rows],
+        "mode": [r["mode"] for r in rows],
+        "precision": [r["precision"] for r in rows],
+        "batch": [str(r["batch_size"]) for r in rows],
+        "train samples/s (min-max)": [
+            f"**{c}**" if r["fastest"] else c for c, r in zip(rates, rows, strict=True)
+        ],
+        versus: _with_spread(rows, "speedup", "ratio", suffix="x"),
+        "infer p50 ms": format_column([r["infer_p50_ms"] or None for r in rows], "ms"),
+        "compile s": format_column([r["compile_s"] or None for r in rows], "s"),
+        "peak MB": format_column([r["peak_memory_mb"] or None for r in rows], "MB"),
+        "MFU": format_column([r["mfu"] for r in rows], "%"),
+        "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
+    }
+    return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
+
+
+def reference_markdown(refs: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The Markdown table of `reference_ratios`: header and rows of cells."""
+    places = decimals([v for r in refs for v in (r["ratio"], r["min"], r["max"])], "ratio")
+    body = []
+    for r in refs:
+        ratio, low, high = (format_number(r[k], "ratio", places) for k in ("ratio", "min", "max"))
+        body.append([r["model"], r["comparison"], f"{ratio}x ({low}-{high})", str(r["repeats"])])
+    return ["model", "comparison", "ratio (min-max)", "repeats"], body
+
+
+def _markdown(head: list[str], body: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(cells) + " |" for cells in body),
+    ]
 
 
 def write_tables(
@@ -239,61 +366,18 @@ def write_tables(
 ) -> tuple[Path, Path]:
     """Writes the summary as CSV and Markdown beside the JSON-lines file."""
     rows = summarize(records, baseline, baseline_precision)
+    columns = csv_columns(rows)
     buf = StringIO()
-    writer = csv.DictWriter(buf, TABLE_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(TABLE_COLUMNS)
+    writer.writerows(zip(*columns.values(), strict=True))
+    lines = _markdown(*markdown_table(rows, baseline, baseline_precision))
+    refs = reference_ratios(records, baseline)
+    if refs:
+        lines += ["", *_markdown(*reference_markdown(refs))]
     csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
     with io.atomic_path(csv_path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
-    head = [
-        "model",
-        "mode",
-        "precision",
-        "batch",
-        "train samples/s (min-max)",
-        f"speed-up vs {baseline}" + (f" {baseline_precision}" if baseline_precision else ""),
-        "infer p50 ms",
-        "compile s",
-        "peak MB",
-        "MFU",
-        "status",
-    ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        sps = (
-            f"{r['train_samples_per_s']:,.0f} ({r['train_samples_per_s_min']:,.0f}-"
-            f"{r['train_samples_per_s_max']:,.0f})"
-            if r["train_samples_per_s"]
-            else "-"
-        )
-        up = (
-            f"{r['speedup']:.2f}x ({r['speedup_min']:.2f}-{r['speedup_max']:.2f})"
-            if r["speedup"]
-            else "-"
-        )
-        cells = [
-            r["model"],
-            r["mode"],
-            r["precision"],
-            str(r["batch_size"]),
-            f"**{sps}**" if r["fastest"] else sps,
-            up,
-            f"{r['infer_p50_ms']:.2f}" if r["infer_p50_ms"] else "-",
-            f"{r['compile_s']:.2f}" if r["compile_s"] else "-",
-            f"{r['peak_memory_mb']:,.0f}" if r["peak_memory_mb"] else "-",
-            f"{r['mfu']:.1%}" if r["mfu"] is not None else "-",
-            r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    refs = reference_ratios(records, baseline)
-    if refs:
-        lines += ["", "| model | comparison | ratio (min-max) | repeats |", "|---|---|---|---|"]
-        lines += [
-            f"| {r['model']} | {r['comparison']} | {r['ratio']:.2f}x ({r['min']:.2f}-"
-            f"{r['max']:.2f}) | {r['repeats']} |"
-            for r in refs
-        ]
     with io.atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
@@ -325,10 +409,7 @@ def compare(
         rows.append(
             {
                 "case": key,
-                "model": ra["model"],
-                "mode": ra["mode"],
-                "precision": ra["precision"],
-                "batch_size": ra["batch_size"],
+                **{k: ra[k] for k in ("model", "mode", "precision", "batch_size")},
                 "base": ra["train_samples_per_s"],
                 "new": rb["train_samples_per_s"],
                 "ratio": ratio,
