@@ -14,8 +14,6 @@ import tempfile
 
 from zoo.errors import ZooError
 
-BACKENDS = ("tensorflow", "jax", "torch")
-
 
 def select_backend(backend: str | None) -> None:
     """Chooses the Keras backend for this process (Keras reads KERAS_BACKEND on import).
@@ -28,13 +26,14 @@ def select_backend(backend: str | None) -> None:
         return
     import importlib.util
 
+    from zoo.choices import BACKEND_EXTRA, BACKENDS, check_choice
     from zoo.errors import InvalidArgumentError
 
-    if backend not in BACKENDS:
-        raise InvalidArgumentError(f"Unknown backend {backend!r}. Allowed: {', '.join(BACKENDS)}.")
+    check_choice("backend", backend, BACKENDS)
     if importlib.util.find_spec(backend) is None:
         raise InvalidArgumentError(
-            f"The {backend} backend is not installed.", f"pip install 'keras-zoo[{backend}]'"
+            f"The {backend} backend is not installed.",
+            f"pip install 'keras-zoo[{BACKEND_EXTRA[backend]}]'",
         )
     if "keras" in sys.modules:
         import keras

@@ -50,17 +50,23 @@ def list_datasets(
             r["dataset"],
             ", ".join(r["tasks"]),
             "yes" if r["prepared"] else "no",
-            f"{r['bytes'] / 1e6:.1f} MB" if r["prepared"] else "-",
+            r["bytes"] / 1e6 if r["prepared"] else None,
             r["path"] if r["prepared"] else "",
         )
         for r in rows
     ]
-    render.out.print(
+    Col = render.Col
+    render.show(
         render.table(
             "datasets",
-            ["dataset", "tasks", "prepared", "size", "path"],
+            [
+                Col("dataset"),
+                Col("tasks", "text"),
+                Col("prepared"),
+                Col("size MB", "MB"),
+                Col("path", "text"),
+            ],
             table_rows,
-            numeric=["size"],
         )
     )
     synthetic = ", ".join(sorted(tasks.TASKS))

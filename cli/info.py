@@ -8,11 +8,11 @@ import typer
 from zoo.cli import _keras, render
 from zoo.cli.list import spec_dict
 
+Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
-def info(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-) -> None:
+
+def info(name: Name, as_json: AsJson = False) -> None:
     """Describe a model: its spec, default hyper-parameters and recipe, and its layers."""
     import zoo
 
@@ -36,35 +36,36 @@ def info(
             }
         )
         return
+    _show(spec, model.count_params(), layers)
+
+
+def _show(spec, num_params: int, layers: list[tuple]) -> None:
+    """The spec, the default hyper-parameters, then one line per layer."""
     recipe = spec.recipe
-    render.out.print(
-        render.key_values(
-            spec.name,
-            [
-                ("family", spec.family),
-                ("task", spec.task),
-                ("summary", spec.summary),
-                ("reference", spec.reference),
-                ("tags", ", ".join(spec.tags) or "-"),
-                ("factory", spec.factory),
-                ("parameters", model.count_params()),
-                (
-                    "recipe",
-                    f"{recipe.epochs} epochs, batch {recipe.batch_size}, "
-                    f"{recipe.optimizer} lr {recipe.learning_rate}",
-                ),
-            ],
-        )
-    )
+    about = [
+        ("family", spec.family),
+        ("task", spec.task),
+        ("summary", spec.summary),
+        ("reference", spec.reference),
+        ("tags", ", ".join(spec.tags) or "-"),
+        ("factory", spec.factory),
+        ("parameters", num_params),
+        (
+            "recipe",
+            f"{recipe.epochs} epochs, batch {recipe.batch_size}, "
+            f"{recipe.optimizer} lr {recipe.learning_rate}",
+        ),
+    ]
+    defaults = [(k, str(v)) for k, v in spec.defaults.items()]
+    Col = render.Col
+    render.out.print(render.key_values(spec.name, about))
     render.out.print()
-    render.out.print(
-        render.key_values(
-            "hyper-parameters (defaults)", [(k, str(v)) for k, v in spec.defaults.items()]
-        )
-    )
+    render.out.print(render.key_values("hyper-parameters (defaults)", defaults))
     render.out.print()
-    render.out.print(
+    render.show(
         render.table(
-            "layers", ["layer", "type", "output shape", "params"], layers, numeric=["params"]
+            "layers",
+            [Col("layer"), Col("type"), Col("output shape"), Col("params", "count")],
+            layers,
         )
     )

@@ -1,4 +1,7 @@
-"""`zoo list`: the registered models, as a table or JSON. Imports no framework."""
+"""`zoo list`: the registered models, as a table, tab-separated lines or JSON.
+
+Imports no framework.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,26 @@ from typing import Annotated
 
 import typer
 from zoo.cli import render
+
+Pattern = Annotated[
+    str, typer.Argument(metavar="PATTERN", help="fnmatch pattern on the name, e.g. '*cnn*'.")
+]
+Family = Annotated[str | None, typer.Option(help="Only this family, e.g. cnn.")]
+Task = Annotated[str | None, typer.Option(help="Only this task, e.g. text_classification.")]
+Tag = Annotated[str | None, typer.Option(help="Only models with this tag.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Plain = Annotated[
+    bool,
+    typer.Option(
+        "--plain",
+        help="One model per line, tab-separated: name, family, task, summary; no header "
+        "(`zoo list --plain | cut -f1` prints the names). The default when stdout is not "
+        "a terminal.",
+    ),
+]
+AsTable = Annotated[
+    bool, typer.Option("--table", help="A table even when stdout is not a terminal.")
+]
 
 
 def spec_dict(spec) -> dict:
@@ -15,34 +38,34 @@ def spec_dict(spec) -> dict:
 
 
 def list_models(
-    pattern: Annotated[
-        str, typer.Argument(metavar="PATTERN", help="fnmatch pattern on the name, e.g. '*cnn*'.")
-    ] = "*",
-    family: Annotated[str | None, typer.Option(help="Only this family, e.g. cnn.")] = None,
-    task: Annotated[
-        str | None, typer.Option(help="Only this task, e.g. text_classification.")
-    ] = None,
-    tag: Annotated[str | None, typer.Option(help="Only models with this tag.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    pattern: Pattern = "*",
+    family: Family = None,
+    task: Task = None,
+    tag: Tag = None,
+    as_json: AsJson = False,
+    plain: Plain = False,
+    as_table: AsTable = False,
 ) -> None:
-    """List the models in the zoo."""
+    """List the models in the zoo: a table in a terminal, tab-separated lines in a pipe."""
+    specs = _find(pattern, family, task, tag)
+    if as_json:
+        render.print_json([spec_dict(s) for s in specs])
+    elif not specs:
+        render.note("no model matches; `zoo list` shows them all.")
+    elif plain or not (as_table or render.out.is_terminal):
+        # The count goes to stderr: stdout stays one model per line for cut, grep, awk.
+        render.err.print(render.plural(len(specs), "model"))
+        render.print_plain((s.name, s.family, s.task, s.summary) for s in specs)
+    else:
+        render.show(render.models_table(render.plural(len(specs), "model"), specs))
+
+
+def _find(pattern: str, family: str | None, task: str | None, tag: str | None) -> list:
+    """The specs that match, in name order; a plugin that failed to load is a note."""
     import zoo
 
     with render.errors():
         names = zoo.list_models(pattern, family=family, task=task, tag=tag)
         for line in zoo.registry.plugin_errors():
             render.note(f"a plugin failed to load: {line}")
-    specs = [zoo.get_spec(n) for n in names]
-    if as_json:
-        render.print_json([spec_dict(s) for s in specs])
-        return
-    if not specs:
-        render.note("no model matches; `zoo list` shows them all.")
-        return
-    render.out.print(
-        render.table(
-            f"{len(specs)} models",
-            ["name", "family", "task", "summary"],
-            [(s.name, s.family, s.task, s.summary) for s in specs],
-        )
-    )
+    return [zoo.get_spec(n) for n in names]

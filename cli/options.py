@@ -8,11 +8,16 @@ from typing import Annotated
 
 import typer
 
+from zoo.choices import PRECISIONS
 
-class Precision(str, Enum):
-    float32 = "float32"
-    mixed_float16 = "mixed_float16"
-    mixed_bfloat16 = "mixed_bfloat16"
+
+def choice_enum(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A str Enum of `values` (from zoo.choices) for Typer, which lists enums in --help and
+    rejects anything else; its members are named by their values (Precision.float32)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+Precision = choice_enum("Precision", PRECISIONS)
 
 
 def parse_params(items: list[str]) -> dict:

@@ -1,7 +1,9 @@
-"""Everything the CLI shows: rich tables, progress and one-line errors.
+"""Everything the CLI shows: rich tables, plain lines, progress and one-line errors.
 
-The only module that knows rich. Results go to stdout; progress, notes and errors go to
-stderr, so `--json` output can be piped.
+The only module that knows rich, and the one place a table is laid out. Results go to
+stdout; progress, notes and errors go to stderr, so `--json` or `--plain` output can be
+piped. A table never wraps or cuts a name (a name is what the user types next); only a
+prose column wraps, and each number column is printed with one precision.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
@@ -49,6 +54,18 @@ def print_wide(renderable: RenderableType) -> None:
     Console(width=max(out.width, natural), highlight=False).print(renderable)
 
 
+def show(renderable: RenderableType) -> None:
+    """Prints to stdout; where the terminal is narrower than the renderable's narrowest
+    layout (every name whole), prints at that width for the terminal to wrap: never crops."""
+    from rich.measure import Measurement
+
+    narrowest = getattr(renderable, "narrowest", None)
+    if narrowest is None:
+        narrowest = Measurement.get(out, out.options.update_width(10_000), renderable).minimum
+    console = out if narrowest <= out.width else Console(width=narrowest, highlight=False)
+    console.print(renderable)
+
+
 def note(text: str) -> None:
     err.print(f"[yellow]Note:[/] {escape(text)}", soft_wrap=True)
 
@@ -57,21 +74,92 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
+def print_plain(rows: Iterable[Sequence[Any]]) -> None:
+    """One line per row, fields separated by tabs (for `cut -f`, `grep`, `awk -F'\\t'`);
+    whitespace inside a field becomes one space so a field never splits a line."""
+    for row in rows:
+        fields = (re.sub(r"\s+", " ", "" if v is None else str(v)).strip() for v in row)
+        sys.stdout.write("\t".join(fields) + "\n")
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+# Number kinds: (significant digits the column's smallest value keeps, fewest and most
+# decimals, scale, suffix). A column's decimals are chosen once, from its smallest value.
+KINDS: dict[str, tuple[int, int, int, float, str]] = {
+    "count": (1, 0, 0, 1, ""),
+    "number": (4, 0, 4, 1, ""),
+    "value": (4, 0, 6, 1, ""),
+    "throughput": (2, 0, 2, 1, ""),
+    "ms": (2, 0, 3, 1, ""),
+    "s": (2, 0, 3, 1, ""),
+    "ratio": (2, 2, 2, 1, ""),
+    "MB": (2, 0, 1, 1, ""),
+    "%": (2, 1, 1, 100, "%"),
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def decimals(values: Iterable[Any], kind: str) -> int:
+    """The decimals one column of `kind` is printed with: enough for its smallest value
+    to keep the kind's significant digits, within the kind's bounds; 0 for integers."""
+    sig, fewest, most, scale, _ = KINDS[kind]
+    numbers = [v for v in values if _is_number(v) and math.isfinite(v)]
+    if all(isinstance(v, int) for v in numbers) and scale == 1:
+        return 0
+    sizes = [abs(v) * scale for v in numbers if v]
+    if not sizes:
+        return fewest
+    return max(fewest, min(most, sig - 1 - math.floor(math.log10(min(sizes)))))
+
+
+def number(value: Any, kind: str = "number", places: int = 0) -> str:
+    """One value of a column: `places` decimals, thousands separators, never an exponent;
+    None is '-', text passes through."""
+    if value is None:
+        return "-"
+    if not _is_number(value) or not math.isfinite(value):
+        return str(value)
+    _, _, _, scale, suffix = KINDS[kind]
+    return f"{value * scale:,.{places}f}{suffix}"
+
+
+def column(values: Sequence[Any], kind: str) -> list[str]:
+    """A column's values as text, all numbers with the one precision `decimals` chose."""
+    places = decimals(values, kind)
+    return [number(v, kind, places) for v in values]
+
+
 def fmt(value: Any) -> str:
-    """Numbers to 4 significant digits (integers with thousands separators)."""
-    if isinstance(value, bool) or value is None:
-        return "-" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return str(value)
-        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-    return str(value)
+    """One value on its own: 4 significant digits, thousands separators, no exponent."""
+    return number(value, "value", decimals([value], "value"))
+
+
+TEXT_MIN_WIDTH = 12  # the narrowest a prose column is squeezed to before a table widens
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column. kind: "name" (never wraps, never cut), "text" (prose: the column
+    that wraps), or a number kind of KINDS (right-aligned, one precision). markup: the
+    cells carry rich markup (highlighting) and are not escaped."""
+
+    header: str
+    kind: str = "name"
+    markup: bool = False
+
+
+def _cells(col: Col, values: Sequence[Any]) -> list[str]:
+    if col.kind in ("name", "text"):
+        strings = ["-" if v is None else str(v) for v in values]
+    else:
+        strings = column(values, col.kind)
+    return strings if col.markup else [escape(s) for s in strings]
 
 
 def _titled(title: str | None, body: Table) -> RenderableType:
@@ -79,33 +167,48 @@ def _titled(title: str | None, body: Table) -> RenderableType:
     return Group(Text(title, style="bold"), body) if title else body
 
 
+def _widest(header: str, cells: Sequence[str]) -> int:
+    return max([len(header), *(Text.from_markup(c).cell_len for c in cells)])
+
+
 def table(
-    title: str | None,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    numeric: Sequence[str] = (),
-    markup_columns: set[str] = frozenset(),
-    no_wrap: set[str] = frozenset(),
+    title: str | None, columns: Sequence[Col | str], rows: Iterable[Sequence[Any]]
 ) -> RenderableType:
-    """A table; values are escaped except in `markup_columns` (for highlighting)."""
-    t = Table(header_style="bold")
-    for c in columns:
+    """A table: names and numbers keep their full width (min_width is their longest
+    cell, so even rich's last-resort squeeze cannot cut them); only "text" columns wrap."""
+    cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+    rows = [list(r) for r in rows]
+    cells = [_cells(col, [r[i] for r in rows]) for i, col in enumerate(cols)]
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        header_style="bold",
+    )
+    narrowest = 0
+    for col, strings in zip(cols, cells, strict=True):
+        fixed = col.kind != "text"
+        width = _widest(col.header, strings) if fixed else TEXT_MIN_WIDTH
+        narrowest += width + 2  # the gutter: padding and divider
         t.add_column(
-            c, justify="right" if c in numeric else "left", no_wrap=c in numeric or c in no_wrap
+            col.header,
+            justify="left" if col.kind in ("name", "text") else "right",
+            no_wrap=fixed,
+            overflow="ellipsis" if fixed else "fold",  # min_width keeps fixed ones whole
+            min_width=width if fixed else None,
         )
-    for row in rows:
-        t.add_row(
-            *(
-                fmt(v) if c in markup_columns else escape(fmt(v))
-                for c, v in zip(columns, row, strict=True)
-            )
-        )
-    return _titled(title, t)
+    for row in zip(*cells, strict=True):
+        t.add_row(*row)
+    shown = _titled(title, t)
+    # What `show` needs: rich measures a prose column at its longest word, but it folds.
+    shown.narrowest = narrowest
+    return shown
 
 
 def key_values(title: str, items: Iterable[tuple[str, Any]]) -> RenderableType:
     t = Table(show_header=False, box=None, padding=(0, 2))
-    t.add_column(style="bold")
+    t.add_column(style="bold", no_wrap=True)
     t.add_column()
     for k, v in items:
         t.add_row(k, escape(fmt(v)))
@@ -115,14 +218,16 @@ def key_values(title: str, items: Iterable[tuple[str, Any]]) -> RenderableType:
 def metrics_table(
     title: str, columns: dict[str, dict[str, float]], optimum: dict[str, float]
 ) -> RenderableType:
-    """One row per metric, one column per split, and the best value the data allows."""
+    """One row per metric, one column per split, and the best value the data allows; a
+    metric is read across its row, so each row has one precision."""
     names = sorted({m for split in columns.values() for m in split}, key=lambda m: (m != "loss", m))
     head = ["metric", *columns, *(["optimum"] if optimum else [])]
-    rows = [
-        [m, *(split.get(m) for split in columns.values()), *([optimum.get(m)] if optimum else [])]
-        for m in names
-    ]
-    return table(title, head, rows, numeric=head[1:])
+    rows = []
+    for m in names:
+        values = [*(split.get(m) for split in columns.values())]
+        values += [optimum.get(m)] if optimum else []
+        rows.append([m, *column(values, "number")])
+    return table(title, [Col("metric"), *(Col(h, "number") for h in head[1:])], rows)
 
 
 class TrainProgress:
@@ -191,3 +296,244 @@ class TrainProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+# ---- the tables of `zoo list`, `zoo bench` and `zoo compare` ----
+
+SHORT = {"float32": "f32", "mixed_bfloat16": "bf16", "mixed_float16": "f16"}
+
+
+def models_table(title: str, specs: Sequence[Any]) -> RenderableType:
+    """`zoo list`: name, family and task whole; the summary wraps in what is left."""
+    return table(
+        title,
+        [Col("name"), Col("family"), Col("task"), Col("summary", "text")],
+        [(s.name, s.family, s.task, s.summary) for s in specs],
+    )
+
+
+def _spread(rows: Sequence[dict], key: str, kind: str, suffix: str = "") -> list[str]:
+    """`key` with its min-max across repeats, all three at the column's one precision."""
+    values = [v for r in rows for v in (r[key], r[f"{key}_min"], r[f"{key}_max"])]
+    places = decimals(values, kind)
+    cells = []
+    for r in rows:
+        if not r[key]:
+            cells.append("-")
+            continue
+        cell = number(r[key], kind, places) + suffix
+        if r["repeats"] > 1 and r[f"{key}_min"] != r[f"{key}_max"]:
+            low, high = (number(r[f"{key}_{m}"], kind, places) for m in ("min", "max"))
+            cell += f" ({low}-{high})"
+        cells.append(cell)
+    return cells
+
+
+def _setting(row: dict) -> str:
+    setting = f"{row['mode']} {SHORT.get(row['precision'], row['precision'])}"
+    if row.get("device", "cpu") != "cpu":
+        setting += f" {row['device']}"
+    if row.get("backend", "tensorflow") != "tensorflow":
+        setting += f" {row['backend']}"
+    return setting
+
+
+def _status(row: dict) -> str:
+    return (
+        row["status"]
+        + (f": {row['reason']}" if row["reason"] else "")
+        + (f" ({row['note']})" if row["note"] else "")
+    )
+
+
+BENCH_COLUMNS = (
+    Col("model"),
+    Col("params", "count"),
+    Col("FLOPs/sample", "count"),
+    Col("setting"),
+    Col("batch", "count"),
+    Col("train samples/s", "throughput", markup=True),
+    Col("vs", "ratio"),
+    Col("infer p50 ms", "ms"),
+    Col("compile s", "s"),
+    Col("peak MB", "MB"),
+    Col("MFU", "%"),
+    Col("status", "text"),
+)
+
+
+def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableType:
+    """`zoo bench`: one row per case; the fastest setting of each model in bold green."""
+    rates = _spread(rows, "train_samples_per_s", "throughput")
+    rates = [
+        f"[bold green]{escape(c)}[/]" if r["fastest"] else escape(c)
+        for c, r in zip(rates, rows, strict=True)
+    ]
+    ups = _spread(rows, "speedup", "ratio", suffix="x")
+    body = [
+        [
+            r["model"],
+            r["num_params"],
+            r["flops_per_sample"],
+            _setting(r),
+            r["batch_size"],
+            rate,
+            up,
+            r["infer_p50_ms"],
+            r["compile_s"],
+            r["peak_memory_mb"],
+            r["mfu"],
+            _status(r),
+        ]
+        for r, rate, up in zip(rows, rates, ups, strict=True)
+    ]
+    columns = list(BENCH_COLUMNS)
+    columns[6] = Col(f"vs {baseline}", "ratio")
+    return table(title, columns, body)
+
+
+def backend_table(backends: Sequence[str], pivot: Sequence[dict]) -> RenderableType:
+    """Training samples/s per backend, side by side (XLA/compiled marked with *)."""
+    places = {b: decimals([p.get(b) for p in pivot], "throughput") for b in backends}
+    body = []
+    for p in pivot:
+        cells = [p["model"], _setting(p)]
+        for b in backends:
+            rate, status = p.get(b), p.get(f"{b}_status")
+            if rate:
+                cells.append(
+                    number(rate, "throughput", places[b]) + ("*" if p.get(f"{b}_xla") else "")
+                )
+            else:
+                cells.append(status or "-")
+        body.append(cells)
+    return table(
+        "train samples/s by backend (* compiled: XLA on TensorFlow and JAX, torch.compile)",
+        [Col("model"), Col("setting"), *(Col(b, "throughput") for b in backends)],
+        body,
+    )
+
+
+def reference_table(refs: Sequence[dict]) -> RenderableType:
+    """The zoo's step against the hand-written references, as ratios."""
+    places = decimals([v for r in refs for v in (r["ratio"], r["min"], r["max"])], "ratio")
+    body = [
+        [
+            r["model"],
+            r["comparison"],
+            number(r["ratio"], "ratio", places) + "x",
+            f"{number(r['min'], 'ratio', places)}-{number(r['max'], 'ratio', places)}",
+            r["repeats"],
+        ]
+        for r in refs
+    ]
+    return table(
+        "the zoo against references (one run, interleaved repeats)",
+        [
+            Col("model"),
+            Col("comparison"),
+            Col("ratio", "ratio"),
+            Col("min-max", "ratio"),
+            Col("repeats", "count"),
+        ],
+        body,
+    )
+
+
+def geomean_line(result: dict) -> str:
+    """The line under `zoo compare`'s table."""
+    unmatched = result["unmatched"]
+    return f"geometric mean new/base: {result['geomean']:.3f} over {len(result['rows'])} cases" + (
+        f"; {unmatched} cases in only one run" if unmatched else ""
+    )
+
+
+def case_done(n: int, total: int, case: Any, record: dict) -> None:
+    """`zoo bench`'s line on stderr as each case finishes."""
+    status = record["status"]
+    if status == "ok":
+        what = f"{record['train']['samples_per_s']:,.0f} samples/s"
+    else:
+        what = f"[yellow]{status}[/]: {escape(str(record.get('reason', '')))}"
+    err.print(
+        escape(f"[{n}/{total}] {case.label()}: ") + what + f" ({record.get('wall_s', 0):.0f} s)",
+        soft_wrap=True,
+    )
+
+
+def compare_table(title: str, rows: Sequence[dict]) -> RenderableType:
+    """`zoo compare`: a line per model, then its cases (setting and batch) indented under
+    it, so a case is one line and the table fits 80 columns with every name whole."""
+    base = column([r["base"] for r in rows], "throughput")
+    new = column([r["new"] for r in rows], "throughput")
+    spread = column([r["spread"] for r in rows], "%")
+    body, model = [], None
+    for r, b, n, s in zip(rows, base, new, spread, strict=True):
+        if r["model"] != model:
+            model = r["model"]
+            body.append([f"[bold]{escape(model)}[/]", "", "", "", "", ""])
+        verdict = "REGRESSION" if r["regressed"] else ("within noise" if r["noisy"] else "")
+        case = escape(f"  {_setting(r)} b{r['batch_size']}")
+        body.append([case, b, n, number(r["ratio"], "ratio", 3), s, verdict])
+    return table(
+        f"{title} (training samples/s)",
+        [
+            Col("model, setting", markup=True),
+            Col("base", "throughput"),
+            Col("new", "throughput"),
+            Col("new/base", "ratio"),
+            Col("spread", "%"),
+            Col("verdict"),
+        ],
+        body,
+    )
+
+
+# ---- the views of `zoo profile` and `zoo peak` ----
+
+
+def profile_view(r: Any) -> RenderableType:
+    """A ProfileResult as labelled lines, each with its unit."""
+    t, i = r.train, r.infer
+    rows = [
+        ("parameters", r.params),
+        ("FLOPs / sample (forward)", r.flops["forward_per_sample"]),
+        ("FLOPs / sample (train step)", r.flops["train_per_sample"]),
+        ("first step: trace + compile", f"{r.compile_s:.2f} s"),
+        (
+            "train step (median, p10-p90)",
+            f"{t['step_ms_median']:.2f} ms ({t['step_ms_p10']:.2f}-{t['step_ms_p90']:.2f})",
+        ),
+        ("train throughput", f"{t['samples_per_s']:,.0f} samples/s"),
+        ("train FLOP/s", f"{r.train_flops_per_s / 1e9:,.2f} GFLOP/s"),
+        ("MFU", f"{r.mfu:.1%}" if r.mfu is not None else "- (run `zoo peak` first)"),
+        (
+            "inference latency, batch 1 (p50/p90/p99)",
+            f"{i['p50_ms']:.2f} / {i['p90_ms']:.2f} / {i['p99_ms']:.2f} ms",
+        ),
+        (f"inference throughput, batch {r.batch_size}", f"{i['samples_per_s']:,.0f} samples/s"),
+        ("peak memory", f"{r.peak_memory_mb:,.0f} MB"),
+        ("XLA really ran", "yes" if r.resolved["jit_compile"] else "no"),
+    ]
+    probe = r.resolved.get("jit_probe")
+    if probe:
+        rows.append(
+            (
+                "auto: probe step, graph / XLA",
+                f"{probe['graph_step_ms']:.2f} / {probe['xla_step_ms']:.2f} ms"
+                + (" (cached)" if probe["cached"] else ""),
+            )
+        )
+    parts = (r.model, r.backend, r.device, r.mode, r.precision, f"batch {r.batch_size}")
+    return key_values(" · ".join(parts), rows)
+
+
+def peak_view(r: dict) -> RenderableType:
+    """`zoo peak`'s measurement: matmul FLOP/s and copy bandwidth."""
+    return key_values(
+        f"peak of {r['device']} ({r['backend']}, {r['dtype']})",
+        [
+            ("matmul", f"{r['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s ({r['size']}x{r['size']})"),
+            ("memory copy", f"{r['copy_bytes_per_s'] / 1e9:,.1f} GB/s"),
+        ],
+    )
