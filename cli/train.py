@@ -1,198 +1,219 @@
-"""`zoo train NAME`: train a model, show progress and metrics, save the run."""
+"""`zoo train NAME`: train a model, show progress and metrics, save the run.
+
+The command reads: parse the command line -> the run's settings -> train -> render.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from zoo.cli import _keras, options, render
-from zoo.cli.options import Precision, parse_params
+from zoo.cli.options import Precision, choice_enum, parse_params
 
+from zoo.choices import JIT_MODES, OPTIMIZERS, SCHEDULES, STRATEGIES
 
-class Jit(str, Enum):
-    off = "off"
-    on = "on"
-    auto = "auto"
+Optimizer = choice_enum("Optimizer", OPTIMIZERS)
+Schedule = choice_enum("Schedule", SCHEDULES)
+Strategy = choice_enum("Strategy", tuple(s.replace("_", "-") for s in STRATEGIES))  # multi-worker
+Jit = choice_enum("Jit", JIT_MODES)
 
+# The options, one alias each, in the order of --help.
+Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
+Epochs = Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")]
+BatchSize = Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")]
+LearningRate = Annotated[float | None, typer.Option(help="Default: the recipe.")]
+OptimizerOption = Annotated[
+    Optimizer | None, typer.Option(help="sgd (momentum 0.9), adam or adamw. Default: the recipe.")
+]
+ValFraction = Annotated[
+    float | None,
+    typer.Option(
+        help="Part of the training split held out for validation (0: none). Default: "
+        "the dataset's own validation split where it has one, else 0.1."
+    ),
+]
+Param = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
+    ),
+]
+ScheduleOption = Annotated[
+    Schedule,
+    typer.Option(help="Learning rate: constant, cosine decay, or 10% warm-up then cosine."),
+]
+ClipNorm = Annotated[float | None, typer.Option(help="Clip the global gradient norm to this.")]
+StepsPerExecution = Annotated[
+    int, typer.Option(min=1, help="Training steps fused into one call of the compiled step.")
+]
+EarlyStopping = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="PATIENCE",
+        help="Stop after PATIENCE epochs without a better validation loss; keep the best.",
+    ),
+]
+Device = Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, gpu, gpu:N.")]
+JitOption = Annotated[
+    Jit,
+    typer.Option(
+        help="XLA: off, on, or auto (the faster by a measured, cached probe); the result "
+        "says what ran."
+    ),
+]
+PrecisionOption = Annotated[
+    Precision, typer.Option(help="float32, mixed_float16 (loss scaling) or mixed_bfloat16.")
+]
+Threads = Annotated[
+    int | None,
+    typer.Option(min=1, help="TensorFlow's intra-op threads (containers often over-report cores)."),
+]
+Deterministic = Annotated[
+    bool,
+    typer.Option("--deterministic", help="TensorFlow op determinism: identical reruns, slower."),
+]
+StrategyOption = Annotated[
+    Strategy,
+    typer.Option(
+        help="tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi-worker "
+        "(TF_CONFIG) or tpu. --batch-size is the global batch."
+    ),
+]
+CpuDevices = Annotated[
+    int | None,
+    typer.Option(min=1, help="Split the CPU into N logical devices (to try --strategy)."),
+]
+Tpu = Annotated[
+    str | None, typer.Option(help="The TPU's name or grpc:// address (--strategy tpu).")
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(help="Folder for model.keras (best epoch), last.keras, history.csv, result.json."),
+]
+Resume = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue the interrupted run in --output after its last epoch."),
+]
+TensorBoard = Annotated[
+    bool, typer.Option("--tensorboard", help="Write TensorBoard logs in --output.")
+]
 
-class Schedule(str, Enum):
-    constant = "constant"
-    cosine = "cosine"
-    warmup_cosine = "warmup_cosine"
-
-
-class Strategy(str, Enum):
-    none = "none"
-    mirrored = "mirrored"
-    multi_worker = "multi-worker"
-    tpu = "tpu"
-
-
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    adam = "adam"
-    adamw = "adamw"
+# Command-line values that zoo.train takes as they are.
+_PASSED = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "samples",
+    "val_fraction",
+    "test_fraction",
+    "data_dir",
+    "download",
+    "output",
+    "resume",
+    "tensorboard",
+    "clip_norm",
+    "steps_per_execution",
+    "early_stopping",
+)
 
 
 def train(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")],
+    name: Name,
     dataset: options.Dataset = "synthetic",
-    epochs: Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Default: the recipe.")] = None,
-    optimizer: Annotated[
-        Optimizer | None,
-        typer.Option(help="sgd (momentum 0.9), adam or adamw. Default: the recipe."),
-    ] = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    learning_rate: LearningRate = None,
+    optimizer: OptimizerOption = None,
     seed: options.Seed = 0,
     samples: options.Samples = None,
-    val_fraction: Annotated[
-        float | None,
-        typer.Option(
-            help="Part of the training split held out for validation (0: none). Default: "
-            "the dataset's own validation split where it has one, else 0.1."
-        ),
-    ] = None,
+    val_fraction: ValFraction = None,
     test_fraction: options.TestFraction = 0.2,
     data_dir: options.DataDir = None,
     download: options.Download = False,
-    param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
-        ),
-    ] = None,
-    schedule: Annotated[
-        Schedule,
-        typer.Option(help="Learning rate: constant, cosine decay, or 10% warm-up then cosine."),
-    ] = Schedule.constant,
-    clip_norm: Annotated[
-        float | None, typer.Option(help="Clip the global gradient norm to this.")
-    ] = None,
-    steps_per_execution: Annotated[
-        int, typer.Option(min=1, help="Training steps fused into one call of the compiled step.")
-    ] = 1,
-    early_stopping: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            metavar="PATIENCE",
-            help="Stop after PATIENCE epochs without a better validation loss; keep the best.",
-        ),
-    ] = None,
-    device: Annotated[
-        str, typer.Option(help="auto (a GPU if there is one), cpu, gpu, gpu:N.")
-    ] = "auto",
-    jit_compile: Annotated[
-        Jit,
-        typer.Option(
-            help="XLA: off, on, or auto (the faster by a measured, cached probe); the result "
-            "says what ran."
-        ),
-    ] = Jit.off,
-    precision: Annotated[
-        Precision, typer.Option(help="float32, mixed_float16 (loss scaling) or mixed_bfloat16.")
-    ] = Precision.float32,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="TensorFlow's intra-op threads (containers often over-report cores)."
-        ),
-    ] = None,
-    deterministic: Annotated[
-        bool,
-        typer.Option(
-            "--deterministic", help="TensorFlow op determinism: identical reruns, slower."
-        ),
-    ] = False,
-    strategy: Annotated[
-        Strategy,
-        typer.Option(
-            help="tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi-worker "
-            "(TF_CONFIG) or tpu. --batch-size is the global batch."
-        ),
-    ] = Strategy.none,
-    cpu_devices: Annotated[
-        int | None,
-        typer.Option(min=1, help="Split the CPU into N logical devices (to try --strategy)."),
-    ] = None,
-    tpu: Annotated[
-        str | None, typer.Option(help="The TPU's name or grpc:// address (--strategy tpu).")
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder for model.keras (best epoch), last.keras, history.csv, result.json."
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume", help="Continue the interrupted run in --output after its last epoch."
-        ),
-    ] = False,
-    tensorboard: Annotated[
-        bool, typer.Option("--tensorboard", help="Write TensorBoard logs in --output.")
-    ] = False,
+    param: Param = None,
+    schedule: ScheduleOption = Schedule.constant,
+    clip_norm: ClipNorm = None,
+    steps_per_execution: StepsPerExecution = 1,
+    early_stopping: EarlyStopping = None,
+    device: Device = "auto",
+    jit_compile: JitOption = Jit.off,
+    precision: PrecisionOption = Precision.float32,
+    threads: Threads = None,
+    deterministic: Deterministic = False,
+    strategy: StrategyOption = Strategy.none,
+    cpu_devices: CpuDevices = None,
+    tpu: Tpu = None,
+    output: Output = None,
+    resume: Resume = False,
+    tensorboard: TensorBoard = False,
     backend: options.Backend = None,
     as_json: options.Json = False,
 ) -> None:
     """Train a model and evaluate it on the test split."""
-    import zoo
-
-    model_kwargs = parse_params(param or [])
-    progress = render.TrainProgress()
+    args = dict(locals())  # the command line, by parameter name
+    kwargs = _train_kwargs(args)
     with render.errors():
-        zoo.get_spec(name)  # an unknown name fails before the slow import
-        _keras.select_backend(backend)
-        from zoo.runtime import RunConfig
-
-        run = RunConfig(
-            device=device,
-            precision=precision.value,
-            threads=threads,
-            deterministic=deterministic,
-            strategy=strategy.value.replace("-", "_"),
-            cpu_devices=cpu_devices,
-            tpu=tpu,
-            jit_compile={"off": False, "on": True, "auto": "auto"}[jit_compile.value],
-        )
-        _keras.import_quietly(run=run)
-        try:
-            result = zoo.train(
-                name,
-                dataset,
-                epochs=epochs,
-                batch_size=batch_size,
-                learning_rate=learning_rate,
-                optimizer=optimizer.value if optimizer else None,
-                seed=seed,
-                samples=samples,
-                val_fraction=val_fraction,
-                test_fraction=test_fraction,
-                data_dir=data_dir,
-                download=download,
-                output=output,
-                resume=resume,
-                tensorboard=tensorboard,
-                schedule=schedule.value,
-                clip_norm=clip_norm,
-                steps_per_execution=steps_per_execution,
-                early_stopping=early_stopping,
-                model_kwargs=model_kwargs,
-                run=run,
-                progress=progress,
-            )
-        except KeyboardInterrupt:
-            progress.close()
-            _interrupted(output, resume)
-        finally:
-            progress.close()
+        run = _run_config(args)
+        result = _run(name, dataset, run, kwargs)
     if as_json:
         render.print_json(result.to_dict())
-        return
+    else:
+        _show(result)
+
+
+def _train_kwargs(args: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of zoo.train that the command line sets."""
+    return {
+        **{k: args[k] for k in _PASSED},
+        "optimizer": args["optimizer"].value if args["optimizer"] else None,
+        "schedule": args["schedule"].value,
+        "model_kwargs": parse_params(args["param"] or []),
+    }
+
+
+def _run_config(args: dict[str, Any]):
+    """Checks the name, selects the backend, and returns the RunConfig; Keras is imported
+    (quietly) once the runtime is set up."""
+    import zoo
+
+    zoo.get_spec(args["name"])  # an unknown name fails before the slow import
+    _keras.select_backend(args["backend"])
+    from zoo.runtime import RunConfig
+
+    run = RunConfig(
+        device=args["device"],
+        precision=args["precision"].value,
+        threads=args["threads"],
+        deterministic=args["deterministic"],
+        strategy=args["strategy"].value.replace("-", "_"),
+        cpu_devices=args["cpu_devices"],
+        tpu=args["tpu"],
+        jit_compile={"off": False, "on": True, "auto": "auto"}[args["jit_compile"].value],
+    )
+    _keras.import_quietly(run=run)
+    return run
+
+
+def _run(name: str, dataset: str, run, kwargs: dict[str, Any]):
+    """zoo.train with a progress display; Ctrl-C says what was kept (exit 130)."""
+    import zoo
+
+    progress = render.TrainProgress()
+    try:
+        return zoo.train(name, dataset, **kwargs, run=run, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        _interrupted(kwargs["output"], kwargs["resume"])
+    finally:
+        progress.close()
+
+
+def _show(result) -> None:
+    """The metrics of the tested epoch (train, validation, test) and where the run is."""
     shown = result.history[(result.best_epoch or len(result.history)) - 1]  # what was tested
     train_m = {
         k: v for k, v in shown.items() if k not in ("epoch", "seconds") and not k.startswith("val_")
@@ -204,23 +225,16 @@ def train(
         "test": result.test_metrics,
     }
     seconds = sum(h["seconds"] for h in result.history) / len(result.history)
-    render.out.print(
-        render.metrics_table(
-            f"{result.model} on {_short(result.dataset['name'])} after "
-            f"{render.plural(len(result.history), 'epoch')} ({seconds:.1f} s per epoch)"
-            + (
-                f", best epoch {shown['epoch']}"
-                if shown["epoch"] != result.history[-1]["epoch"]
-                else ""
-            ),
-            columns,
-            result.optimum,
-        )
+    best = f", best epoch {shown['epoch']}" if shown["epoch"] != result.history[-1]["epoch"] else ""
+    title = (
+        f"{result.model} on {_short(result.dataset['name'])} after "
+        f"{render.plural(len(result.history), 'epoch')} ({seconds:.1f} s per epoch){best}"
     )
+    render.out.print(render.metrics_table(title, columns, result.optimum))
     if result.paths:
-        best = f" (epoch {result.best_epoch})" if result.best_epoch else ""
+        epoch = f" (epoch {result.best_epoch})" if result.best_epoch else ""
         render.err.print(
-            f"Saved {result.paths['model']}{best}, last.keras, history.csv and result.json "
+            f"Saved {result.paths['model']}{epoch}, last.keras, history.csv and result.json "
             f"in {Path(result.paths['model']).parent}",
             soft_wrap=True,
         )
