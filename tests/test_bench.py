@@ -280,3 +280,44 @@ def test_plot_without_matplotlib_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(UsageError, match=r"pip install 'keras-zoo\[plot\]'"):
         plot.bench_chart([], "x.png", "t")
+
+
+def test_the_case_key_is_spelled_by_one_function():
+    case = perf_suite.Case("mlp", "fit", "float32", 32, "cpu", (("depth", 2),), 4, backend="jax")
+    assert case.key == perf_suite.case_key(
+        "mlp", "fit", "float32", 32, "cpu", {"depth": 2}, 4, backend="jax"
+    )
+    assert case.key == 'mlp|fit|float32|32|cpu|{"depth": 2}|spe=4|jax'
+    plain = perf_suite.Case("mlp", "graph", "float32", 32, "cpu")
+    assert plain.key == perf_suite.case_key("mlp", "graph", "float32", 32, "cpu")
+
+
+def test_format_column_gives_each_column_one_precision():
+    fmt = perf_summary.format_column
+    assert fmt([0.5909, 4.405, None], "ms") == ["0.59", "4.41", "-"]
+    assert fmt([0.7654, 1.27], "s") == ["0.77", "1.27"]
+    assert fmt([0.079, 1.8], "s") == ["0.079", "1.800"]
+    assert fmt([290740.43, 847.2], "throughput") == ["290,740", "847"]
+    assert fmt([290740.43, None], "throughput", grouping=False, missing="") == ["290740", ""]
+    assert fmt([269322, 5], "count") == ["269,322", "5"]
+    assert fmt([0.24, 0.000032], "%") == ["24.0%", "0.0%"]
+
+
+def test_written_tables_print_each_number_column_with_one_precision(tmp_path):
+    suite = perf_suite.load_suite(_suite(tmp_path, TINY))
+    run, _ = _fake({"graph": [100.0], "xla": [150.0]})
+
+    def varied(case, steps, timeout_s):  # an inference latency ten times the other
+        record = run(case, steps, timeout_s)
+        record["infer"] = {"p50_ms": 0.5909 if case.mode == "graph" else 4.405}
+        return record
+
+    out = tmp_path / "r.jsonl"
+    perf_runner.run_suite(suite, out, runner=varied)
+    lines = out.with_suffix(".md").read_text().splitlines()
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:4]]
+    assert [row[head.index("infer p50 ms")] for row in cells] == ["0.59", "4.41"]
+    rows = list(__import__("csv").DictReader(out.with_suffix(".csv").open()))
+    assert [r["infer_p50_ms"] for r in rows] == ["0.59", "4.41"]
+    assert [r["speedup"] for r in rows] == ["1.00", "1.50"]

@@ -119,3 +119,25 @@ dataset = "fashion_mnist"
     pipe = refs["tf.data pipeline on real data / fit from memory"]
     assert (pipe["min"], pipe["max"]) == pytest.approx((0.95, 1.0))
     assert "zoo fit / PyTorch eager | 2.00x" in (tmp_path / "r.md").read_text()
+
+
+def test_a_reference_record_is_a_profile_result():
+    from zoo.perf.references import common
+
+    x, y, kwargs = common.batch("mlp", 8)
+    assert len(y) == 8 and kwargs == profiling.synthetic_batch(zoo.get_spec("mlp"), {}, 8)[2]
+    r = common.record(
+        model="mlp",
+        mode="ref_tf",
+        batch_size=8,
+        first_s=0.5,
+        times=[0.01, 0.02, 0.03],
+        flops_model=zoo.create_model("mlp"),
+        implementation="by hand",
+        params=7,
+        extra={"loss_first": 2.0},
+    )
+    fields = set(profiling.ProfileResult.__dataclass_fields__)
+    assert fields <= set(r) and r["loss_first"] == 2.0 and r["params"] == 7
+    assert r["train"]["samples_per_s"] == pytest.approx(8 / 0.02) and r["train"]["steps"] == 3
+    assert r["flops"]["forward_per_sample"] > 0 and r["precision"] == "float32"

@@ -14,7 +14,7 @@ costs about twice the forward: Kaplan et al. 2020).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 ELEMENTWISE = {
@@ -95,70 +95,94 @@ def _rnn(layer, ins, gates: int) -> int:
     return steps * gates * 2 * (features + cell_units) * cell_units
 
 
+def _transformer_block(layer, ins, out, batch_size) -> int:  # keras-hub blocks
+    tokens, d = ins[0][1], ins[0][-1]
+    heads, ffn = layer.num_heads, layer.intermediate_dim
+    attention = 4 * 2 * tokens * d * d + 2 * 2 * tokens * tokens * d
+    attention += 3 * tokens * tokens * heads  # softmax
+    feedforward = 2 * 2 * tokens * d * ffn
+    return attention + feedforward + 2 * 5 * tokens * d + 2 * tokens * d  # norms, adds
+
+
+def _reversible_embedding(layer, ins, out, batch_size) -> int:
+    """A lookup (0), or with reverse=True the logits over the vocabulary."""
+    if out[-1] == layer.input_dim and ins[0][-1] == layer.output_dim:
+        return 2 * layer.output_dim * layer.input_dim * (_n(out) // layer.input_dim)
+    return 0
+
+
+def _conv(layer, ins, out, batch_size) -> int:
+    kernel = math.prod(layer.kernel_size)
+    cin = ins[0][-1] if layer.data_format == "channels_last" else ins[0][1]
+    return 2 * kernel * (cin // layer.groups) * _n(out)
+
+
+def _attention(layer, ins, out, batch_size) -> int:
+    q, v = ins[0], ins[1] if len(ins) > 1 else ins[0]
+    tq, tk, dq, dv = q[1], v[1], q[-1], v[-1]
+    h, k = layer.num_heads, layer.key_dim
+    vd = layer.value_dim or k
+    projections = 2 * (tq * dq * h * k + tk * dv * h * k + tk * dv * h * vd + tq * h * vd * out[-1])
+    attention = 2 * tq * tk * h * k + 3 * tq * tk * h + 2 * tq * tk * h * vd
+    return projections + attention
+
+
+def _pool(layer, ins, out, batch_size) -> int:  # one op per window element
+    return math.prod(layer.pool_size) * _n(out)
+
+
+RNN_GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def _bidirectional(layer, ins, out, batch_size) -> int:
+    gates = RNN_GATES[type(layer.forward_layer).__name__]
+    return 2 * _rnn(layer.forward_layer, ins, gates)
+
+
+def _feature_cross(layer, ins, out, batch_size) -> int:
+    d = ins[0][-1]
+    return 2 * d * d + 3 * d
+
+
+# Layer type -> forward FLOPs per example of one call: f(layer, ins, out, batch_size).
+COUNTERS: dict[str, Callable[[Any, list[tuple], tuple, int], int]] = {
+    "ReversibleEmbedding": _reversible_embedding,
+    "TransformerEncoder": _transformer_block,
+    "TransformerDecoder": _transformer_block,
+    "Dense": lambda layer, ins, out, b: 2 * ins[0][-1] * layer.units * (_n(out) // layer.units),
+    **dict.fromkeys(("Conv1D", "Conv2D", "Conv3D"), _conv),
+    "DepthwiseConv2D": lambda layer, ins, out, b: 2 * math.prod(layer.kernel_size) * _n(out),
+    **{f"{kind}Pooling{d}D": _pool for kind in ("Max", "Average") for d in (1, 2, 3)},
+    "BatchNormalization": lambda layer, ins, out, b: 2 * _n(out),
+    "LayerNormalization": lambda layer, ins, out, b: 5 * _n(out),
+    **{kind: (lambda layer, ins, out, b: _n(out)) for kind in ELEMENTWISE},
+    **{
+        kind: (lambda layer, ins, out, b, g=gates: _rnn(layer, ins, g))
+        for kind, gates in RNN_GATES.items()
+    },
+    "Bidirectional": _bidirectional,
+    "MultiHeadAttention": _attention,
+    "Dot": lambda layer, ins, out, b: 2 * _n(ins[0]),
+    "FeatureCross": _feature_cross,
+    "DotScores": lambda layer, ins, out, batch_size: 2 * ins[0][-1] * batch_size,
+}
+
+
 def layer_flops(layer, ins: list[tuple], outs: list[tuple], batch_size: int = 1) -> int:
-    """Forward FLOPs per example of one call of `layer` (see the module docstring)."""
+    """Forward FLOPs per example of one call of `layer` (see the module docstring).
+
+    Raises:
+        NotImplementedError: a layer type the counter does not know.
+    """
     kind = type(layer).__name__
-    out = outs[0]
     if kind in FREE or kind in ZERO or kind.endswith("InputLayer"):
         return 0
-    if kind == "ReversibleEmbedding":  # a lookup, or (reverse=True) logits over the vocabulary
-        if out[-1] == layer.input_dim and ins[0][-1] == layer.output_dim:
-            return 2 * layer.output_dim * layer.input_dim * (_n(out) // layer.input_dim)
-        return 0
-    if kind in ("TransformerEncoder", "TransformerDecoder"):  # keras-hub blocks
-        tokens, d = ins[0][1], ins[0][-1]
-        heads, ffn = layer.num_heads, layer.intermediate_dim
-        attention = 4 * 2 * tokens * d * d + 2 * 2 * tokens * tokens * d
-        attention += 3 * tokens * tokens * heads  # softmax
-        feedforward = 2 * 2 * tokens * d * ffn
-        return attention + feedforward + 2 * 5 * tokens * d + 2 * tokens * d  # norms, adds
-    if kind == "Dense":
-        return 2 * ins[0][-1] * layer.units * (_n(out) // layer.units)
-    if kind in ("Conv1D", "Conv2D", "Conv3D"):
-        kernel = math.prod(layer.kernel_size)
-        cin = ins[0][-1] if layer.data_format == "channels_last" else ins[0][1]
-        return 2 * kernel * (cin // layer.groups) * _n(out)
-    if kind == "DepthwiseConv2D":
-        return 2 * math.prod(layer.kernel_size) * _n(out)
-    if kind in ("MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D"):
-        return math.prod(layer.pool_size) * _n(out)
     if kind.startswith("Global") and "Pooling" in kind:
         return _n(ins[0])
-    if kind == "BatchNormalization":
-        return 2 * _n(out)
-    if kind == "LayerNormalization":
-        return 5 * _n(out)
-    if kind in ELEMENTWISE:
-        return _n(out)
-    if kind == "SimpleRNN":
-        return _rnn(layer, ins, 1)
-    if kind == "GRU":
-        return _rnn(layer, ins, 3)
-    if kind == "LSTM":
-        return _rnn(layer, ins, 4)
-    if kind == "Bidirectional":
-        inner = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}[type(layer.forward_layer).__name__]
-        return 2 * _rnn(layer.forward_layer, ins, inner)
-    if kind == "MultiHeadAttention":
-        q, v = ins[0], ins[1] if len(ins) > 1 else ins[0]
-        tq, tk, dq, dv = q[1], v[1], q[-1], v[-1]
-        h, k = layer.num_heads, layer.key_dim
-        vd = layer.value_dim or k
-        projections = 2 * (
-            tq * dq * h * k + tk * dv * h * k + tk * dv * h * vd + tq * h * vd * out[-1]
-        )
-        attention = 2 * tq * tk * h * k + 3 * tq * tk * h + 2 * tq * tk * h * vd
-        return projections + attention
-    if kind == "Dot":
-        return 2 * _n(ins[0])
-    if kind == "FeatureCross":
-        d = ins[0][-1]
-        return 2 * d * d + 3 * d
-    if kind == "DotScores":
-        return 2 * ins[0][-1] * batch_size
-    if kind == "MaxPooling3D" or kind == "AveragePooling3D":
-        return math.prod(layer.pool_size) * _n(out)
-    raise NotImplementedError(kind)
+    counter = COUNTERS.get(kind)
+    if counter is None:
+        raise NotImplementedError(kind)
+    return counter(layer, ins, outs[0], batch_size)
 
 
 def count(model, batch_size: int = 1) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from zoo import io
-from zoo.errors import InvalidArgumentError
+from zoo.choices import check_choice
 from zoo.runtime.device import compute_dtype, device_scope
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -45,39 +45,16 @@ def measure_peak(
     Returns:
         ``{"matmul_flops_per_s", "copy_bytes_per_s", "size", "dtype", "device", "backend"}``.
     """
-    if dtype not in DTYPES:
-        raise InvalidArgumentError(f"Unknown dtype {dtype!r}. Allowed: {', '.join(DTYPES)}.")
+    check_choice("dtype", dtype, DTYPES)
     import keras
-    from keras import ops
 
     size = size or (8192 if device.startswith("gpu") else 2048)
     with device_scope(device):
-        a = ops.cast(keras.random.normal((size, size), seed=1), dtype)
-        b = ops.cast(keras.random.normal((size, size), seed=2), dtype)
-
-        def sync(x):  # wait for x by reading one element (as float32: NumPy has no bf16)
-            ops.convert_to_numpy(ops.cast(ops.reshape(x, (-1,))[:1], "float32"))
-
-        sync(ops.matmul(a, b))  # warm up
-
-        def matmul():
-            t0 = time.perf_counter()
-            sync(ops.matmul(a, b))
-            return time.perf_counter() - t0
-
-        best = min(matmul() for _ in range(repeats))
-        big = ops.ones((64 * 2**20,), dtype="float32")  # 256 MiB
-
-        def copy():
-            t0 = time.perf_counter()
-            sync(big + 1.0)
-            return time.perf_counter() - t0
-
-        copy()
-        best_copy = min(copy() for _ in range(max(repeats // 2, 3)))
+        best = _best_matmul(size, dtype, repeats)
+        best_copy = _best_copy(max(repeats // 2, 3))
     result = {
         "matmul_flops_per_s": 2 * size**3 / best,
-        "copy_bytes_per_s": 2 * 4 * 64 * 2**20 / best_copy,  # read + write
+        "copy_bytes_per_s": 2 * 4 * COPY_ELEMENTS / best_copy,  # read + write
         "size": size,
         "dtype": dtype,
         "device": device,
@@ -87,3 +64,42 @@ def measure_peak(
     if cache:
         io.write_cache(PEAK_CACHE, io.machine_key(device, dtype), result)
     return result
+
+
+COPY_ELEMENTS = 64 * 2**20  # float32: 256 MiB
+
+
+def _sync(x) -> None:
+    """Waits for x by reading one element (as float32: NumPy has no bfloat16)."""
+    from keras import ops
+
+    ops.convert_to_numpy(ops.cast(ops.reshape(x, (-1,))[:1], "float32"))
+
+
+def _best_time(fn, repeats: int) -> float:
+    """The fastest of `repeats` timed calls, after one untimed (warm-up) call."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _best_matmul(size: int, dtype: str, repeats: int) -> float:
+    """Seconds of the fastest (size x size) @ (size x size) matrix multiply."""
+    import keras
+    from keras import ops
+
+    a = ops.cast(keras.random.normal((size, size), seed=1), dtype)
+    b = ops.cast(keras.random.normal((size, size), seed=2), dtype)
+    return _best_time(lambda: _sync(ops.matmul(a, b)), repeats)
+
+
+def _best_copy(repeats: int) -> float:
+    """Seconds of the fastest element-wise pass over COPY_ELEMENTS float32 values."""
+    from keras import ops
+
+    big = ops.ones((COPY_ELEMENTS,), dtype="float32")
+    return _best_time(lambda: _sync(big + 1.0), repeats)

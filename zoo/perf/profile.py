@@ -29,6 +29,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +37,10 @@ import numpy as np
 
 from zoo import data as zdata
 from zoo import io, registry, tasks
+from zoo.choices import FIT_MODES, PRECISIONS, PROFILE_MODES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
 from zoo.perf import flops as zflops
-
-MODES = ("eager", "graph", "xla", "auto", "fit", "pipeline")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+from zoo.spec import ModelSpec
 
 
 @dataclass
@@ -74,24 +74,20 @@ def _percentile(values, q) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def _batch(spec: registry.ModelSpec, model_kwargs: dict, batch_size: int):
-    """One batch of the task's synthetic data, shaped for the model."""
+def synthetic_batch(spec: ModelSpec, model_kwargs: dict, batch_size: int):
+    """One fixed batch of the task's synthetic data, shaped for the model: (x, y, kwargs),
+    kwargs being `model_kwargs` completed with the sizes the data implies (vocabulary,
+    sequence length...). Profiling and the hand-written references train on it."""
     hints = {**spec.defaults, **model_kwargs}
     if spec.task == "language_modeling" and hints["vocab_size"] > zdata.synthetic.MAX_MARKOV_VOCAB:
         # A published tokenizer's vocabulary (GPT-2: 50,257): timing needs no Markov text.
         rng = np.random.default_rng(0)
-        shape = (batch_size, hints["sequence_length"])
-        tokens = rng.integers(1, hints["vocab_size"], size=(shape[0], shape[1] + 1))
-        data = zdata.Dataset(
-            "random tokens",
-            spec.task,
-            tokens[:, :-1],
-            tokens[:, 1:],
-            tokens[:1, :-1],
-            tokens[:1, 1:],
-            model_kwargs={k: hints[k] for k in ("vocab_size", "sequence_length")},
+        tokens = rng.integers(
+            1, hints["vocab_size"], size=(batch_size, hints["sequence_length"] + 1)
         )
-        return data.x_train.astype("int32"), data.y_train.astype("int32"), data
+        implied = _known(spec, {k: hints[k] for k in ("vocab_size", "sequence_length")})
+        x, y = tokens[:, :-1].astype("int32"), tokens[:, 1:].astype("int32")
+        return x, y, {**implied, **model_kwargs}
     n = max(batch_size, 512 if spec.task == "rating_prediction" else batch_size)
     if spec.task == "retrieval":
         n = max(n, 1280)
@@ -102,7 +98,12 @@ def _batch(spec: registry.ModelSpec, model_kwargs: dict, batch_size: int):
         if isinstance(data.x_train, dict)
         else data.x_train[take]
     )
-    return x, data.y_train[take], data
+    return x, data.y_train[take], {**_known(spec, data.model_kwargs), **model_kwargs}
+
+
+def _known(spec: ModelSpec, kwargs: dict) -> dict:
+    """The entries of `kwargs` that are hyper-parameters of the model."""
+    return {k: v for k, v in kwargs.items() if k in spec.defaults}
 
 
 def _timed(fn, repeats: int) -> list[float]:
@@ -112,6 +113,15 @@ def _timed(fn, repeats: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def time_calls(step: Callable[[], Any], steps: int, warmup: int) -> tuple[float, list[float]]:
+    """Times the first call apart (it traces and compiles), then `steps` calls after
+    `warmup` untimed ones; each call must return only once its work is done."""
+    first = _timed(step, 1)[0]
+    for _ in range(warmup):
+        step()
+    return first, _timed(step, steps)
 
 
 def _fit_epochs(model, feed: dict, steps: int, epochs: int) -> tuple[float, list[float]]:
@@ -146,29 +156,56 @@ def _backend() -> str:
 
 
 def peak_memory_mb(device: str) -> float:
-    """Peak memory of this process (CPU, resident set) or of the GPU (TensorFlow)."""
+    """Peak memory of this process (CPU, resident set) or of the GPU (its backend's)."""
+    index = int(device.split(":")[1]) if ":" in device else 0
     if device.startswith("gpu") and _backend() == "jax":
         import jax
 
-        index = int(device.split(":")[1]) if ":" in device else 0
         stats = jax.devices("gpu")[index].memory_stats() or {}
         if "peak_bytes_in_use" in stats:
             return stats["peak_bytes_in_use"] / 2**20
     if device.startswith("gpu") and _backend() == "torch":
         import torch
 
-        index = int(device.split(":")[1]) if ":" in device else 0
         return torch.cuda.max_memory_allocated(index) / 2**20
     if device.startswith("gpu"):
         try:
             import tensorflow as tf
 
-            index = device.split(":")[1] if ":" in device else "0"
             return tf.config.experimental.get_memory_info(f"GPU:{index}")["peak"] / 2**20
         except (ImportError, ValueError):
             pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+@dataclass
+class _Run:
+    """What one profile run is: the checked request and what it trains on."""
+
+    spec: ModelSpec
+    mode: str
+    precision: str
+    device: str
+    batch_size: int
+    steps: int = 20
+    warmup: int = 3
+    steps_per_execution: int = 1
+    dataset: str | None = None
+    model_kwargs: dict = field(default_factory=dict)
+    real: Any = None  # mode pipeline: the real dataset fit reads
+
+    def setting(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("mode", "precision", "device", "batch_size")}
+
+
+@dataclass
+class Timing:
+    """The training clock: the first step (trace and compile) apart, then timed steps."""
+
+    compile_s: float
+    step_times: list[float]  # seconds per step
+    steps: int  # timed steps
 
 
 def profile(
@@ -203,155 +240,208 @@ def profile(
             "pipeline").
         dataset, data_dir: the prepared real dataset "pipeline" reads (never downloads).
     """
-    spec = registry.get_spec(name)
-    task = tasks.get(spec.task)
-    if mode not in MODES:
-        raise InvalidArgumentError(f"Unknown mode {mode!r}. Allowed: {', '.join(MODES)}.")
-    if precision not in PRECISIONS:
-        raise InvalidArgumentError(
-            f"Unknown precision {precision!r}. Allowed: {', '.join(PRECISIONS)}."
-        )
-    batch_size = batch_size or spec.recipe.batch_size
-    for label, value in (("batch_size", batch_size), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(
-                f"{label} must be a positive integer; received: {label}={value!r}."
-            )
-    model_kwargs = registry.check_overrides(spec, dict(model_kwargs or {}))
-    import keras
-
-    backend = keras.backend.backend()
-    if mode == "pipeline":
-        if backend != "tensorflow":
-            raise InvalidArgumentError(
-                f'mode "pipeline" feeds tf.data, which needs TensorFlow; the {backend} '
-                "backend is running.",
-                "Use mode fit, or KERAS_BACKEND=tensorflow.",
-            )
-        if not dataset or dataset == "synthetic":
-            raise InvalidArgumentError(
-                'mode "pipeline" reads a real dataset; pass dataset= (e.g. fashion_mnist).'
-            )
-        real = zdata.load(spec.task, dataset, data_dir=data_dir, hints=spec.defaults)
-        model_kwargs = {
-            **{k: v for k, v in real.model_kwargs.items() if k in spec.defaults},
-            **model_kwargs,
-        }
-    x, y, data = _batch(spec, model_kwargs, batch_size)
-    model_kwargs = {
-        **{k: v for k, v in data.model_kwargs.items() if k in spec.defaults},
-        **model_kwargs,
-    }
-
     from zoo import runtime
-    from zoo.perf import peak
-    from zoo.training.compile import build_model, compile_model
 
+    spec = registry.get_spec(name)
+    run = _Run(spec, mode, precision, device, batch_size or spec.recipe.batch_size, steps)
+    run.warmup, run.steps_per_execution, run.dataset = warmup, steps_per_execution, dataset
+    run.model_kwargs = dict(model_kwargs or {})
+    _check(run)
+    if mode == "pipeline":
+        _read_real(run, data_dir)
+    x, y, run.model_kwargs = synthetic_batch(spec, run.model_kwargs, run.batch_size)
     # The same run settings as training: seeds, dtype policy (restored after), device.
     with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
+        x, y = _on_device(x, y)
+        model, timing, probe = _time_training(run, _builder(run), x, y)
+        infer = _time_inference(model, x, run.batch_size, steps)
+        resolved = _resolved(run, model, probe, runtime.threads())
+    return make_result(
+        spec, model, run.setting(), timing, infer=infer, resolved=resolved, peak_flops=peak_flops
+    )
 
-        def build(jit_compile: bool, spe: int = 1):
-            # exactly the graph `zoo train` trains (float32 output under mixed precision)
-            return compile_model(
-                build_model(name, model_kwargs, precision),
-                task,
-                keras.optimizers.Adam(1e-4),
-                precision=precision,
-                jit_compile=jit_compile,
-                steps_per_execution=spe,
-                run_eagerly=mode == "eager",
-                metrics=False,
-            )
 
-        # The batch lives on the device as tensors, as a hand-written loop would keep it:
-        # NumPy arrays would be copied into a tensor on every step.
-        x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
-        y = keras.ops.convert_to_tensor(y)
-        probe = None
-        jit = mode == "xla"
-        if mode == "auto":
-            from zoo.perf import autojit
+def _resolved(run: _Run, model, probe: dict | None, threads: Any) -> dict[str, Any]:
+    """What really ran."""
+    mode = run.mode
+    return {
+        "jit_compile": bool(getattr(model, "jit_compile", False)),
+        "run_eagerly": mode == "eager",
+        "jit_probe": probe,
+        "steps_per_execution": run.steps_per_execution if mode in FIT_MODES else 1,
+        "dataset": run.dataset if mode == "pipeline" else "one synthetic batch in memory",
+        "dtype_policy": run.precision,
+        "threads": threads,
+    }
 
-            key = autojit.cache_key(name, model_kwargs, batch_size, device, precision)
-            probe = autojit.choose(build, x, y, key=key)
-            jit = probe["jit_compile"]
-        if mode in ("fit", "pipeline"):
-            model = build(False, steps_per_execution)
-            if backend == "tensorflow":
-                from zoo.data import pipeline
 
-                feed = {
-                    "x": pipeline.make(
-                        real.x_train, real.y_train, batch_size, shuffle=True
-                    ).repeat()
-                    if mode == "pipeline"
-                    else pipeline.repeated(x, y)
-                }
-            else:  # the batch repeated as arrays: `steps` batches make an epoch
-                tile = np.arange(steps * batch_size) % batch_size
-                feed = {
-                    "x": keras.tree.map_structure(lambda a: np.asarray(a)[tile], x),
-                    "y": np.asarray(y)[tile],
-                    "batch_size": batch_size,
-                }
-            compile_s, step_times = _fit_epochs(model, feed, steps, max(warmup, 2))
-        else:
-            model = build(jit)
-            compile_s = _timed(lambda: model.train_on_batch(x, y), 1)[0]
-            for _ in range(warmup):
-                model.train_on_batch(x, y)
-            step_times = _timed(lambda: model.train_on_batch(x, y), steps)
+def _check(run: _Run) -> None:
+    """The request against the vocabulary and the model; overrides checked in place."""
+    check_choice("mode", run.mode, PROFILE_MODES)
+    check_choice("precision", run.precision, PRECISIONS)
+    check_positive("batch_size", run.batch_size)
+    check_positive("steps", run.steps)
+    run.model_kwargs = registry.check_overrides(run.spec, run.model_kwargs)
 
-        one = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
-        model.predict_on_batch(one)
-        model.predict_on_batch(x)
-        latency = _timed(lambda: model.predict_on_batch(one), max(steps, 20))
-        throughput = _timed(lambda: model.predict_on_batch(x), max(steps // 2, 3))
-        resolved_xla = bool(getattr(model, "jit_compile", False))
 
+def _read_real(run: _Run, data_dir: str | None) -> None:
+    """Mode pipeline: the prepared real dataset (TensorFlow's tf.data feeds it)."""
+    backend = _backend()
+    if backend != "tensorflow":
+        raise InvalidArgumentError(
+            f'mode "pipeline" feeds tf.data, which needs TensorFlow; the {backend} '
+            "backend is running.",
+            "Use mode fit, or KERAS_BACKEND=tensorflow.",
+        )
+    if not run.dataset or run.dataset == "synthetic":
+        raise InvalidArgumentError(
+            'mode "pipeline" reads a real dataset; pass dataset= (e.g. fashion_mnist).'
+        )
+    spec = run.spec
+    run.real = zdata.load(spec.task, run.dataset, data_dir=data_dir, hints=spec.defaults)
+    run.model_kwargs = {**_known(spec, run.real.model_kwargs), **run.model_kwargs}
+
+
+def _on_device(x, y):
+    """The batch as tensors on the device, as a hand-written loop would keep it: NumPy
+    arrays would be copied into a tensor on every step."""
+    import keras
+
+    x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
+    return x, keras.ops.convert_to_tensor(y)
+
+
+def _builder(run: _Run) -> Callable[..., Any]:
+    """build(jit_compile, steps_per_execution): exactly the graph `zoo train` trains
+    (float32 output under mixed precision), through the shared zoo.training.compile."""
+    import keras
+
+    from zoo.training.compile import build_model, compile_model
+
+    task = tasks.get(run.spec.task)
+
+    def build(jit_compile: bool, spe: int = 1):
+        return compile_model(
+            build_model(run.spec.name, run.model_kwargs, run.precision),
+            task,
+            keras.optimizers.Adam(1e-4),
+            precision=run.precision,
+            jit_compile=jit_compile,
+            steps_per_execution=spe,
+            run_eagerly=run.mode == "eager",
+            metrics=False,
+        )
+
+    return build
+
+
+def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
+    """(model, its training clock, the XLA probe of mode auto)."""
+    if run.mode in FIT_MODES:
+        model = build(False, run.steps_per_execution)
+        feed = _fit_feed(run, x, y)
+        compile_s, step_times = _fit_epochs(model, feed, run.steps, max(run.warmup, 2))
+        return model, Timing(compile_s, step_times, run.steps), None
+    probe, jit = None, run.mode == "xla"
+    if run.mode == "auto":
+        from zoo.perf import autojit
+
+        key = autojit.cache_key(
+            run.spec.name, run.model_kwargs, run.batch_size, run.device, run.precision
+        )
+        probe = autojit.choose(build, x, y, key=key)
+        jit = probe["jit_compile"]
+    model = build(jit)
+    compile_s, step_times = time_calls(lambda: model.train_on_batch(x, y), run.steps, run.warmup)
+    return model, Timing(compile_s, step_times, run.steps), probe
+
+
+def _fit_feed(run: _Run, x, y) -> dict[str, Any]:
+    """What `fit` reads: the tf.data pipeline (real data, or the batch repeated), or on
+    other backends the batch repeated as arrays (`steps` batches make an epoch)."""
+    if _backend() == "tensorflow":
+        from zoo.data import pipeline
+
+        if run.mode == "pipeline":
+            real = run.real
+            return {
+                "x": pipeline.make(
+                    real.x_train, real.y_train, run.batch_size, shuffle=True
+                ).repeat()
+            }
+        return {"x": pipeline.repeated(x, y)}
+    import keras
+
+    tile = np.arange(run.steps * run.batch_size) % run.batch_size
+    return {
+        "x": keras.tree.map_structure(lambda a: np.asarray(a)[tile], x),
+        "y": np.asarray(y)[tile],
+        "batch_size": run.batch_size,
+    }
+
+
+def _time_inference(model, x, batch_size: int, steps: int) -> dict[str, float]:
+    """Latency at batch 1 (p50, p90, p99) and throughput at the benchmark batch."""
+    one = {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1]
+    model.predict_on_batch(one)
+    model.predict_on_batch(x)
+    latency = _timed(lambda: model.predict_on_batch(one), max(steps, 20))
+    throughput = _timed(lambda: model.predict_on_batch(x), max(steps // 2, 3))
+    return {
+        "p50_ms": 1e3 * _percentile(latency, 50),
+        "p90_ms": 1e3 * _percentile(latency, 90),
+        "p99_ms": 1e3 * _percentile(latency, 99),
+        "samples_per_s": batch_size / statistics.median(throughput),
+    }
+
+
+def make_result(
+    spec: ModelSpec,
+    model,
+    setting: dict[str, Any],
+    timing: Timing,
+    *,
+    infer: dict[str, float],
+    resolved: dict[str, Any],
+    peak_flops: float | None = None,
+    params: int | None = None,
+) -> ProfileResult:
+    """The one record of a measurement, the zoo's and the references' alike.
+
+    Args:
+        model: a Keras model of the architecture: FLOPs are counted on it (and its
+            parameters, unless `params` is given).
+        setting: mode, precision, device and batch_size.
+        peak_flops: the peak for MFU (default: the cached `zoo peak` of the device).
+    """
+    from zoo.perf import peak
+
+    batch_size, device = setting["batch_size"], setting["device"]
     counted = zflops.count(model, batch_size=batch_size)
-    median = statistics.median(step_times)
-    samples_per_s = batch_size / median
-    train_flops_per_s = counted["train"] * samples_per_s
+    median = statistics.median(timing.step_times)
+    train_flops_per_s = counted["train"] * batch_size / median
     if peak_flops is None:
-        peak_flops = peak.cached_peak_flops(device, precision)
+        peak_flops = peak.cached_peak_flops(device, setting["precision"])
     return ProfileResult(
         model=spec.name,
         family=spec.family,
         task=spec.task,
-        backend=keras.backend.backend(),
-        device=device,
-        mode=mode,
-        precision=precision,
-        batch_size=batch_size,
-        params=int(model.count_params()),
+        backend=_backend(),
+        **setting,
+        params=int(model.count_params()) if params is None else params,
         flops={"forward_per_sample": counted["forward"], "train_per_sample": counted["train"]},
-        compile_s=compile_s,
+        compile_s=timing.compile_s,
         train={
             "step_ms_median": 1e3 * median,
-            "step_ms_p10": 1e3 * _percentile(step_times, 10),
-            "step_ms_p90": 1e3 * _percentile(step_times, 90),
-            "samples_per_s": samples_per_s,
-            "steps": steps,
+            "step_ms_p10": 1e3 * _percentile(timing.step_times, 10),
+            "step_ms_p90": 1e3 * _percentile(timing.step_times, 90),
+            "samples_per_s": batch_size / median,
+            "steps": timing.steps,
         },
-        infer={
-            "p50_ms": 1e3 * _percentile(latency, 50),
-            "p90_ms": 1e3 * _percentile(latency, 90),
-            "p99_ms": 1e3 * _percentile(latency, 99),
-            "samples_per_s": batch_size / statistics.median(throughput),
-        },
+        infer=infer,
         peak_memory_mb=peak_memory_mb(device),
         train_flops_per_s=train_flops_per_s,
         mfu=train_flops_per_s / peak_flops if peak_flops else None,
-        resolved={
-            "jit_compile": resolved_xla,
-            "run_eagerly": mode == "eager",
-            "jit_probe": probe,
-            "steps_per_execution": steps_per_execution if mode in ("fit", "pipeline") else 1,
-            "dataset": dataset if mode == "pipeline" else "one synthetic batch in memory",
-            "dtype_policy": precision,
-            "threads": runtime.threads(),
-            "uncounted_layers": counted["uncounted"],
-        },
+        resolved={**resolved, "uncounted_layers": counted["uncounted"]},
         env=io.environment(),
     )

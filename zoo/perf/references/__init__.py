@@ -9,7 +9,7 @@
 from the zoo's tf.data pipeline over a real prepared dataset, mode "fit" the same model
 from one batch in memory.)
 
-Each `measure(...)` returns a record shaped like `zoo.perf.profile.ProfileResult.to_dict()`
-(`train.samples_per_s`, step percentiles, `mfu`), so the bench harness summarizes zoo
-cases and references alike.
+Each `measure(...)` returns the record of a `zoo.perf.profile.ProfileResult`, built by the
+same `make_result` as the zoo's (`train.samples_per_s`, step percentiles, FLOPs, `mfu`), so
+the bench harness summarizes zoo cases and references alike.
 """

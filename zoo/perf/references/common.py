@@ -1,40 +1,24 @@
-"""What the references share: the data batch, FLOPs, timing and the record they return."""
+"""What the references share: the data batch, the clock and the record they return."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+from zoo.perf.profile import Timing, make_result, synthetic_batch, time_calls
 
 
 def batch(model: str, batch_size: int):
     """The same fixed synthetic batch `zoo.perf.profile` trains on, and the model's kwargs."""
     from zoo import registry
-    from zoo.perf import profile as profiling
 
-    spec = registry.get_spec(model)
-    x, y, data = profiling._batch(spec, {}, batch_size)
-    kwargs = {k: v for k, v in data.model_kwargs.items() if k in spec.defaults}
-    return x, y, kwargs
+    return synthetic_batch(registry.get_spec(model), {}, batch_size)
 
 
 def time_steps(step: Callable[[], Any], steps: int, warmup: int) -> tuple[float, list[float]]:
-    """Times the first call apart, then `steps` calls after `warmup`; each call must return
-    only once its work is done (the loss fetched to the host)."""
-    t0 = time.perf_counter()
-    step()
-    first = time.perf_counter() - t0
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return first, times
+    """The profiler's clock: the first call apart, then `steps` calls after `warmup`; each
+    call must return only once its work is done (the loss fetched to the host)."""
+    return time_calls(step, steps, warmup)
 
 
 def record(
@@ -49,34 +33,18 @@ def record(
     params: int,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record of a reference run; FLOPs are counted on `flops_model`, the zoo model of
-    the same architecture, and MFU is against the cached float32 CPU peak."""
-    from zoo import io
-    from zoo.perf import flops, peak
-    from zoo.perf import profile as profiling
+    """The record of a reference run: a `ProfileResult` like the zoo's (float32 on the
+    CPU, no inference timed), plus `extra`. FLOPs are counted on `flops_model`, the zoo
+    model of the same architecture; MFU is against the cached float32 CPU peak."""
+    from zoo import registry
 
-    median = statistics.median(times)
-    sps = batch_size / median
-    flops_s = flops.count(flops_model, batch_size=batch_size)["train"] * sps
-    peak_flops = peak.cached_peak_flops("cpu", "float32")
-    return {
-        "model": model,
-        "mode": mode,
-        "batch_size": batch_size,
-        "params": params,
-        "compile_s": first_s,
-        "train": {
-            "step_ms_median": 1e3 * median,
-            "step_ms_p10": 1e3 * float(np.percentile(times, 10)),
-            "step_ms_p90": 1e3 * float(np.percentile(times, 90)),
-            "samples_per_s": sps,
-            "steps": len(times),
-        },
-        "infer": {},
-        "peak_memory_mb": profiling.peak_memory_mb("cpu"),
-        "train_flops_per_s": flops_s,
-        "mfu": flops_s / peak_flops if flops_s and peak_flops else None,
-        "resolved": {"implementation": implementation, "jit_compile": False},
-        "env": io.environment(),
-        **(extra or {}),
-    }
+    result = make_result(
+        registry.get_spec(model),
+        flops_model,
+        {"mode": mode, "precision": "float32", "device": "cpu", "batch_size": batch_size},
+        Timing(first_s, times, len(times)),
+        infer={},
+        resolved={"implementation": implementation, "jit_compile": False},
+        params=params,
+    )
+    return {**result.to_dict(), **(extra or {})}
