@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,9 @@ from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+from zoo.formatting import KINDS, decimals, format_column  # noqa: F401
+from zoo.formatting import format_number as number
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -86,53 +88,9 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-# Number kinds: (significant digits the column's smallest value keeps, fewest and most
-# decimals, scale, suffix). A column's decimals are chosen once, from its smallest value.
-KINDS: dict[str, tuple[int, int, int, float, str]] = {
-    "count": (1, 0, 0, 1, ""),
-    "number": (4, 0, 4, 1, ""),
-    "value": (4, 0, 6, 1, ""),
-    "throughput": (2, 0, 2, 1, ""),
-    "ms": (2, 0, 3, 1, ""),
-    "s": (2, 0, 3, 1, ""),
-    "ratio": (2, 2, 2, 1, ""),
-    "MB": (2, 0, 1, 1, ""),
-    "%": (2, 1, 1, 100, "%"),
-}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def decimals(values: Iterable[Any], kind: str) -> int:
-    """The decimals one column of `kind` is printed with: enough for its smallest value
-    to keep the kind's significant digits, within the kind's bounds; 0 for integers."""
-    sig, fewest, most, scale, _ = KINDS[kind]
-    numbers = [v for v in values if _is_number(v) and math.isfinite(v)]
-    if all(isinstance(v, int) for v in numbers) and scale == 1:
-        return 0
-    sizes = [abs(v) * scale for v in numbers if v]
-    if not sizes:
-        return fewest
-    return max(fewest, min(most, sig - 1 - math.floor(math.log10(min(sizes)))))
-
-
-def number(value: Any, kind: str = "number", places: int = 0) -> str:
-    """One value of a column: `places` decimals, thousands separators, never an exponent;
-    None is '-', text passes through."""
-    if value is None:
-        return "-"
-    if not _is_number(value) or not math.isfinite(value):
-        return str(value)
-    _, _, _, scale, suffix = KINDS[kind]
-    return f"{value * scale:,.{places}f}{suffix}"
-
-
 def column(values: Sequence[Any], kind: str) -> list[str]:
-    """A column's values as text, all numbers with the one precision `decimals` chose."""
-    places = decimals(values, kind)
-    return [number(v, kind, places) for v in values]
+    """A column's values as text, all numbers with the one precision its kind gives."""
+    return format_column(values, kind)
 
 
 def fmt(value: Any) -> str:

@@ -11,13 +11,12 @@ import tensorflow_datasets as tfds
 import zoo
 from tests.test_bench import _fake, _suite
 from zoo.errors import SuiteError
-from zoo.perf import autojit
 from zoo.perf import profile as profiling
 from zoo.perf import runner as perf_runner
 from zoo.perf import suite as perf_suite
 from zoo.perf import summary as perf_summary
 from zoo.perf import worker as bench_worker
-from zoo.runtime import RunConfig
+from zoo.runtime import RunConfig, autojit
 
 
 def test_the_hand_written_loop_trains_the_zoo_model():

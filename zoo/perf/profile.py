@@ -11,7 +11,7 @@ What is measured, and how:
 - The data is one fixed batch of the task's synthetic data in memory: this measures the
   model and the runtime, not the input pipeline.
 - Modes: "eager" (no tf.function), "graph" (compiled, no XLA) and "xla" time each
-  `train_on_batch` call; "auto" lets `zoo.perf.autojit` choose graph or XLA from its cached
+  `train_on_batch` call; "auto" lets `zoo.runtime.autojit` choose graph or XLA from its cached
   probe, then times the choice; "fit" times the path `zoo train` takes, `Model.fit` (with
   `steps_per_execution`), over the batch repeated from memory: whole epochs of `steps`
   steps, each ended by Keras fetching the logs, the first epoch apart as `compile_s`;
@@ -229,7 +229,7 @@ def profile(
         name: a registry name.
         batch_size: examples per step (default: the model's recipe).
         mode: "eager" (no tf.function), "graph" (compiled, no XLA), "xla", "auto" (the
-            faster of graph and XLA by `zoo.perf.autojit`'s probe) or "fit" (`Model.fit`).
+            faster of graph and XLA by `zoo.runtime.autojit`'s probe) or "fit" (`Model.fit`).
         precision: a Keras dtype policy: float32, mixed_float16 or mixed_bfloat16.
         device: "cpu" or "gpu" (on TensorFlow, the ops are placed there).
         steps: timed training steps (and inference repeats).
@@ -344,7 +344,7 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
         return model, Timing(compile_s, step_times, run.steps), None
     probe, jit = None, run.mode == "xla"
     if run.mode == "auto":
-        from zoo.perf import autojit
+        from zoo.runtime import autojit
 
         key = autojit.cache_key(
             run.spec.name, run.model_kwargs, run.batch_size, run.device, run.precision

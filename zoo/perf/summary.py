@@ -13,72 +13,17 @@ import csv
 import json
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from zoo import io
+from zoo.formatting import KINDS, decimals, format_column, format_number, is_number  # noqa: F401
 from zoo.perf.suite import case_key
 
 # What each reference mode is, as the tables name it.
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
-
-# --- numbers: one precision per column ---------------------------------------------------
-
-# Number kinds: (significant digits the column's smallest value keeps, fewest and most
-# decimals, scale, suffix). A column's decimals are chosen once, from its smallest value.
-KINDS: dict[str, tuple[int, int, int, float, str]] = {
-    "count": (1, 0, 0, 1, ""),
-    "number": (4, 0, 4, 1, ""),
-    "value": (4, 0, 6, 1, ""),
-    "throughput": (2, 0, 2, 1, ""),
-    "ms": (2, 0, 3, 1, ""),
-    "s": (2, 0, 3, 1, ""),
-    "ratio": (2, 2, 3, 1, ""),
-    "MB": (2, 0, 1, 1, ""),
-    "%": (2, 1, 1, 100, "%"),
-    "fraction": (2, 2, 6, 1, ""),  # a share written as a number (MFU in the CSV)
-}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def decimals(values: Iterable[Any], kind: str) -> int:
-    """The decimals a column of `kind` is printed with: enough for its smallest value to
-    keep the kind's significant digits, within the kind's bounds; 0 for integers."""
-    sig, fewest, most, scale, _ = KINDS[kind]
-    numbers = [v for v in values if _is_number(v) and math.isfinite(v)]
-    if all(isinstance(v, int) for v in numbers) and scale == 1:
-        return 0
-    sizes = [abs(v) * scale for v in numbers if v]
-    if not sizes:
-        return fewest
-    return max(fewest, min(most, sig - 1 - math.floor(math.log10(min(sizes)))))
-
-
-def format_number(
-    value: Any, kind: str = "number", places: int = 0, *, grouping: bool = True, missing="-"
-) -> str:
-    """One value of a column: `places` decimals, thousands separators (unless `grouping`
-    is off, as in CSV), never an exponent; None is `missing`, text passes through."""
-    if value is None:
-        return missing
-    if not _is_number(value) or not math.isfinite(value):
-        return str(value)
-    _, _, _, scale, suffix = KINDS[kind]
-    return f"{value * scale:{',' if grouping else ''}.{places}f}{suffix}"
-
-
-def format_column(
-    values: Sequence[Any], kind: str, *, grouping: bool = True, missing: str = "-"
-) -> list[str]:
-    """A column's values as text, every number with the one precision `decimals` chose."""
-    places = decimals(values, kind)
-    return [format_number(v, kind, places, grouping=grouping, missing=missing) for v in values]
-
 
 # --- summaries ---------------------------------------------------------------------------
 

@@ -235,10 +235,10 @@ def _build(spec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig, 
 
 def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
     """Resolves jit_compile="auto" to the faster of graph and XLA for this model, batch
-    size, device and precision (`zoo.perf.autojit`: measured once, then cached)."""
+    size, device and precision (`zoo.runtime.autojit`: measured once, then cached)."""
     import keras
 
-    from zoo.perf import autojit
+    from zoo.runtime import autojit
 
     config, run, split = job.config, job.run, job.split
     take = np.arange(min(config.batch_size, len(split.y)))
