@@ -16,6 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: rich's help panels cut option names at 80 columns
+    # (`--steps-per-exec…`) and box a usage error over several lines.
+    rich_markup_mode=None,
 )
 app.command("list")(list.list_models)
 app.command("info")(info.info)

@@ -53,7 +53,7 @@ def test_registry_wide_model_tests_pass_on_jax_without_tensorflow(tmp_path):
     proc = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
-            "tests/test_models.py",
+            "tests/models/test_models.py",
             # keras.applications is Keras' own code, tested on JAX by Keras; its three
             # models would double this test's time.
             *("-k", "not (resnet50 or mobilenet_v2 or efficientnet_b0)"),

@@ -183,7 +183,7 @@ def test_data_list_shows_every_real_dataset_and_its_state(tmp_path):
 
 
 def test_data_prepare_then_list_then_train(tmp_path):
-    from tests.test_real_data import _cifar_python_tarball
+    from tests.data.test_real_data import _cifar_python_tarball
 
     _cifar_python_tarball(
         tmp_path / "cifar-10-python.tar.gz", 16, __import__("numpy").random.default_rng(0)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import zoo
-from tests.test_bench import _fake, _suite
+from tests.perf.test_bench import _fake, _suite
 from zoo.errors import SuiteError
 from zoo.perf import profile as profiling
 from zoo.perf import runner as perf_runner
