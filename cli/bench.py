@@ -74,6 +74,10 @@ def bench(
 
     with render.errors():
         s, output = _load(suite, models, output, repeat, resume, backend)
+        if s.kind == "parity":  # `zoo parity` per model: its own runner and table
+            from zoo.cli import parity
+
+            return parity.bench_suite(s, output, models, resume, as_json)
         records = _run(s, suite, output, models, repeat, resume)
     rows = perf.summarize(records, s.baseline, s.baseline_precision)
     if plot is not None:

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 import typer  # noqa: E402
-from zoo.cli import bench, data, evaluate, generate, info, list, profile, train  # noqa: E402
+from zoo.cli import bench, data, evaluate, generate, info, list, parity, profile, train  # noqa: E402
 
 app = typer.Typer(
     name="zoo",
@@ -29,6 +29,7 @@ app.command("profile")(profile.profile)
 app.command("peak")(profile.peak)
 app.command("bench")(bench.bench)
 app.command("compare")(bench.compare)
+app.command("parity")(parity.parity)
 app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":

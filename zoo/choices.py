@@ -31,6 +31,8 @@ SCHEDULES = ("constant", "cosine", "warmup_cosine")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 JIT_MODES = ("off", "on", "auto")
+# What a suite runs per case: a profile (zoo bench) or a cross-backend parity run (zoo parity).
+SUITE_KINDS = ("profile", "parity")
 DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from zoo import registry
-from zoo.choices import BACKENDS, FIT_MODES, MODES, PRECISIONS, check_positive
+from zoo.choices import BACKENDS, FIT_MODES, MODES, PRECISIONS, SUITE_KINDS, check_positive
 from zoo.errors import InvalidArgumentError, SuiteError
 from zoo.spec import ModelSpec
 
@@ -36,6 +36,7 @@ SUITE_KEYS = {
     "steps",
     "timeout_s",
     "repeat",
+    "kind",
 }
 AXES = {"modes", "precisions", "devices", "batch_sizes", "backends"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
@@ -103,6 +104,7 @@ class Suite:
     repeat: int
     cases: list[Case]
     source: str
+    kind: str = "profile"  # "parity": each model runs `zoo parity` (zoo.perf.parity)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,6 +299,9 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
     if baseline not in MODES:
         message = f"unknown baseline mode {baseline!r}. Allowed: {', '.join(MODES)}."
         raise src.error("baseline", message)
+    kind = head.get("kind", "profile")
+    if kind not in SUITE_KINDS:
+        raise src.error("kind", f"unknown kind {kind!r}. Allowed: {', '.join(SUITE_KINDS)}.")
     steps, timeout_s, repeat = (head.get(k, d) for k, d in SUITE_NUMBERS.items())
     for key, value in zip(SUITE_NUMBERS, (steps, timeout_s, repeat), strict=True):
         _positive(src, key, value, f"`{key}` must be a positive number", float)
@@ -310,6 +315,7 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
         repeat=int(repeat),
         cases=cases,
         source=src.name,
+        kind=kind,
     )
 
 

@@ -1,0 +1,165 @@
+"""zoo parity: the same weights and batches on TensorFlow and JAX, compared; tolerances,
+the perturbed-weight check, skipped backends, bad input, the parity suite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+
+from zoo.errors import InvalidArgumentError, UnknownModelError
+from zoo.perf import parity
+from zoo.perf import suite as perf_suite
+
+runner = CliRunner()
+
+needs_jax = pytest.mark.skipif(not parity.installed("jax"), reason="JAX is not installed")
+ROW_FIELDS = {
+    "forward_max_abs", "forward_max_rel", "loss_step1_abs", "loss_step1_rel", "gradients",
+    "gradient_first_exceeding", "gradient_worst", "gradient_worst_abs", "gradient_worst_rel",
+    "curve_rel", "curve_max_rel", "curve_final_rel", "curve_first_step", "metric",
+    "samples_per_s", "verdict", "detail",
+}  # fmt: skip
+REPORT_FIELDS = {
+    "model", "backends", "steps", "precision", "batch_size", "params", "dropout_off",
+    "optimizer", "learning_rate", "metric", "optimum", "tolerance", "equal", "rows",
+}  # fmt: skip
+
+
+def test_tolerances_come_from_the_dtype_eps():
+    f32, bf16 = parity.tolerances("float32"), parity.tolerances("mixed_bfloat16")
+    assert f32["forward"] == (1024 + 8) * 2.0**-23
+    assert f32["gradient"] == (2048 + 8) * 2.0**-23
+    assert f32["curve_per_step"] == 2 * f32["gradient"]
+    assert bf16["forward"] == 1024 * 2.0**-23 + 8 * 2.0**-7
+    assert bf16["forward"] > f32["forward"]
+
+
+def test_request_turns_dropout_off_and_defaults():
+    req = parity.check_request("keras_convnet", ["tensorflow"])
+    assert dict(req.params)["dropout"] == 0.0 and req.dropout_off == ("dropout",)
+    assert req.steps == 20 and req.batch_size == 32 and req.precision == "float32"
+    small = parity.check_request("resnet50", ["tensorflow"], small=True)
+    assert dict(small.params)["input_shape"] == (32, 32, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"model": "no_such_model"}, UnknownModelError),
+        ({"model": "mlp", "backends": ["mxnet"]}, InvalidArgumentError),
+        ({"model": "mlp", "steps": 0}, InvalidArgumentError),
+        ({"model": "mlp", "batch_size": -1}, InvalidArgumentError),
+        ({"model": "mlp", "precision": "float8"}, InvalidArgumentError),
+        ({"model": "mlp", "params": {"no_such": 1}}, InvalidArgumentError),
+    ],
+)
+def test_bad_requests_raise_usage_errors(kwargs, error):
+    with pytest.raises(error):
+        parity.check_request(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["no_such_model"], "Unknown model"),
+        (["mlp", "--backends", "tensorflow,mxnet"], "Unknown backend 'mxnet'"),
+        (["mlp", "--steps", "0"], "steps must be a positive integer"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(args, says):
+    result = runner.invoke(app, ["parity", *args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and says in lines[0] and "Traceback" not in result.output
+
+
+def test_a_backend_not_installed_is_a_skipped_row_naming_the_extra(monkeypatch):
+    monkeypatch.setattr(parity, "installed", lambda b: b != "torch")
+    spawned = []
+    monkeypatch.setattr(parity, "_spawn", lambda b, job, t: spawned.append(b) or {"status": "x"})
+    req = parity.check_request("linear_regression", ["tensorflow", "torch"], steps=2)
+    report = parity.run_parity(req)
+    torch_row = report["rows"][1]
+    assert spawned == ["tensorflow"]
+    assert torch_row["status"] == "skipped" and torch_row["verdict"] == "skipped"
+    assert "pip install 'keras-zoo[torch]'" in torch_row["reason"]
+    assert parity.default_backends() == ["tensorflow", "jax"]
+
+
+def _run(model, steps=3, **kwargs):
+    params = {"hidden_units": 16, "num_layers": 1} if model == "mlp" else {}
+    req = parity.check_request(
+        model, ["tensorflow", "jax"], steps=steps, batch_size=8, params=params
+    )
+    return parity.run_parity(req, **kwargs)
+
+
+@needs_jax
+def test_linear_regression_tf_and_jax_agree_and_the_report_has_every_field():
+    report = _run("linear_regression")
+    assert REPORT_FIELDS <= set(report)
+    ref, jax_row = report["rows"]
+    assert ref["verdict"] == "reference" and ref["samples_per_s"] > 0
+    assert ROW_FIELDS <= set(jax_row), ROW_FIELDS - set(jax_row)
+    assert jax_row["verdict"] == "equal", jax_row["detail"]
+    assert [g["weight"] for g in jax_row["gradients"]] == ["linear/kernel", "linear/bias"]
+    assert len(jax_row["curve_rel"]) == 3 and report["optimum"] == pytest.approx(0.01)
+    assert report["equal"] is True
+
+
+@needs_jax
+def test_a_perturbed_weight_is_detected_naming_its_layer():
+    report = _run("mlp", perturb="dense_1/kernel")
+    jax_row = report["rows"][1]
+    assert jax_row["verdict"] == "diverges"
+    assert jax_row["gradient_first_exceeding"] == "dense_1/kernel"
+    assert "gradients from dense_1/kernel" in jax_row["detail"]
+    assert "forward outputs" in jax_row["detail"]
+    assert report["equal"] is False
+
+
+@needs_jax
+def test_cli_prints_the_table_and_json():
+    result = runner.invoke(
+        app, ["parity", "linear_regression", "--backends", "tensorflow,jax", "--steps", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "reference" in result.output and "equal" in result.output
+    assert "Tolerances: forward" in result.output
+    result = runner.invoke(
+        app,
+        ["parity", "linear_regression", "--backends", "jax,torch", "--steps", "2", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert [r["verdict"] for r in report["rows"]][0] == "reference"
+
+
+def test_parity_suite_groups_backends_and_uses_small_overrides():
+    s = perf_suite.load_suite("parity")
+    assert s.kind == "parity"
+    requests = parity.suite_requests(s, "linear_regression,resnet50")
+    assert [r.model for r in requests] == ["linear_regression", "resnet50"]
+    assert requests[0].backends == ("tensorflow", "jax", "torch")
+    assert dict(requests[1].params)["input_shape"] == (32, 32, 3)
+
+
+def test_parity_suite_writes_jsonl_and_markdown(tmp_path, monkeypatch):
+    def fake(req, timeout_s=600):
+        rows = [
+            {"backend": "tensorflow", "status": "ok", "verdict": "reference", "metric": 0.5},
+            {"backend": "torch", "status": "skipped", "verdict": "skipped", "reason": "extra"},
+        ]
+        return {"model": req.model, "precision": "float32", "optimum": 1.0, "rows": rows}
+
+    monkeypatch.setattr(parity, "run_parity", fake)
+    s = perf_suite.load_suite("parity")
+    out = tmp_path / "p.jsonl"
+    records = parity.run_suite(s, out, models="mlp")
+    assert [r["model"] for r in records] == ["mlp"]
+    assert json.loads(out.read_text())["rows"][1]["status"] == "skipped"
+    md = out.with_suffix(".md").read_text()
+    assert "| mlp | torch | skipped | extra |" in md and "| mlp | tensorflow | reference" in md
