@@ -238,10 +238,58 @@ def render(results: Path = RESULTS) -> str:
     )
     runs = {p.stem: read_jsonl(p) for p in paths}
     runs = {stem: records for stem, records in runs.items() if records}
+    # Benchmark suites have one record per case and repeat; other result files have
+    # their own section (SECTIONS) or, failing that, the Markdown table written beside them.
+    bench = {stem: records for stem, records in runs.items() if "case" in records[0]}
     parts = [HEADER, "## Environment\n", environment_table(runs)]
-    parts += ["## Device peak behind MFU\n", PEAK_NOTE, peak_table(runs)]
-    parts += [run_section(stem, records) for stem, records in runs.items()]
+    parts += ["## Device peak behind MFU\n", PEAK_NOTE, peak_table(bench)]
+    for stem, records in runs.items():
+        if stem in bench:
+            parts.append(run_section(stem, records))
+        elif stem in SECTIONS:
+            parts.append(SECTIONS[stem](stem, records))
+        elif (results / f"{stem}.md").exists():
+            parts.append(f"## {stem}\n\n" + (results / f"{stem}.md").read_text(encoding="utf-8"))
     return "\n".join(parts)
+
+
+def metric_cell(metrics: dict[str, float], optimum: dict[str, float]) -> tuple[str, str]:
+    """The task's headline metric (the first with a known optimum) and that optimum."""
+    name = next((k for k in optimum if k in metrics), None)
+    if name is None:
+        return "-", "-"
+    return f"{name} {metrics[name]:.4f}", f"{optimum[name]:.4f}"
+
+
+def synthetic_section(stem: str, records: list[dict]) -> str:
+    """Every model trained with its default recipe, against its task's known optimum."""
+    head = ["model", "family", "task", "parameters", "epochs", "test result", "optimum"]
+    head += ["best epoch", "seconds per epoch"]
+    rows = []
+    for r in sorted(records, key=lambda r: r["model"]):
+        if r.get("status") != "ok":
+            rows.append([f"`{r['model']}`", "-", "-", "-", "-", r.get("status", "-")] + ["-"] * 3)
+            continue
+        result, optimum = metric_cell(r["test_metrics"], r["optimum"])
+        rows.append(
+            [f"`{r['model']}`", r["family"], r["task"], fmt_int(r["params"]), str(r["epochs"])]
+            + [result, optimum, str(r.get("best_epoch") or "-")]
+            + [fmt_fixed(r.get("seconds_per_epoch"), 1)]
+        )
+    return "\n".join(
+        [
+            f"## {stem}: every model on its synthetic task\n",
+            "`python -m benchmarks.convergence`: each model trained by `zoo train NAME` with its"
+            " default recipe (seed 0), in its own process; the test result is that of the epoch"
+            " with the best validation loss. The `applications` and `hub` families are left out"
+            " (hours per CPU epoch at their published sizes). Seconds per epoch include"
+            " validation and are rough: the machine is shared.\n",
+            table(head, rows),
+        ]
+    )
+
+
+SECTIONS = {"synthetic-cpu": synthetic_section}
 
 
 PEAK_NOTE = """\
