@@ -34,6 +34,35 @@ JIT_MODES = ("off", "on", "auto")
 # What a suite runs per case: a profile (zoo bench) or a cross-backend parity run (zoo parity).
 SUITE_KINDS = ("profile", "parity")
 DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
+# Float32 matmul and convolution precision a benchmark pins: "highest" (full float32 on
+# every backend: no TF32), or "default" (each backend's own, which differs: TensorFlow and
+# JAX allow TF32 on a GPU that has it, PyTorch allows it for convolutions only).
+MATMUL_PRECISIONS = ("highest", "default")
+# The fields of a measurement's fairness manifest (zoo.perf.manifest) that change speed:
+# `zoo compare` refuses two runs whose manifests differ in one of them, unless allowed
+# with --allow-different. Library versions are among them: a regression test compares
+# code, so an upgrade has to be allowed explicitly (docs/benchmarks.md#fair-comparisons).
+SPEED_SETTINGS = (
+    "backend",
+    "device",
+    "cpu",
+    "cpu_flags",
+    "gpu",
+    "gpu_driver",
+    "versions",
+    "precision",
+    "matmul_precision",
+    "tf32",
+    "xla",
+    "xla_flags",
+    "threads",
+    "onednn",
+    "data_placement",
+    "batch_size",
+    "steps_per_execution",
+    "warmup_steps",
+    "timed_steps",
+)
 
 
 def check_choice(kind: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -64,3 +64,7 @@ class SuiteError(ZooError):
 
 class TrainingDivergedError(ZooError):
     """The loss became NaN or infinite."""
+
+
+class UnfairComparisonError(UsageError):
+    """Two benchmark runs differ in a setting that changes speed (exit code 2)."""

@@ -86,6 +86,25 @@ def test_profile_reports_what_ran():
     assert d["flops"]["train_per_sample"] == 3 * d["flops"]["forward_per_sample"]
 
 
+def test_a_profile_carries_the_manifest_of_the_settings_in_force():
+    import tensorflow as tf
+
+    from zoo.runtime.device import set_matmul_precision
+
+    m = profiling.profile("mlp", batch_size=16, steps=2, peak_flops=1e12).manifest
+    assert m["threads"]["intra_op"] == tf.config.threading.get_intra_op_parallelism_threads()
+    assert m["threads"]["inter_op"] == tf.config.threading.get_inter_op_parallelism_threads()
+    assert m["matmul_precision"] == "default" and m["tf32"] == {"matmul": True, "conv": True}
+    assert (m["warmup_steps"], m["timed_steps"], m["batch_size"]) == (3, 2, 16)
+    assert m["data_placement"] == "memory" and m["xla"] is False
+    set_matmul_precision("highest")
+    try:
+        m = profiling.profile("mlp", batch_size=16, steps=2, peak_flops=1e12).manifest
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(True)
+    assert m["matmul_precision"] == "highest" and m["tf32"] == {"matmul": False, "conv": False}
+
+
 def test_profile_xla_and_mixed_precision_are_resolved_and_restored():
     import keras
 

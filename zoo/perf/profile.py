@@ -21,6 +21,8 @@ What is measured, and how:
   of this process (run each case in its own process to measure one model alone).
 - MFU: achieved training FLOP/s over the peak `zoo peak` measured on the same device,
   backend and dtype (None until `zoo peak` has run).
+- The record's `manifest` (`zoo.perf.manifest`) holds every setting that changes speed or
+  numerics, read back from the process: what `zoo compare` checks before comparing.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from zoo import io, registry, tasks
 from zoo.choices import FIT_MODES, PRECISIONS, PROFILE_MODES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
 from zoo.perf import flops as zflops
+from zoo.perf import manifest as zmanifest
 from zoo.spec import ModelSpec
 
 
@@ -65,6 +68,7 @@ class ProfileResult:
     mfu: float | None
     resolved: dict[str, Any]  # what really ran: jit_compile, precision policy, threads
     env: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)  # zoo.perf.manifest: fairness
 
     def to_dict(self) -> dict[str, Any]:
         return io.to_jsonable(self)
@@ -206,6 +210,7 @@ class Timing:
     compile_s: float
     step_times: list[float]  # seconds per step
     steps: int  # timed steps
+    warmup: int = 0  # untimed steps after the first
 
 
 def profile(
@@ -270,9 +275,19 @@ def _resolved(run: _Run, model, probe: dict | None, threads: Any) -> dict[str, A
         "jit_probe": probe,
         "steps_per_execution": run.steps_per_execution if mode in FIT_MODES else 1,
         "dataset": run.dataset if mode == "pipeline" else "one synthetic batch in memory",
+        "data_placement": _placement(mode),
         "dtype_policy": run.precision,
         "threads": threads,
     }
+
+
+def _placement(mode: str) -> str:
+    """Where the training data comes from (see `_fit_feed`)."""
+    if mode == "pipeline":
+        return "tf.data pipeline (real data)"
+    if mode not in FIT_MODES:
+        return "memory"
+    return "tf.data (batch repeated)" if _backend() == "tensorflow" else "arrays (batch repeated)"
 
 
 def _check(run: _Run) -> None:
@@ -340,8 +355,10 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
     if run.mode in FIT_MODES:
         model = build(False, run.steps_per_execution)
         feed = _fit_feed(run, x, y)
-        compile_s, step_times = _fit_epochs(model, feed, run.steps, max(run.warmup, 2))
-        return model, Timing(compile_s, step_times, run.steps), None
+        epochs = max(run.warmup, 2)
+        compile_s, step_times = _fit_epochs(model, feed, run.steps, epochs)
+        # The first epoch is untimed (it traces); each later one is timed whole.
+        return model, Timing(compile_s, step_times, run.steps * epochs, run.steps - 1), None
     probe, jit = None, run.mode == "xla"
     if run.mode == "auto":
         from zoo.runtime import autojit
@@ -353,7 +370,7 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
         jit = probe["jit_compile"]
     model = build(jit)
     compile_s, step_times = time_calls(lambda: model.train_on_batch(x, y), run.steps, run.warmup)
-    return model, Timing(compile_s, step_times, run.steps), probe
+    return model, Timing(compile_s, step_times, run.steps, run.warmup), probe
 
 
 def _fit_feed(run: _Run, x, y) -> dict[str, Any]:
@@ -405,6 +422,7 @@ def make_result(
     resolved: dict[str, Any],
     peak_flops: float | None = None,
     params: int | None = None,
+    framework: str | None = None,
 ) -> ProfileResult:
     """The one record of a measurement, the zoo's and the references' alike.
 
@@ -412,7 +430,10 @@ def make_result(
         model: a Keras model of the architecture: FLOPs are counted on it (and its
             parameters, unless `params` is given).
         setting: mode, precision, device and batch_size.
+        resolved: what really ran: jit_compile, and where they apply steps_per_execution
+            and data_placement.
         peak_flops: the peak for MFU (default: the cached `zoo peak` of the device).
+        framework: what ran the step, for the manifest (default: the Keras backend).
     """
     from zoo.perf import peak
 
@@ -444,4 +465,21 @@ def make_result(
         mfu=train_flops_per_s / peak_flops if peak_flops else None,
         resolved={**resolved, "uncounted_layers": counted["uncounted"]},
         env=io.environment(),
+        manifest=_manifest(setting, timing, resolved, framework or _backend()),
+    )
+
+
+def _manifest(setting: dict, timing: Timing, resolved: dict, framework: str) -> dict[str, Any]:
+    """The fairness manifest of this measurement (read back from this process)."""
+    return zmanifest.collect(
+        backend=framework,
+        device=setting["device"],
+        mode=setting["mode"],
+        precision=setting["precision"],
+        batch_size=setting["batch_size"],
+        xla=bool(resolved.get("jit_compile")),
+        warmup_steps=timing.warmup,
+        timed_steps=timing.steps,
+        steps_per_execution=resolved.get("steps_per_execution", 1),
+        data_placement=resolved.get("data_placement", "memory"),
     )

@@ -2,22 +2,31 @@
 
 Prints one JSON line: the profile with status "ok", or status "skipped" (a GPU that is not
 there), "oom" or "error" with a reason. Used by `zoo.perf.runner`; not an interface for users.
+
+Before anything runs, the float32 matmul precision that `zoo bench` asked for (the variable
+`zoo.perf.manifest.MATMUL_PRECISION_ENV`: "highest" or "default") is pinned on the backend
+that runs the step; the record's manifest reads back what was in force.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
 def main(argv: list[str]) -> int:
     case = json.loads(argv[0])
     from zoo.errors import DeviceError, ZooError
+    from zoo.perf import manifest
     from zoo.perf import profile as profiling
+    from zoo.runtime.device import set_matmul_precision
 
+    pin = os.environ.get(manifest.MATMUL_PRECISION_ENV, "default")
     try:
+        set_matmul_precision(pin)
         if case["mode"].startswith("ref_"):
-            record = {"status": "ok", **_reference(case)}
+            record = {"status": "ok", **_reference(case, pin)}
         else:
             result = profiling.profile(
                 case["model"],
@@ -49,7 +58,7 @@ class _Skip(Exception):
     """The case cannot run here (a missing optional package)."""
 
 
-def _reference(case: dict) -> dict:
+def _reference(case: dict, pin: str = "default") -> dict:
     if case["device"] not in ("cpu", "auto") or case.get("params"):
         raise _Skip("references run on the CPU with the model's default hyper-parameters")
     if case["precision"] != "float32":
@@ -60,6 +69,9 @@ def _reference(case: dict) -> dict:
         except ImportError:
             raise _Skip("PyTorch is not installed: pip install 'keras-zoo[compare]'") from None
         from zoo.perf.references import torch_cnn as reference
+        from zoo.runtime.device import set_matmul_precision
+
+        set_matmul_precision(pin, "torch")  # it runs beside the Keras backend
     else:
         from zoo.perf.references import tf_loop as reference
     return reference.measure(case["model"], case["batch_size"], steps=case["steps"])

@@ -156,3 +156,69 @@ def set_cpu_devices(count: int) -> None:
             "cpu_devices can only be set before TensorFlow starts its runtime.",
             "Set it first thing in the process (the CLI does).",
         ) from None
+
+
+def set_matmul_precision(precision: str, backend: str | None = None) -> None:
+    """Pins the precision of float32 matmuls and convolutions for this process.
+
+    "highest" runs them in full float32 on every backend (TensorFlow: TF32 execution off;
+    JAX: `jax_default_matmul_precision` "highest"; PyTorch: float32 matmul precision
+    "highest" and TF32 off for matmuls and cuDNN); "default" leaves the backend's own.
+    `backend` defaults to Keras's (a PyTorch reference runs in a TensorFlow-backend process).
+    """
+    from zoo.choices import MATMUL_PRECISIONS, check_choice
+
+    check_choice("matmul precision", precision, MATMUL_PRECISIONS)
+    if precision == "default":
+        return
+    backend = backend or _keras_backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+    elif backend == "torch":
+        import torch
+
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
+def matmul_settings(backend: str | None = None) -> dict:
+    """What float32 matmuls run in, read back from the backend: `matmul_precision`
+    ("default" or "highest" on TensorFlow, by its TF32 switch; JAX's
+    `jax_default_matmul_precision`, "default" when unset; PyTorch's float32 matmul
+    precision) and `tf32` (whether matmuls and convolutions may use TF32 on a GPU with it)."""
+    backend = backend or _keras_backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        on = bool(tf.config.experimental.tensor_float_32_execution_enabled())
+        return {"matmul_precision": "default" if on else "highest", "tf32": _tf32(on, on)}
+    if backend == "jax":
+        import jax
+
+        value = jax.config.jax_default_matmul_precision or "default"
+        full = value in ("highest", "float32")
+        return {"matmul_precision": value, "tf32": _tf32(not full, not full)}
+    if backend == "torch":
+        import torch
+
+        value = torch.get_float32_matmul_precision()
+        matmul = value != "highest" or bool(torch.backends.cuda.matmul.allow_tf32)
+        return {"matmul_precision": value, "tf32": _tf32(matmul, torch.backends.cudnn.allow_tf32)}
+    return {"matmul_precision": None, "tf32": None}
+
+
+def _tf32(matmul: bool, conv: bool) -> dict[str, bool]:
+    return {"matmul": bool(matmul), "conv": bool(conv)}
+
+
+def _keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()

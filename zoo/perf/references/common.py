@@ -31,20 +31,28 @@ def record(
     flops_model,
     implementation: str,
     params: int,
+    framework: str = "tensorflow",
+    warmup: int = 0,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The record of a reference run: a `ProfileResult` like the zoo's (float32 on the
-    CPU, no inference timed), plus `extra`. FLOPs are counted on `flops_model`, the zoo
-    model of the same architecture; MFU is against the cached float32 CPU peak."""
+    CPU, no inference timed, the batch as tensors in memory), plus `extra`. FLOPs are
+    counted on `flops_model`, the zoo model of the same architecture; MFU is against the
+    cached float32 CPU peak; the manifest describes `framework`, which ran the step."""
     from zoo import registry
 
     result = make_result(
         registry.get_spec(model),
         flops_model,
         {"mode": mode, "precision": "float32", "device": "cpu", "batch_size": batch_size},
-        Timing(first_s, times, len(times)),
+        Timing(first_s, times, len(times), warmup),
         infer={},
-        resolved={"implementation": implementation, "jit_compile": False},
+        resolved={
+            "implementation": implementation,
+            "jit_compile": False,
+            "data_placement": "memory",
+        },
         params=params,
+        framework=framework,
     )
     return {**result.to_dict(), **(extra or {})}

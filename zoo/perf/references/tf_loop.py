@@ -59,5 +59,7 @@ def measure(
         flops_model=net,
         implementation=f"hand-written tf.function step, TensorFlow {tf.__version__}",
         params=int(net.count_params()),
+        framework="tensorflow",
+        warmup=warmup,
         extra={"loss_first": losses[0], "loss_last": losses[-1]},
     )

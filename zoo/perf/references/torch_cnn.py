@@ -80,5 +80,7 @@ def measure(
         flops_model=registry.create_model("seed_cnn"),
         implementation=f"PyTorch {torch.__version__} eager, {torch.get_num_threads()} threads",
         params=sum(p.numel() for p in net.parameters()),
+        framework="torch",
+        warmup=warmup,
         extra={"loss_first": losses[0], "loss_last": losses[-1]},
     )
