@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from zoo.cli import options, render
 
+from zoo.choices import MATMUL_PRECISIONS, SPEED_SETTINGS
+
 SuiteName = Annotated[
     str, typer.Option(help="quick, full, xla, precision, reference, or the path of a suite .toml.")
 ]
@@ -46,12 +48,29 @@ Backends = Annotated[
         "(comma-separated: tensorflow,jax,torch). Default: the suite's (tensorflow)."
     ),
 ]
+MatmulPrecision = options.choice_enum("MatmulPrecision", MATMUL_PRECISIONS)
+MatmulOption = Annotated[
+    MatmulPrecision | None,
+    typer.Option(
+        help="Float32 matmul and convolution precision every case pins: highest (no TF32 on "
+        "any backend) or default (each backend's own). Default: highest when the cases run "
+        "on several backends, else default."
+    ),
+]
 Base = Annotated[Path, typer.Argument(metavar="BASE", help="Results .jsonl of the base run.")]
 New = Annotated[Path, typer.Argument(metavar="NEW", help="Results .jsonl of the new run.")]
 FailAbove = Annotated[
     float | None,
     typer.Option(
         min=0.0, help="Exit 1 when any case is slower than BASE by more than this percent."
+    ),
+]
+AllowDifferent = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SETTING[,SETTING]",
+        help="Compare even where the runs' manifests differ in these settings (the rows are "
+        f"marked): {', '.join(SPEED_SETTINGS)}.",
     ),
 ]
 ComparePlot = Annotated[
@@ -67,10 +86,12 @@ def bench(
     resume: Resume = False,
     plot: BenchPlot = None,
     backend: Backends = None,
+    matmul_precision: MatmulOption = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
     from zoo import perf
+    from zoo.perf import manifest
 
     with render.errors():
         s, output = _load(suite, models, output, repeat, resume, backend)
@@ -78,7 +99,13 @@ def bench(
             from zoo.cli import parity
 
             return parity.bench_suite(s, output, models, resume, as_json)
-        records = _run(s, suite, output, models, repeat, resume)
+        pin = manifest.bench_matmul_precision(
+            matmul_precision and matmul_precision.value, (c.backend for c in s.cases)
+        )
+        if pin == "highest":
+            render.err.print("float32 matmuls and convolutions pinned to full float32 (no TF32)")
+        with manifest.workers_pin(pin):
+            records = _run(s, suite, output, models, repeat, resume)
     rows = perf.summarize(records, s.baseline, s.baseline_precision)
     if plot is not None:
         _chart(lambda charts: charts.bench_chart(rows, plot, f"suite {s.name}"))
@@ -153,14 +180,19 @@ def compare(
     base: Base,
     new: New,
     fail_above: FailAbove = None,
+    allow_different: AllowDifferent = None,
     plot: ComparePlot = None,
     as_json: options.Json = False,
 ) -> None:
-    """Compare two benchmark runs case by case (training throughput, NEW / BASE)."""
+    """Compare two benchmark runs case by case (training throughput, NEW / BASE), once
+    their manifests agree on every setting that changes speed."""
     from zoo import perf
 
+    allowed = [a.strip() for a in (allow_different or "").split(",") if a.strip()]
     with render.errors():
-        result = perf.compare(perf.read_records(base), perf.read_records(new), fail_above)
+        result = perf.compare(
+            perf.read_records(base), perf.read_records(new), fail_above, allow_different=allowed
+        )
     if plot is not None and result["rows"]:
         title = f"{new.name} vs {base.name}"
         _chart(lambda charts: charts.compare_chart(result["rows"], plot, title))
@@ -170,6 +202,8 @@ def compare(
         render.show(render.compare_table(f"{new.name} vs {base.name}", result["rows"]))
         if result["geomean"]:
             render.out.print(render.geomean_line(result))
+    for line in render.fairness_notes(result):
+        render.note(line)
     _exit_code(result, fail_above)
 
 

@@ -98,7 +98,10 @@ def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
 
 
 def test_unknown_suite_name_lists_the_shipped_ones():
-    with pytest.raises(SuiteError, match="Shipped: full, gpu, precision, quick, reference, xla"):
+    # (parity: the suite of `zoo parity`, added beside this change)
+    with pytest.raises(
+        SuiteError, match=r"Shipped: full, gpu, (parity, )?precision, quick, reference, xla"
+    ):
         perf_suite.load_suite("quik")
 
 
@@ -167,6 +170,19 @@ modes = ["graph"]
     assert ok["peak_memory_mb"] > 0 and ok["train"]["samples_per_s"] > 0
     assert by[("mlp", "graph")]["status"] == "skipped"
     assert "GPU" in by[("mlp", "graph")]["reason"]
+
+
+def test_bench_workers_pin_the_matmul_precision_and_record_it():
+    from zoo.perf import manifest
+
+    case = perf_suite.Case("linear_regression", "graph", "float32", 16, "cpu", backend="jax")
+    with manifest.workers_pin("highest"):
+        record = perf_runner.run_case(case, steps=2, timeout_s=240)
+    assert record["status"] == "ok", record
+    m = record["manifest"]
+    assert m["backend"] == "jax" and m["xla"] is True  # every compiled JAX step is XLA
+    assert m["matmul_precision"] == "highest" and m["tf32"] == {"matmul": False, "conv": False}
+    assert m["threads"]["intra_op"] is None and m["cpu_flags"] == record["env"]["cpu_flags"]
 
 
 def test_a_case_past_its_time_limit_is_a_timeout(tmp_path):

@@ -329,44 +329,97 @@ def write_tables(
 
 
 def compare(
-    base: list[dict], new: list[dict], fail_above: float | None = None, baseline: str = "graph"
+    base: list[dict],
+    new: list[dict],
+    fail_above: float | None = None,
+    baseline: str = "graph",
+    allow_different: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Matches the cases of two result files and compares their training throughput.
+    """Matches the cases of two result files and compares their training throughput, once
+    their fairness manifests agree (`zoo.perf.manifest.check`).
 
     Returns:
-        ``{"rows": [...], "geomean": float, "regressions": [case, ...], "unmatched": n}``;
-        a row is noisy when the spread of either run is wider than the difference.
+        ``{"rows": [...], "geomean": float, "regressions": [case, ...], "unmatched": n,
+        "unchecked": {...} or None}``; a row is noisy when the spread of either run is
+        wider than the difference, and `differs` lists the settings it was allowed to
+        differ in (with both values in `differences`). `unchecked` says which run lacks
+        manifests (records written before them) and what their environments tell of the
+        CPUs.
+
+    Raises:
+        UnfairComparisonError: the manifests differ in a speed-relevant setting that
+            `allow_different` does not name.
     """
+    from zoo.perf import manifest
+
     a = {r["case"]: r for r in summarize(base, baseline) if r["train_samples_per_s"]}
     b = {r["case"]: r for r in summarize(new, baseline) if r["train_samples_per_s"]}
-    rows, regressions = [], []
-    for key in sorted(set(a) & set(b)):
-        ra, rb = a[key], b[key]
-        ratio = rb["train_samples_per_s"] / ra["train_samples_per_s"]
-        spread = max(
-            (r["train_samples_per_s_max"] - r["train_samples_per_s_min"]) / r["train_samples_per_s"]
-            for r in (ra, rb)
-        )
-        noisy = spread >= abs(ratio - 1)
-        regressed = fail_above is not None and (1 - ratio) * 100 > fail_above
-        if regressed:
-            regressions.append(key)
-        rows.append(
-            {
-                "case": key,
-                **{k: ra[k] for k in ("model", "mode", "precision", "batch_size")},
-                "base": ra["train_samples_per_s"],
-                "new": rb["train_samples_per_s"],
-                "ratio": ratio,
-                "spread": spread,
-                "noisy": noisy,
-                "regressed": regressed,
-            }
-        )
+    shared = sorted(set(a) & set(b))
+    mine, theirs = _first_ok(base, "manifest"), _first_ok(new, "manifest")
+    pairs = {k: (mine.get(k), theirs.get(k)) for k in shared}
+    found = manifest.check(pairs, allow_different)
+    rows = [_compare_row(a[k], b[k], fail_above, found.get(k, {})) for k in shared]
     geomean = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows)) if rows else None
     return {
         "rows": rows,
         "geomean": geomean,
-        "regressions": regressions,
+        "regressions": [r["case"] for r in rows if r["regressed"]],
         "unmatched": len(set(a) ^ set(b)),
+        "unchecked": _unchecked(pairs, _first_ok(base, "env"), _first_ok(new, "env")),
     }
+
+
+def _first_ok(records: list[dict], field: str) -> dict[str, Any]:
+    """{case: the `field` of its first successful record} (None where it has none)."""
+    found: dict[str, Any] = {}
+    for r in records:
+        if r.get("status") == "ok":
+            found.setdefault(r["case"], r.get(field))
+    return found
+
+
+def _compare_row(ra: dict, rb: dict, fail_above: float | None, diff: dict) -> dict[str, Any]:
+    ratio = rb["train_samples_per_s"] / ra["train_samples_per_s"]
+    spread = max(
+        (r["train_samples_per_s_max"] - r["train_samples_per_s_min"]) / r["train_samples_per_s"]
+        for r in (ra, rb)
+    )
+    return {
+        "case": ra["case"],
+        **{k: ra[k] for k in ("model", "mode", "precision", "batch_size", "device", "backend")},
+        "base": ra["train_samples_per_s"],
+        "new": rb["train_samples_per_s"],
+        "ratio": ratio,
+        "spread": spread,
+        "noisy": spread >= abs(ratio - 1),
+        "regressed": fail_above is not None and (1 - ratio) * 100 > fail_above,
+        "differs": list(diff),
+        "differences": {k: list(v) for k, v in diff.items()},
+    }
+
+
+def _unchecked(pairs: dict, env_a: dict, env_b: dict) -> dict[str, Any] | None:
+    """Which run has shared cases without a manifest, and the CPUs their environments
+    record (`cpu`, and `cpu_flags`: None where the environment predates them)."""
+    missing = [
+        side
+        for side, i in (("BASE", 0), ("NEW", 1))
+        if any(pair[i] is None for pair in pairs.values())
+    ]
+    if not missing:
+        return None
+    cases = list(pairs)
+    envs = [next((e[c] for c in cases if e.get(c)), None) or {} for e in (env_a, env_b)]
+    return {
+        "without_manifest": missing,
+        "cases": sum(1 for a, b in pairs.values() if a is None or b is None),
+        "cpu": [_cpu_name(e) for e in envs],
+        "cpu_flags": [e.get("cpu_flags") for e in envs],
+    }
+
+
+def _cpu_name(env: dict) -> str | None:
+    """The environment's CPU model, with its family and model where recorded."""
+    if env.get("cpu") and env.get("cpu_id"):
+        return f"{env['cpu']} ({env['cpu_id']})"
+    return env.get("cpu")
