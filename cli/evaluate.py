@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 from zoo.cli import _keras, options, render
 
+from zoo.choices import QUANTIZE_MODES
+
+QuantizeMode = options.choice_enum("QuantizeMode", QUANTIZE_MODES)
+
 
 def evaluate(
     path: Annotated[
@@ -24,6 +28,13 @@ def evaluate(
     samples: Annotated[int | None, typer.Option(min=1, help="Default: the run's.")] = None,
     data_dir: options.DataDir = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    quantize: Annotated[
+        QuantizeMode | None,
+        typer.Option(
+            help="Also quantize it (Keras' model.quantize) and compare metric, size "
+            "and speed with float32."
+        ),
+    ] = None,
     as_json: options.Json = False,
 ) -> None:
     """Evaluate a saved model on the test split of its dataset."""
@@ -36,6 +47,8 @@ def evaluate(
                 "Pass a run folder written by `zoo train --output` or a .keras file.",
             )
         _keras.import_quietly()
+        if quantize is not None:
+            return _quantized(path, quantize.value, dataset, data_dir, batch_size, as_json)
         result = zoo.evaluate(
             path, dataset, seed=seed, samples=samples, data_dir=data_dir, batch_size=batch_size
         )
@@ -49,3 +62,16 @@ def evaluate(
             result.optimum,
         )
     )
+
+
+def _quantized(path: Path, mode: str, dataset, data_dir, batch_size: int, as_json: bool) -> None:
+    """`--quantize`: the float32 model and its quantized copy side by side."""
+    from zoo import deploy
+
+    result = deploy.evaluate_quantized(
+        path, mode, dataset=dataset, data_dir=data_dir, batch_size=batch_size
+    ).to_dict()
+    if as_json:
+        render.print_json(result)
+    else:
+        render.show(render.quantized_view(result))

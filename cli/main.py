@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 import typer  # noqa: E402
-from zoo.cli import bench, data, evaluate, generate, info, list, parity, profile, train  # noqa: E402
+from zoo.cli import bench, data, evaluate, export, generate, info, list, parity, profile, train  # noqa: E402
 
 app = typer.Typer(
     name="zoo",
@@ -24,6 +24,7 @@ app.command("list")(list.list_models)
 app.command("info")(info.info)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.command("export")(export.export)
 app.command("generate")(generate.generate)
 app.command("profile")(profile.profile)
 app.command("peak")(profile.peak)

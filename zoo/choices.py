@@ -34,6 +34,10 @@ JIT_MODES = ("off", "on", "auto")
 # What a suite runs per case: a profile (zoo bench) or a cross-backend parity run (zoo parity).
 SUITE_KINDS = ("profile", "parity")
 DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
+# `zoo export --format`: the artifact kinds, each loaded back in its own runtime.
+EXPORT_FORMATS = ("saved_model", "onnx", "litert", "openvino")
+# Keras' `model.quantize` modes the zoo measures (`zoo evaluate/export --quantize`).
+QUANTIZE_MODES = ("int8", "int4", "float8")
 # Float32 matmul and convolution precision a benchmark pins: "highest" (full float32 on
 # every backend: no TF32), or "default" (each backend's own, which differs: TensorFlow and
 # JAX allow TF32 on a GPU that has it, PyTorch allows it for convolutions only).

@@ -68,3 +68,15 @@ class TrainingDivergedError(ZooError):
 
 class UnfairComparisonError(UsageError):
     """Two benchmark runs differ in a setting that changes speed (exit code 2)."""
+
+
+class UnsupportedExportError(UsageError):
+    """A format, model, quantization and backend that do not go together (exit code 2)."""
+
+
+class MissingRuntimeError(ZooError):
+    """The runtime that loads an exported artifact is not installed."""
+
+
+class ParityError(ZooError):
+    """An exported artifact's outputs differ from the Keras model's beyond tolerance."""

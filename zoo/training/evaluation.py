@@ -37,17 +37,10 @@ def evaluate(
         ModelFileError: the path holds no loadable zoo model.
         DataError: the dataset does not fit the model.
     """
-    net, run = load_run(path)
-    model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
-    spec = _spec_of(net, run, model_path)
-    task = tasks.get(spec.task)
     check_positive("batch_size", batch_size)
-    params, dataset = _data_params(run, dataset, seed, samples, data_dir)
-    hints = {**spec.defaults, **_shape_hints(task, net)}
-    data = zdata.load(task.name, dataset, hints=hints, **params)
-    _check_inputs(net, data.x_test)
-    _check_labels(task, net, data.y_test)
-
+    net, spec, data = load_with_test_data(path, dataset, seed, samples, data_dir)
+    task = tasks.get(spec.task)
+    model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
     net.compile(loss=task.build_loss(), metrics=task.build_metrics())
     eval_batch = task.eval_batch_size or batch_size
     test = feed(data.x_test, data.y_test, eval_batch)
@@ -60,6 +53,32 @@ def evaluate(
         optimum=data.optimum,
         num_examples=data.num_test,
     )
+
+
+def load_with_test_data(
+    path: str | Path,
+    dataset: str | None = None,
+    seed: int | None = None,
+    samples: int | None = None,
+    data_dir: str | None = None,
+) -> tuple[Any, registry.ModelSpec, zdata.Dataset]:
+    """A saved model, its registry entry and the dataset `evaluate` scores it on (the
+    run's own by default), checked to fit the model. Export and quantization use it too.
+
+    Raises:
+        ModelFileError: the path holds no loadable zoo model.
+        DataError: the dataset does not fit the model.
+    """
+    net, run = load_run(path)
+    model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
+    spec = _spec_of(net, run, model_path)
+    task = tasks.get(spec.task)
+    params, dataset = _data_params(run, dataset, seed, samples, data_dir)
+    hints = {**spec.defaults, **_shape_hints(task, net)}
+    data = zdata.load(task.name, dataset, hints=hints, **params)
+    _check_inputs(net, data.x_test)
+    _check_labels(task, net, data.y_test)
+    return net, spec, data
 
 
 def _spec_of(net, run: dict[str, Any], model_path: Path) -> registry.ModelSpec:
