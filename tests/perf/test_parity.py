@@ -16,6 +16,8 @@ from zoo.perf import suite as perf_suite
 runner = CliRunner()
 
 needs_jax = pytest.mark.skipif(not parity.installed("jax"), reason="JAX is not installed")
+# Each runs a TensorFlow and a JAX process (20-70 s on a shared 2-core machine).
+slow = pytest.mark.slow
 ROW_FIELDS = {
     "forward_max_abs", "forward_max_rel", "loss_step1_abs", "loss_step1_rel", "gradients",
     "gradient_first_exceeding", "gradient_worst", "gradient_worst_abs", "gradient_worst_rel",
@@ -97,6 +99,7 @@ def _run(model, steps=3, **kwargs):
     return parity.run_parity(req, **kwargs)
 
 
+@slow
 @needs_jax
 def test_linear_regression_tf_and_jax_agree_and_the_report_has_every_field():
     report = _run("linear_regression")
@@ -110,6 +113,7 @@ def test_linear_regression_tf_and_jax_agree_and_the_report_has_every_field():
     assert report["equal"] is True
 
 
+@slow
 @needs_jax
 def test_a_perturbed_weight_is_detected_naming_its_layer():
     report = _run("mlp", perturb="dense_1/kernel")
@@ -121,6 +125,7 @@ def test_a_perturbed_weight_is_detected_naming_its_layer():
     assert report["equal"] is False
 
 
+@slow
 @needs_jax
 def test_cli_prints_the_table_and_json():
     result = runner.invoke(

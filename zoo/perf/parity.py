@@ -224,6 +224,7 @@ def _report(req: Request, spec: ModelSpec, setup: dict, rows: list[dict]) -> dic
         "learning_rate": spec.recipe.learning_rate, "metric": headline,
         "optimum": setup["optimum"].get(headline), "tolerance": tolerances(req.precision),
         "equal": bool(verdicts) and all(v in ("reference", "equal") for v in verdicts),
+        "env": next((r["env"] for r in rows if r.get("env")), {}),
         "rows": rows,
     }  # fmt: skip
 

@@ -87,11 +87,23 @@ def _build(job: dict, weights: Path | None):
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     net = build_model(job["model"], dict(job["model_kwargs"]), job["precision"])
+    _dropout_off(net)
     if weights is not None:
         net.load_weights(weights)
         if job.get("perturb"):
             _perturb(net, job["perturb"])
     return net
+
+
+def _dropout_off(net) -> None:
+    """Rate 0 for every Dropout layer, including those a factory does not expose as a
+    hyper-parameter (keras.applications' EfficientNet drops units and whole blocks in
+    training): the backends' random streams differ, so dropout would be the difference."""
+    import keras
+
+    for layer in net._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
 
 
 def _perturb(net, path: str) -> None:
