@@ -671,6 +671,11 @@ def contract_view(c: dict) -> RenderableType:
     )
 
 
+def _by_dtype(weight_bytes: dict[str, int]) -> str:
+    sizes = column([n / 1e6 for n in weight_bytes.values()], "MB")
+    return ", ".join(f"{dtype} {size}" for dtype, size in zip(weight_bytes, sizes, strict=True))
+
+
 def export_view(r: dict) -> RenderableType:
     """What `zoo export` wrote and measured: the comparison, the parity, the contract."""
     q = f", {r['quantize']}" if r["quantize"] else ""
@@ -687,6 +692,7 @@ def export_view(r: dict) -> RenderableType:
         verdict = f"{'outside' if p['failing'] else 'within'} {bound}"
     lines = [
         Text(f"max |artifact - Keras| = {worst:.3g}: {verdict}"),
+        Text(f"Weights stored in the artifact (MB): {_by_dtype(r['weight_bytes'])}"),
         Text(f"Wrote {r['artifact']} and its contract {r['contract_path']}"),
         *(Text(f"Note: {n}", style="yellow") for n in r["notes"]),
     ]

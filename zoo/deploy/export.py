@@ -59,6 +59,7 @@ class ExportResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # the same two
     timing: dict[str, verify.Timing] = field(default_factory=dict)
     parity: verify.Parity = field(default_factory=lambda: verify.Parity([], [], None))
+    weight_bytes: dict[str, int] = field(default_factory=dict)  # the artifact's, by dtype
 
     @property
     def differing(self) -> list[str]:
@@ -284,5 +285,6 @@ def _compare(
         "keras": verify.keras_bytes(exported),
         "artifact": verify.artifact_bytes(Path(result.artifact)),
     }
+    result.weight_bytes = runtimes.weight_dtypes(result.artifact, result.format)
     result.timing = verify.interleaved_timing(calls, x, batch_size, repeats)
     return result

@@ -109,7 +109,7 @@ class OpenVINORunner(Runner):
         super().__init__(path, num_outputs)
         ov = require("openvino")
         try:
-            self._compiled = ov.Core().compile_model(str(path), "CPU")
+            self._compiled = ov.Core().compile_model(str(path), "CPU", OPENVINO_CONFIG)
         except Exception as e:  # OpenVINO raises its own types
             raise UnsupportedExportError(_cannot_load("OpenVINO Runtime", e), EXPORT_HINT) from None
         self._request = self._compiled.create_infer_request()
@@ -118,6 +118,10 @@ class OpenVINORunner(Runner):
         result = self._request.infer(feeds)
         return [np.array(result[self._compiled.outputs[i]]) for i in range(self.num_outputs)]
 
+
+# OpenVINO's CPU plugin runs a float32 model in bfloat16 where the CPU has bf16 units
+# (AVX512_BF16, AMX): the artifact is float32, so it is run and checked in float32.
+OPENVINO_CONFIG = {"INFERENCE_PRECISION_HINT": "f32"}
 
 RUNNERS = {r.format: r for r in (SavedModelRunner, OnnxRunner, LiteRTRunner, OpenVINORunner)}
 
@@ -214,3 +218,70 @@ def input_specs(runner: Runner) -> list[dict[str, Any]]:
         ]
     spec = runner._fn.structured_input_signature[1]
     return [{"name": k, "shape": list(v.shape), "dtype": v.dtype.name} for k, v in spec.items()]
+
+
+def weight_dtypes(path: str | Path, fmt: str | None = None) -> dict[str, int]:
+    """Bytes of the artifact's stored weights by dtype, read from the artifact itself
+    (ONNX initializers, LiteRT constant tensors, OpenVINO constants, SavedModel
+    variables): whether int8 weights survived the export."""
+    fmt = fmt or format_of(path)
+    counts: dict[str, int] = {}
+    for dtype, nbytes in _WEIGHT_READERS[fmt](Path(path)):
+        counts[dtype] = counts.get(dtype, 0) + int(nbytes)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _onnx_weights(path: Path):
+    import onnx
+    from onnx import numpy_helper
+
+    for init in onnx.load(str(path)).graph.initializer:
+        array = numpy_helper.to_array(init)
+        yield array.dtype.name, array.nbytes
+
+
+def _litert_weights(path: Path):
+    litert = require("litert")
+    interpreter = litert.Interpreter(model_path=str(path))
+    for t in interpreter.get_tensor_details():
+        if t["index"] in _constant_indices(interpreter):
+            dtype = np.dtype(t["dtype"])
+            yield dtype.name, int(np.prod(t["shape"])) * dtype.itemsize
+
+
+def _constant_indices(interpreter) -> set[int]:
+    """Tensors that hold data before any call: the weights (inputs and activations don't)."""
+    found = set()
+    for t in interpreter.get_tensor_details():
+        try:
+            interpreter.get_tensor(t["index"])
+            found.add(t["index"])
+        except ValueError:  # unallocated: an activation
+            pass
+    return found
+
+
+def _openvino_weights(path: Path):
+    ov = require("openvino")
+    for op in ov.Core().read_model(str(path)).get_ordered_ops():
+        if op.get_type_name() == "Constant":
+            dtype = op.get_element_type().to_dtype()
+            yield dtype.name, int(np.prod(list(op.get_output_shape(0)))) * dtype.itemsize
+
+
+def _saved_model_weights(path: Path):
+    tf = require("saved_model")
+    reader = tf.train.load_checkpoint(str(path / "variables" / "variables"))
+    shapes = reader.get_variable_to_shape_map()
+    for name, dtype in reader.get_variable_to_dtype_map().items():
+        if name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"):
+            continue
+        yield dtype.name, int(np.prod(shapes[name])) * dtype.size
+
+
+_WEIGHT_READERS = {
+    "onnx": _onnx_weights,
+    "litert": _litert_weights,
+    "openvino": _openvino_weights,
+    "saved_model": _saved_model_weights,
+}
