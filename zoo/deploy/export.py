@@ -8,8 +8,10 @@ its runtime -> compare outputs, metric, size and speed with the Keras model.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -225,8 +227,8 @@ def _run_export(net, fmt: str, staged: Path, quantize: str | None, kwargs: dict)
     import keras
 
     try:
-        with warnings.catch_warnings():  # Keras' tf2onnx patch probes np.object
-            warnings.simplefilter("ignore", FutureWarning)
+        with warnings.catch_warnings(), _native_stderr_captured():
+            warnings.simplefilter("ignore", FutureWarning)  # Keras' tf2onnx patch
             net.export(str(staged), format=KERAS_FORMAT[fmt], verbose=False, **kwargs)
     except Exception as e:  # the converters raise their own types, several per format
         first = _reason(e)
@@ -234,16 +236,39 @@ def _run_export(net, fmt: str, staged: Path, quantize: str | None, kwargs: dict)
         raise UnsupportedExportError(
             f"Keras cannot export {net.name}{quantized} to {fmt} on the "
             f"{keras.backend.backend()} backend: {first.strip()[:200]}",
-            runtimes.SUPPORTED_HINT.get(fmt, "See docs/export.md#what-exports-where."),
+            QUANTIZED_HINT if quantize else runtimes.SUPPORTED_HINT.get(fmt, runtimes.EXPORT_HINT),
         ) from None
+
+
+QUANTIZED_HINT = (
+    "Keras int8 exports to saved_model and onnx (LiteRT: --quantize int8 uses its "
+    "converter's); see docs/export.md#quantization."
+)
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """The converters (MLIR, OpenVINO) log from C++ straight to file descriptor 2: what
+    they write goes to a temporary file, so a refused export reads as one line."""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _reason(e: Exception) -> str:
     """The informative line of a converter's error (OpenVINO lists the operations it could
     not convert after a line of its own source location)."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    ops = [line for line in lines if "No conversion rule" in line or line.startswith("-")]
-    return (ops[0].lstrip("- ") if ops else lines[0] if lines else type(e).__name__)[:200]
+    ops = [line.lstrip("- ") for line in lines if "No conversion rule" in line]
+    errors = [line.rsplit("error: ", 1)[1] for line in lines if "error: " in line]  # MLIR's
+    errors = [text for text in errors if not text.startswith("loc(")]
+    return ([*ops, *errors, *lines, type(e).__name__][0])[:200]
 
 
 def _litert_int8() -> dict[str, Any]:
