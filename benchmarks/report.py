@@ -28,6 +28,8 @@ COMMANDS = {
     "precision-cpu": "zoo bench --suite precision --models seed_cnn,mlp --repeat 3 "
     "--output benchmarks/results/precision-cpu.jsonl",
     "reference-cpu": "zoo bench --suite reference --output benchmarks/results/reference-cpu.jsonl",
+    "quantization-cpu": "zoo bench --suite quantization "
+    "--output benchmarks/results/quantization-cpu.jsonl",
 }
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 
@@ -113,6 +115,9 @@ def case_table(rows: list[dict], records: list[dict]) -> str:
     head = ["model", "setting", "precision", "batch", "train samples/s (min-max)"]
     head += [f"speed-up vs {baseline_label(rows)}", "infer p50 ms", "compile s", "peak MB"]
     head += ["MFU", "status"]
+    quantized = any(r.get("quantize") not in (None, "", "none") for r in rows)
+    if quantized:  # inference of the int8 copy against float32, measured interleaved
+        head[-1:-1] = ["infer samples/s", "infer vs float32"]
     out = []
     for i, r in enumerate(rows):
         sps = num(r["train_samples_per_s"])
@@ -123,12 +128,19 @@ def case_table(rows: list[dict], records: list[dict]) -> str:
             rate = f"**{rate}**"
         speed = fmt_spread(num(r["speedup"]), num(r["speedup_min"]), num(r["speedup_max"]), True)
         mfu = num(r["mfu"])
-        out.append(
-            [r["model"], setting[i] if i < len(setting) else r["mode"], r["precision"]]
+        q = r.get("quantize") or "none"
+        precision = r["precision"] + (f", {q} weights" if q != "none" else "")
+        cells = (
+            [r["model"], setting[i] if i < len(setting) else r["mode"], precision]
             + [r["batch_size"], rate, speed, fmt_fixed(num(r["infer_p50_ms"]))]
             + [fmt_fixed(num(r["compile_s"])), fmt_int(num(r["peak_memory_mb"]))]
             + [fmt_fixed(None if mfu is None else 100 * mfu, 1, "%"), r["status"]]
         )
+        if quantized:
+            ratio = num(r.get("infer_vs_float32"))
+            cells[-1:-1] = [fmt_int(num(r.get("infer_samples_per_s")))]
+            cells[-1:-1] = [fmt_fixed(ratio, 2, "x")]
+        out.append(cells)
     return table(head, out)
 
 
@@ -153,7 +165,7 @@ def ratio_table(records: list[dict]) -> str:
     throughputs measured in the same repeat (as `zoo bench` prints them)."""
     by_model: dict[str, dict[tuple, dict[int, float]]] = {}
     for r in records:
-        if r.get("status") == "ok":
+        if r.get("status") == "ok" and r.get("train"):  # quantized cases: inference only
             variant = (r["mode"], r.get("steps_per_execution", 1) or 1)
             rates = by_model.setdefault(r["model"], {}).setdefault(variant, {})
             rates[r["repeat"]] = r["train"]["samples_per_s"]

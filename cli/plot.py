@@ -104,3 +104,29 @@ def compare_chart(rows: list[dict], path: Path, title: str) -> Path:
         return _save(fig, path)
     finally:
         plt.close(fig)
+
+
+def inference_chart(rows: dict[str, list[dict]], path: Path, title: str) -> Path:
+    """Latency (p50, with p99 dashed) and throughput per batch size, one line per model
+    or artifact, on log-log axes."""
+    plt = _pyplot()
+    fig, (lat, thr) = plt.subplots(1, 2, figsize=(10, 4))
+    for k, (name, side) in enumerate(rows.items()):
+        color = f"C{k}"
+        batches = [r["batch_size"] for r in side]
+        lat.plot(batches, [r["p50_ms"] for r in side], "o-", color=color, label=f"{name} p50")
+        lat.plot(batches, [r["p99_ms"] for r in side], "--", color=color, label=f"{name} p99")
+        thr.plot(batches, [r["samples_per_s"] for r in side], "o-", color=color, label=name)
+    batches = sorted({r["batch_size"] for side in rows.values() for r in side})
+    for ax, label in ((lat, "latency (ms)"), (thr, "samples/s")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.set_ylabel(label)
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

@@ -5,17 +5,22 @@ Each command: parse the options, call zoo.perf, render (the views are in render.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from zoo.cli import _keras, options, render
 from zoo.cli.options import Precision, choice_enum, parse_params
 
-from zoo.choices import PROFILE_MODES
+from zoo.choices import EXPORT_FORMATS, PROFILE_MODES, QUANTIZE_MODES
+from zoo.errors import InvalidArgumentError
 from zoo.perf.peak import DTYPES
 
 Mode = choice_enum("Mode", PROFILE_MODES)
 DType = choice_enum("DType", DTYPES)
+QuantizeMode = choice_enum("QuantizeMode", QUANTIZE_MODES)
+ExportFormat = choice_enum("ExportFormat", EXPORT_FORMATS)
+INFERENCE_BATCH_SIZES = "1,8,32,128"
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
 BatchSize = Annotated[int | None, typer.Option(min=1, help="Default: the recipe's.")]
@@ -44,6 +49,35 @@ Params = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable)."),
 ]
+Quantize = Annotated[
+    QuantizeMode | None,
+    typer.Option(
+        help="Also quantize a copy (Keras' model.quantize) and time the inference of both "
+        "side by side (quantized layers are inference-only: float32 training alone is timed)."
+    ),
+]
+Inference = Annotated[
+    bool, typer.Option("--inference", help="Inference only: latency and throughput per batch size.")
+]
+BatchSizes = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Inference batch sizes, comma-separated (--inference: {INFERENCE_BATCH_SIZES}; "
+        "--quantize: 1 and --batch-size)."
+    ),
+]
+Format = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format",
+        help="With --inference: also export to this format (a temporary folder) and time it "
+        "in its own runtime, interleaved with Keras.",
+    ),
+]
+Plot = Annotated[
+    Path | None,
+    typer.Option(help="With --inference or --quantize: draw latency and throughput per batch."),
+]
 DTypeOption = Annotated[DType, typer.Option(help="Matrix dtype.")]
 Size = Annotated[int | None, typer.Option(min=64, help="Matrix side (default 2048 CPU, 8192 GPU).")]
 
@@ -61,9 +95,20 @@ def profile(
     data_dir: options.DataDir = None,
     param: Params = None,
     backend: options.Backend = None,
+    quantize: Quantize = None,
+    inference: Inference = False,
+    batch_sizes: BatchSizes = None,
+    format: Format = None,
+    plot: Plot = None,
     as_json: options.Json = False,
 ) -> None:
-    """Measure a model: FLOPs, compile time, step time, latency, memory, MFU."""
+    """Measure a model: FLOPs, compile time, step time, latency, memory, MFU; or its
+    inference per batch size (--inference, --format), or against its quantized copy."""
+    if quantize or inference or format or plot or batch_sizes:
+        side = dict(quantize=quantize, fmt=format, plot=plot, sizes=batch_sizes)
+        side.update(batch_size=batch_size, steps=steps, precision=precision.value)
+        _inference_side(name, backend, side, parse_params(param or []), as_json)
+        return
     if jit_compile is not None:
         mode = Mode.xla if jit_compile else Mode.graph
     settings = dict(
@@ -98,6 +143,78 @@ def _measure(name: str, backend: str | None, settings: dict):
 
     with render.err.status(f"Profiling {name} ({settings['mode']}, {settings['precision']}) ..."):
         return profiling.profile(name, **settings)
+
+
+def parse_batch_sizes(text: str) -> list[int]:
+    """ "1,8,32" -> [1, 8, 32].
+
+    Raises:
+        InvalidArgumentError: an entry that is not a positive integer (exit 2).
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise InvalidArgumentError(
+            f"--batch-sizes takes positive integers separated by commas; received {text!r}.",
+            f"For example: --batch-sizes {INFERENCE_BATCH_SIZES}",
+        )
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def _check_side(side: dict) -> None:
+    """The combinations --quantize, --inference, --format and --plot allow."""
+    if side["quantize"] and side["fmt"]:
+        raise InvalidArgumentError(
+            "--quantize and --format do not go together here.",
+            "Time an exported quantized model with `zoo export PATH --format F --quantize M`.",
+        )
+    if side["precision"] != "float32":
+        raise InvalidArgumentError(
+            f"--inference and --quantize profile the float32 model; received "
+            f"--precision {side['precision']}.",
+            "Leave --precision out.",
+        )
+
+
+def _inference_side(name: str, backend: str | None, side: dict, kwargs: dict, as_json: bool):
+    """`--quantize` or `--inference [--format]`: measure, then render (and draw)."""
+    import zoo
+
+    with render.errors():
+        _check_side(side)
+        default = None if side["quantize"] else INFERENCE_BATCH_SIZES
+        text = side["sizes"] or default
+        sizes = parse_batch_sizes(text) if text else None
+        zoo.get_spec(name)
+        _keras.select_backend(backend)
+        _keras.import_quietly()
+        from zoo.perf import inference as measure
+
+        with render.err.status(f"Profiling {name} inference ..."):
+            if side["quantize"]:
+                mode = side["quantize"].value
+                r = measure.profile_quantized(
+                    name,
+                    mode,
+                    batch_size=side["batch_size"],
+                    batch_sizes=sizes,
+                    steps=side["steps"],
+                    model_kwargs=kwargs,
+                )
+            else:
+                fmt = side["fmt"].value if side["fmt"] else None
+                r = measure.profile_inference(name, batch_sizes=sizes, fmt=fmt, model_kwargs=kwargs)
+        if side["plot"] is not None:
+            from zoo.cli import plot as charts
+
+            charts.inference_chart(r.rows, side["plot"], f"{name} inference")
+    record = r.to_dict()
+    if as_json:
+        render.print_json(record)
+        return
+    view = render.quantized_profile_view if side["quantize"] else render.inference_profile_view
+    render.show(view(record))
+    if side["plot"] is not None:
+        render.err.print(f"Chart: {side['plot']}")
 
 
 def peak(

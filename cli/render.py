@@ -293,6 +293,8 @@ def _setting(row: dict) -> str:
         setting += f" {row['device']}"
     if row.get("backend", "tensorflow") != "tensorflow":
         setting += f" {row['backend']}"
+    if row.get("quantize", "none") != "none":
+        setting += f" {row['quantize']} inference"
     return setting
 
 
@@ -347,6 +349,10 @@ def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableTy
     ]
     columns = list(BENCH_COLUMNS)
     columns[6] = Col(f"vs {baseline}", "ratio")
+    if any(r.get("quantize", "none") != "none" for r in rows):  # inference side by side
+        columns[-1:-1] = [Col("infer samples/s", "throughput"), Col("infer vs f32", "ratio")]
+        for cells, r in zip(body, rows, strict=True):
+            cells[-1:-1] = [r.get("infer_samples_per_s"), r.get("infer_vs_float32")]
     return table(title, columns, body)
 
 
@@ -409,7 +415,10 @@ def geomean_line(result: dict) -> str:
 def case_done(n: int, total: int, case: Any, record: dict) -> None:
     """`zoo bench`'s line on stderr as each case finishes."""
     status = record["status"]
-    if status == "ok":
+    if status == "ok" and record.get("float32_infer"):  # a quantized case: inference only
+        rates = (record[k]["samples_per_s"] for k in ("infer", "float32_infer"))
+        what = "inference {:,.0f} samples/s (float32 {:,.0f})".format(*rates)
+    elif status == "ok":
         what = f"{record['train']['samples_per_s']:,.0f} samples/s"
     else:
         what = f"[yellow]{status}[/]: {escape(str(record.get('reason', '')))}"
@@ -720,3 +729,79 @@ def quantized_view(r: dict) -> RenderableType:
         Text(f"Kept float32: {', '.join(report['kept_float']) or 'none'}"),
     ]
     return Group(_side_by_side(title, r, ["float32", mode], ["float32", mode]), Text(""), *lines)
+
+
+# --- zoo profile --quantize and --inference: per batch size, side by side ---------------
+
+
+def _per_batch_table(
+    title: str, rows: dict[str, list[dict]], labels: dict[str, str]
+) -> RenderableType:
+    """One row per batch size: p50, p99 and samples/s of each side, and the second's
+    throughput over the first's."""
+    sides = list(labels)
+    cols, body = [Col("batch", "count")], []
+    for s in sides:
+        cols += [Col(f"{labels[s]} p50 ms", "ms"), Col(f"{labels[s]} p99 ms", "ms")]
+        cols.append(Col(f"{labels[s]} samples/s", "throughput"))
+    if len(sides) == 2:
+        cols.append(Col(f"{labels[sides[1]]} / {labels[sides[0]]}", "ratio"))
+    for i, first in enumerate(rows[sides[0]]):
+        cells = [first["batch_size"]]
+        for s in sides:
+            cells += [rows[s][i][k] for k in ("p50_ms", "p99_ms", "samples_per_s")]
+        if len(sides) == 2:
+            cells.append(rows[sides[1]][i]["samples_per_s"] / first["samples_per_s"])
+        body.append(cells)
+    return table(title, cols, body)
+
+
+def quantized_profile_view(r: dict) -> RenderableType:
+    """`zoo profile NAME --quantize MODE`: inference of both per batch, sizes, layers."""
+    mode = r["mode"]
+    title = f"{r['model']} float32 vs {mode} · {r['backend']} · {r['device']} · inference"
+    sizes = [
+        ("weights in memory (MB)", r["weight_bytes"]),
+        ("saved as .keras (MB)", r["keras_bytes"]),
+    ]
+    size_rows = []
+    for name, pair in sizes:
+        a, b = pair["float32"] / 1e6, pair[mode] / 1e6
+        size_rows.append([name, *column([a, b], "MB"), f"x{column([b / a], 'ratio')[0]}"])
+    t = r["train"]
+    lines = [
+        Text(
+            f"float32 training step, batch {r['batch_size']}: {t['step_ms_median']:.2f} ms "
+            f"({t['samples_per_s']:,.0f} samples/s); {mode}: not timed"
+        ),
+        Text(f"Quantized to {mode}: {', '.join(r['quantized'])}"),
+        Text(f"Kept float32: {', '.join(r['kept_float']) or 'none'}"),
+        *(Text(f"Note: {n}", style="yellow") for n in r["notes"]),
+    ]
+    size_cols = [Col(""), Col("float32", "number"), Col(mode, "number"), Col("change", "number")]
+    return Group(
+        _per_batch_table(title, r["rows"], {"float32": "float32", mode: mode}),
+        Text(""),
+        table(None, size_cols, size_rows),
+        Text(""),
+        *lines,
+    )
+
+
+def inference_profile_view(r: dict) -> RenderableType:
+    """`zoo profile NAME --inference [--format FMT]`: latency and throughput per batch."""
+    fmt = r["format"]
+    title = f"{r['model']} inference · {r['backend']} · {r['device']}" + (
+        f" · Keras vs {fmt} (interleaved)" if fmt else ""
+    )
+    labels = {"keras": "Keras", **({fmt: fmt} if fmt else {})}
+    parts: list[RenderableType] = [_per_batch_table(title, r["rows"], labels)]
+    if fmt:
+        parts.append(
+            Text(
+                f"{fmt} artifact: {r['artifact_bytes'] / 1e6:.2f} MB (written to a "
+                "temporary folder, run in its own runtime)"
+            )
+        )
+    parts += [Text(f"Note: {n}", style="yellow") for n in r["notes"]]
+    return Group(*parts)

@@ -100,7 +100,7 @@ def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
 def test_unknown_suite_name_lists_the_shipped_ones():
     # (parity: the suite of `zoo parity`, added beside this change)
     with pytest.raises(
-        SuiteError, match=r"Shipped: full, gpu, (parity, )?precision, quick, reference, xla"
+        SuiteError, match=r"Shipped: full, gpu, (parity, )?precision, (quantization, )?quick, reference, xla"
     ):
         perf_suite.load_suite("quik")
 
@@ -337,3 +337,76 @@ def test_written_tables_print_each_number_column_with_one_precision(tmp_path):
     rows = list(__import__("csv").DictReader(out.with_suffix(".csv").open()))
     assert [r["infer_p50_ms"] for r in rows] == ["0.59", "4.41"]
     assert [r["speedup"] for r in rows] == ["1.00", "1.50"]
+
+
+def test_the_quantize_axis_parses_expands_and_keys(tmp_path):
+    text = """
+[defaults]
+quantize = ["none", "int8"]
+
+[[case]]
+model = "mlp"
+batch_sizes = [8, 16]
+"""
+    cases = perf_suite.load_suite(_suite(tmp_path, text)).cases
+    assert [(c.batch_size, c.quantize) for c in cases] == [
+        (8, "none"),
+        (8, "int8"),
+        (16, "none"),
+        (16, "int8"),
+    ]
+    # "none" adds nothing to the key: the committed results keep matching.
+    assert cases[0].key == perf_suite.case_key("mlp", "graph", "float32", 8, "cpu")
+    assert cases[1].key == cases[0].key + "|q=int8"
+    assert "int8 inference" in cases[1].label() and "int8" not in cases[0].label()
+    shipped = perf_suite.load_suite("quantization").cases
+    assert {c.quantize for c in shipped} == {"none", "int8"}
+    assert {c.model for c in shipped} == {
+        "mlp",
+        "seed_cnn",
+        "lstm_classifier",
+        "transformer_classifier",
+        "matrix_factorization",
+        "gpt_tiny",
+    }
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("[[case]]\nmodel = 'mlp'\nquantize = ['int3']", "line 3: unknown quantization 'int3'"),
+        (
+            "[[case]]\nmodel = 'seed_cnn'\nmodes = ['ref_tf']\nquantize = ['none', 'int8']",
+            "references",
+        ),
+    ],
+)
+def test_a_bad_quantize_axis_names_the_line(tmp_path, text, match):
+    with pytest.raises(SuiteError, match=match):
+        perf_suite.load_suite(_suite(tmp_path, text))
+
+
+def test_quantized_records_summarize_as_inference_only():
+    base = {"status": "ok", "repeat": 0, "model": "mlp", "mode": "graph", "precision": "float32"}
+    base.update(batch_size=8, device="cpu", params=5, peak_memory_mb=1.0, compile_s=0.1)
+    plain = {
+        **base,
+        "case": perf_suite.case_key("mlp", "graph", "float32", 8, "cpu"),
+        "train": {"samples_per_s": 100.0},
+        "infer": {"p50_ms": 1.0, "samples_per_s": 400.0},
+    }
+    quantized = {
+        **base,
+        "case": plain["case"] + "|q=int8",
+        "quantize": "int8",
+        "train": None,
+        "infer": {"p50_ms": 2.0, "samples_per_s": 300.0},
+        "float32_infer": {"p50_ms": 1.0, "samples_per_s": 600.0},
+    }
+    rows = perf_summary.summarize([plain, quantized])
+    assert rows[0]["quantize"] == "none" and rows[0]["infer_vs_float32"] is None
+    assert rows[1]["train_samples_per_s"] is None and rows[1]["speedup"] is None
+    assert rows[1]["infer_vs_float32"] == pytest.approx(0.5)
+    head, body = perf_summary.markdown_table(rows, "graph")
+    assert "infer vs float32" in head and body[1][2] == "float32, int8 weights"
+    assert body[1][head.index("infer vs float32")] == "0.50x"

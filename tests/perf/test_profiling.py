@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +13,8 @@ import zoo
 from zoo.errors import DeviceError, InvalidArgumentError
 from zoo.perf import flops, peak
 from zoo.perf import profile as profiling
+
+runner = CliRunner()
 
 
 def _tf_profiler_flops(model) -> int:
@@ -153,3 +156,68 @@ def test_profile_and_peak_commands(tmp_path, monkeypatch):
     assert "XLA really ran" in r.output and "MFU" in r.output and "%" in r.output
     r = runner.invoke(app, ["profile", "mlp", "--device", "gpu"])
     assert r.exit_code == 1 and "sees 0 GPU" in r.output and "Traceback" not in r.output
+
+
+def test_profile_quantize_gives_both_sides_and_the_quantized_layers():
+    result = runner.invoke(
+        app,
+        ["profile", "mlp", "--quantize", "int8", "--steps", "2", "--batch-size", "16"]
+        + ["-p", "hidden_units=16", "--batch-sizes", "1,4", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.stdout)
+    assert [row["batch_size"] for row in r["rows"]["float32"]] == [1, 4]
+    assert [row["batch_size"] for row in r["rows"]["int8"]] == [1, 4]
+    assert all(row["samples_per_s"] > 0 for side in r["rows"].values() for row in side)
+    assert r["quantized"] == ["dense_1 (Dense)", "dense_2 (Dense)", "logits (Dense)"]
+    assert r["weight_bytes"]["int8"] < r["weight_bytes"]["float32"]
+    assert r["train"]["samples_per_s"] > 0 and "inference-only" in r["notes"][0]
+
+
+def test_profile_quantize_table_says_training_is_float32_only():
+    result = runner.invoke(
+        app, ["profile", "mlp", "--quantize", "int8", "--steps", "2", "-p", "hidden_units=16"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "int8: not timed" in result.stdout and "Quantized to int8: dense_1" in result.stdout
+    assert "int8 samples/s" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", [None, "onnx"])
+def test_profile_inference_per_batch_size(fmt, tmp_path):
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("tf2onnx")
+    args = ["profile", "mlp", "--inference", "--batch-sizes", "1,4", "-p", "hidden_units=16"]
+    result = runner.invoke(app, args + (["--format", fmt] if fmt else []) + ["--json"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.stdout)
+    assert list(r["rows"]) == ["keras"] + ([fmt] if fmt else [])
+    for side in r["rows"].values():
+        assert [row["batch_size"] for row in side] == [1, 4]
+        assert all(row["p99_ms"] >= row["p50_ms"] > 0 for row in side)
+    assert (r["artifact_bytes"] or 0) > 0 if fmt else r["artifact_bytes"] is None
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--inference", "--batch-sizes", "1,x"], "--batch-sizes takes positive integers"),
+        (["--inference", "--batch-sizes", "0"], "--batch-sizes takes positive integers"),
+        (["--quantize", "int8", "--format", "onnx"], "do not go together"),
+        (["--inference", "--precision", "mixed_bfloat16"], "profile the float32 model"),
+    ],
+)
+def test_bad_inference_options_are_one_line_exit_2(args, match):
+    result = runner.invoke(app, ["profile", "mlp", *args])
+    assert result.exit_code == 2
+    assert match in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_profile_inference_without_the_converter_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # importing it raises ImportError
+    args = ["profile", "mlp", "--inference", "--batch-sizes", "1", "-p", "hidden_units=8"]
+    result = runner.invoke(app, [*args, "--format", "onnx"])
+    assert result.exit_code == 1
+    assert "pip install 'keras-zoo[export]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1

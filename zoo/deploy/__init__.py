@@ -6,7 +6,8 @@
     runtimes.py    TensorFlow SavedModel, ONNX Runtime, LiteRT, OpenVINO Runtime runners
     quantize.py    `quantize_model` (Keras' model.quantize on a copy), `evaluate_quantized`
     verify.py      parity tolerances, task metrics, interleaved latency and throughput
-    inference.py   `inference_profile`: latency and throughput per batch size
+    inference.py   `inference_profile`, `compare_profiles`: latency and throughput per batch
+                   size (several targets timed interleaved)
 
 Nothing heavy is imported here: Keras and the runtimes load inside the functions.
 """
@@ -14,7 +15,7 @@ Nothing heavy is imported here: Keras and the runtimes load inside the functions
 from __future__ import annotations
 
 from zoo.deploy.export import ExportResult, export, write_artifact
-from zoo.deploy.inference import inference_profile
+from zoo.deploy.inference import compare_profiles, inference_profile
 from zoo.deploy.quantize import (
     QuantizedEvaluation,
     QuantizeReport,
@@ -27,6 +28,7 @@ __all__ = [
     "ExportResult",
     "QuantizeReport",
     "QuantizedEvaluation",
+    "compare_profiles",
     "evaluate_quantized",
     "export",
     "inference_profile",

@@ -62,24 +62,52 @@ def inference_profile(
     Raises:
         MissingRuntimeError: an artifact's runtime is not installed.
     """
+    rows = compare_profiles(
+        {"it": model_or_artifact}, batch_sizes, example=example, repeats=repeats
+    )
+    return rows["it"]
+
+
+def compare_profiles(
+    targets: dict[str, Any],
+    batch_sizes: Sequence[int] = (1, 8, 32, 128),
+    *,
+    example: Any = None,
+    repeats: int = 20,
+) -> dict[str, list[dict[str, Any]]]:
+    """`inference_profile` of several models or artifacts at once, timed interleaved (call
+    by call, A B A B...) at each batch size, so a change in the machine's load hits all
+    alike. They take the same inputs (`example` tiled, or `example_inputs` of the first).
+
+    Returns:
+        {target name: one row per batch size}.
+    """
     for b in batch_sizes:
         check_positive("batch_size", b)
     check_positive("repeats", repeats)
-    call, specs = _target(model_or_artifact)
-    rows = []
+    loaded = {k: _target(t) for k, t in targets.items()}
+    specs = next(iter(loaded.values()))[1]
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
     for b in batch_sizes:
         x = _tiled(example, b) if example is not None else example_inputs(specs, b)
-        call(x)
-        seconds = [verify._seconds(call, x) for _ in range(repeats)]
-        rows.append(
-            {
-                "batch_size": int(b),
-                "p50_ms": 1e3 * float(np.percentile(seconds, 50)),
-                "p99_ms": 1e3 * float(np.percentile(seconds, 99)),
-                "samples_per_s": b / float(np.median(seconds)),
-            }
-        )
+        for call, _ in loaded.values():
+            call(x)  # warm-up
+        seconds: dict[str, list[float]] = {k: [] for k in targets}
+        for _ in range(repeats):
+            for k, (call, _) in loaded.items():
+                seconds[k].append(verify._seconds(call, x))
+        for k in targets:
+            rows[k].append(_row(b, seconds[k]))
     return rows
+
+
+def _row(batch_size: int, seconds: list[float]) -> dict[str, Any]:
+    return {
+        "batch_size": int(batch_size),
+        "p50_ms": 1e3 * float(np.percentile(seconds, 50)),
+        "p99_ms": 1e3 * float(np.percentile(seconds, 99)),
+        "samples_per_s": batch_size / float(np.median(seconds)),
+    }
 
 
 def _tiled(x: Any, rows: int) -> Any:

@@ -1,4 +1,5 @@
-"""Benchmark suites: TOML files of cases (model x mode x precision x batch x device x backend).
+"""Benchmark suites: TOML files of cases (model x mode x precision x batch x device x backend
+x quantize).
 
 `load_suite` reads a suite shipped with the zoo (`zoo/perf/suites/*.toml`, package data) or
 any path, checks every field against the zoo's vocabulary (`zoo.choices`) and the registry,
@@ -17,7 +18,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from zoo import registry
-from zoo.choices import BACKENDS, FIT_MODES, MODES, PRECISIONS, SUITE_KINDS, check_positive
+from zoo.choices import (
+    BACKENDS,
+    FIT_MODES,
+    MODES,
+    PRECISIONS,
+    QUANTIZE_MODES,
+    REFERENCE_MODES,
+    SUITE_KINDS,
+    check_positive,
+)
 from zoo.errors import InvalidArgumentError, SuiteError
 from zoo.spec import ModelSpec
 
@@ -38,7 +48,7 @@ SUITE_KEYS = {
     "repeat",
     "kind",
 }
-AXES = {"modes", "precisions", "devices", "batch_sizes", "backends"}
+AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
 # [suite] numbers and their defaults.
@@ -55,8 +65,10 @@ def case_key(
     steps_per_execution: int = 1,
     dataset: str | None = None,
     backend: str = "tensorflow",
+    quantize: str = "none",
 ) -> str:
-    """The one spelling of a case's identity: the `case` field of a results file."""
+    """The one spelling of a case's identity: the `case` field of a results file (a
+    setting at its default adds nothing, so older files keep their keys)."""
     extra = json.dumps(dict(params), sort_keys=True) if params else ""
     parts = [model, mode, precision, str(batch_size), device, extra]
     if steps_per_execution != 1:
@@ -65,6 +77,8 @@ def case_key(
         parts.append(f"data={dataset}")
     if backend != "tensorflow":
         parts.append(backend)
+    if quantize != "none":
+        parts.append(f"q={quantize}")
     return "|".join(parts)
 
 
@@ -79,6 +93,9 @@ class Case:
     steps_per_execution: int = 1  # modes fit and pipeline
     dataset: str | None = None  # mode pipeline: the prepared real dataset it reads
     backend: str = "tensorflow"  # the Keras backend the case's process runs
+    # "none", or a Keras quantization mode: the case then times inference only, the
+    # quantized model against the float32 one (zoo.perf.inference.quantized_case)
+    quantize: str = "none"
 
     @property
     def key(self) -> str:
@@ -87,8 +104,9 @@ class Case:
     def label(self) -> str:
         spe = f" spe{self.steps_per_execution}" if self.steps_per_execution != 1 else ""
         backend = f" {self.backend}" if self.backend != "tensorflow" else ""
+        quantized = f" {self.quantize} inference" if self.quantize != "none" else ""
         return (
-            f"{self.model} {self.mode}{spe} {self.precision} b{self.batch_size} "
+            f"{self.model} {self.mode}{spe} {self.precision}{quantized} b{self.batch_size} "
             f"{self.device}{backend}"
         )
 
@@ -132,6 +150,7 @@ CHOICES = {
     "backends": ("backend", BACKENDS),
     "modes": ("mode", MODES),
     "precisions": ("precision", PRECISIONS),
+    "quantize": ("quantization", ("none", *QUANTIZE_MODES)),
 }
 DEVICE_PATTERN = r"cpu|gpu(:\d+)?|auto"
 
@@ -224,6 +243,7 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
         "devices": ["cpu"],
         "batch_sizes": [spec.recipe.batch_size],
         "backends": ["tensorflow"],
+        "quantize": ["none"],
     }
     axes = {}
     for axis, default in fallback.items():
@@ -241,6 +261,10 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
             raise src.error("devices", f"unknown device {d!r}. Allowed: cpu, gpu, gpu:N, auto.")
     for b in axes["batch_sizes"]:
         _positive(src, "batch_sizes", b, "batch sizes are positive integers")
+    refs = [m for m in axes["modes"] if m in REFERENCE_MODES]
+    if refs and any(q != "none" for q in axes["quantize"]):
+        message = f"the references ({refs[0]}) are not quantized: keep them to quantize = none."
+        raise src.error("quantize", message, entry["model"])
     return axes
 
 
@@ -286,11 +310,16 @@ def _expand(entry: dict, defaults: dict, src: _Source) -> list[Case]:
             spe if mode in FIT_MODES else 1,
             dataset if mode == "pipeline" else None,
             backend,
+            quantize,
         )
-        for mode, precision, batch, device, backend in itertools.product(
-            *(axes[a] for a in ("modes", "precisions", "batch_sizes", "devices", "backends"))
+        for mode, precision, batch, device, backend, quantize in itertools.product(
+            *(axes[a] for a in PRODUCT_AXES)
         )
     ]
+
+
+# The order of the axes in a suite's expansion (the last varies fastest).
+PRODUCT_AXES = ("modes", "precisions", "batch_sizes", "devices", "backends", "quantize")
 
 
 def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:

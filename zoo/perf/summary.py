@@ -39,7 +39,11 @@ def _get(record: dict, dotted: str):
 
 def _rates(records: Iterable[dict]) -> dict[int, float]:
     """Training samples/s of the successful records, by repeat."""
-    return {r["repeat"]: r["train"]["samples_per_s"] for r in records if r.get("status") == "ok"}
+    return {
+        r["repeat"]: r["train"]["samples_per_s"]
+        for r in records
+        if r.get("status") == "ok" and r.get("train")
+    }
 
 
 def _ratios(top: Iterable[dict], bottom: Iterable[dict]) -> list[float]:
@@ -58,13 +62,15 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
     """One case's row: the fields that name it, then medians over its repeats."""
     ok = [r for r in recs if r.get("status") == "ok"]
     first = recs[0]
-    sps = [r["train"]["samples_per_s"] for r in ok]
+    # A quantized case is inference only: no training figures.
+    sps = [r["train"]["samples_per_s"] for r in ok if r.get("train")]
     return {
         "case": key,
         **{k: first[k] for k in ("model", "mode", "precision", "batch_size", "device")},
         "params": first.get("params", {}),
         "steps_per_execution": first.get("steps_per_execution", 1),
         "backend": first.get("backend", "tensorflow"),
+        "quantize": first.get("quantize", "none"),
         "status": "ok" if ok else recs[-1].get("status", "?"),
         "reason": None if ok else recs[-1].get("reason"),
         "repeats": len(ok),
@@ -76,12 +82,25 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "step_ms_p10": _median(ok, "train.step_ms_p10"),
         "step_ms_p90": _median(ok, "train.step_ms_p90"),
         "infer_p50_ms": _median(ok, "infer.p50_ms"),
+        "infer_samples_per_s": _median(ok, "infer.samples_per_s"),
+        "infer_vs_float32": _quantized_ratio(ok),
         "compile_s": _median(ok, "compile_s"),
         "peak_memory_mb": max(r["peak_memory_mb"] for r in ok) if ok else None,
         "mfu": _median(ok, "mfu"),
         "xla_ran": any(_get(r, "resolved.jit_compile") for r in ok) if ok else None,
         "note": next((r["note"] for r in recs if r.get("note")), None),
     }
+
+
+def _quantized_ratio(ok: list[dict]) -> float | None:
+    """A quantized case's inference throughput over the float32 model's, measured
+    interleaved in the same process (median over repeats); None for other cases."""
+    ratios = [
+        r["infer"]["samples_per_s"] / r["float32_infer"]["samples_per_s"]
+        for r in ok
+        if r.get("float32_infer")
+    ]
+    return statistics.median(ratios) if ratios else None
 
 
 def _row_key(row: dict, **changes) -> str:
@@ -93,11 +112,12 @@ def _row_key(row: dict, **changes) -> str:
     names = ("model", "mode", "precision", "batch_size", "device", "steps_per_execution")
     fields = {k: row[k] for k in names}
     fields.update(params=json.loads(hyper) if hyper else None, backend=row["backend"])
+    fields["quantize"] = row.get("quantize", "none")
     return case_key(**{**fields, **changes})
 
 
 def _speedup(row: dict, base: dict | None, by_case: dict[str, list[dict]]) -> dict[str, Any]:
-    if base is row and row["status"] == "ok":
+    if base is row and row["status"] == "ok" and row["train_samples_per_s"]:
         return {"speedup": 1.0, "speedup_min": 1.0, "speedup_max": 1.0}
     ratios = []
     if base and base is not row and row["status"] == base["status"] == "ok":
@@ -235,6 +255,9 @@ TABLE_KINDS: dict[str, str | None] = {
     "xla_ran": None,
     "repeats": "count",
     "note": None,
+    "quantize": None,
+    "infer_samples_per_s": "throughput",
+    "infer_vs_float32": "ratio",
 }
 TABLE_COLUMNS = list(TABLE_KINDS)
 
@@ -273,7 +296,7 @@ def markdown_table(
     columns = {
         "model": [r["model"] for r in rows],
         "mode": [r["mode"] for r in rows],
-        "precision": [r["precision"] for r in rows],
+        "precision": [quantized_label(r) for r in rows],
         "batch": [str(r["batch_size"]) for r in rows],
         "train samples/s (min-max)": [
             f"**{c}**" if r["fastest"] else c for c, r in zip(rates, rows, strict=True)
@@ -285,7 +308,25 @@ def markdown_table(
         "MFU": format_column([r["mfu"] for r in rows], "%"),
         "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
     }
+    if any(r.get("quantize", "none") != "none" for r in rows):  # the quantization columns
+        columns = {
+            **{k: v for k, v in columns.items() if k != "status"},
+            "infer samples/s": format_column(
+                [r.get("infer_samples_per_s") for r in rows], "throughput"
+            ),
+            "infer vs float32": [
+                "-" if c == "-" else f"{c}x"
+                for c in format_column([r.get("infer_vs_float32") for r in rows], "ratio")
+            ],
+            "status": columns["status"],
+        }
     return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
+
+
+def quantized_label(row: dict) -> str:
+    """The precision of a case, with the weights' quantization where it has one."""
+    q = row.get("quantize", "none")
+    return row["precision"] if q == "none" else f"{row['precision']}, {q} weights"
 
 
 def reference_markdown(refs: list[dict]) -> tuple[list[str], list[list[str]]]:

@@ -27,6 +27,10 @@ def main(argv: list[str]) -> int:
         set_matmul_precision(pin)
         if case["mode"].startswith("ref_"):
             record = {"status": "ok", **_reference(case, pin)}
+        elif case.get("quantize", "none") != "none":  # inference only, against float32
+            from zoo.perf.inference import quantized_case
+
+            record = {"status": "ok", **quantized_case(case)}
         else:
             result = profiling.profile(
                 case["model"],
