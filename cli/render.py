@@ -760,10 +760,7 @@ def quantized_profile_view(r: dict) -> RenderableType:
     """`zoo profile NAME --quantize MODE`: inference of both per batch, sizes, layers."""
     mode = r["mode"]
     title = f"{r['model']} float32 vs {mode} · {r['backend']} · {r['device']} · inference"
-    sizes = [
-        ("weights in memory (MB)", r["weight_bytes"]),
-        ("saved as .keras (MB)", r["keras_bytes"]),
-    ]
+    sizes = [("weights (MB)", r["weight_bytes"])]
     size_rows = []
     for name, pair in sizes:
         a, b = pair["float32"] / 1e6, pair[mode] / 1e6

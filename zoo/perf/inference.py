@@ -42,7 +42,6 @@ class QuantizedProfile:
     train: dict[str, float]  # float32 only: step_ms_median, samples_per_s, steps
     rows: dict[str, list[dict[str, Any]]]  # "float32" and `mode`: one row per batch size
     weight_bytes: dict[str, int]  # the weights in memory, before and after
-    keras_bytes: dict[str, int]  # each saved as .keras (weights and config, no optimizer)
     quantized: list[str]  # "layer (Class)"
     kept_float: list[str]
     notes: list[str] = field(default_factory=list)
@@ -108,8 +107,6 @@ def profile_quantized(
         UnsupportedExportError: nothing in the model quantizes in `mode`.
     """
     from zoo import deploy, runtime
-    from zoo.deploy import verify
-    from zoo.deploy.quantize import copy_model
 
     check_choice("quantization mode", mode, QUANTIZE_MODES)
     check_positive("steps", steps)
@@ -132,10 +129,6 @@ def profile_quantized(
         train={"step_ms_median": 1e3 * median, "samples_per_s": run.batch_size / median},
         rows=rows,
         weight_bytes={"float32": report.weight_bytes_float, mode: report.weight_bytes_quantized},
-        keras_bytes={
-            "float32": verify.keras_bytes(copy_model(model)),
-            mode: verify.keras_bytes(twin),
-        },
         quantized=report.quantized,
         kept_float=report.kept_float,
         notes=[TRAINING_NOTE.format(mode=mode), *report.notes],
