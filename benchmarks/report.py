@@ -301,7 +301,58 @@ def synthetic_section(stem: str, records: list[dict]) -> str:
     )
 
 
-SECTIONS = {"synthetic-cpu": synthetic_section}
+EPS32 = 2.0**-23
+
+
+def _eps(value: float | None) -> str:
+    return "-" if value is None else f"{value / EPS32:,.1f}"
+
+
+def parity_family_rows(records: list[dict]) -> list[list[str]]:
+    """Per family and compared backend: the models equal, the largest forward and step-1
+    loss differences (in float32 eps), and the models that diverge with what left first."""
+    groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    for r in sorted(records, key=lambda r: (r.get("family", ""), r["model"])):
+        for row in r.get("rows", [])[1:]:
+            groups.setdefault((r.get("family", "-"), row["backend"]), []).append((r["model"], row))
+    out = []
+    for (family, backend), rows in sorted(groups.items()):
+        ran = [(m, row) for m, row in rows if row.get("status") == "ok"]
+        if not ran:
+            reason = rows[0][1].get("reason") or rows[0][1].get("detail") or "skipped"
+            out.append([family, backend, "-", "-", "-", f"not run: {reason}"])
+            continue
+        equal = [m for m, row in ran if row["verdict"] == "equal"]
+        apart = [f"{m} ({row['detail']})" for m, row in ran if row["verdict"] != "equal"]
+        fwd = max((row.get("forward_max_rel") or 0.0) for _, row in ran)
+        loss = max((row.get("loss_step1_rel") or 0.0) for _, row in ran)
+        out.append(
+            [family, backend, ", ".join(equal) or "-", _eps(fwd), _eps(loss)]
+            + ["; ".join(apart) or "-"]
+        )
+    return out
+
+
+def parity_section(stem: str, records: list[dict]) -> str:
+    """`zoo bench --suite parity`: each backend against the first, summarised per family."""
+    first = records[0]
+    head = ["family", "backend", "equal", "forward rel max (eps)", "step-1 loss rel max (eps)"]
+    head += ["diverges (what left the tolerance first)"]
+    return "\n".join(
+        [
+            f"## {stem}: the same weights and batches on every backend\n",
+            f"`zoo bench --suite parity --output benchmarks/results/{stem}.jsonl`:"
+            f" {len(records)} models, {first['steps']} steps at batch {first['batch_size']},"
+            f" {first['precision']}, each backend against {first['backends'][0]}; differences"
+            " in multiples of float32 eps (2^-23). The tolerances and what the verdicts mean:"
+            f" [parity.md](parity.md); every figure per model: [{stem}.md]"
+            f"(../benchmarks/results/{stem}.md).\n",
+            table(head, parity_family_rows(records)),
+        ]
+    )
+
+
+SECTIONS = {"synthetic-cpu": synthetic_section, "parity-cpu": parity_section}
 
 
 PEAK_NOTE = """\
