@@ -55,8 +55,11 @@ def test_registry_wide_model_tests_pass_on_jax_without_tensorflow(tmp_path):
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
             "tests/models/test_models.py",
             # keras.applications is Keras' own code, tested on JAX by Keras; its three
-            # models would double this test's time.
+            # models would double this test's time. The keras-hub models are built on JAX
+            # at their small sizes; at their published sizes (110M, 124M parameters) only
+            # on TensorFlow (17 s on JAX here, for no new code path).
             *("-k", "not (resnet50 or mobilenet_v2 or efficientnet_b0)"),
+            *("--deselect", f"{BUILD_TEST}[bert_base]", "--deselect", f"{BUILD_TEST}[gpt2_small]"),
         ],
         cwd=ROOT,
         env=_without_tensorflow(tmp_path),
@@ -67,6 +70,8 @@ def test_registry_wide_model_tests_pass_on_jax_without_tensorflow(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout
 
+
+BUILD_TEST = "tests/models/test_models.py::test_builds_with_defaults_output_shape_and_no_nan"
 
 TF_FREE = """
 import json, sys
