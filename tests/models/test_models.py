@@ -77,7 +77,19 @@ def test_builds_with_defaults_output_shape_and_no_nan(name):
     assert np.isfinite(y).all()
 
 
-@pytest.mark.parametrize("name", NAMES)
+# keras.applications' training steps take 8-15 s each even eagerly: in the slow tier.
+FEW_STEPS = [
+    pytest.param(
+        *p.values,
+        marks=[*p.marks, pytest.mark.slow]
+        if zoo.get_spec(p.values[0]).family == "applications"
+        else p.marks,
+    )
+    for p in NAMES
+]
+
+
+@pytest.mark.parametrize("name", FEW_STEPS)
 def test_a_few_steps_on_one_batch_lower_the_loss(name):
     import keras
 

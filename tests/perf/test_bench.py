@@ -149,6 +149,7 @@ def test_an_interrupted_suite_leaves_valid_lines_and_resume_runs_only_the_rest(t
     )
 
 
+@pytest.mark.slow  # real worker processes, a crash and a timeout: about 15 s
 def test_real_cases_run_isolated_and_failures_are_statuses(tmp_path):
     text = (
         TINY
