@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from zoo.formatting import KINDS, decimals, format_column  # noqa: F401
+from zoo.formatting import KINDS, decimals, format_column, format_spread  # noqa: F401
 from zoo.formatting import format_number as number
 
 out = Console(highlight=False)
@@ -271,20 +271,8 @@ def models_table(title: str, specs: Sequence[Any]) -> RenderableType:
 
 
 def _spread(rows: Sequence[dict], key: str, kind: str, suffix: str = "") -> list[str]:
-    """`key` with its min-max across repeats, all three at the column's one precision."""
-    values = [v for r in rows for v in (r[key], r[f"{key}_min"], r[f"{key}_max"])]
-    places = decimals(values, kind)
-    cells = []
-    for r in rows:
-        if not r[key]:
-            cells.append("-")
-            continue
-        cell = number(r[key], kind, places) + suffix
-        if r["repeats"] > 1 and r[f"{key}_min"] != r[f"{key}_max"]:
-            low, high = (number(r[f"{key}_{m}"], kind, places) for m in ("min", "max"))
-            cell += f" ({low}-{high})"
-        cells.append(cell)
-    return cells
+    """`key` with its min-max across repeats where they differ, at the column's precision."""
+    return format_spread(rows, key, kind, suffix, only_when_varies=True)
 
 
 def _setting(row: dict) -> str:

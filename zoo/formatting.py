@@ -62,3 +62,24 @@ def format_column(
     """A column's values as text, every number with the one precision `decimals` chose."""
     places = decimals(values, kind)
     return [format_number(v, kind, places, grouping=grouping, missing=missing) for v in values]
+
+
+def format_spread(
+    rows: Sequence[dict], key: str, kind: str, suffix: str = "", *, only_when_varies=False
+) -> list[str]:
+    """`key (min-max)` per row, the three at the one precision of the column; "-" where
+    `key` is empty. only_when_varies: the range only where repeats differ."""
+    values = [r.get(f"{key}{part}") for r in rows for part in ("", "_min", "_max")]
+    places = decimals(values, kind)
+    cells = []
+    for r in rows:
+        if not r.get(key):
+            cells.append("-")
+            continue
+        mid, low, high = (
+            format_number(r.get(f"{key}{p}"), kind, places) for p in ("", "_min", "_max")
+        )
+        varies = r.get("repeats", 1) > 1 and r.get(f"{key}_min") != r.get(f"{key}_max")
+        shown = varies or not only_when_varies
+        cells.append(f"{mid}{suffix}" + (f" ({low}-{high})" if shown else ""))
+    return cells

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from zoo import io
-from zoo.formatting import KINDS, decimals, format_column, format_number, is_number  # noqa: F401
+from zoo.formatting import (  # noqa: F401
+    KINDS,
+    decimals,
+    format_column,
+    format_number,
+    format_spread,
+    is_number,
+)
 from zoo.perf.suite import case_key
 
 # What each reference mode is, as the tables name it.
@@ -274,16 +281,7 @@ def csv_columns(rows: list[dict]) -> dict[str, list[str]]:
 
 def _with_spread(rows: list[dict], key: str, kind: str, suffix: str = "") -> list[str]:
     """`key (min-max)` per row, the three at the one precision of the column."""
-    values = [r.get(f"{key}{part}") for r in rows for part in ("", "_min", "_max")]
-    places = decimals(values, kind)
-    cells = []
-    for r in rows:
-        if not r[key]:
-            cells.append("-")
-            continue
-        mid, low, high = (format_number(r[f"{key}{p}"], kind, places) for p in ("", "_min", "_max"))
-        cells.append(f"{mid}{suffix} ({low}-{high})")
-    return cells
+    return format_spread(rows, key, kind, suffix)
 
 
 def markdown_table(
