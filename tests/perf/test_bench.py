@@ -38,6 +38,21 @@ batch_sizes = [64]
 """
 
 
+def profile_fields(rate: float, mode: str) -> dict:
+    """What a successful profile of linear_regression returns, at a given throughput."""
+    return {
+        "status": "ok",
+        "params": 5,
+        "flops": {"forward_per_sample": 8},
+        "train": {"samples_per_s": rate, "step_ms_p10": 1.0, "step_ms_p90": 2.0},
+        "infer": {"p50_ms": 0.1},
+        "compile_s": 0.5,
+        "peak_memory_mb": 100.0,
+        "mfu": None,
+        "resolved": {"jit_compile": mode == "xla"},
+    }
+
+
 def _fake(rates):
     """A runner that records the order of calls and returns given throughputs."""
     calls = []
@@ -45,17 +60,7 @@ def _fake(rates):
     def run(case, steps, timeout_s):
         calls.append(case.key)
         rate = rates[case.mode][len([c for c in calls if c == case.key]) - 1]
-        return {
-            "status": "ok",
-            "params": 5,
-            "flops": {"forward_per_sample": 8},
-            "train": {"samples_per_s": rate, "step_ms_p10": 1.0, "step_ms_p90": 2.0},
-            "infer": {"p50_ms": 0.1},
-            "compile_s": 0.5,
-            "peak_memory_mb": 100.0,
-            "mfu": None,
-            "resolved": {"jit_compile": case.mode == "xla"},
-        }
+        return profile_fields(rate, case.mode)
 
     return run, calls
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 from zoo.cli.main import app
 
+from tests.perf.test_bench import profile_fields
 from zoo import io
 from zoo.choices import SPEED_SETTINGS
 from zoo.errors import InvalidArgumentError, UnfairComparisonError
@@ -176,15 +177,7 @@ def _record(mode: str, rate: float, repeat: int = 0, **changes) -> dict:
         "precision": "float32",
         "batch_size": 64,
         "device": "cpu",
-        "status": "ok",
-        "params": 5,
-        "flops": {"forward_per_sample": 8},
-        "train": {"samples_per_s": rate, "step_ms_p10": 1.0, "step_ms_p90": 2.0},
-        "infer": {"p50_ms": 0.1},
-        "compile_s": 0.5,
-        "peak_memory_mb": 100.0,
-        "mfu": None,
-        "resolved": {"jit_compile": mode == "xla"},
+        **profile_fields(rate, mode),
         "env": {"cpu": "AMD EPYC", "cpu_flags": MANIFEST["cpu_flags"]},
         "manifest": {**MANIFEST, "mode": mode, "xla": mode == "xla"},
     }
