@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from zoo.cli import _keras, options, render
+from zoo.cli import STARTED, _keras, options, render
 from zoo.cli.options import Precision, choice_enum, parse_params
 
 from zoo.choices import JIT_MODES, OPTIMIZERS, SCHEDULES, STRATEGIES
@@ -100,6 +100,21 @@ Resume = Annotated[
 TensorBoard = Annotated[
     bool, typer.Option("--tensorboard", help="Write TensorBoard logs in --output.")
 ]
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        metavar="METRIC=VALUE",
+        help="Stop when the validation split reaches it (e.g. accuracy=0.91, rmse=0.9, "
+        "perplexity=3.5) and record the time to target; --epochs is then the limit.",
+    ),
+]
+EvalEvery = Annotated[
+    int | None,
+    typer.Option(
+        min=1, metavar="STEPS", help="Check --target every STEPS steps (default: each epoch)."
+    ),
+]
 
 # Command-line values that zoo.train takes as they are.
 _PASSED = (
@@ -118,6 +133,8 @@ _PASSED = (
     "clip_norm",
     "steps_per_execution",
     "early_stopping",
+    "target",
+    "eval_every",
 )
 
 
@@ -139,6 +156,8 @@ def train(
     clip_norm: ClipNorm = None,
     steps_per_execution: StepsPerExecution = 1,
     early_stopping: EarlyStopping = None,
+    target: TargetOption = None,
+    eval_every: EvalEvery = None,
     device: Device = "auto",
     jit_compile: JitOption = Jit.off,
     precision: PrecisionOption = Precision.float32,
@@ -172,6 +191,7 @@ def _train_kwargs(args: dict[str, Any]) -> dict[str, Any]:
         "optimizer": args["optimizer"].value if args["optimizer"] else None,
         "schedule": args["schedule"].value,
         "model_kwargs": parse_params(args["param"] or []),
+        "started": STARTED,
     }
 
 
@@ -231,6 +251,8 @@ def _show(result) -> None:
         f"{render.plural(len(result.history), 'epoch')} ({seconds:.1f} s per epoch){best}"
     )
     render.out.print(render.metrics_table(title, columns, result.optimum))
+    if result.target is not None:
+        render.out.print(_target_line(result.target, len(result.history)), soft_wrap=True)
     if result.paths:
         epoch = f" (epoch {result.best_epoch})" if result.best_epoch else ""
         render.err.print(
@@ -238,6 +260,23 @@ def _show(result) -> None:
             f"in {Path(result.paths['model']).parent}",
             soft_wrap=True,
         )
+
+
+def _target_line(t: dict[str, Any], epochs: int) -> str:
+    """Whether the target was reached, and in what time, steps and epochs."""
+    goal = f"{t['metric']}={t['value']:g}"
+    if not t["reached"]:
+        best = "no check" if t["best_validation"] is None else f"best {t['best_validation']:.4g}"
+        return (
+            f"Target {goal} not reached on the validation split in "
+            f"{render.plural(epochs, 'epoch')} ({best}); raise --epochs or try `zoo tune`."
+        )
+    test = "" if t["test_metric"] is None else f"; test {t['metric']} {t['test_metric']:.4g}"
+    return (
+        f"Reached {goal} on the validation split in {t['time_to_target_s']:.1f} s from the "
+        f"command's start ({t['train_time_to_target_s']:.1f} s training), "
+        f"{t['steps_to_target']} steps = {t['epochs_to_target']:g} epochs{test}."
+    )
 
 
 def _interrupted(output: Path | None, resume: bool) -> None:

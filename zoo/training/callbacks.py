@@ -25,6 +25,7 @@ from zoo.training.checkpoint import (
     write_history,
 )
 from zoo.training.results import Progress
+from zoo.training.target import Target
 
 
 class KerasProgress(keras.callbacks.Callback):
@@ -74,6 +75,7 @@ class Checkpoints(keras.callbacks.Callback):
         super().__init__()
         self.monitor, self.out_dir, self.rows = monitor, out_dir, rows
         self.best, self.best_epoch, self.best_weights = best, best_epoch, None
+        self.target: TargetCheck | None = None  # once it is reached, that model is kept
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -81,6 +83,7 @@ class Checkpoints(keras.callbacks.Callback):
             return
         value = float(logs.get(self.monitor, logs["loss"]))
         improved = np.isfinite(value) and (self.best_epoch is None or value < self.best)
+        improved = improved or (self.target is not None and self.target.reached_at is not None)
         if improved:
             self.best, self.best_epoch = value, epoch + 1
             self.best_weights = self.model.get_weights()
@@ -95,6 +98,74 @@ class Checkpoints(keras.callbacks.Callback):
             with io.atomic_path(self.out_dir / MODEL_FILE, suffix=".keras") as tmp:
                 tmp.write_bytes(last.read_bytes())
         write_history(self.out_dir / HISTORY_FILE, self.rows)
+
+
+class TargetCheck(keras.callbacks.Callback):
+    """Checks a `Target` on the validation split each epoch (the validation metrics `fit`
+    computes) or every `eval_every` training steps (its own evaluation of `validation`),
+    records each check and stops training at the first that reaches it.
+
+    Times: `time_to_target_s` counts from `started` (a `time.time()`, the command's start:
+    imports, data loading and compilation included); `train_time_to_target_s` counts the
+    time inside `fit` without the validation passes."""
+
+    def __init__(
+        self,
+        target: Target,
+        started: float,
+        steps_per_epoch: int,
+        done_epochs: int,
+        eval_every: int | None = None,
+        validation: dict | None = None,
+    ):
+        super().__init__()
+        self.target, self.started, self.eval_every = target, started, eval_every
+        self.steps_per_epoch, self.validation = steps_per_epoch, validation
+        self.step = done_epochs * steps_per_epoch
+        self.checks: list[dict[str, Any]] = []
+        self.reached_at: dict[str, Any] | None = None
+        self._eval_s, self._test_t0 = 0.0, None
+
+    def on_train_begin(self, logs=None):
+        self._fit_t0 = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_step0 = epoch * self.steps_per_epoch
+
+    def on_test_begin(self, logs=None):  # fit's own validation pass
+        self._test_t0 = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        if self._test_t0 is not None:
+            self._eval_s += time.perf_counter() - self._test_t0
+            self._test_t0 = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        before, self.step = self.step, self._epoch_step0 + batch + 1
+        if self.eval_every and self.step // self.eval_every > before // self.eval_every:
+            t0 = time.perf_counter()
+            logs = self.model.evaluate(**self.validation, return_dict=True, verbose=0)
+            self._eval_s += time.perf_counter() - t0
+            self._check(logs.get(self.target.metric))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.eval_every and self.reached_at is None:
+            self._check((logs or {}).get(f"val_{self.target.metric}"))
+
+    def _check(self, value) -> None:
+        value = None if value is None else float(value)
+        train_s = time.perf_counter() - self._fit_t0 - self._eval_s
+        check = {
+            "step": self.step,
+            "epoch": round(self.step / self.steps_per_epoch, 4),
+            "value": value,
+            "time_s": time.time() - self.started,
+            "train_time_s": train_s,
+        }
+        self.checks.append(check)
+        if self.reached_at is None and self.target.reached(value):
+            self.reached_at = check
+            self.model.stop_training = True
 
 
 class Backup(keras.callbacks.BackupAndRestore):
@@ -159,10 +230,14 @@ class Callbacks:
     stop: StopOnNonFinite
     checkpoints: Checkpoints
     others: list = field(default_factory=list)  # backup, early stopping, TensorBoard
+    target: TargetCheck | None = None
 
     @property
     def all(self) -> list:
-        return [self.progress, self.stop, self.checkpoints, *self.others]
+        # The target is checked before the checkpoints, which then keep the model that
+        # reached it.
+        first = [self.target] if self.target is not None else []
+        return [self.progress, self.stop, *first, self.checkpoints, *self.others]
 
 
 def for_run(

@@ -8,7 +8,7 @@ with the ones the dataset fixes. Importing this module imports no framework.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class TrainConfig:
     clip_norm: float | None = None  # clip the global gradient norm to this
     steps_per_execution: int = 1  # training steps fused into one call of the compiled step
     early_stopping: int | None = None  # patience in epochs on the validation loss
+    target: str | None = None  # METRIC=VALUE on the validation split: stop when reached
+    eval_every: int | None = None  # check the target every N steps (None: every epoch)
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # the factory's arguments
 
 
@@ -61,9 +63,12 @@ class TrainRequest:
     clip_norm: float | None = None
     steps_per_execution: int = 1
     early_stopping: int | None = None
+    target: str | None = None
+    eval_every: int | None = None
     model_kwargs: dict[str, Any] | None = None
     run: runtime.RunConfig | None = None
     progress: Any = None  # a Progress
+    started: float | None = None  # time.time() when the command started
 
 
 def resolve(request: TrainRequest, recipe: Recipe) -> TrainConfig:
@@ -91,9 +96,40 @@ def resolve(request: TrainRequest, recipe: Recipe) -> TrainConfig:
         clip_norm=_positive("clip_norm", r.clip_norm, float, optional=True),
         steps_per_execution=_positive("steps_per_execution", r.steps_per_execution),
         early_stopping=_positive("early_stopping", r.early_stopping, optional=True),
+        eval_every=_positive("eval_every", r.eval_every, optional=True),
     )
     check_choice("schedule", r.schedule, SCHEDULES)
     return config
+
+
+def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfig:
+    """The target parsed against the task's metrics; --eval-every needs a target, and a
+    target needs one process (not --resume) and a validation split.
+
+    Raises:
+        InvalidArgumentError: naming what does not fit.
+    """
+    from zoo.training import target as ztarget
+
+    parsed = ztarget.parse(request.target, task)
+    if parsed is None:
+        if config.eval_every is not None:
+            raise InvalidArgumentError(
+                "--eval-every sets how often a --target is checked; no target was given.",
+                "Add --target METRIC=VALUE, or drop --eval-every.",
+            )
+        return config
+    if request.resume:
+        raise InvalidArgumentError(
+            "--target times one run from its start; it cannot continue a --resume.",
+            "Start the run again without --resume.",
+        )
+    if config.val_fraction == 0:
+        raise InvalidArgumentError(
+            "--target is checked on the validation split, and --val-fraction 0 leaves none.",
+            "Use --val-fraction 0.1 (or leave it out).",
+        )
+    return replace(config, target=str(parsed))
 
 
 def check_outputs(request: TrainRequest) -> None:

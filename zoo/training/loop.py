@@ -19,13 +19,15 @@ import numpy as np
 
 from zoo import data as zdata
 from zoo import io, registry, runtime, tasks
-from zoo.errors import TrainingDivergedError
+from zoo.errors import InvalidArgumentError, TrainingDivergedError
 from zoo.training import checkpoint, feed
+from zoo.training import target as ztarget
 from zoo.training.compile import build_model, build_optimizer, compile_model
 from zoo.training.config import (
     TrainConfig,
     TrainRequest,
     check_outputs,
+    check_target,
     fit_model_kwargs,
     resolve,
 )
@@ -53,9 +55,12 @@ def train(
     clip_norm: float | None = None,
     steps_per_execution: int = 1,
     early_stopping: int | None = None,
+    target: str | None = None,
+    eval_every: int | None = None,
     model_kwargs: dict[str, Any] | None = None,
     run: runtime.RunConfig | None = None,
     progress: Progress | None = None,
+    started: float | None = None,
 ) -> TrainResult:
     """Trains a registry model on a dataset of its task and evaluates it on the test split.
 
@@ -76,17 +81,17 @@ def train(
         resume: continue the interrupted run in `output` after its last completed epoch
             (the same settings are required); it finishes the planned epochs.
         tensorboard: write TensorBoard logs in `output`/tensorboard.
+        target, eval_every, started: stop when the validation split reaches `METRIC=VALUE`
+            (checked each epoch, or every `eval_every` steps); `result.target` records the
+            time from `started` (a time.time(); default now), steps and epochs it took.
         model_kwargs: hyper-parameters passed to the factory.
         run: device, XLA, precision, threads, determinism and distribution strategy.
         progress: receives progress events.
 
-    Returns:
-        A `TrainResult`; its `keras_model` is the trained model.
-
-    Raises:
-        ZooError: for an unknown model or dataset, a bad value, or an unwritable output;
-            TrainingDivergedError when the loss becomes NaN or infinite.
+    Returns a `TrainResult` (its `keras_model` is the trained model). Raises ZooError for
+    a bad name, value or output; TrainingDivergedError when the loss is no longer finite.
     """
+    started = time.time() if started is None else started
     return _train(TrainRequest(**locals()))  # the arguments above, as one record
 
 
@@ -123,6 +128,7 @@ class _Fitted:
     best_epoch: int | None
     test: dict[str, Any]
     seconds: float
+    target: dict[str, Any] | None = None
 
 
 def _train(request: TrainRequest) -> TrainResult:
@@ -139,7 +145,7 @@ def _prepare(request: TrainRequest) -> _Job:
     """Every check that can fail before training, then the data, its split and the state."""
     spec = registry.get_spec(request.model)
     task = tasks.get(spec.task)
-    config = resolve(request, spec.recipe)
+    config = check_target(request, resolve(request, spec.recipe), task)
     check_outputs(request)
     run = request.run or runtime.RunConfig()
     # Checked now, created when the first file is due: a run that fails before training
@@ -151,6 +157,11 @@ def _prepare(request: TrainRequest) -> _Job:
         config, model_kwargs=fit_model_kwargs(spec, data.model_kwargs, overrides)
     )
     split = feed.split(data, config)
+    if config.target and split.validation is None:
+        raise InvalidArgumentError(
+            f"--target is checked on a validation split, and {data.name} has none here.",
+            "Use --val-fraction 0.1 (or leave it out).",
+        )
     fingerprint = io.to_jsonable(
         {"model": spec.name, "dataset": dataset_record(data), "config": config, "run": run}
     )
@@ -180,20 +191,35 @@ def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
     # Under XLA a last, smaller batch would compile a second program every epoch.
     drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.config.batch_size
     _announce(job, net, drop)
-    callbacks = _callbacks(job)
     options = _data_options(job.run)
+    callbacks = _callbacks(job, _steps_per_epoch(job, drop), options)
     seconds = _fit_epochs(job, net, callbacks.all, drop, options)
     if callbacks.stop.where is not None:
         raise _diverged(callbacks.stop.where, job.config, job.folder.path)
     history, best_epoch = callbacks.progress.rows, callbacks.checkpoints.best_epoch
-    _restore_best(job, net, history, callbacks.checkpoints)
+    reached = callbacks.target is not None and callbacks.target.reached_at is not None
+    if not reached:  # the model that reached a target is the one kept and tested
+        _restore_best(job, net, history, callbacks.checkpoints)
     job.progress.on_evaluate_begin(job.data.num_test)
     test = net.evaluate(
         **feed.feed(job.data.x_test, job.data.y_test, job.eval_batch, options=options),
         return_dict=True,
         verbose=0,
     )
-    return _Fitted(net, history, best_epoch, test, seconds)
+    return _Fitted(net, history, best_epoch, test, seconds, _target_record(callbacks, test))
+
+
+def _target_record(callbacks, test: dict[str, Any]) -> dict[str, Any] | None:
+    check = callbacks.target
+    if check is None:
+        return None
+    metrics = {k: float(v) for k, v in test.items()}
+    return ztarget.record(check.target, check.reached_at, check.checks, metrics)
+
+
+def _steps_per_epoch(job: _Job, drop: bool) -> int:
+    num_train, batch_size = len(job.split.y), job.config.batch_size
+    return num_train // batch_size if drop else -(-num_train // batch_size)
 
 
 def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
@@ -258,8 +284,7 @@ def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
 
 def _announce(job: _Job, net, drop: bool) -> None:
     """Tells `progress` what is about to train."""
-    num_train, batch_size = len(job.split.y), job.config.batch_size
-    steps = num_train // batch_size if drop else -(-num_train // batch_size)
+    num_train, steps = len(job.split.y), _steps_per_epoch(job, drop)
     job.progress.on_train_begin(
         {
             "model": job.spec.name,
@@ -275,10 +300,10 @@ def _announce(job: _Job, net, drop: bool) -> None:
     )
 
 
-def _callbacks(job: _Job):
+def _callbacks(job: _Job, steps_per_epoch: int, options):
     from zoo.training import callbacks  # imports Keras
 
-    return callbacks.for_run(
+    made = callbacks.for_run(
         job.progress,
         job.folder,
         monitor="val_loss" if job.split.validation else "loss",
@@ -287,6 +312,20 @@ def _callbacks(job: _Job):
         early_stopping=job.config.early_stopping,
         tensorboard=job.request.tensorboard,
     )
+    if job.config.target:
+        validation = None
+        if job.config.eval_every:
+            validation = feed.feed(*job.split.validation, job.eval_batch, options=options)
+        made.target = callbacks.TargetCheck(
+            ztarget.parse(job.config.target, job.task),
+            job.request.started or time.time(),
+            steps_per_epoch,
+            job.done,
+            eval_every=job.config.eval_every,
+            validation=validation,
+        )
+        made.checkpoints.target = made.target
+    return made
 
 
 def _data_options(run: runtime.RunConfig):
@@ -373,5 +412,6 @@ def _result(job: _Job, fitted: _Fitted, resolved: dict[str, Any]) -> TrainResult
         validation=job.split.info,
         best_epoch=fitted.best_epoch,
         resumed_from=job.done if job.request.resume else None,
+        target=fitted.target,
         keras_model=fitted.net,
     )

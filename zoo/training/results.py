@@ -45,6 +45,7 @@ class TrainResult:
     validation: dict[str, Any] = field(default_factory=dict)  # source and examples
     best_epoch: int | None = None  # the epoch whose weights were evaluated and saved
     resumed_from: int | None = None  # the epochs already done when --resume took over
+    target: dict[str, Any] | None = None  # time to target (`zoo.training.target.record`)
     keras_model: Any = field(default=None, repr=False, metadata={"json": False})
 
     def to_dict(self) -> dict[str, Any]:

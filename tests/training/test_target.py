@@ -1,0 +1,97 @@
+"""Time to target: `train(target=...)` stops when the validation split reaches it and
+records when; `--target` on the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+
+import zoo
+from zoo import tasks
+from zoo.errors import InvalidArgumentError
+from zoo.training import target as ztarget
+
+IMAGES = tasks.get("image_classification")
+RATINGS = tasks.get("rating_prediction")
+
+
+def test_parse_knows_each_metric_direction():
+    acc = ztarget.parse("accuracy=0.91", IMAGES)
+    rmse = ztarget.parse(" rmse = 0.9", RATINGS)
+    assert (acc.metric, acc.value, acc.higher_is_better) == ("accuracy", 0.91, True)
+    assert (rmse.metric, rmse.value, rmse.higher_is_better) == ("rmse", 0.9, False)
+    assert acc.reached(0.91) and not acc.reached(0.909) and not acc.reached(math.nan)
+    assert rmse.reached(0.85) and not rmse.reached(0.95) and not rmse.reached(None)
+    assert ztarget.parse("loss=0.1", IMAGES).reached(0.05)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("accuracy", "METRIC=VALUE"),
+        ("=0.5", "METRIC=VALUE"),
+        ("rmse=0.5", "report accuracy, loss"),
+        ("accuracy=high", "finite number"),
+        ("accuracy=nan", "finite number"),
+    ],
+)
+def test_parse_rejects_bad_targets_in_one_line(text, says):
+    with pytest.raises(InvalidArgumentError, match=says):
+        ztarget.parse(text, IMAGES)
+
+
+def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_path):
+    r = zoo.train(
+        "mlp", samples=600, epochs=6, target="accuracy=0.6", eval_every=3, output=tmp_path
+    )
+    t = r.target
+    assert t["reached"] and t["split"] == "validation"
+    checks = t["history"]
+    # Checked every 3 steps; the first check at or above the target is the one recorded.
+    assert [c["step"] for c in checks] == [3 * (i + 1) for i in range(len(checks))]
+    first = next(c for c in checks if c["value"] >= 0.6)
+    assert first is checks[-1] or checks[-1]["value"] >= 0.6
+    assert t["steps_to_target"] == first["step"]
+    steps_per_epoch = math.ceil(540 / r.config.batch_size)  # 600 less 10% validation
+    assert t["epochs_to_target"] == pytest.approx(first["step"] / steps_per_epoch, abs=1e-3)
+    assert 0 < t["train_time_to_target_s"] < t["time_to_target_s"]
+    # The run stopped there: fewer epochs than the limit, and the test metric is that model's.
+    assert len(r.history) == math.ceil(t["epochs_to_target"]) < 6
+    assert t["test_metric"] == r.test_metrics["accuracy"]
+    again = zoo.evaluate(tmp_path)
+    assert again.metrics["accuracy"] == pytest.approx(r.test_metrics["accuracy"], abs=1e-6)
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved["target"]["steps_to_target"] == t["steps_to_target"]
+
+
+def test_an_unreached_target_is_recorded_without_times():
+    r = zoo.train("linear_regression", samples=300, epochs=2, target="mse=0")
+    t = r.target
+    assert not t["reached"] and len(r.history) == 2
+    assert t["time_to_target_s"] is None and t["steps_to_target"] is None
+    assert t["checks"] == 2 and t["best_validation"] == min(c["value"] for c in t["history"])
+    assert t["best_validation"] == pytest.approx(min(h["val_mse"] for h in r.history), rel=1e-6)
+
+
+def test_target_combinations_that_cannot_work_fail_before_training(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="--eval-every"):
+        zoo.train("mlp", eval_every=5)
+    with pytest.raises(InvalidArgumentError, match="--val-fraction 0"):
+        zoo.train("mlp", target="accuracy=0.5", val_fraction=0)
+    with pytest.raises(InvalidArgumentError, match="--resume"):
+        zoo.train("mlp", target="accuracy=0.5", output=tmp_path, resume=True)
+
+
+def test_the_command_line_says_when_the_target_was_reached():
+    r = CliRunner().invoke(
+        app, ["train", "linear_regression", "--samples", "300", "--target", "mse=1e9"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "Reached mse=1e+09 on the validation split in" in r.output
+    assert "1 epochs" in r.output or "= 1 epochs" in r.output
+    bad = CliRunner().invoke(app, ["train", "mlp", "--target", "rmse=0.5"])
+    assert bad.exit_code == 2 and "report accuracy, loss" in bad.output

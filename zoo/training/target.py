@@ -1,0 +1,104 @@
+"""Time to target: a quality target (`accuracy=0.91`) that stops a training run when the
+held-out validation split reaches it, and the record of when it did.
+
+The target is checked on the validation split only (never the training data, never the
+test split); the test metrics reported next to it are those of the model that reached it.
+Importing this module imports no framework.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from zoo import tasks
+from zoo.errors import InvalidArgumentError
+
+# Metrics where a larger value is better; every other metric (and the loss) is minimised.
+HIGHER_IS_BETTER = ("accuracy", "recall_at_10", "recall_at_50")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validation metric and the value that counts as reached."""
+
+    metric: str
+    value: float
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric in HIGHER_IS_BETTER
+
+    def reached(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value >= self.value if self.higher_is_better else value <= self.value
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value:g}"
+
+
+def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
+    """`METRIC=VALUE`, checked against the metrics of `task` (plus `loss`).
+
+    Raises:
+        InvalidArgumentError: not METRIC=VALUE, an unknown metric, or a value that is not
+            a finite number.
+    """
+    if text is None or isinstance(text, Target):
+        return text
+    allowed = (*task.metrics, "loss")
+    metric, sep, raw = str(text).partition("=")
+    metric = metric.strip()
+    example = f"--target {task.headline}=0.9" if task.higher_is_better else "--target loss=0.1"
+    if not sep or not metric:
+        raise InvalidArgumentError(
+            f"The target must be METRIC=VALUE; received: {text!r}.", f"For example {example}."
+        )
+    if metric not in allowed:
+        raise InvalidArgumentError(
+            f"{task.name} models report {', '.join(allowed)}; received the target metric "
+            f"{metric!r}.",
+            f"Use one of them, e.g. {example}.",
+        )
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidArgumentError(
+            f"The target value must be a finite number; received {metric}={raw!r}.",
+            f"For example {example}.",
+        )
+    return Target(metric, value)
+
+
+def record(
+    target: Target,
+    reached_at: dict[str, Any] | None,
+    checks: list[dict[str, Any]],
+    test_metrics: dict[str, float] | None,
+) -> dict[str, Any]:
+    """The `target` entry of result.json. `checks` are the checks made (step, epoch,
+    validation value, time_s, train_time_s); `reached_at` is the one that reached the
+    target (None: never reached, and the times are None, not a number)."""
+    values = [c["value"] for c in checks if c["value"] is not None]
+    best = None
+    if values:
+        best = max(values) if target.higher_is_better else min(values)
+    at = reached_at or {}
+    return {
+        "metric": target.metric,
+        "value": target.value,
+        "split": "validation",
+        "reached": reached_at is not None,
+        "time_to_target_s": at.get("time_s"),
+        "train_time_to_target_s": at.get("train_time_s"),
+        "steps_to_target": at.get("step"),
+        "epochs_to_target": at.get("epoch"),
+        "best_validation": best,
+        "checks": len(checks),
+        "test_metric": (test_metrics or {}).get(target.metric) if reached_at else None,
+        "history": checks,
+    }
