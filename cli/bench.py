@@ -104,9 +104,10 @@ def bench(
         )
         if pin == "highest":
             render.err.print("float32 matmuls and convolutions pinned to full float32 (no TF32)")
+        _warn_emulated(perf.filter_cases(s.cases, models))
         with manifest.workers_pin(pin):
             records = _run(s, suite, output, models, repeat, resume)
-    rows = perf.summarize(records, s.baseline, s.baseline_precision)
+    rows = _summarize(s, records)
     if plot is not None:
         _chart(lambda charts: charts.bench_chart(rows, plot, f"suite {s.name}"))
         render.err.print(f"Chart: {plot}")
@@ -115,6 +116,29 @@ def bench(
         return
     _show_bench(s, rows, records)
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
+
+
+def _warn_emulated(cases) -> None:
+    """One line per precision that this CPU emulates among the CPU cases (GPU cases are
+    judged in their workers: reading a GPU here would start the framework)."""
+    from zoo.cli.profile import warn_if_emulated
+
+    for precision in dict.fromkeys(c.precision for c in cases if c.device == "cpu"):
+        warn_if_emulated(precision, "cpu")
+
+
+def _summarize(s, records: list[dict]) -> list[dict]:
+    """The summary rows with each case's bottleneck; a precision suite's speeds over
+    float32 are cached for this CPU (what `zoo train/profile` quote when it emulates one)."""
+    from zoo import perf
+    from zoo.perf import bottleneck
+    from zoo.runtime import hardware
+
+    rows = perf.summarize(records, s.baseline, s.baseline_precision)
+    bottleneck.annotate_rows(rows, records)
+    if hardware.remember_precision_speeds(rows, records, s.baseline, s.baseline_precision):
+        render.err.print("Speeds over float32 cached for this CPU's precision warnings.")
+    return rows
 
 
 def _load(suite, models, output, repeat, resume, backend):

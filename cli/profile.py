@@ -141,8 +141,20 @@ def _measure(name: str, backend: str | None, settings: dict):
     _keras.import_quietly()
     from zoo.perf import profile as profiling
 
+    warn_if_emulated(settings["precision"], settings["device"])
     with render.err.status(f"Profiling {name} ({settings['mode']}, {settings['precision']}) ..."):
         return profiling.profile(name, **settings)
+
+
+def warn_if_emulated(precision: str, device: str) -> None:
+    """One line on stderr when this hardware emulates the precision (no native bf16/fp16)."""
+    from rich.markup import escape
+
+    from zoo.runtime import hardware
+
+    line = hardware.emulation_warning(precision, device)
+    if line:
+        render.err.print(f"[yellow]Warning:[/] {escape(line)}", soft_wrap=True)
 
 
 def parse_batch_sizes(text: str) -> list[int]:

@@ -306,6 +306,7 @@ BENCH_COLUMNS = (
     Col("compile s", "s"),
     Col("peak MB", "MB"),
     Col("MFU", "%"),
+    Col("bottleneck"),
     Col("status", "text"),
 )
 
@@ -331,6 +332,7 @@ def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableTy
             r["compile_s"],
             r["peak_memory_mb"],
             r["mfu"],
+            r.get("bottleneck"),  # records written before the verdict: "-"
             _status(r),
         ]
         for r, rate, up in zip(rows, rates, ups, strict=True)
@@ -523,7 +525,12 @@ def profile_view(r: Any) -> RenderableType:
             )
         )
     parts = (r.model, r.backend, r.device, r.mode, r.precision, f"batch {r.batch_size}")
-    return key_values(" · ".join(parts), rows)
+    view = key_values(" · ".join(parts), rows)
+    v = r.bottleneck
+    if not v:
+        return view
+    lines = [f"bottleneck: {v['kind']} ({v['evidence']})", f"try: {v['advice']}"]
+    return Group(view, *(Text(line) for line in lines))
 
 
 def peak_view(r: dict) -> RenderableType:

@@ -38,6 +38,10 @@ DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
 EXPORT_FORMATS = ("saved_model", "onnx", "litert", "openvino")
 # Keras' `model.quantize` modes the zoo measures (`zoo evaluate/export --quantize`).
 QUANTIZE_MODES = ("int8", "int4", "float8")
+# What limits a training step (zoo.perf.bottleneck): the tf.data input, the fixed per-step
+# dispatch, the arithmetic, memory traffic, or the first step's compile; unknown when the
+# measured numbers decide none of them.
+BOTTLENECKS = ("input", "dispatch", "compute", "memory", "compile", "unknown")
 # Float32 matmul and convolution precision a benchmark pins: "highest" (full float32 on
 # every backend: no TF32), or "default" (each backend's own, which differs: TensorFlow and
 # JAX allow TF32 on a GPU that has it, PyTorch allows it for convolutions only).

@@ -16,7 +16,12 @@ What is measured, and how:
   `steps_per_execution`), over the batch repeated from memory: whole epochs of `steps`
   steps, each ended by Keras fetching the logs, the first epoch apart as `compile_s`;
   "pipeline" is "fit" fed by the zoo's tf.data pipeline (`zoo.data.pipeline.make`: cache,
-  shuffle, batch, prefetch) over the training split of a real `dataset`.
+  shuffle, batch, prefetch) over the training split of a real `dataset`, timed in rounds
+  interleaved with the same model fed one batch of that data from memory (`memory_fit`),
+  each round one `fit` call of an untimed epoch and a timed one.
+- The fixed cost of a step (`overhead`): the step of linear_regression (next to no
+  arithmetic) in the same mode, device, precision and steps per execution, measured once
+  per machine and cached. `bottleneck` is `zoo.perf.bottleneck.verdict` of the record.
 - Peak memory: on GPU, TensorFlow's peak for the device; on CPU, the peak resident set
   of this process (run each case in its own process to measure one model alone).
 - MFU: achieved training FLOP/s over the peak `zoo peak` measured on the same device,
@@ -41,6 +46,7 @@ from zoo import data as zdata
 from zoo import io, registry, tasks
 from zoo.choices import FIT_MODES, PRECISIONS, PROFILE_MODES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
+from zoo.perf import bottleneck
 from zoo.perf import flops as zflops
 from zoo.perf import manifest as zmanifest
 from zoo.spec import ModelSpec
@@ -69,6 +75,10 @@ class ProfileResult:
     resolved: dict[str, Any]  # what really ran: jit_compile, precision policy, threads
     env: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)  # zoo.perf.manifest: fairness
+    activations_per_sample: int | None = None  # layer output elements (memory estimate)
+    memory_fit: dict[str, float] | None = None  # pipeline: the in-memory fit, interleaved
+    overhead: dict[str, Any] | None = None  # the fixed per-step cost (see the docstring)
+    bottleneck: dict[str, Any] = field(default_factory=dict)  # zoo.perf.bottleneck.verdict
 
     def to_dict(self) -> dict[str, Any]:
         return io.to_jsonable(self)
@@ -211,6 +221,7 @@ class Timing:
     step_times: list[float]  # seconds per step
     steps: int  # timed steps
     warmup: int = 0  # untimed steps after the first
+    memory: dict[str, float] | None = None  # pipeline: the in-memory fit's step, interleaved
 
 
 def profile(
@@ -261,8 +272,16 @@ def profile(
         model, timing, probe = _time_training(run, _builder(run), x, y)
         infer = _time_inference(model, x, run.batch_size, steps)
         resolved = _resolved(run, model, probe, runtime.threads())
+        overhead = dispatch_overhead(run, resolved["jit_compile"])
     return make_result(
-        spec, model, run.setting(), timing, infer=infer, resolved=resolved, peak_flops=peak_flops
+        spec,
+        model,
+        run.setting(),
+        timing,
+        infer=infer,
+        resolved=resolved,
+        peak_flops=peak_flops,
+        overhead=overhead,
     )
 
 
@@ -352,6 +371,8 @@ def _builder(run: _Run) -> Callable[..., Any]:
 
 def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
     """(model, its training clock, the XLA probe of mode auto)."""
+    if run.mode == "pipeline":
+        return (*_time_pipeline(run, build), None)
     if run.mode in FIT_MODES:
         model = build(False, run.steps_per_execution)
         feed = _fit_feed(run, x, y)
@@ -373,19 +394,81 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
     return model, Timing(compile_s, step_times, run.steps, run.warmup), probe
 
 
+def _time_pipeline(run: _Run, build) -> tuple[Any, Timing]:
+    """Mode pipeline: the tf.data pipeline over the real data, and the same model fed its
+    first batch repeated from memory, alternating rounds of one `fit` call each (an
+    untimed epoch, then a timed one); the pipeline's clock, the memory fit's in `memory`."""
+    from zoo.data import pipeline
+
+    real, n = run.real, run.batch_size
+    x = real.x_train
+    xb = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+    feeds = {
+        "pipeline": {"x": pipeline.make(x, real.y_train, n, shuffle=True).repeat()},
+        "memory": {"x": pipeline.repeated(xb, real.y_train[:n])},
+    }
+    models = {k: build(False, run.steps_per_execution) for k in feeds}
+    first: dict[str, float] = {}
+    times: dict[str, list[float]] = {k: [] for k in feeds}
+    rounds = max(run.warmup, 2)
+    for _ in range(rounds):
+        for k, feed in feeds.items():
+            warm, timed = _fit_epochs(models[k], feed, run.steps, 1)
+            first.setdefault(k, warm)
+            times[k] += timed
+    step = statistics.median(times["memory"])
+    memory = {"step_ms_median": 1e3 * step, "samples_per_s": n / step, "steps": run.steps * rounds}
+    clock = Timing(first["pipeline"], times["pipeline"], run.steps * rounds, run.steps * rounds - 1)
+    clock.memory = memory
+    return models["pipeline"], clock
+
+
+OVERHEAD_MODEL, OVERHEAD_BATCH = "linear_regression", 8  # next to no arithmetic per step
+OVERHEAD_CACHE = "overhead.json"
+
+
+def dispatch_overhead(run: _Run, jit_compile: bool) -> dict[str, Any]:
+    """The fixed cost of one training step in the run's mode (pipeline: fit from memory),
+    device, precision and steps per execution: the median step of OVERHEAD_MODEL at batch
+    OVERHEAD_BATCH, measured once per machine and backend, then read from the cache."""
+    mode = "fit" if run.mode in FIT_MODES else run.mode
+    if mode == "auto":
+        mode = "xla" if jit_compile else "graph"
+    spe = run.steps_per_execution if mode == "fit" else 1
+    key = io.machine_key("step overhead", mode, run.device, run.precision, spe)
+    cached = io.read_cache(OVERHEAD_CACHE).get(key)
+    if cached:
+        return {**cached, "cached": True}
+    probe = _Run(registry.get_spec(OVERHEAD_MODEL), mode, run.precision, run.device, OVERHEAD_BATCH)
+    probe.steps_per_execution = spe
+    x, y, probe.model_kwargs = synthetic_batch(probe.spec, {}, OVERHEAD_BATCH)
+    x, y = _on_device(x, y)
+    _, timing, _ = _time_training(probe, _builder(probe), x, y)
+    entry = {
+        "step_ms": 1e3 * statistics.median(timing.step_times),
+        "model": OVERHEAD_MODEL,
+        "batch_size": OVERHEAD_BATCH,
+        "mode": mode,
+        "steps_per_execution": spe,
+    }
+    io.write_cache(OVERHEAD_CACHE, key, entry)
+    return {**entry, "cached": False}
+
+
+def activations_per_sample(model) -> int:
+    """Output elements of every layer call per example (nested models expanded): what a
+    step writes and reads back as activations, for the memory-traffic estimate."""
+    first = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else ()
+    length = first[1] if len(first) == 2 and isinstance(first[1], int) else None
+    return sum(zflops._n(s) for _, _, outs in zflops._calls(model, length=length) for s in outs)
+
+
 def _fit_feed(run: _Run, x, y) -> dict[str, Any]:
-    """What `fit` reads: the tf.data pipeline (real data, or the batch repeated), or on
-    other backends the batch repeated as arrays (`steps` batches make an epoch)."""
+    """What `fit` reads: the batch repeated, through tf.data on TensorFlow, else as arrays
+    (`steps` batches make an epoch). Mode pipeline has its own (`_time_pipeline`)."""
     if _backend() == "tensorflow":
         from zoo.data import pipeline
 
-        if run.mode == "pipeline":
-            real = run.real
-            return {
-                "x": pipeline.make(
-                    real.x_train, real.y_train, run.batch_size, shuffle=True
-                ).repeat()
-            }
         return {"x": pipeline.repeated(x, y)}
     import keras
 
@@ -423,6 +506,7 @@ def make_result(
     peak_flops: float | None = None,
     params: int | None = None,
     framework: str | None = None,
+    overhead: dict[str, Any] | None = None,
 ) -> ProfileResult:
     """The one record of a measurement, the zoo's and the references' alike.
 
@@ -434,6 +518,7 @@ def make_result(
             and data_placement.
         peak_flops: the peak for MFU (default: the cached `zoo peak` of the device).
         framework: what ran the step, for the manifest (default: the Keras backend).
+        overhead: the fixed per-step cost (`dispatch_overhead`), for the verdict.
     """
     from zoo.perf import peak
 
@@ -443,7 +528,7 @@ def make_result(
     train_flops_per_s = counted["train"] * batch_size / median
     if peak_flops is None:
         peak_flops = peak.cached_peak_flops(device, setting["precision"])
-    return ProfileResult(
+    result = ProfileResult(
         model=spec.name,
         family=spec.family,
         task=spec.task,
@@ -452,13 +537,7 @@ def make_result(
         params=int(model.count_params()) if params is None else params,
         flops={"forward_per_sample": counted["forward"], "train_per_sample": counted["train"]},
         compile_s=timing.compile_s,
-        train={
-            "step_ms_median": 1e3 * median,
-            "step_ms_p10": 1e3 * _percentile(timing.step_times, 10),
-            "step_ms_p90": 1e3 * _percentile(timing.step_times, 90),
-            "samples_per_s": batch_size / median,
-            "steps": timing.steps,
-        },
+        train=_train_figures(timing, batch_size),
         infer=infer,
         peak_memory_mb=peak_memory_mb(device),
         train_flops_per_s=train_flops_per_s,
@@ -466,7 +545,32 @@ def make_result(
         resolved={**resolved, "uncounted_layers": counted["uncounted"]},
         env=io.environment(),
         manifest=_manifest(setting, timing, resolved, framework or _backend()),
+        activations_per_sample=activations_per_sample(model),
+        memory_fit=timing.memory,
+        overhead=overhead,
     )
+    result.bottleneck = bottleneck.verdict(result.to_dict(), peak=_cached_peak(setting))
+    return result
+
+
+def _train_figures(timing: Timing, batch_size: int) -> dict[str, float]:
+    median = statistics.median(timing.step_times)
+    return {
+        "step_ms_median": 1e3 * median,
+        "step_ms_p10": 1e3 * _percentile(timing.step_times, 10),
+        "step_ms_p90": 1e3 * _percentile(timing.step_times, 90),
+        "samples_per_s": batch_size / median,
+        "steps": timing.steps,
+    }
+
+
+def _cached_peak(setting: dict[str, Any]) -> dict[str, Any] | None:
+    """The cached `zoo peak` of the device and compute dtype (for the ridge point)."""
+    from zoo.perf import peak
+    from zoo.runtime.device import compute_dtype
+
+    key = io.machine_key(setting["device"], compute_dtype(setting["precision"]))
+    return io.read_cache(peak.PEAK_CACHE).get(key)
 
 
 def _manifest(setting: dict, timing: Timing, resolved: dict, framework: str) -> dict[str, Any]:
