@@ -121,6 +121,8 @@ def test_an_emulated_precision_is_advised_back_to_float32():
     assert v["kind"] == "compute" and v["advice"].startswith("--precision mixed_bfloat16")
     avx2 = record(precision="mixed_bfloat16", mfu=None, env={"cpu_flags": ["avx2"]})
     assert verdict(avx2)["advice"].startswith("--precision float32")
+    bf16 = verdict(record(precision="mixed_bfloat16", mfu=None))  # native, no bf16 peak
+    assert bf16["kind"] == "compute" and bf16["advice"].startswith("zoo peak --dtype bfloat16")
 
 
 def test_every_kind_is_in_the_vocabulary():

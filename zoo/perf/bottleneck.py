@@ -203,8 +203,11 @@ def _compute_advice(record: dict) -> str:
             return f"--precision mixed_bfloat16 ({bf16['reason']})"
         if not precision_support(precision, "cpu", cpu_flags=flags)["native"]:
             return f"--precision float32 ({precision} is emulated on this CPU)"
+    if record.get("mfu") is None:
+        dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(precision, precision)
+        return f"zoo peak --dtype {dtype}, then profile again: MFU says how near the peak it is"
     if precision != "float32":
-        return "a faster device: the step runs near its peak in a native precision"
+        return "--device gpu: the step runs near this device's peak in a native precision"
     return "--precision mixed_bfloat16 on a GPU or a CPU with native bf16 (avx512_bf16, amx)"
 
 
