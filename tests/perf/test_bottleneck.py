@@ -65,7 +65,7 @@ def test_input_bound_only_when_the_pipeline_and_memory_were_both_measured():
     v = verdict({**slow, "memory_fit": {"step_ms_median": 10.0}}, peak=PEAK)
     assert v["kind"] == "input" and "13.00 ms vs 10.00 ms from memory (1.30x" in v["evidence"]
     assert v["figures"]["input_ratio"] == pytest.approx(1.3)
-    assert "zoo data prepare" in v["advice"] and "--batch-size 128" in v["advice"]
+    assert "from memory" in v["advice"] and "3.00 ms a step" in v["advice"]
     # A bench's in-memory fit case stands in for memory_fit.
     bench = verdict(slow, peak=PEAK, memory_record={"train": {"step_ms_median": 10.0}})
     assert bench["kind"] == "input"
