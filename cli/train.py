@@ -42,9 +42,19 @@ Param = Annotated[
 ]
 ScheduleOption = Annotated[
     Schedule,
-    typer.Option(help="Learning rate: constant, cosine decay, or 10% warm-up then cosine."),
+    typer.Option(
+        help="Learning rate: constant, cosine decay, warmup_cosine (10% warm-up from 0, then "
+        "cosine) or one_cycle (30% from lr/25 up to lr, then cosine)."
+    ),
 ]
 ClipNorm = Annotated[float | None, typer.Option(help="Clip the global gradient norm to this.")]
+WeightDecay = Annotated[
+    float | None,
+    typer.Option(help="Decoupled weight decay. Default: the optimizer's (adamw 0.004, else 0)."),
+]
+LabelSmoothing = Annotated[
+    float | None, typer.Option(help="Smooth the class labels by this, in [0, 1) (classifiers).")
+]
 StepsPerExecution = Annotated[
     int, typer.Option(min=1, help="Training steps fused into one call of the compiled step.")
 ]
@@ -131,6 +141,8 @@ _PASSED = (
     "resume",
     "tensorboard",
     "clip_norm",
+    "weight_decay",
+    "label_smoothing",
     "steps_per_execution",
     "early_stopping",
     "target",
@@ -154,6 +166,8 @@ def train(
     param: Param = None,
     schedule: ScheduleOption = Schedule.constant,
     clip_norm: ClipNorm = None,
+    weight_decay: WeightDecay = None,
+    label_smoothing: LabelSmoothing = None,
     steps_per_execution: StepsPerExecution = 1,
     early_stopping: EarlyStopping = None,
     target: TargetOption = None,
@@ -215,6 +229,9 @@ def _run_config(args: dict[str, Any]):
         jit_compile={"off": False, "on": True, "auto": "auto"}[args["jit_compile"].value],
     )
     _keras.import_quietly(run=run)
+    from zoo.cli.profile import warn_if_emulated
+
+    warn_if_emulated(run.precision, run.device)
     return run
 
 

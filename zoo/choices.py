@@ -27,7 +27,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # The pip extra that installs a backend.
 BACKEND_EXTRA = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "one_cycle")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 JIT_MODES = ("off", "on", "auto")

@@ -38,6 +38,29 @@ def _relevance(item_ids):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against integer labels smoothed by `label_smoothing`: the
+    target puts 1 - eps on the label and eps spread evenly over every class (Keras'
+    CategoricalCrossentropy's smoothing, without one-hot labels)."""
+
+    def __init__(
+        self, label_smoothing: float = 0.1, name="sparse_categorical_crossentropy", **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        logp = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        labels = ops.expand_dims(ops.cast(ops.reshape(y_true, (-1,)), "int32"), -1)
+        nll = -ops.squeeze(ops.take_along_axis(logp, labels, axis=-1), -1)
+        uniform = -ops.mean(logp, axis=-1)
+        return (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class InBatchSoftmax(keras.losses.Loss):
     """Softmax cross-entropy over in-batch candidates.
 

@@ -27,10 +27,14 @@ class Task:
     def headline(self) -> str:
         return self.metrics[0]
 
-    def build_loss(self):
-        """The Keras loss object (imports Keras)."""
+    def build_loss(self, label_smoothing: float | None = None):
+        """The Keras loss object (imports Keras); `label_smoothing` where the loss takes it
+        (cross-entropy over classes)."""
         import keras
 
+        if label_smoothing:
+            check_label_smoothing(self, label_smoothing)
+            return _zoo_metrics().SmoothedSparseCrossentropy(label_smoothing)
         return _LOSSES[self.loss](keras)
 
     def build_metrics(self) -> list:
@@ -160,6 +164,29 @@ TASKS: dict[str, Task] = {
         ),
     ]
 }
+
+
+def check_label_smoothing(task: Task, value: float | None) -> None:
+    """Label smoothing needs a cross-entropy over classes and a value in [0, 1).
+
+    Raises:
+        InvalidArgumentError: naming what does not fit.
+    """
+    from zoo.errors import InvalidArgumentError
+
+    if value is None:
+        return
+    if task.loss != "sparse_categorical_crossentropy":
+        raise InvalidArgumentError(
+            f"label smoothing needs a classification loss; {task.name} models train on "
+            f"{task.loss}.",
+            "Drop --label-smoothing for this model.",
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise InvalidArgumentError(
+            f"label_smoothing must be in [0, 1); received: label_smoothing={value!r}.",
+            "Try 0.1.",
+        )
 
 
 def get(name: str) -> Task:

@@ -95,3 +95,23 @@ def test_the_command_line_says_when_the_target_was_reached():
     assert "1 epochs" in r.output or "= 1 epochs" in r.output
     bad = CliRunner().invoke(app, ["train", "mlp", "--target", "rmse=0.5"])
     assert bad.exit_code == 2 and "report accuracy, loss" in bad.output
+
+
+def test_recipe_settings_reach_the_optimizer_and_the_loss():
+    from zoo.training.compile import build_optimizer
+
+    opt = build_optimizer("adam", 0.01, schedule="one_cycle", total_steps=100, weight_decay=0.05)
+    # The schedule, read at steps 0, 30 (the peak) and 100.
+    assert float(opt._learning_rate(0)) == pytest.approx(0.01 / 25)
+    assert float(opt._learning_rate(30)) == pytest.approx(0.01, rel=1e-5)
+    assert float(opt._learning_rate(100)) == pytest.approx(0.0, abs=1e-6)
+    assert opt.weight_decay == pytest.approx(0.05)
+    loss = IMAGES.build_loss(label_smoothing=0.2)
+    import numpy as np
+
+    logits = np.array([[2.0, 0.0, -1.0]], "float32")
+    p = np.exp(logits) / np.exp(logits).sum()
+    expected = 0.8 * -np.log(p[0, 0]) + 0.2 * -np.log(p[0]).mean()
+    assert float(loss(np.array([0]), logits)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(InvalidArgumentError, match="classification loss"):
+        zoo.train("matrix_factorization", label_smoothing=0.1)

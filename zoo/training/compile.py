@@ -19,9 +19,11 @@ def build_optimizer(
     schedule: str = "constant",
     total_steps: int = 1,
     clip_norm: float | None = None,
+    weight_decay: float | None = None,
 ):
-    """An optimizer with a learning-rate schedule over `total_steps` and optional global
-    gradient-norm clipping."""
+    """An optimizer with a learning-rate schedule over `total_steps`, optional global
+    gradient-norm clipping and decoupled weight decay (None: the optimizer's default;
+    adamw's is 0.004)."""
     import keras
 
     check_choice("schedule", schedule, SCHEDULES)
@@ -29,12 +31,19 @@ def build_optimizer(
     lr: Any = learning_rate
     if schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
-    elif schedule == "warmup_cosine":
-        warmup = max(total_steps // 10, 1)
+    elif schedule in ("warmup_cosine", "one_cycle"):
+        # warmup_cosine: 10% linear warm-up from 0; one_cycle: 30% from lr/25 (PyTorch
+        # OneCycleLR's pct_start and div_factor, with a linear rise); then cosine to 0.
+        if schedule == "warmup_cosine":
+            warmup, start = max(total_steps // 10, 1), 0.0
+        else:
+            warmup, start = max(total_steps * 3 // 10, 1), learning_rate / 25
         lr = keras.optimizers.schedules.CosineDecay(
-            0.0, max(total_steps - warmup, 1), warmup_target=learning_rate, warmup_steps=warmup
+            start, max(total_steps - warmup, 1), warmup_target=learning_rate, warmup_steps=warmup
         )
-    kwargs = {"global_clipnorm": clip_norm} if clip_norm else {}
+    kwargs: dict[str, Any] = {"global_clipnorm": clip_norm} if clip_norm else {}
+    if weight_decay is not None:
+        kwargs["weight_decay"] = weight_decay
     if name == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, **kwargs)
     if name == "adam":
@@ -67,6 +76,7 @@ def compile_model(
     steps_per_execution: int = 1,
     run_eagerly: bool = False,
     metrics: bool = True,
+    label_smoothing: float | None = None,
 ):
     """Compiles `net` for `task`: float16 wraps the optimizer in loss scaling; `jit_compile`
     is translated for the running backend (`runtime.backend_jit`). Returns `net`."""
@@ -76,7 +86,7 @@ def compile_model(
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     net.compile(
         optimizer=optimizer,
-        loss=task.build_loss(),
+        loss=task.build_loss(label_smoothing),
         metrics=task.build_metrics() if metrics else None,
         jit_compile=False if run_eagerly else runtime.backend_jit(jit_compile),
         run_eagerly=run_eagerly,

@@ -33,6 +33,8 @@ class TrainConfig:
     # validation split where it has one, else 0.1)
     schedule: str = "constant"  # constant, cosine, or warmup_cosine (10% linear warm-up)
     clip_norm: float | None = None  # clip the global gradient norm to this
+    weight_decay: float | None = None  # decoupled weight decay (None: the optimizer's)
+    label_smoothing: float | None = None  # classification losses only
     steps_per_execution: int = 1  # training steps fused into one call of the compiled step
     early_stopping: int | None = None  # patience in epochs on the validation loss
     target: str | None = None  # METRIC=VALUE on the validation split: stop when reached
@@ -61,6 +63,8 @@ class TrainRequest:
     tensorboard: bool = False
     schedule: str = "constant"
     clip_norm: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
     steps_per_execution: int = 1
     early_stopping: int | None = None
     target: str | None = None
@@ -94,6 +98,8 @@ def resolve(request: TrainRequest, recipe: Recipe) -> TrainConfig:
         val_fraction=None if r.val_fraction is None else float(r.val_fraction),
         schedule=r.schedule,
         clip_norm=_positive("clip_norm", r.clip_norm, float, optional=True),
+        weight_decay=_non_negative("weight_decay", r.weight_decay),
+        label_smoothing=None if r.label_smoothing is None else float(r.label_smoothing),
         steps_per_execution=_positive("steps_per_execution", r.steps_per_execution),
         early_stopping=_positive("early_stopping", r.early_stopping, optional=True),
         eval_every=_positive("eval_every", r.eval_every, optional=True),
@@ -109,8 +115,10 @@ def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfi
     Raises:
         InvalidArgumentError: naming what does not fit.
     """
+    from zoo.tasks import check_label_smoothing
     from zoo.training import target as ztarget
 
+    check_label_smoothing(task, request.label_smoothing)
     parsed = ztarget.parse(request.target, task)
     if parsed is None:
         if config.eval_every is not None:
@@ -176,6 +184,16 @@ def _positive(name: str, value, kind: type = int, optional: bool = False):
     """`value` checked by `check_positive`, as `kind` (None stays None when optional)."""
     check_positive(name, value, kind, optional=optional)
     return None if value is None else kind(value)
+
+
+def _non_negative(name: str, value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidArgumentError(
+            f"{name} must be a number >= 0; received: {name}={value!r}.", "Try 0.0001."
+        )
+    return float(value)
 
 
 def _check_fraction(name: str, value) -> None:

@@ -53,6 +53,8 @@ def train(
     tensorboard: bool = False,
     schedule: str = "constant",
     clip_norm: float | None = None,
+    weight_decay: float | None = None,
+    label_smoothing: float | None = None,
     steps_per_execution: int = 1,
     early_stopping: int | None = None,
     target: str | None = None,
@@ -78,8 +80,7 @@ def train(
         data_dir, download: where TFDS keeps prepared datasets; let TFDS download one.
         output: a folder for model.keras, last.keras (the last epoch), history.csv and
             result.json (each written atomically) and, while the run lasts, backup/.
-        resume: continue the interrupted run in `output` after its last completed epoch
-            (the same settings are required); it finishes the planned epochs.
+        resume: finish the interrupted run in `output` (the same settings are required).
         tensorboard: write TensorBoard logs in `output`/tensorboard.
         target, eval_every, started: stop when the validation split reaches `METRIC=VALUE`
             (checked each epoch, or every `eval_every` steps); `result.target` records the
@@ -248,6 +249,7 @@ def _build(spec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig, 
         schedule=config.schedule,
         total_steps=total_steps,
         clip_norm=config.clip_norm,
+        weight_decay=config.weight_decay,
     )
     return compile_model(
         net,
@@ -256,6 +258,7 @@ def _build(spec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig, 
         precision=run.precision,
         jit_compile=run.jit_compile,
         steps_per_execution=config.steps_per_execution,
+        label_smoothing=config.label_smoothing,
     )
 
 
