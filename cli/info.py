@@ -24,10 +24,14 @@ def info(name: Name, as_json: AsJson = False) -> None:
         (layer.name, type(layer).__name__, str(tuple(layer.output.shape)), layer.count_params())
         for layer in model.layers
     ]
+    from zoo.tuning import cache
+
+    tuned = cache.entries(name)  # this machine's, beside (never instead of) the recipe
     if as_json:
         render.print_json(
             {
                 **spec_dict(spec),
+                "tuned": tuned,
                 "num_params": model.count_params(),
                 "layers": [
                     dict(zip(("name", "type", "output_shape", "params"), row, strict=True))
@@ -37,6 +41,9 @@ def info(name: Name, as_json: AsJson = False) -> None:
         )
         return
     _show(spec, model.count_params(), layers)
+    if tuned:
+        render.out.print()
+        render.show(render.tuned_table(tuned))
 
 
 def _show(spec, num_params: int, layers: list[tuple]) -> None:

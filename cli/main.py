@@ -7,7 +7,19 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 import typer  # noqa: E402
-from zoo.cli import bench, data, evaluate, export, generate, info, list, parity, profile, train  # noqa: E402
+from zoo.cli import (  # noqa: E402
+    bench,
+    data,
+    evaluate,
+    export,
+    generate,
+    info,
+    list,
+    parity,
+    profile,
+    train,
+    tune,
+)
 
 app = typer.Typer(
     name="zoo",
@@ -31,6 +43,7 @@ app.command("peak")(profile.peak)
 app.command("bench")(bench.bench)
 app.command("compare")(bench.compare)
 app.command("parity")(parity.parity)
+app.command("tune")(tune.tune)
 app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":

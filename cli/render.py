@@ -418,6 +418,53 @@ def case_done(n: int, total: int, case: Any, record: dict) -> None:
     )
 
 
+def target_done(n: int, total: int, case: Any, record: dict) -> None:
+    """`zoo bench --suite time-to-target`'s line on stderr as each run finishes."""
+    status, target = record["status"], record.get("target") or {}
+    if status == "ok" and target.get("reached"):
+        what = (
+            f"reached in {target['time_to_target_s']:.1f} s ({target['epochs_to_target']:g} epochs)"
+        )
+    elif status == "ok":
+        best = target.get("best_validation")
+        what = "[yellow]not reached[/]" + (f" (best {best:.4g})" if best is not None else "")
+    else:
+        what = f"[yellow]{status}[/]: {escape(str(record.get('reason', '')))}"
+    wall = f" ({record['wall_s']:.0f} s)" if record.get("wall_s") else ""
+    label = escape(f"[{n}/{total}] {case.label()}, seed {record['seed']}: ")
+    err.print(label + what + wall, soft_wrap=True)
+
+
+def target_table(title: str, rows: Sequence[dict]) -> RenderableType:
+    """`zoo bench --suite time-to-target`: a row per case, medians over its seeds; a
+    target the median run did not reach reads "not reached", never a number."""
+    from zoo.perf.summary import target_cells, target_setting
+
+    cells = target_cells(list(rows))
+    tuned = any(r["tuned"] for r in rows)
+    columns = [Col("model"), Col("dataset"), Col("target (validation)")]
+    # The cells are text already (a median that was not reached reads so): right-aligned.
+    columns += [Col(h, "name" if h == "test metric" else "count") for h in cells]
+    body = [
+        [
+            r["model"] + (" (tuned)" if r["tuned"] else ""),
+            r["dataset"],
+            r["target_spec"],
+            *(c[i] for c in cells.values()),
+        ]
+        for i, r in enumerate(rows)
+    ]
+    if tuned:
+        columns.append(Col("vs default", "ratio"))
+        for cells_of_row, r in zip(body, rows, strict=True):
+            cells_of_row.append(r["vs_default"])
+    columns += [Col("setting", "text"), Col("status", "text")]
+    for cells_of_row, r in zip(body, rows, strict=True):
+        reason = f": {r['reason']}" if r["reason"] else ""
+        cells_of_row += [target_setting(r), r["status"] + reason]
+    return table(title, columns, body)
+
+
 def compare_table(title: str, rows: Sequence[dict]) -> RenderableType:
     """`zoo compare`: a line per model, then its cases (setting and batch) indented under
     it, so a case is one line and the table fits 80 columns with every name whole."""
@@ -797,3 +844,140 @@ def inference_profile_view(r: dict) -> RenderableType:
         )
     parts += [Text(f"Note: {n}", style="yellow") for n in r["notes"]]
     return Group(*parts)
+
+
+def settings_text(s: dict[str, Any]) -> str:
+    """A trial's settings in a few words: execution, then the recipe."""
+    parts = ["xla" if s.get("jit_compile") else "graph"]
+    if s.get("steps_per_execution", 1) != 1:
+        parts.append(f"spe {s['steps_per_execution']}")
+    if s.get("precision", "float32") != "float32":
+        parts.append(s["precision"])
+    if "batch_size" in s:
+        parts.append(f"batch {s['batch_size']}")
+    if "learning_rate" in s:
+        parts.append(f"{s.get('optimizer', '')} lr {s['learning_rate']:g}".strip())
+    if s.get("schedule", "constant") != "constant":
+        parts.append(s["schedule"])
+    for key, label in (("weight_decay", "wd"), ("label_smoothing", "ls")):
+        if s.get(key):
+            parts.append(f"{label} {s[key]:g}")
+    for k, v in (s.get("model_kwargs") or {}).items():
+        parts.append(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}")
+    if "epochs" in s and "learning_rate" in s:
+        parts.append(f"<= {plural(s['epochs'], 'epoch')}")
+    return ", ".join(parts)
+
+
+def _trial_outcome(row: dict[str, Any]) -> str:
+    if row["status"] != "ok":
+        return f"{row['status']}: {row.get('reason') or ''}"
+    if "reached" not in row:
+        speed = row.get("samples_per_s")
+        return "-" if speed is None else f"{speed:,.0f} samples/s"
+    if not row["reached"]:
+        best = row.get("best_validation")
+        return "target not reached" + ("" if best is None else f" (best {best:.4g})")
+    return f"reached in {row['time_to_target_s']:.1f} s ({row['epochs_to_target']:g} epochs)"
+
+
+def tune_trial_done(stage: str, row: dict[str, Any]) -> None:
+    """`zoo tune`'s line on stderr as each trial finishes."""
+    err.print(
+        escape(f"{stage:9} {settings_text(row['settings'])}: {_trial_outcome(row)}")
+        + f" ({row.get('wall_s') or 0:.0f} s)",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def tune_table(result: dict[str, Any]) -> RenderableType:
+    """The recipe trials, fastest to target first; the default route is marked."""
+    trials = result["trials"]
+    order = sorted(trials, key=lambda t: (not t.get("reached"), t.get("time_to_target_s") or 0))
+    rows = []
+    for t in order:
+        role = "default" if t is result["default"] else ("winner" if t is result["winner"] else "")
+        reached = t.get("reached")
+        rows.append(
+            [
+                role,
+                t.get("time_to_target_s") if reached else None,
+                t.get("steps_to_target") if reached else None,
+                t.get("epochs_to_target") if reached else None,
+                t.get("test_metric") if reached else None,
+                settings_text(t["settings"])
+                if t["status"] == "ok"
+                else _trial_outcome(t) + "; " + settings_text(t["settings"]),
+            ]
+        )
+    metric = result["target"].partition("=")[0]
+    return table(
+        f"{result['model']} on {result['dataset']}: time to {result['target']} (validation)",
+        [
+            Col(""),
+            Col("time s", "s"),
+            Col("steps", "count"),
+            Col("epochs", "number"),
+            Col(f"test {metric}", "value"),
+            Col("settings", "text"),
+        ],
+        rows,
+    )
+
+
+def tune_notes(result: dict[str, Any]) -> list[str]:
+    """Where the search spent its time, what it left out, and the speed-up it measured."""
+    left_out = [e for e in result["execution"] if e["status"] == "left out"]
+    notes = [
+        f"Searched for {result['spent_s']:.0f} s of a {result['budget_s']:.0f} s budget: "
+        f"{len(result['execution']) - len(left_out)} execution trials, "
+        f"{len(result['trials'])} recipe trials, each in its own process. Fastest execution: "
+        f"{settings_text(result['fastest_execution'])}."
+    ]
+    notes += [f"Left out {e['precision']}: {e['reason']}" for e in left_out]
+    if result["winner"] is None:
+        notes.append(
+            "No trial reached the target: nothing was cached. Raise --budget or lower the target."
+        )
+    elif result["speedup"] is not None:
+        notes.append(
+            f"The winner reached the target {result['speedup']:.2f}x faster than the "
+            "default route (one run each; `zoo bench --suite time-to-target` repeats)."
+        )
+    else:
+        notes.append("The default route did not reach the target in its epochs.")
+    return notes
+
+
+def tuned_table(entries: Sequence[dict[str, Any]]) -> RenderableType:
+    """`zoo tune --show`: the cached winners of this machine."""
+    rows = [
+        [
+            e["model"],
+            e["dataset"],
+            e["backend"],
+            e["target"],
+            e["time_to_target_s"],
+            e.get("default_time_to_target_s"),
+            e.get("test_metric"),
+            e["created"][:10],
+            settings_text(e["settings"]),
+        ]
+        for e in entries
+    ]
+    return table(
+        "tuned on this machine",
+        [
+            Col("model"),
+            Col("dataset"),
+            Col("backend"),
+            Col("target"),
+            Col("time s", "s"),
+            Col("default s", "s"),
+            Col("test", "value"),
+            Col("date"),
+            Col("settings", "text"),
+        ],
+        rows,
+    )

@@ -119,6 +119,14 @@ TargetOption = Annotated[
         "perplexity=3.5) and record the time to target; --epochs is then the limit.",
     ),
 ]
+Tuned = Annotated[
+    bool,
+    typer.Option(
+        "--tuned",
+        help="Use the settings `zoo tune` found fastest for this model and dataset on this "
+        "machine (flags given here still win).",
+    ),
+]
 EvalEvery = Annotated[
     int | None,
     typer.Option(
@@ -172,6 +180,7 @@ def train(
     early_stopping: EarlyStopping = None,
     target: TargetOption = None,
     eval_every: EvalEvery = None,
+    tuned: Tuned = False,
     device: Device = "auto",
     jit_compile: JitOption = Jit.off,
     precision: PrecisionOption = Precision.float32,
@@ -188,14 +197,77 @@ def train(
 ) -> None:
     """Train a model and evaluate it on the test split."""
     args = dict(locals())  # the command line, by parameter name
-    kwargs = _train_kwargs(args)
     with render.errors():
+        if tuned:
+            args = _apply_tuned(args)
+        kwargs = _train_kwargs(args)
         run = _run_config(args)
         result = _run(name, dataset, run, kwargs)
     if as_json:
         render.print_json(result.to_dict())
     else:
         _show(result)
+
+
+# The tuned settings, and the value each command-line option has when it is not given.
+_TUNABLE = {
+    "epochs": None,
+    "batch_size": None,
+    "learning_rate": None,
+    "optimizer": None,
+    "schedule": Schedule.constant,
+    "weight_decay": None,
+    "label_smoothing": None,
+    "steps_per_execution": 1,
+    "jit_compile": Jit.off,
+    "precision": Precision.float32,
+}
+
+
+def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
+    """The command line with the cached tuned settings where an option was left unset;
+    says where they came from.
+
+    Raises:
+        ZooError: nothing was tuned for this model and dataset on this machine.
+    """
+    from zoo.errors import ZooError
+    from zoo.tuning import cache
+
+    name, dataset = args["name"], args["dataset"]
+    entry = cache.lookup(name, dataset, args["backend"])
+    if entry is None:
+        flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
+        raise ZooError(
+            f"No recipe was tuned for {name} on {dataset} on this machine "
+            f"({args['backend'] or cache.backend()} backend).",
+            f"Run: zoo tune {name}{flag} --target METRIC=VALUE (then --tuned uses it).",
+        )
+    tuned = dict(entry["settings"])
+    tuned["jit_compile"] = Jit.on if tuned.get("jit_compile") else Jit.off
+    for key, enum in (("optimizer", Optimizer), ("schedule", Schedule), ("precision", Precision)):
+        if tuned.get(key) is not None:
+            tuned[key] = enum(tuned[key])
+    out = dict(args)
+    for key, unset in _TUNABLE.items():
+        if key in tuned and out[key] == unset:
+            out[key] = tuned[key]
+    params = [f"{k}={v}" for k, v in (tuned.get("model_kwargs") or {}).items()]
+    out["param"] = params + list(args["param"] or [])  # the command line's come last: win
+    _say_tuned(entry)
+    return out
+
+
+def _say_tuned(entry: dict[str, Any]) -> None:
+    default = entry.get("default_time_to_target_s")
+    versus = "" if default is None else f" vs {default:.1f} s with the default recipe"
+    render.err.print(
+        f"Using the settings tuned on this machine on {entry['created'][:10]} (zoo tune: "
+        f"{entry['target']} in {entry['time_to_target_s']:.1f} s{versus}): "
+        f"{render.settings_text(entry['settings'])}.",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _train_kwargs(args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""`zoo tune NAME --target METRIC=VALUE`: find the settings that reach a target fastest on
+this machine (`zoo.tuning`), show the search, cache the winner; `zoo tune --show` lists
+the cached winners.
+
+The command reads: parse the options -> zoo.tuning.tune (each trial in its own process)
+-> render.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from zoo.cli import _keras, options, render
+
+from zoo.errors import InvalidArgumentError
+
+Name = Annotated[str | None, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
+Target = Annotated[
+    str | None,
+    typer.Option(
+        metavar="METRIC=VALUE",
+        help="The validation target to race to, e.g. accuracy=0.91, rmse=0.9.",
+    ),
+]
+Budget = Annotated[str, typer.Option(help="Time for the whole search: 90s, 10m, 1h (or seconds).")]
+MaxTrials = Annotated[int, typer.Option(min=2, help="Recipe trials at most.")]
+Device = Annotated[str, typer.Option(help="cpu, gpu, gpu:N or auto.")]
+Show = Annotated[
+    bool, typer.Option("--show", help="List the tuned recipes cached on this machine.")
+]
+Output = Annotated[
+    Path | None, typer.Option(help="Also write the whole search as JSON to this file.")
+]
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_budget(text: str) -> float:
+    """'90s', '10m', '1h' or a number of seconds, as seconds.
+
+    Raises:
+        InvalidArgumentError: anything else.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match or float(match.group(1)) <= 0:
+        raise InvalidArgumentError(
+            f"The budget must be a positive time like 90s, 10m or 1h; received {text!r}.",
+            "For example --budget 10m.",
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def tune(
+    name: Name = None,
+    dataset: options.Dataset = "synthetic",
+    target: Target = None,
+    budget: Budget = "10m",
+    max_trials: MaxTrials = 12,
+    seed: options.Seed = 0,
+    samples: options.Samples = None,
+    data_dir: options.DataDir = None,
+    device: Device = "cpu",
+    backend: options.Backend = None,
+    show: Show = False,
+    output: Output = None,
+    as_json: options.Json = False,
+) -> None:
+    """Find the execution settings and recipe that reach a target fastest on this machine."""
+    with render.errors():
+        if show:
+            return _show_cached(name, as_json)
+        _check(name, target)
+        budget_s = parse_budget(budget)
+        _keras.select_backend(backend)
+        from zoo.tuning.search import tune as run_search
+
+        result = run_search(
+            name,
+            dataset,
+            target=target,
+            budget_s=budget_s,
+            max_trials=max_trials,
+            seed=seed,
+            samples=samples,
+            data_dir=data_dir,
+            device=device,
+            on_trial=render.tune_trial_done,
+        )
+        if output is not None:
+            from zoo import io
+
+            io.write_json(output, result)
+    if as_json:
+        render.print_json(result)
+    else:
+        _show(result, dataset)
+
+
+def _check(name: str | None, target: str | None) -> None:
+    import zoo
+
+    if name is None:
+        raise InvalidArgumentError(
+            "zoo tune needs a model name.", "For example: zoo tune mlp --target accuracy=0.9"
+        )
+    zoo.get_spec(name)  # an unknown name fails before anything runs
+    if target is None:
+        raise InvalidArgumentError(
+            "zoo tune races trials to a target, and none was given.",
+            f"Pass --target METRIC=VALUE, e.g. zoo tune {name} --target accuracy=0.9",
+        )
+
+
+def _show(result: dict[str, Any], dataset: str) -> None:
+    render.show(render.tune_table(result))
+    for note in render.tune_notes(result):
+        render.err.print(note, soft_wrap=True, highlight=False)
+    if result.get("winner"):
+        flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
+        render.err.print(
+            f"Cached for this machine. Train with it: zoo train {result['model']}{flag} "
+            f"--tuned --target {result['target']}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+def _show_cached(name: str | None, as_json: bool) -> None:
+    from zoo.tuning import cache
+
+    found = cache.entries(name)
+    if as_json:
+        render.print_json(found)
+    elif not found:
+        what = f" for {name}" if name else ""
+        render.note(f"No tuned recipes{what} on this machine yet. Run: zoo tune NAME --target M=V")
+    else:
+        render.show(render.tuned_table(found))

@@ -1,0 +1,90 @@
+"""The tuned recipes found on each machine: ~/.cache/keras-zoo/tuned.json.
+
+An entry is keyed by the machine's fingerprint (CPU model, CPU id, ISA flags, cores and
+GPUs: the two kinds of "AMD EPYC" differ in their flags), the Keras backend, the model and
+the dataset, so a recipe tuned on one machine is never used on another. Tuned recipes sit
+beside the model's default recipe; they never replace it. No framework is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from zoo import io
+
+CACHE = "tuned.json"
+
+
+def fingerprint() -> dict[str, Any]:
+    """What makes this machine's measurements its own."""
+    cpu = io.cpu_info()
+    return {
+        "cpu": cpu["model"],
+        "cpu_id": cpu["id"],
+        "cpu_flags": cpu["flags"],
+        "cores": os.cpu_count(),
+        "gpus": _gpus(),
+    }
+
+
+def machine_id(fp: dict[str, Any] | None = None) -> str:
+    """A short, stable name for a fingerprint."""
+    text = json.dumps(fp if fp is not None else fingerprint(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def backend() -> str:
+    """The Keras backend a run here would use (KERAS_BACKEND, else keras.json), without
+    importing Keras."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def key(model: str, dataset: str, backend_name: str | None = None) -> str:
+    return "|".join([machine_id(), backend_name or backend(), model, dataset])
+
+
+def store(entry: dict[str, Any]) -> str:
+    """Caches a tuned recipe (an entry with model, dataset and backend); returns its key."""
+    k = key(entry["model"], entry["dataset"], entry["backend"])
+    io.write_cache(CACHE, k, {**entry, "machine": fingerprint(), "machine_id": machine_id()})
+    return k
+
+
+def lookup(model: str, dataset: str, backend_name: str | None = None) -> dict[str, Any] | None:
+    """The recipe tuned for `model` on `dataset` on this machine and backend, or None."""
+    return io.read_cache(CACHE).get(key(model, dataset, backend_name))
+
+
+def entries(model: str | None = None, this_machine: bool = True) -> list[dict[str, Any]]:
+    """Cached tuned recipes (of `model`, where given), newest first; by default only those
+    found on this machine."""
+    here = machine_id()
+    found = [
+        e
+        for e in io.read_cache(CACHE).values()
+        if isinstance(e, dict)
+        and (model is None or e.get("model") == model)
+        and (not this_machine or e.get("machine_id") == here)
+    ]
+    return sorted(found, key=lambda e: e.get("created", ""), reverse=True)
+
+
+def _gpus() -> list[str]:
+    """NVIDIA GPUs from the driver's files (no framework import); [] without any."""
+    root = Path("/proc/driver/nvidia/gpus")
+    names = []
+    for info in sorted(root.glob("*/information")) if root.is_dir() else []:
+        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("Model:"):
+                names.append(line.partition(":")[2].strip())
+    return names

@@ -1,0 +1,364 @@
+"""`tune`: the settings that reach a quality target fastest on this machine.
+
+Every candidate runs as a real `zoo.train` in its own process (`zoo.tuning.trial`), so a
+setting is judged by what training with it really does on this machine: imports, data
+loading, compilation and the input pipeline included.
+
+    execution  at the recipe's batch size, time two epochs of training under each of
+               graph and XLA x steps_per_execution 1 and 8, then the fastest of those
+               in each reduced precision this hardware runs natively
+               (`zoo.runtime.hardware`: an emulated one is left out, with the reason);
+               then, with the fastest, double the batch size
+               while throughput rises by more than RISE; samples/s is read from the
+               faster of the second and third epochs (the first compiles).
+    recipe     trials of the fastest execution settings with recipes drawn (seeded) from
+               SPACE: batch size (those measured), learning rate (scaled with the batch),
+               schedule, epochs, optimizer, weight decay, label smoothing (classifiers)
+               and dropout (models that have it); each trial trains until the validation
+               split reaches the target, and is scored by its time to target. Trials race
+               the best so far: a trial still running when it has taken longer than the
+               best time to target plus a margin is stopped, since it cannot win (the
+               time-based form of successive halving). The first trials are the default
+               route (the model's recipe, graph, float32, up to DEFAULT_EPOCHS times its
+               epochs) and that recipe with the fastest execution settings, so the
+               winner is always compared with the default.
+
+The target is checked on the validation split only; the test split, never seen by the
+search, is reported for the winner. The whole search stops when `budget_s` is spent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from zoo import registry, tasks
+from zoo.choices import check_positive
+from zoo.errors import InvalidArgumentError
+from zoo.runtime import hardware
+from zoo.training import target as ztarget
+from zoo.tuning import cache
+from zoo.tuning.trial import run_trial
+
+RISE = 1.10  # a larger batch must be this much faster to be kept
+EXECUTION_SHARE = 0.35  # of the budget, at most, for the execution stage
+EPOCH_STEPS = 32  # steps per epoch of an execution trial (3 epochs; the first compiles)
+MARGIN_S = 5.0  # a racing trial may run this much past the best time to target
+LR_FACTORS = (0.5, 1.0, 2.0, 3.0)
+SCHEDULES = ("constant", "warmup_cosine", "one_cycle")
+WEIGHT_DECAYS = (None, 1e-4, 5e-4)
+DEFAULT_EPOCHS = 3  # the default recipe may take this many times its epochs
+DEFAULT_EXECUTION = {"jit_compile": False, "steps_per_execution": 1, "precision": "float32"}
+
+
+@dataclasses.dataclass
+class _Search:
+    """What one `tune` call knows as it goes."""
+
+    spec: registry.ModelSpec
+    task: tasks.Task
+    dataset: str
+    target: ztarget.Target
+    deadline: float
+    common: dict[str, Any]  # run_trial's keyword arguments shared by every trial
+    on_trial: Callable[[str, dict[str, Any]], None]
+    execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def tune(
+    model: str,
+    dataset: str = "synthetic",
+    *,
+    target: str,
+    budget_s: float = 600.0,
+    max_trials: int = 12,
+    seed: int = 0,
+    samples: int | None = None,
+    data_dir: str | None = None,
+    device: str = "cpu",
+    on_trial: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Finds the execution settings and recipe that reach `target` fastest on this
+    machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
+    `execution` rows, the recipe `trials`, the `default` trial and the `winner` (None when
+    no trial reached the target). `on_trial(stage, record)` hears of each trial."""
+    search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
+    check_positive("max_trials", max_trials)
+    fastest, batches = _execution_stage(search)
+    _recipe_stage(search, fastest, batches, max_trials, seed)
+    return _finish(search, fastest, budget_s)
+
+
+def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial):
+    spec = registry.get_spec(model)
+    task = tasks.get(spec.task)
+    parsed = ztarget.parse(target, task)
+    if parsed is None:
+        raise InvalidArgumentError(
+            "zoo tune needs a target to race to.", "Pass --target METRIC=VALUE."
+        )
+    check_positive("budget_s", budget_s, float)
+    common = {
+        "seed": seed,
+        "samples": samples,
+        "data_dir": data_dir,
+        "backend": cache.backend(),
+    }
+    return _Search(
+        spec,
+        task,
+        dataset,
+        parsed,
+        time.monotonic() + budget_s,
+        {**common, "device": device},
+        on_trial or (lambda stage, record: None),
+    )
+
+
+def _trial(
+    search: _Search,
+    stage: str,
+    settings: dict,
+    *,
+    target: bool,
+    timeout_s: float,
+    samples: int | None = None,
+) -> dict[str, Any]:
+    common = dict(search.common)
+    device = common.pop("device")
+    record = run_trial(
+        search.spec.name,
+        search.dataset,
+        {**settings, "device": device},
+        target=str(search.target) if target else None,
+        timeout_s=max(timeout_s, 1.0),
+        **{**common, "samples": samples if samples is not None else common["samples"]},
+    )
+    row = {"settings": settings, **_summary(record)}
+    search.on_trial(stage, row)
+    return row
+
+
+def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a trial's record that the search and its report keep."""
+    row = {k: record.get(k) for k in ("status", "reason", "wall_s", "num_train")}
+    history = record.get("history") or []
+    if record.get("status") == "ok" and len(history) >= 3 and record.get("num_train"):
+        fastest = min(h["seconds"] for h in history[1:])
+        row["samples_per_s"] = record["num_train"] / fastest
+        row["compile_s"] = max(history[0]["seconds"] - fastest, 0.0)
+    t = record.get("target")
+    if t is not None:
+        keep = (
+            "reached",
+            "time_to_target_s",
+            "train_time_to_target_s",
+            "steps_to_target",
+            "epochs_to_target",
+            "best_validation",
+            "test_metric",
+        )
+        row.update({k: t.get(k) for k in keep})
+        row["test_metrics"] = record.get("test_metrics")
+    return row
+
+
+def _execution_candidates(search: _Search) -> tuple[list[dict], list[dict]]:
+    """(float32 candidates, the reduced precisions this hardware runs natively, those
+    left out with the reason)."""
+    precisions, skipped = ["float32"], []
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        support = hardware.precision_support(precision, search.common["device"])
+        if support["native"]:
+            precisions.append(precision)
+        else:
+            skipped.append({"precision": precision, "reason": support["reason"]})
+    candidates = [
+        {"jit_compile": jit, "steps_per_execution": spe, "precision": "float32"}
+        for jit in (False, True)
+        for spe in (1, 8)
+    ]
+    return candidates, precisions[1:], skipped
+
+
+def _execution_stage(search: _Search) -> tuple[dict[str, Any], list[int]]:
+    """The fastest execution settings and the batch sizes worth trying."""
+    recipe = search.spec.recipe
+    stop_at = time.monotonic() + search.left() * EXECUTION_SHARE
+    candidates, precisions, skipped = _execution_candidates(search)
+    search.execution.extend({"status": "left out", **s} for s in skipped)
+
+    def measure(settings: dict, batch: int) -> dict:
+        run = {**settings, "epochs": 3, "batch_size": batch, "val_fraction": 0}
+        samples = batch * EPOCH_STEPS
+        row = _trial(
+            search,
+            "execution",
+            run,
+            target=False,
+            samples=samples,
+            timeout_s=max(stop_at - time.monotonic(), 1.0),
+        )
+        search.execution.append(row)
+        return row
+
+    rows: list[dict] = []
+    for c in candidates:  # a trial starts only where one as long as the last still fits
+        if time.monotonic() + (rows[-1]["wall_s"] if rows else 0) < stop_at:
+            rows.append(measure(c, recipe.batch_size))
+    fastest = _fastest(rows)
+    for precision in precisions:  # with the fastest float32 settings
+        if fastest is not None and time.monotonic() + rows[-1]["wall_s"] < stop_at:
+            rows.append(measure({**fastest, "precision": precision}, recipe.batch_size))
+    fastest = _fastest(rows)
+    if fastest is None:
+        return dict(DEFAULT_EXECUTION), [recipe.batch_size]
+    best = max(r["samples_per_s"] for r in rows if r.get("samples_per_s"))
+    batches, speed = [recipe.batch_size], best
+    while time.monotonic() + rows[-1]["wall_s"] < stop_at and len(batches) < 4:
+        row = measure(fastest, batches[-1] * 2)
+        if not row.get("samples_per_s") or row["samples_per_s"] < speed * RISE:
+            break
+        batches.append(batches[-1] * 2)
+        speed = row["samples_per_s"]
+    return fastest, batches
+
+
+def _fastest(rows: list[dict]) -> dict | None:
+    ok = [r for r in rows if r.get("samples_per_s")]
+    if not ok:
+        return None
+    best = max(ok, key=lambda r: r["samples_per_s"])
+    return {k: best["settings"][k] for k in DEFAULT_EXECUTION}
+
+
+def _recipes(search: _Search, batches: list[int], count: int, seed: int) -> list[dict]:
+    """`count` distinct recipes drawn from the space, seeded."""
+    recipe, spec = search.spec.recipe, search.spec
+    rng = np.random.default_rng([seed, 13])
+    epochs = sorted({max(1, recipe.epochs // 2), recipe.epochs, recipe.epochs * 2})
+    drawn: list[dict] = []
+    for _ in range(count * 20):
+        if len(drawn) == count:
+            break
+        batch = int(rng.choice(batches))
+        lr = recipe.learning_rate * float(rng.choice(LR_FACTORS)) * (batch / batches[0]) ** 0.5
+        r = {
+            "batch_size": batch,
+            "learning_rate": float(f"{lr:.3g}"),
+            "schedule": str(rng.choice(SCHEDULES)),
+            "epochs": int(rng.choice(epochs)),
+            "optimizer": str(rng.choice([recipe.optimizer, "adamw"])),
+            "weight_decay": WEIGHT_DECAYS[int(rng.integers(len(WEIGHT_DECAYS)))],
+        }
+        if search.task.loss == "sparse_categorical_crossentropy":
+            r["label_smoothing"] = [None, 0.1][int(rng.integers(2))]
+        if "dropout" in spec.defaults:
+            d = float(spec.defaults["dropout"])
+            r["model_kwargs"] = {"dropout": float(rng.choice([d, d / 2, 0.0]))}
+        if r not in drawn:
+            drawn.append(r)
+    return drawn
+
+
+def default_recipe(spec: registry.ModelSpec) -> dict[str, Any]:
+    """The model's recipe, given DEFAULT_EPOCHS times its epochs to reach the target (its
+    constant learning rate makes the longer run the same run, continued)."""
+    r = spec.recipe
+    return {
+        "epochs": r.epochs * DEFAULT_EPOCHS,
+        "batch_size": r.batch_size,
+        "learning_rate": r.learning_rate,
+        "optimizer": r.optimizer,
+        "schedule": "constant",
+    }
+
+
+def _recipe_stage(
+    search: _Search, fastest: dict, batches: list[int], max_trials: int, seed: int
+) -> None:
+    default = default_recipe(search.spec)
+    queue = [
+        {**default, **DEFAULT_EXECUTION},  # the default route: what `zoo train` does
+        {**default, **fastest},
+        *({**r, **fastest} for r in _recipes(search, batches, max_trials, seed)),
+    ]
+    seen: list[dict] = []
+    for settings in queue:
+        if len(search.trials) >= max_trials or search.left() < 1 or settings in seen:
+            continue
+        seen.append(settings)
+        best = _best(search.trials)
+        limit = search.left()
+        if best is not None:  # race: past the best time (and a margin) it cannot win
+            limit = min(limit, best["time_to_target_s"] + MARGIN_S + _startup(search))
+        row = _trial(search, "recipe", settings, target=True, timeout_s=limit)
+        if row["status"] == "timeout" and best is not None:
+            row["status"], row["reason"] = "stopped", "slower than the best so far"
+        search.trials.append(row)
+
+
+def _startup(search: _Search) -> float:
+    """Seconds between a trial's process start and its worker's clock (Python start)."""
+    done = [t for t in search.trials if t.get("time_to_target_s") and t.get("wall_s")]
+    return 2.0 if not done else max(0.0, min(t["wall_s"] - t["time_to_target_s"] for t in done))
+
+
+def _best(trials: list[dict]) -> dict | None:
+    reached = [t for t in trials if t.get("reached")]
+    return min(reached, key=lambda t: t["time_to_target_s"]) if reached else None
+
+
+def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
+    winner = _best(search.trials)
+    default = search.trials[0] if search.trials else None
+    result = {
+        "model": search.spec.name,
+        "dataset": search.dataset,
+        "backend": search.common["backend"],
+        "target": str(search.target),
+        "budget_s": budget_s,
+        "spent_s": budget_s - search.left(),
+        "fastest_execution": fastest,
+        "execution": search.execution,
+        "trials": search.trials,
+        "default": default,
+        "winner": winner,
+        "speedup": _speedup(default, winner),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if winner is not None:
+        result["cache_key"] = cache.store(_entry(result))
+    return result
+
+
+def _speedup(default: dict | None, winner: dict | None) -> float | None:
+    if not default or not winner or not default.get("reached"):
+        return None
+    return default["time_to_target_s"] / winner["time_to_target_s"]
+
+
+def _entry(result: dict[str, Any]) -> dict[str, Any]:
+    """The cache entry of a search's winner."""
+    w = result["winner"]
+    return {
+        "model": result["model"],
+        "dataset": result["dataset"],
+        "backend": result["backend"],
+        "target": result["target"],
+        "settings": w["settings"],
+        "time_to_target_s": w["time_to_target_s"],
+        "test_metric": w.get("test_metric"),
+        "default_time_to_target_s": (result["default"] or {}).get("time_to_target_s"),
+        "trials": len(result["trials"]),
+        "created": result["created"],
+    }
