@@ -1,0 +1,214 @@
+"""`zoo tune`: the search's logic (with trials faked), the per-machine cache, `--tuned`,
+and one real search."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+from zoo.cli.tune import parse_budget
+
+from zoo import io
+from zoo.errors import InvalidArgumentError
+from zoo.tuning import cache, search
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_budget_parsing():
+    assert parse_budget("90s") == 90 and parse_budget("10m") == 600 and parse_budget("2") == 2
+    assert parse_budget("1.5h") == 5400
+    for bad in ("", "0", "-3m", "10 minutes", "m"):
+        with pytest.raises(InvalidArgumentError, match="positive time"):
+            parse_budget(bad)
+
+
+def test_the_cache_key_holds_the_cpu_flags(fresh_cache, monkeypatch):
+    avx512 = "flags\t: fpu avx2 avx512f avx512_bf16\nmodel name\t: AMD EPYC\n"
+    avx2 = "flags\t: fpu avx2\nmodel name\t: AMD EPYC\n"
+    monkeypatch.setattr(io, "_read_cpuinfo", lambda: avx512)
+    entry = {"model": "mlp", "dataset": "synthetic", "backend": "tensorflow", "created": "x"}
+    cache.store({**entry, "settings": {"precision": "mixed_bfloat16"}})
+    assert cache.lookup("mlp", "synthetic", "tensorflow")["settings"]["precision"] == (
+        "mixed_bfloat16"
+    )
+    monkeypatch.setattr(io, "_read_cpuinfo", lambda: avx2)  # the other kind of EPYC
+    assert cache.lookup("mlp", "synthetic", "tensorflow") is None
+    assert cache.entries() == [] and len(cache.entries(this_machine=False)) == 1
+    cache.store({**entry, "settings": {"precision": "float32"}})
+    assert cache.lookup("mlp", "synthetic", "tensorflow")["settings"]["precision"] == "float32"
+    assert cache.lookup("mlp", "synthetic", "jax") is None
+
+
+def _fake_trials(monkeypatch, seconds_of):
+    """run_trial replaced: execution trials report a speed, recipe trials the time
+    `seconds_of(settings)` (None: not reached); a trial past its limit times out."""
+    calls = []
+
+    def fake(model, dataset, settings, *, target, timeout_s, **kw):
+        calls.append(({k: v for k, v in settings.items() if k != "device"}, target, timeout_s))
+        history = [{"seconds": 2.0}, {"seconds": 1.0}, {"seconds": 1.0}]
+        if target is None:  # execution: XLA with 8 steps per execution is fastest
+            fast = settings["jit_compile"] and settings["steps_per_execution"] == 8
+            history = [{"seconds": 2.0}, {"seconds": 0.5 if fast else 1.0}] * 2
+            return {"status": "ok", "history": history, "num_train": 1000, "wall_s": 1.0}
+        t = seconds_of(settings)
+        if t is not None and t > timeout_s:
+            return {"status": "timeout", "reason": "stopped", "wall_s": timeout_s}
+        reached = t is not None
+        tt = {
+            "reached": reached,
+            "time_to_target_s": t,
+            "steps_to_target": 10 if reached else None,
+            "epochs_to_target": 1.0 if reached else None,
+            "best_validation": 0.9,
+            "test_metric": 0.91 if reached else None,
+        }
+        return {
+            "status": "ok",
+            "target": tt,
+            "history": history,
+            "num_train": 1000,
+            "test_metrics": {"accuracy": 0.91},
+            "wall_s": (t or 30) + 1,
+        }
+
+    monkeypatch.setattr(search, "run_trial", fake)
+    return calls
+
+
+def test_the_search_races_trials_and_caches_the_winner(fresh_cache, monkeypatch):
+    def seconds_of(s):
+        if not s["jit_compile"]:
+            return 40.0  # the default route
+        return 10.0 if s.get("schedule") == "one_cycle" else 25.0
+
+    calls = _fake_trials(monkeypatch, seconds_of)
+    result = search.tune("mlp", target="accuracy=0.9", budget_s=600, max_trials=6)
+    fastest = result["fastest_execution"]
+    assert fastest["jit_compile"] is True and fastest["steps_per_execution"] == 8
+    default, winner = result["default"], result["winner"]
+    assert default["settings"]["jit_compile"] is False and default["time_to_target_s"] == 40
+    assert default["settings"]["epochs"] == 3 * search.registry.get_spec("mlp").recipe.epochs
+    assert winner["settings"]["schedule"] == "one_cycle" and winner["time_to_target_s"] == 10
+    assert result["speedup"] == pytest.approx(4.0)
+    recipe_calls = [c for c in calls if c[1] is not None]
+    assert len(recipe_calls) == len(result["trials"]) <= 6
+    # Racing: once 10 s is the best, later trials get at most 10 s + the margins.
+    after = recipe_calls[[c[0] for c in recipe_calls].index(winner["settings"]) + 1 :]
+    assert after and all(limit < 10 + search.MARGIN_S + 5 for _, _, limit in after)
+    statuses = [t["status"] for t in result["trials"]]
+    assert set(statuses) == {"ok", "stopped"}  # the 25 s trials after the 10 s one stop
+    entry = cache.lookup("mlp", "synthetic")
+    assert entry["settings"] == winner["settings"] and entry["default_time_to_target_s"] == 40
+
+
+def test_nothing_reached_caches_nothing(fresh_cache, monkeypatch):
+    _fake_trials(monkeypatch, lambda s: None)
+    result = search.tune("mlp", target="accuracy=0.99", budget_s=600, max_trials=3)
+    assert result["winner"] is None and result["speedup"] is None
+    assert cache.lookup("mlp", "synthetic") is None
+
+
+def test_recipes_are_seeded_distinct_and_fit_the_task():
+    spec = search.registry.get_spec("keras_convnet")
+    s = search._Search(
+        spec,
+        search.tasks.get(spec.task),
+        "synthetic",
+        search.ztarget.parse("accuracy=0.9", search.tasks.get(spec.task)),
+        0.0,
+        {},
+        lambda *a: None,
+    )
+    a, b = search._recipes(s, [128, 256], 8, seed=1), search._recipes(s, [128, 256], 8, seed=1)
+    assert a == b and len(a) == 8 and len({json.dumps(r, sort_keys=True) for r in a}) == 8
+    assert {r["batch_size"] for r in a} <= {128, 256}
+    assert all(r["model_kwargs"]["dropout"] in (0.5, 0.25, 0.0) for r in a)
+    assert all("label_smoothing" in r for r in a)
+
+
+def test_tuned_training_uses_the_cache_and_says_so(fresh_cache):
+    settings = {
+        "epochs": 1,
+        "batch_size": 50,
+        "learning_rate": 0.02,
+        "optimizer": "adam",
+        "schedule": "one_cycle",
+        "jit_compile": False,
+        "steps_per_execution": 2,
+        "precision": "float32",
+    }
+    missing = runner.invoke(app, ["train", "linear_regression", "--tuned"])
+    assert missing.exit_code == 1 and "zoo tune linear_regression" in missing.output
+    cache.store(
+        {
+            "model": "linear_regression",
+            "dataset": "synthetic",
+            "backend": cache.backend(),
+            "target": "mse=1",
+            "settings": settings,
+            "time_to_target_s": 3.0,
+            "created": "2026-11-30T00:00:00+00:00",
+        }
+    )
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "linear_regression",
+            "--tuned",
+            "--samples",
+            "200",
+            "--batch-size",
+            "20",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Using the settings tuned on this machine on 2026-11-30" in r.output
+    config = json.loads(r.output[r.output.index("{") :])["config"]
+    assert config["batch_size"] == 20  # the command line wins
+    assert (config["learning_rate"], config["schedule"], config["steps_per_execution"]) == (
+        0.02,
+        "one_cycle",
+        2,
+    )
+    shown = runner.invoke(app, ["tune", "--show"])
+    assert "linear_regression" in shown.output and "mse=1" in shown.output
+
+
+@pytest.mark.slow
+def test_a_real_search_from_the_command_line(fresh_cache, tmp_path):
+    out = tmp_path / "search.json"
+    r = runner.invoke(
+        app,
+        [
+            "tune",
+            "linear_regression",
+            "--target",
+            "mse=1.5",
+            "--samples",
+            "400",
+            "--budget",
+            "80s",
+            "--max-trials",
+            "3",
+            "--output",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    saved = json.loads(out.read_text())
+    assert saved["execution"] and saved["trials"] and saved["spent_s"] <= 80 + 30
+    assert "time to mse=1.5 (validation)" in r.output
+    if saved["winner"] is not None:
+        assert cache.lookup("linear_regression", "synthetic") is not None
