@@ -219,6 +219,7 @@ _TUNABLE = {
     "weight_decay": None,
     "label_smoothing": None,
     "steps_per_execution": 1,
+    "threads": None,
     "jit_compile": Jit.off,
     "precision": Precision.float32,
 }
@@ -243,12 +244,14 @@ def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
             f"({args['backend'] or cache.backend()} backend).",
             f"Run: zoo tune {name}{flag} --target METRIC=VALUE (then --tuned uses it).",
         )
-    tuned = dict(entry["settings"])
+    tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
     tuned["jit_compile"] = Jit.on if tuned.get("jit_compile") else Jit.off
     for key, enum in (("optimizer", Optimizer), ("schedule", Schedule), ("precision", Precision)):
         if tuned.get(key) is not None:
             tuned[key] = enum(tuned[key])
     out = dict(args)
+    if args["backend"] is None and entry["backend"] != cache.backend():
+        out["backend"] = entry["backend"]  # the backend the settings were found on
     for key, unset in _TUNABLE.items():
         if key in tuned and out[key] == unset:
             out[key] = tuned[key]

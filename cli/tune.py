@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from zoo.cli import _keras, options, render
+from zoo.cli import options, render
 
 from zoo.errors import InvalidArgumentError
 
@@ -28,6 +28,13 @@ Target = Annotated[
 Budget = Annotated[str, typer.Option(help="Time for the whole search: 90s, 10m, 1h (or seconds).")]
 MaxTrials = Annotated[int, typer.Option(min=2, help="Recipe trials at most.")]
 Device = Annotated[str, typer.Option(help="cpu, gpu, gpu:N or auto.")]
+Backends = Annotated[
+    str | None,
+    typer.Option(
+        help="Keras backends to measure, comma-separated (e.g. tensorflow,jax; each needs "
+        "its extra). Default: the current one."
+    ),
+]
 Show = Annotated[
     bool, typer.Option("--show", help="List the tuned recipes cached on this machine.")
 ]
@@ -63,7 +70,7 @@ def tune(
     samples: options.Samples = None,
     data_dir: options.DataDir = None,
     device: Device = "cpu",
-    backend: options.Backend = None,
+    backends: Backends = None,
     show: Show = False,
     output: Output = None,
     as_json: options.Json = False,
@@ -74,7 +81,6 @@ def tune(
             return _show_cached(name, as_json)
         _check(name, target)
         budget_s = parse_budget(budget)
-        _keras.select_backend(backend)
         from zoo.tuning.search import tune as run_search
 
         result = run_search(
@@ -87,6 +93,7 @@ def tune(
             samples=samples,
             data_dir=data_dir,
             device=device,
+            backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
             on_trial=render.tune_trial_done,
         )
         if output is not None:

@@ -61,8 +61,14 @@ def store(entry: dict[str, Any]) -> str:
 
 
 def lookup(model: str, dataset: str, backend_name: str | None = None) -> dict[str, Any] | None:
-    """The recipe tuned for `model` on `dataset` on this machine and backend, or None."""
-    return io.read_cache(CACHE).get(key(model, dataset, backend_name))
+    """The recipe tuned for `model` on `dataset` on this machine and `backend_name`, or
+    None. Without a backend: the current backend's, else the newest of any backend (its
+    `backend` says which)."""
+    found = io.read_cache(CACHE).get(key(model, dataset, backend_name))
+    if found is not None or backend_name is not None:
+        return found
+    any_backend = [e for e in entries(model) if e.get("dataset") == dataset]
+    return any_backend[0] if any_backend else None
 
 
 def entries(model: str | None = None, this_machine: bool = True) -> list[dict[str, Any]]:

@@ -31,14 +31,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from zoo import registry, tasks
-from zoo.choices import check_positive
+from zoo.choices import BACKEND_EXTRA, BACKENDS, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
 from zoo.runtime import hardware
 from zoo.training import target as ztarget
@@ -54,6 +55,7 @@ SCHEDULES = ("constant", "warmup_cosine", "one_cycle")
 WEIGHT_DECAYS = (None, 1e-4, 5e-4)
 DEFAULT_EPOCHS = 3  # the default recipe may take this many times its epochs
 DEFAULT_EXECUTION = {"jit_compile": False, "steps_per_execution": 1, "precision": "float32"}
+EXECUTION_KEYS = (*DEFAULT_EXECUTION, "backend", "threads")
 
 
 @dataclasses.dataclass
@@ -66,6 +68,7 @@ class _Search:
     target: ztarget.Target
     deadline: float
     common: dict[str, Any]  # run_trial's keyword arguments shared by every trial
+    backends: tuple[str, ...]  # the Keras backends measured; the first is the default
     on_trial: Callable[[str, dict[str, Any]], None]
     execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -85,13 +88,16 @@ def tune(
     samples: int | None = None,
     data_dir: str | None = None,
     device: str = "cpu",
+    backends: Sequence[str] | None = None,
     on_trial: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Finds the execution settings and recipe that reach `target` fastest on this
     machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
     `execution` rows, the recipe `trials`, the `default` trial and the `winner` (None when
-    no trial reached the target). `on_trial(stage, record)` hears of each trial."""
+    no trial reached the target). `backends`: the Keras backends to measure (default: this
+    process's). `on_trial(stage, record)` hears of each trial."""
     search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
+    search.backends = _check_backends(backends)
     check_positive("max_trials", max_trials)
     fastest, batches = _execution_stage(search)
     _recipe_stage(search, fastest, batches, max_trials, seed)
@@ -107,21 +113,36 @@ def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on
             "zoo tune needs a target to race to.", "Pass --target METRIC=VALUE."
         )
     check_positive("budget_s", budget_s, float)
-    common = {
-        "seed": seed,
-        "samples": samples,
-        "data_dir": data_dir,
-        "backend": cache.backend(),
-    }
+    common = {"seed": seed, "samples": samples, "data_dir": data_dir, "device": device}
     return _Search(
         spec,
         task,
         dataset,
         parsed,
         time.monotonic() + budget_s,
-        {**common, "device": device},
+        common,
+        (cache.backend(),),
         on_trial or (lambda stage, record: None),
     )
+
+
+def _check_backends(backends: Sequence[str] | None) -> tuple[str, ...]:
+    """The backends asked for, checked to be known and installed.
+
+    Raises:
+        InvalidArgumentError: an unknown backend, or one whose extra is not installed.
+    """
+    from zoo.perf.runner import backend_installed
+
+    if not backends:
+        return (cache.backend(),)
+    for b in backends:
+        check_choice("backend", b, BACKENDS)
+        if not backend_installed(b):
+            raise InvalidArgumentError(
+                f"The {b} backend is not installed.", f"pip install 'keras-zoo[{BACKEND_EXTRA[b]}]'"
+            )
+    return tuple(dict.fromkeys(backends))
 
 
 def _trial(
@@ -135,10 +156,12 @@ def _trial(
 ) -> dict[str, Any]:
     common = dict(search.common)
     device = common.pop("device")
+    run = {k: v for k, v in settings.items() if k != "backend"}
     record = run_trial(
         search.spec.name,
         search.dataset,
-        {**settings, "device": device},
+        {**run, "device": device},
+        backend=settings.get("backend", search.backends[0]),
         target=str(search.target) if target else None,
         timeout_s=max(timeout_s, 1.0),
         **{**common, "samples": samples if samples is not None else common["samples"]},
@@ -172,65 +195,83 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _execution_candidates(search: _Search) -> tuple[list[dict], list[dict]]:
-    """(float32 candidates, the reduced precisions this hardware runs natively, those
-    left out with the reason)."""
-    precisions, skipped = ["float32"], []
+def _native_precisions(search: _Search) -> list[str]:
+    """The reduced precisions this hardware runs natively; those it would emulate are
+    recorded in `search.execution` as left out, with the reason."""
+    native = []
     for precision in ("mixed_bfloat16", "mixed_float16"):
         support = hardware.precision_support(precision, search.common["device"])
         if support["native"]:
-            precisions.append(precision)
+            native.append(precision)
         else:
-            skipped.append({"precision": precision, "reason": support["reason"]})
-    candidates = [
-        {"jit_compile": jit, "steps_per_execution": spe, "precision": "float32"}
-        for jit in (False, True)
-        for spe in (1, 8)
-    ]
-    return candidates, precisions[1:], skipped
+            search.execution.append(
+                {"status": "left out", "precision": precision, "reason": support["reason"]}
+            )
+    return native
+
+
+def _variants(search: _Search, fastest: dict) -> list[dict]:
+    """What is tried on top of the fastest float32 settings: each native reduced
+    precision, and (TensorFlow on a CPU of several cores) half the cores' threads."""
+    variants = [{**fastest, "precision": p} for p in _native_precisions(search)]
+    cores = os.cpu_count() or 1
+    if fastest["backend"] == "tensorflow" and search.common["device"] == "cpu" and cores > 1:
+        variants.append({**fastest, "threads": cores // 2})
+    return variants
 
 
 def _execution_stage(search: _Search) -> tuple[dict[str, Any], list[int]]:
     """The fastest execution settings and the batch sizes worth trying."""
-    recipe = search.spec.recipe
+    batch = search.spec.recipe.batch_size
     stop_at = time.monotonic() + search.left() * EXECUTION_SHARE
-    candidates, precisions, skipped = _execution_candidates(search)
-    search.execution.extend({"status": "left out", **s} for s in skipped)
+    rows: list[dict] = []
 
-    def measure(settings: dict, batch: int) -> dict:
+    def measure(settings: dict, batch: int) -> dict | None:
+        last = rows[-1]["wall_s"] if rows else 0.0  # start only if one as long still fits
+        if time.monotonic() + last >= stop_at:
+            return None
         run = {**settings, "epochs": 3, "batch_size": batch, "val_fraction": 0}
-        samples = batch * EPOCH_STEPS
+        limit = max(stop_at - time.monotonic(), 1.0)
         row = _trial(
-            search,
-            "execution",
-            run,
-            target=False,
-            samples=samples,
-            timeout_s=max(stop_at - time.monotonic(), 1.0),
+            search, "execution", run, target=False, samples=batch * EPOCH_STEPS, timeout_s=limit
         )
+        rows.append(row)
         search.execution.append(row)
         return row
 
-    rows: list[dict] = []
-    for c in candidates:  # a trial starts only where one as long as the last still fits
-        if time.monotonic() + (rows[-1]["wall_s"] if rows else 0) < stop_at:
-            rows.append(measure(c, recipe.batch_size))
-    fastest = _fastest(rows)
-    for precision in precisions:  # with the fastest float32 settings
-        if fastest is not None and time.monotonic() + rows[-1]["wall_s"] < stop_at:
-            rows.append(measure({**fastest, "precision": precision}, recipe.batch_size))
+    for candidate in _candidates(search):
+        measure(candidate, batch)
     fastest = _fastest(rows)
     if fastest is None:
-        return dict(DEFAULT_EXECUTION), [recipe.batch_size]
-    best = max(r["samples_per_s"] for r in rows if r.get("samples_per_s"))
-    batches, speed = [recipe.batch_size], best
-    while time.monotonic() + rows[-1]["wall_s"] < stop_at and len(batches) < 4:
+        return {**DEFAULT_EXECUTION, "backend": search.backends[0]}, [batch]
+    for variant in _variants(search, fastest):
+        measure(variant, batch)
+    fastest = _fastest(rows)
+    speed, batches = max(r.get("samples_per_s") or 0 for r in rows), [batch]
+    while len(batches) < 4:
         row = measure(fastest, batches[-1] * 2)
-        if not row.get("samples_per_s") or row["samples_per_s"] < speed * RISE:
+        if row is None or (row.get("samples_per_s") or 0) < speed * RISE:
             break
         batches.append(batches[-1] * 2)
         speed = row["samples_per_s"]
     return fastest, batches
+
+
+def _candidates(search: _Search) -> list[dict]:
+    """Graph and XLA x steps_per_execution 1 and 8 in float32 on the first backend; steps
+    per execution 1 and 8 on each other backend (JAX always compiles with XLA)."""
+    first, *others = search.backends
+    out = [
+        {**DEFAULT_EXECUTION, "backend": first, "jit_compile": jit, "steps_per_execution": spe}
+        for jit in (False, True)
+        for spe in (1, 8)
+    ]
+    out += [  # jit_compile: XLA on JAX (always), eager PyTorch (torch.compile is slow)
+        {**DEFAULT_EXECUTION, "backend": b, "jit_compile": b == "jax", "steps_per_execution": spe}
+        for b in others
+        for spe in (1, 8)
+    ]
+    return out
 
 
 def _fastest(rows: list[dict]) -> dict | None:
@@ -238,7 +279,7 @@ def _fastest(rows: list[dict]) -> dict | None:
     if not ok:
         return None
     best = max(ok, key=lambda r: r["samples_per_s"])
-    return {k: best["settings"][k] for k in DEFAULT_EXECUTION}
+    return {k: best["settings"][k] for k in EXECUTION_KEYS if best["settings"].get(k) is not None}
 
 
 def _recipes(search: _Search, batches: list[int], count: int, seed: int) -> list[dict]:
@@ -288,7 +329,7 @@ def _recipe_stage(
 ) -> None:
     default = default_recipe(search.spec)
     queue = [
-        {**default, **DEFAULT_EXECUTION},  # the default route: what `zoo train` does
+        {**default, **DEFAULT_EXECUTION, "backend": search.backends[0]},  # what `zoo train` does
         {**default, **fastest},
         *({**r, **fastest} for r in _recipes(search, batches, max_trials, seed)),
     ]
@@ -324,7 +365,8 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
     result = {
         "model": search.spec.name,
         "dataset": search.dataset,
-        "backend": search.common["backend"],
+        "backend": ((winner or {}).get("settings") or {}).get("backend", search.backends[0]),
+        "backends": list(search.backends),
         "target": str(search.target),
         "budget_s": budget_s,
         "spent_s": budget_s - search.left(),
