@@ -422,9 +422,8 @@ def target_done(n: int, total: int, case: Any, record: dict) -> None:
     """`zoo bench --suite time-to-target`'s line on stderr as each run finishes."""
     status, target = record["status"], record.get("target") or {}
     if status == "ok" and target.get("reached"):
-        what = (
-            f"reached in {target['time_to_target_s']:.1f} s ({target['epochs_to_target']:g} epochs)"
-        )
+        time_s, epochs = target["time_to_target_s"], target["epochs_to_target"]
+        what = f"reached in {time_s:.1f} s ({epochs:.3g} epochs)"
     elif status == "ok":
         best = target.get("best_validation")
         what = "[yellow]not reached[/]" + (f" (best {best:.4g})" if best is not None else "")
@@ -848,11 +847,14 @@ def inference_profile_view(r: dict) -> RenderableType:
 
 def settings_text(s: dict[str, Any]) -> str:
     """A trial's settings in a few words: execution, then the recipe."""
-    parts = ["xla" if s.get("jit_compile") else "graph"]
+    parts = [] if s.get("backend", "tensorflow") == "tensorflow" else [s["backend"]]
+    parts.append("xla" if s.get("jit_compile") else "graph")
     if s.get("steps_per_execution", 1) != 1:
         parts.append(f"spe {s['steps_per_execution']}")
     if s.get("precision", "float32") != "float32":
         parts.append(s["precision"])
+    if s.get("threads"):
+        parts.append(f"{s['threads']} threads")
     if "batch_size" in s:
         parts.append(f"batch {s['batch_size']}")
     if "learning_rate" in s:
