@@ -16,7 +16,11 @@ from zoo.cli import options, render
 from zoo.choices import MATMUL_PRECISIONS, SPEED_SETTINGS
 
 SuiteName = Annotated[
-    str, typer.Option(help="quick, full, xla, precision, reference, or the path of a suite .toml.")
+    str,
+    typer.Option(
+        help="quick, full, xla, precision, reference, quantization, parity, time-to-target, "
+        "or the path of a suite .toml."
+    ),
 ]
 Models = Annotated[
     str | None, typer.Option(help="Only models matching this fnmatch pattern (comma-separated).")
@@ -57,6 +61,14 @@ MatmulOption = Annotated[
         "on several backends, else default."
     ),
 ]
+Tuned = Annotated[
+    bool,
+    typer.Option(
+        "--tuned",
+        help="time-to-target: also run the recipe `zoo tune` cached on this machine for each "
+        "case, interleaved with the default one, and show the speed-up.",
+    ),
+]
 Base = Annotated[Path, typer.Argument(metavar="BASE", help="Results .jsonl of the base run.")]
 New = Annotated[Path, typer.Argument(metavar="NEW", help="Results .jsonl of the new run.")]
 FailAbove = Annotated[
@@ -87,6 +99,7 @@ def bench(
     plot: BenchPlot = None,
     backend: Backends = None,
     matmul_precision: MatmulOption = None,
+    tuned: Tuned = False,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
@@ -99,6 +112,12 @@ def bench(
             from zoo.cli import parity
 
             return parity.bench_suite(s, output, models, resume, as_json)
+        if s.kind == "target":  # training runs to a quality target, one per seed
+            return _bench_targets(s, output, models, repeat, resume, tuned, as_json)
+        if tuned:
+            raise perf.InvalidArgumentError(
+                "--tuned applies to a time-to-target suite.", "Use --suite time-to-target."
+            )
         pin = manifest.bench_matmul_precision(
             matmul_precision and matmul_precision.value, (c.backend for c in s.cases)
         )
@@ -115,6 +134,35 @@ def bench(
         render.print_json(rows)
         return
     _show_bench(s, rows, records)
+    render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
+
+
+def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json: bool) -> None:
+    """The time-to-target suite: each case trained to its target once per seed; its table."""
+    from zoo.perf import runner, suite, summary
+
+    if tuned:
+        s.cases, missing = suite.with_tuned(s.cases)
+        for case in missing:
+            render.note(f"no tuned recipe for {case.model} on {case.dataset} on this machine.")
+    try:
+        records = runner.run_target_suite(
+            s, output, models=models, repeat=repeat, resume=resume, on_result=render.target_done
+        )
+    except KeyboardInterrupt:
+        render.err.print(
+            f"[yellow]Interrupted.[/] Finished runs are in {output}; "
+            f"finish with: zoo bench --suite {s.name} --output {output} --resume",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    rows = summary.summarize_targets(records)
+    if as_json:
+        render.print_json(rows)
+        return
+    title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
+    render.print_wide(render.target_table(title, rows))
+    render.note(summary.TARGET_NOTE)
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 

@@ -31,8 +31,9 @@ SCHEDULES = ("constant", "cosine", "warmup_cosine", "one_cycle")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.
 STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
 JIT_MODES = ("off", "on", "auto")
-# What a suite runs per case: a profile (zoo bench) or a cross-backend parity run (zoo parity).
-SUITE_KINDS = ("profile", "parity")
+# What a suite runs per case: a profile (zoo bench), a cross-backend parity run (zoo parity),
+# or a training run to a quality target, timed (the time-to-target suite).
+SUITE_KINDS = ("profile", "parity", "target")
 DEVICES = ("auto", "cpu", "gpu")  # and gpu:N
 # `zoo export --format`: the artifact kinds, each loaded back in its own runtime.
 EXPORT_FORMATS = ("saved_model", "onnx", "litert", "openvino")

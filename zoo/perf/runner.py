@@ -7,6 +7,9 @@ the peak resident memory that of the case alone. Repeats run interleaved (every 
 then every case again), so slow drifts of a shared machine hit all cases alike. Each result
 is appended to a JSON-lines file as soon as it is known (atomically: the file is rewritten to
 a temporary file and renamed), so `resume` runs only the missing cases.
+
+A suite of kind "target" runs `run_target_suite`: each case trained to its quality target
+once per seed (seed = repeat), each run a `zoo.tuning.trial` in its own process.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from typing import Any
 from zoo import io
 from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
 from zoo.errors import InvalidArgumentError, OutputError
-from zoo.perf.suite import Case, Suite, filter_cases
-from zoo.perf.summary import write_tables
+from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
+from zoo.perf.summary import write_tables, write_target_tables
 
 
 def backend_installed(backend: str) -> bool:
@@ -143,16 +146,7 @@ def run_suite(
         OutputError: `output` exists and `resume` is off, or it cannot be written.
     """
     output = Path(output)
-    cases = filter_cases(suite.cases, models)
-    if not cases:
-        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
-    repeat = repeat or suite.repeat
-    check_output(output, resume)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    records = read_records(output) if output.exists() else []
-    done = {(r["case"], r["repeat"]) for r in records if r.get("status") in ("ok", "skipped")}
-    records = [r for r in records if (r["case"], r["repeat"]) in done]  # failures run again
-    todo = [(r, c) for r in range(repeat) for c in cases if (c.key, r) not in done]
+    records, todo = _todo(suite, output, models, repeat or suite.repeat, resume)
     for n, (rep, case) in enumerate(todo, 1):
         record = {
             "suite": suite.name,
@@ -166,4 +160,94 @@ def run_suite(
         if on_result:
             on_result(n, len(todo), case, record)
     write_tables(output, records, suite.baseline, suite.baseline_precision)
+    return records
+
+
+def _todo(suite: Suite, output: Path, models: str | None, repeat: int, resume: bool):
+    """The records kept from an earlier run (failures run again) and the (repeat, case)
+    pairs still to run, interleaved: every case once, then every case again."""
+    cases = filter_cases(suite.cases, models)
+    if not cases:
+        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
+    check_output(output, resume)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    records = read_records(output) if output.exists() else []
+    done = {(r["case"], r["repeat"]) for r in records if r.get("status") in ("ok", "skipped")}
+    records = [r for r in records if (r["case"], r["repeat"]) in done]
+    return records, [(r, c) for r in range(repeat) for c in cases if (c.key, r) not in done]
+
+
+def run_target_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, Any]:
+    """Trains one case to its target with one seed, in a fresh process (zoo.tuning.trial);
+    skipped, with the reason, when its backend or its prepared dataset is missing here."""
+    from zoo.tuning.trial import run_trial
+
+    if not backend_installed(case.backend):
+        extra = BACKEND_EXTRA[case.backend]
+        reason = f"the {case.backend} backend is not installed: pip install 'keras-zoo[{extra}]'"
+        return {"status": "skipped", "reason": reason}
+    missing = missing_dataset(case.dataset)
+    if missing:
+        return {"status": "skipped", "reason": missing}
+    record = run_trial(
+        case.model,
+        case.dataset,
+        case.overrides,
+        target=case.target,
+        seed=seed,
+        samples=case.samples,
+        backend=case.backend,
+        timeout_s=timeout_s,
+    )
+    record.pop("history", None)  # the per-epoch logs: the target's checks are kept
+    return record
+
+
+def missing_dataset(dataset: str) -> str | None:
+    """Why a real dataset cannot be read here (it is never downloaded), or None."""
+    if dataset == "synthetic":
+        return None
+    from zoo.data import prepare
+
+    # TFDS_DATA_DIR as the trial's process will read it (TFDS reads it once, at import).
+    status = prepare.status(dataset, os.environ.get("TFDS_DATA_DIR"))
+    if status["prepared"]:
+        return None
+    return (
+        f"{dataset} is not prepared in {Path(status['path']).parent.parent} (never downloaded "
+        f"here): zoo data prepare {dataset} --from DIR"
+    )
+
+
+def run_target_suite(
+    suite: Suite,
+    output: str | Path,
+    *,
+    models: str | None = None,
+    repeat: int | None = None,
+    resume: bool = False,
+    on_result: Callable[[int, int, TargetCase, dict], None] | None = None,
+    runner: Callable[[TargetCase, int, float], dict] = run_target_case,
+) -> list[dict[str, Any]]:
+    """Runs a target suite: every case once per seed 0..repeat-1, interleaved (each case
+    with seed 0, then each with seed 1, ...), streaming records to `output`; then writes
+    the CSV and Markdown summaries beside it.
+
+    Raises:
+        OutputError: `output` exists and `resume` is off, or it cannot be written.
+    """
+    output = Path(output)
+    records, todo = _todo(suite, output, models, repeat or suite.repeat, resume)
+    skipped: dict[str, dict] = {}  # a case skipped once is skipped for every seed
+    for n, (seed, case) in enumerate(todo, 1):
+        result = skipped.get(case.key) or runner(case, seed, suite.timeout_s)
+        if result.get("status") == "skipped":
+            skipped[case.key] = result
+        record = {"suite": suite.name, "kind": "target", "case": case.key, "repeat": seed}
+        record |= {"seed": seed, **dataclasses.asdict(case), "settings": case.overrides}
+        record["target_spec"] = record.pop("target")  # `target`: what the run recorded
+        _append(output, records, {**record, **result})
+        if on_result:
+            on_result(n, len(todo), case, records[-1])
+    write_target_tables(output, records)
     return records

@@ -1,9 +1,10 @@
 """Benchmark suites: TOML files of cases (model x mode x precision x batch x device x backend
-x quantize).
+x quantize), or, in a suite of kind "target", training runs to a quality target.
 
 `load_suite` reads a suite shipped with the zoo (`zoo/perf/suites/*.toml`, package data) or
 any path, checks every field against the zoo's vocabulary (`zoo.choices`) and the registry,
-and expands its axes into `Case`s; `zoo.perf.runner` runs them.
+and expands its axes into `Case`s (a target suite's entries become `TargetCase`s);
+`zoo.perf.runner` runs them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ SUITE_KEYS = {
 AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
+# A [[case]] of a suite of kind "target": a model trained on a dataset until its validation
+# split reaches `target`, with `settings` (zoo.train's, e.g. epochs = the most it may take).
+TARGET_CASE_KEYS = {"model", "dataset", "target", "settings", "samples"}
 # [suite] numbers and their defaults.
 SUITE_NUMBERS = {"steps": 10, "timeout_s": 600, "repeat": 1}
 
@@ -111,6 +115,34 @@ class Case:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class TargetCase:
+    """A training run to a quality target (run once per seed by `zoo.perf.runner`)."""
+
+    model: str
+    dataset: str  # "synthetic", or a real dataset that must be prepared on this machine
+    target: str  # METRIC=VALUE, checked on the validation split
+    settings: str = "{}"  # zoo.train's settings over the recipe, as sorted JSON (hashable)
+    samples: int | None = None  # synthetic training examples (None: the task's default)
+    backend: str = "tensorflow"
+    tuned: bool = False  # the recipe `zoo tune` cached for this machine, not the default
+
+    @property
+    def overrides(self) -> dict:
+        return json.loads(self.settings)
+
+    @property
+    def key(self) -> str:
+        parts = [self.model, self.dataset, self.target, self.settings]
+        parts += [f"samples={self.samples}"] if self.samples else []
+        parts += [self.backend] if self.backend != "tensorflow" else []
+        return "|".join(parts + (["tuned"] if self.tuned else []))
+
+    def label(self) -> str:
+        tuned = " (tuned)" if self.tuned else ""
+        return f"{self.model} on {self.dataset} to {self.target}{tuned}"
+
+
 @dataclasses.dataclass
 class Suite:
     name: str
@@ -120,9 +152,10 @@ class Suite:
     steps: int
     timeout_s: float
     repeat: int
-    cases: list[Case]
+    cases: list  # of Case; of TargetCase in a suite of kind "target"
     source: str
-    kind: str = "profile"  # "parity": each model runs `zoo parity` (zoo.perf.parity)
+    # "parity": each model runs `zoo parity` (zoo.perf.parity); "target": TargetCases
+    kind: str = "profile"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +198,10 @@ def load_suite(ref: str | Path) -> Suite:
     path = suite_path(ref)
     src, data = _parse(path, str(ref) if path.parent == SUITES_DIR else str(path))
     head, defaults, entries = _tables(data, src)
-    cases = [case for entry in entries for case in _expand(entry, defaults, src)]
+    if head.get("kind") == "target":
+        cases = [_target_case(entry, defaults, src) for entry in entries]
+    else:
+        cases = [case for entry in entries for case in _expand(entry, defaults, src)]
     return _suite(head, path.stem, cases, src)
 
 
@@ -205,10 +241,15 @@ def _tables(data: dict, src: _Source) -> tuple[dict, dict, list[dict]]:
         )
     head, defaults = data.get("suite", {}), data.get("defaults", {})
     _known(head, SUITE_KEYS, "[suite]", src)
-    _known(defaults, DEFAULT_KEYS, "[defaults]", src)
+    kind = head.get("kind", "profile")
+    if kind not in SUITE_KINDS:
+        raise src.error("kind", f"unknown kind {kind!r}. Allowed: {', '.join(SUITE_KINDS)}.")
+    target_kind = kind == "target"
+    default_keys = TARGET_CASE_KEYS - {"model"} if target_kind else DEFAULT_KEYS
+    _known(defaults, default_keys, "[defaults]", src)
     entries = list(data.get("case", []))
     for entry in entries:
-        _known(entry, CASE_KEYS, "[[case]]", src)
+        _known(entry, TARGET_CASE_KEYS if target_kind else CASE_KEYS, "[[case]]", src)
         if "model" not in entry:
             raise SuiteError(f"{src.name}: a [[case]] has no `model`.")
     if "models" in defaults:  # every registry model matching the pattern(s), minus excludes
@@ -328,9 +369,7 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
     if baseline not in MODES:
         message = f"unknown baseline mode {baseline!r}. Allowed: {', '.join(MODES)}."
         raise src.error("baseline", message)
-    kind = head.get("kind", "profile")
-    if kind not in SUITE_KINDS:
-        raise src.error("kind", f"unknown kind {kind!r}. Allowed: {', '.join(SUITE_KINDS)}.")
+    kind = head.get("kind", "profile")  # checked by _tables
     steps, timeout_s, repeat = (head.get(k, d) for k, d in SUITE_NUMBERS.items())
     for key, value in zip(SUITE_NUMBERS, (steps, timeout_s, repeat), strict=True):
         _positive(src, key, value, f"`{key}` must be a positive number", float)
@@ -346,6 +385,40 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
         source=src.name,
         kind=kind,
     )
+
+
+def _target_case(entry: dict, defaults: dict, src: _Source) -> TargetCase:
+    """One [[case]] of a target suite, checked: the model, a dataset of its task, a target
+    among its task's metrics, and settings that zoo.train takes."""
+    from zoo import tasks
+    from zoo.training.target import parse
+    from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
+
+    entry = {**defaults, **entry}
+    name = entry["model"]
+    try:
+        spec = registry.get_spec(name)
+    except registry.UnknownModelError as e:
+        raise src.error("model", str(e), repr(name)) from None
+    dataset = entry.get("dataset", "synthetic")
+    if dataset not in ("synthetic", *spec_datasets(spec)):
+        allowed = ", ".join(("synthetic", *spec_datasets(spec)))
+        raise src.error("dataset", f"unknown dataset {dataset!r}. Allowed: {allowed}.", name)
+    if "target" not in entry:
+        raise src.error("model", 'a target case needs `target = "METRIC=VALUE"`.', name)
+    try:
+        target = parse(entry["target"], tasks.get(spec.task))
+    except InvalidArgumentError as e:
+        raise src.error("target", str(e), name) from None
+    settings = entry.get("settings", {})
+    unknown = sorted(set(settings) - set(TRAIN_KEYS) - set(RUN_KEYS))
+    if unknown:
+        allowed = ", ".join((*TRAIN_KEYS, *RUN_KEYS))
+        raise src.error("settings", f"unknown setting {unknown[0]!r}. Allowed: {allowed}.", name)
+    samples = entry.get("samples")
+    if samples is not None:
+        _positive(src, "samples", samples, "samples is a positive integer")
+    return TargetCase(name, dataset, str(target), json.dumps(settings, sort_keys=True), samples)
 
 
 def spec_datasets(spec: ModelSpec) -> tuple[str, ...]:
@@ -369,6 +442,26 @@ def with_backends(cases: list[Case], backends: Iterable[str]) -> list[Case]:
             )
     unique = list(dict.fromkeys(dataclasses.replace(c, backend="tensorflow") for c in cases))
     return [dataclasses.replace(c, backend=b) for c in unique for b in backends]
+
+
+def with_tuned(cases: list[TargetCase]) -> tuple[list[TargetCase], list[TargetCase]]:
+    """Each target case followed by its tuned twin: the settings `zoo tune` cached for its
+    model and dataset on this machine and backend, over the case's own (same target, data
+    and seeds). Returns the cases and those without a tuned recipe here."""
+    try:
+        from zoo.tuning import cache
+    except ImportError:  # pragma: no cover - a zoo without `zoo tune`
+        raise InvalidArgumentError("--tuned needs `zoo tune`, which this zoo lacks.") from None
+    out, missing = [], []
+    for case in cases:
+        out.append(case)
+        entry = cache.lookup(case.model, case.dataset, case.backend)
+        if not entry:
+            missing.append(case)
+            continue
+        settings = json.dumps({**case.overrides, **entry["settings"]}, sort_keys=True)
+        out.append(dataclasses.replace(case, settings=settings, tuned=True))
+    return out, missing
 
 
 def filter_cases(cases: list[Case], pattern: str | None) -> list[Case]:

@@ -462,3 +462,192 @@ def _cpu_name(env: dict) -> str | None:
     if env.get("cpu") and env.get("cpu_id"):
         return f"{env['cpu']} ({env['cpu_id']})"
     return env.get("cpu")
+
+
+# --- time to target ----------------------------------------------------------------------
+
+
+def _run_value(record: dict, dotted: str) -> float:
+    """A field of a run's target record; infinity for a run that did not reach its target
+    (a timeout, an error, a crash included), so a median over runs counts it as never."""
+    target = record.get("target") if record.get("status") == "ok" else None
+    if not target or not target.get("reached"):
+        return math.inf
+    return float(_get(record, dotted))
+
+
+def _median_reached(runs: list[dict], dotted: str) -> float | None:
+    """The median over all runs, an unreached one counting as infinitely slow: a number
+    only when the median run reached the target (None: "not reached")."""
+    if not runs:
+        return None
+    value = statistics.median(_run_value(r, dotted) for r in runs)
+    return None if math.isinf(value) else value
+
+
+def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
+    """One time-to-target case: reached n/N, medians over its seeds, the setting used."""
+    first = recs[0]
+    runs = [r for r in recs if r.get("status") != "skipped"]
+    reached = [r for r in runs if math.isfinite(_run_value(r, "target.time_to_target_s"))]
+    times = [r["target"]["time_to_target_s"] for r in reached]
+    tests = [r["target"]["test_metric"] for r in reached]
+    tests = [t for t in tests if t is not None]
+    ok = next((r for r in runs if r.get("status") == "ok"), {})
+    config, run = ok.get("config", {}), ok.get("run", {})
+    failed = next((r for r in reversed(recs) if r.get("status") != "ok"), None)
+    return {
+        "case": key,
+        **{k: first.get(k) for k in ("model", "dataset", "target_spec", "tuned")},
+        "metric": first["target_spec"].partition("=")[0],
+        "seeds": [r["seed"] for r in runs],
+        "runs": len(runs),
+        "reached": len(reached),
+        "repeats": len(reached),  # what the printed range is over
+        "time_to_target_s": _median_reached(runs, "target.time_to_target_s"),
+        "time_to_target_s_min": min(times) if times else None,
+        "time_to_target_s_max": max(times) if times else None,
+        "train_time_to_target_s": _median_reached(runs, "target.train_time_to_target_s"),
+        "steps_to_target": _median_reached(runs, "target.steps_to_target"),
+        "epochs_to_target": _median_reached(runs, "target.epochs_to_target"),
+        "test_metric": statistics.median(tests) if tests else None,
+        "max_epochs": config.get("epochs"),
+        "batch_size": config.get("batch_size"),
+        "learning_rate": config.get("learning_rate"),
+        "schedule": config.get("schedule"),
+        "jit_compile": run.get("jit_compile"),
+        "precision": run.get("precision"),
+        "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
+        "reason": failed.get("reason") if failed else None,
+    }
+
+
+def summarize_targets(records: Iterable[dict]) -> list[dict[str, Any]]:
+    """One row per time-to-target case (medians over its seeds); a tuned case also gets
+    `vs_default`: the default recipe's median time over its own (the tuned speed-up)."""
+    by_case: dict[str, list[dict]] = {}
+    for r in records:
+        if r.get("kind") == "target":
+            by_case.setdefault(r["case"], []).append(r)
+    rows = [_target_row(key, recs) for key, recs in by_case.items()]
+    defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not r["tuned"]}
+    for row in rows:
+        base = defaults.get((row["model"], row["dataset"], row["target_spec"]))
+        both = row["tuned"] and base and base["time_to_target_s"] and row["time_to_target_s"]
+        row["vs_default"] = base["time_to_target_s"] / row["time_to_target_s"] if both else None
+    return rows
+
+
+def target_setting(row: dict) -> str:
+    """The setting a case ran with: batch, learning rate, schedule, jit, precision."""
+    if row["batch_size"] is None:
+        return "-"
+    jit = "xla" if row["jit_compile"] else "graph"
+    return (
+        f"b{row['batch_size']} lr {row['learning_rate']:g} {row['schedule']} {jit} "
+        f"{row['precision']}, <= {row['max_epochs']} epochs"
+    )
+
+
+# The time-to-target CSV's columns and the number kind of each (None: written as it is).
+TARGET_KINDS: dict[str, str | None] = {
+    "model": None,
+    "dataset": None,
+    "target_spec": None,
+    "tuned": None,
+    "runs": "count",
+    "reached": "count",
+    "time_to_target_s": "s",
+    "time_to_target_s_min": "s",
+    "time_to_target_s_max": "s",
+    "train_time_to_target_s": "s",
+    "steps_to_target": "count",
+    "epochs_to_target": "ratio",
+    "test_metric": "value",
+    "vs_default": "ratio",
+    "batch_size": "count",
+    "learning_rate": "value",
+    "schedule": None,
+    "jit_compile": None,
+    "precision": None,
+    "max_epochs": "count",
+    "status": None,
+    "reason": None,
+}
+
+
+def target_cells(rows: list[dict], not_reached: str = "not reached") -> dict[str, list[str]]:
+    """The printed columns of a time-to-target table, one precision per column; a median
+    that did not reach the target reads `not_reached`, never a number."""
+    times = format_spread(rows, "time_to_target_s", "s", only_when_varies=True)
+    tests = format_column([r["test_metric"] for r in rows], "value")
+    never = [r["status"] != "skipped" and r["time_to_target_s"] is None for r in rows]
+
+    def col(key: str, kind: str) -> list[str]:
+        cells = format_column([r[key] for r in rows], kind)
+        return [not_reached if n else c for c, n in zip(cells, never, strict=True)]
+
+    return {
+        "reached": [f"{r['reached']}/{r['runs']}" if r["runs"] else "-" for r in rows],
+        "time to target s (min-max)": [
+            not_reached if n else c for c, n in zip(times, never, strict=True)
+        ],
+        "train s": col("train_time_to_target_s", "s"),
+        "steps": col("steps_to_target", "count"),
+        "epochs": col("epochs_to_target", "ratio"),  # two decimals: a fraction of one
+        "test metric": [
+            f"{c} {r['metric']}" if r["test_metric"] is not None else "-"
+            for c, r in zip(tests, rows, strict=True)
+        ],
+    }
+
+
+def target_markdown(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The Markdown summary of a time-to-target suite: header and rows of cells."""
+    tuned = any(r["tuned"] for r in rows)
+    columns = {
+        "model": [r["model"] + (" (tuned)" if r["tuned"] else "") for r in rows],
+        "dataset": [r["dataset"] for r in rows],
+        "target (validation)": [r["target_spec"] for r in rows],
+        **target_cells(rows),
+        **({"vs default": [_ratio_cell(r["vs_default"]) for r in rows]} if tuned else {}),
+        "setting": [target_setting(r) for r in rows],
+        "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
+    }
+    return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
+
+
+def _ratio_cell(value: float | None) -> str:
+    return "-" if value is None else f"{format_number(value, 'ratio', 2)}x"
+
+
+def write_target_tables(output: Path, records: list[dict]) -> tuple[Path, Path]:
+    """Writes a time-to-target suite's summary as CSV and Markdown beside its JSON lines."""
+    rows = summarize_targets(records)
+    buf = StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(list(TARGET_KINDS))
+    text = {
+        name: format_column([r.get(name) for r in rows], kind, grouping=False, missing="")
+        if kind
+        else ["" if r.get(name) is None else str(r.get(name)) for r in rows]
+        for name, kind in TARGET_KINDS.items()
+    }
+    writer.writerows(zip(*text.values(), strict=True))
+    lines = _markdown(*target_markdown(rows)) + ["", TARGET_NOTE]
+    csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
+    with io.atomic_path(csv_path) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+    with io.atomic_path(md_path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return csv_path, md_path
+
+
+# What the time-to-target tables measure (under the Markdown table and the printed one).
+TARGET_NOTE = (
+    "The target is checked on the validation split (held out from training); the test "
+    "metric is the test split's, of the model that reached it. Time to target counts from "
+    "the run's process start (imports, data loading and compilation included); train s "
+    "is the training alone. Medians over the seeds, a run that never reached the target "
+    "counting as never; the range is over the runs that reached it."
+)

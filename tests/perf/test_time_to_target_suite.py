@@ -1,0 +1,168 @@
+"""zoo bench --suite time-to-target: the suite file, its runs per seed, the table."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+
+from zoo import registry, tasks
+from zoo.errors import SuiteError
+from zoo.perf import runner as perf_runner
+from zoo.perf import suite as perf_suite
+from zoo.perf import summary as perf_summary
+from zoo.training.target import parse
+from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
+
+cli = CliRunner()
+
+
+def test_the_suite_parses_and_every_case_is_valid():
+    s = perf_suite.load_suite("time-to-target")
+    assert s.kind == "target" and s.repeat == 3
+    for case in s.cases:
+        spec = registry.get_spec(case.model)  # a registry model
+        task = tasks.get(spec.task)
+        assert case.dataset in task.datasets
+        target = parse(case.target, task)  # a metric its task reports
+        assert str(target) == case.target
+        assert set(case.overrides) <= set(TRAIN_KEYS) | set(RUN_KEYS)
+        assert "epochs" in case.overrides  # each case says how long it may take
+    families = {registry.get_spec(c.model).family for c in s.cases}
+    assert {"linear", "mlp", "cnn", "rnn", "transformer", "recommender"} <= families
+    real = [c for c in s.cases if c.dataset != "synthetic"]
+    assert [(c.dataset, c.target) for c in real] == [("fashion_mnist", "accuracy=0.91")]
+
+
+def _suite(tmp_path, case: str):
+    path = tmp_path / "t.toml"
+    path.write_text(f'[suite]\nkind = "target"\n\n[[case]]\nmodel = "mlp"\n{case}\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ('target = "rmse=0.3"', "line 6 (mlp): image_classification models report"),
+        ('target = "accuracy"', "line 6 (mlp): The target must be METRIC=VALUE"),
+        ('target = "accuracy=0.9"\nsettings = {epoch = 3}', "unknown setting 'epoch'"),
+        ('target = "accuracy=0.9"\ndataset = "movielens"', "unknown dataset 'movielens'"),
+        ("settings = {epochs = 3}", "a target case needs `target"),
+        ('target = "accuracy=0.9"\nmodes = ["graph"]', "unknown field 'modes' in [[case]]"),
+    ],
+)
+def test_a_wrong_case_is_one_line_naming_it(tmp_path, case, message):
+    with pytest.raises(SuiteError, match=None) as e:
+        perf_suite.load_suite(_suite(tmp_path, case))
+    assert message in str(e.value)
+
+
+def _record(seed: int, reached: bool, time_s: float, status: str = "ok") -> dict:
+    target = {
+        "metric": "accuracy",
+        "value": 0.9,
+        "split": "validation",
+        "reached": reached,
+        "time_to_target_s": time_s if reached else None,
+        "train_time_to_target_s": time_s / 2 if reached else None,
+        "steps_to_target": 100 * seed + 100 if reached else None,
+        "epochs_to_target": seed + 1.0 if reached else None,
+        "test_metric": 0.9 + seed / 100 if reached else None,
+    }
+    return {
+        "kind": "target",
+        "case": "mlp|synthetic|accuracy=0.9|{}",
+        "repeat": seed,
+        "seed": seed,
+        "model": "mlp",
+        "dataset": "synthetic",
+        "target_spec": "accuracy=0.9",
+        "tuned": False,
+        "status": status,
+        **({"target": target} if status == "ok" else {"reason": "stopped after 5 s"}),
+        "config": {"epochs": 3, "batch_size": 64, "learning_rate": 0.001, "schedule": "constant"},
+        "run": {"jit_compile": False, "precision": "float32"},
+    }
+
+
+def test_a_run_that_never_reached_counts_as_never_in_the_median():
+    two_of_three = [_record(0, True, 10.0), _record(1, False, 0), _record(2, True, 30.0)]
+    (row,) = perf_summary.summarize_targets(two_of_three)
+    assert (row["reached"], row["runs"]) == (2, 3)
+    assert row["time_to_target_s"] == 30.0  # median of 10, 30 and never
+    assert (row["time_to_target_s_min"], row["time_to_target_s_max"]) == (10.0, 30.0)
+    assert row["test_metric"] == pytest.approx(0.91)  # over the runs that reached it
+    one_of_three = [_record(0, True, 10.0), _record(1, False, 0), _record(2, True, 0, "timeout")]
+    (row,) = perf_summary.summarize_targets(one_of_three)
+    assert row["time_to_target_s"] is None and row["steps_to_target"] is None
+    cells = perf_summary.target_cells([row])
+    assert cells["time to target s (min-max)"] == ["not reached"]
+    assert cells["steps"] == ["not reached"] and cells["reached"] == ["1/3"]
+
+
+def test_a_tiny_real_run_of_two_seeds(tmp_path):
+    out = tmp_path / "ttt.jsonl"
+    args = ["bench", "--suite", "time-to-target", "--models", "linear_regression"]
+    result = cli.invoke(app, [*args, "--repeat", "2", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["seed"] for r in records] == [0, 1]
+    assert all(r["kind"] == "target" and r["status"] == "ok" for r in records)
+    assert all(r["target"]["split"] == "validation" for r in records)
+    assert all(r["target"]["reached"] for r in records)  # the target sits in reach
+    times = [r["target"]["time_to_target_s"] for r in records]
+    (row,) = perf_summary.summarize_targets(records)
+    assert row["time_to_target_s"] == pytest.approx(statistics.median(times))
+    assert row["seeds"] == [0, 1] and row["reached"] == 2
+    median = perf_summary.format_spread([row], "time_to_target_s", "s", only_when_varies=True)
+    assert median[0] in result.output  # the printed median and its range
+    assert "linear_regression" in result.output and "2/2" in result.output
+    assert "mse=" in result.output and "validation split" in result.output
+    assert out.with_suffix(".md").read_text().count("linear_regression") == 1
+    assert out.with_suffix(".csv").is_file()
+
+
+def test_fashion_mnist_is_skipped_when_it_is_not_prepared(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "fm.jsonl"
+    args = ["bench", "--suite", "time-to-target", "--models", "seed_cnn", "--repeat", "2"]
+    result = cli.invoke(app, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    records = perf_runner.read_records(out)
+    assert [(r["dataset"], r["status"]) for r in records] == [("fashion_mnist", "skipped")] * 2
+    reason = records[0]["reason"]
+    assert "not prepared" in reason and "zoo data prepare fashion_mnist --from DIR" in reason
+    assert "\n" not in reason and "skipped" in result.output
+
+
+def test_tuned_belongs_to_the_time_to_target_suite():
+    result = cli.invoke(app, ["bench", "--suite", "quick", "--tuned", "--output", "x.jsonl"])
+    assert result.exit_code == 2
+    assert "--tuned applies to a time-to-target suite" in result.output
+
+
+def test_a_tuned_case_shows_its_speedup_over_the_default():
+    tuned = [{**_record(s, True, t), "tuned": True, "case": "tuned"} for s, t in ((0, 5), (1, 6))]
+    default = [_record(0, True, 20.0), _record(1, True, 30.0)]
+    rows = perf_summary.summarize_targets(default + tuned)
+    assert [r["tuned"] for r in rows] == [False, True]
+    assert rows[0]["vs_default"] is None
+    assert rows[1]["vs_default"] == pytest.approx(25.0 / 5.5)  # median over median
+    head, body = perf_summary.target_markdown(rows)
+    assert "vs default" in head and body[1][0] == "mlp (tuned)"
+
+
+def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
+    cache = pytest.importorskip("zoo.tuning.cache")
+    found = {("mlp", "synthetic"): {"settings": {"batch_size": 256, "learning_rate": 0.003}}}
+    monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: found.get((m, d)))
+    cases = perf_suite.load_suite("time-to-target").cases
+    twins, missing = perf_suite.with_tuned(cases)
+    assert len(twins) == len(cases) + 1 and len(missing) == len(cases) - 1
+    default, tuned = [c for c in twins if c.model == "mlp"]
+    assert not default.tuned and tuned.tuned and tuned.key != default.key
+    assert tuned.overrides == {"epochs": 3, "batch_size": 256, "learning_rate": 0.003}
