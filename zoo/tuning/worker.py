@@ -48,6 +48,7 @@ def _train(trial: dict, settings: dict, run_kwargs: dict) -> dict:
     )
     record = result.to_dict()
     keep = ("target", "test_metrics", "history", "config", "run", "train_seconds", "num_params")
+    keep += ("optimum", "env")  # what the data allows; the machine (time-to-target records)
     return {
         **{k: record[k] for k in keep},
         "num_train": info.seen.get("num_train"),
