@@ -30,6 +30,8 @@ COMMANDS = {
     "reference-cpu": "zoo bench --suite reference --output benchmarks/results/reference-cpu.jsonl",
     "quantization-cpu": "zoo bench --suite quantization "
     "--output benchmarks/results/quantization-cpu.jsonl",
+    "time-to-target-cpu": "zoo bench --suite time-to-target "
+    "--output benchmarks/results/time-to-target-cpu.jsonl",
 }
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 
@@ -197,7 +199,7 @@ def environment_table(runs: dict[str, list[dict]]) -> str:
     head += ["backend", "TensorFlow", "NumPy", "oneDNN"]
     rows = []
     for stem, records in runs.items():
-        env = records[0].get("env", {})
+        env = next((r["env"] for r in records if r.get("env")), {})  # a skipped run has none
         cells = [f"{stem}.jsonl", str(len(records))]
         keys = ("cpu", "cpu_count", "device", "platform", "python", "keras", "backend")
         cells += [str(env.get(k, "-")) for k in keys]
@@ -252,12 +254,18 @@ def render(results: Path = RESULTS) -> str:
     runs = {stem: records for stem, records in runs.items() if records}
     # Benchmark suites have one record per case and repeat; other result files have
     # their own section (SECTIONS) or, failing that, the Markdown table written beside them.
-    bench = {stem: records for stem, records in runs.items() if "case" in records[0]}
+    bench = {
+        stem: records
+        for stem, records in runs.items()
+        if "case" in records[0] and records[0].get("kind") != "target"
+    }
     parts = [HEADER, "## Environment\n", environment_table(runs)]
     parts += ["## Device peak behind MFU\n", PEAK_NOTE, peak_table(bench)]
     for stem, records in runs.items():
         if stem in bench:
             parts.append(run_section(stem, records))
+        elif records[0].get("kind") == "target":
+            parts.append(target_section(stem, records, results))
         elif stem in SECTIONS:
             parts.append(SECTIONS[stem](stem, records))
         elif (results / f"{stem}.md").exists():
@@ -353,6 +361,79 @@ def parity_section(stem: str, records: list[dict]) -> str:
 
 
 SECTIONS = {"synthetic-cpu": synthetic_section, "parity-cpu": parity_section}
+
+
+def _target_time(row: dict) -> str:
+    """The median time to target with its range, or "not reached" (never a number)."""
+    if not row["time_to_target_s"]:
+        return "not reached" if row["runs"] not in ("", "0") else "-"
+    spread = f" ({row['time_to_target_s_min']}-{row['time_to_target_s_max']})"
+    return row["time_to_target_s"] + (spread if int(row["reached"]) > 1 else "")
+
+
+def _target_setting(row: dict) -> str:
+    if not row["batch_size"]:
+        return "-"
+    jit = "xla" if row["jit_compile"] == "True" else "graph"
+    lr = float(row["learning_rate"])
+    return (
+        f"b{row['batch_size']} lr {lr:g} {row['schedule']} {jit} {row['precision']}, "
+        f"<= {row['max_epochs']} epochs"
+    )
+
+
+def target_rows(rows: list[dict], records: list[dict]) -> list[list[str]]:
+    """The time-to-target summary `zoo bench` wrote as CSV, with each task's optimum."""
+    optimum = {}
+    for r in records:
+        if r.get("status") == "ok":
+            metric = r["target_spec"].partition("=")[0]
+            key = (r["model"], r["dataset"], r["target_spec"])
+            optimum.setdefault(key, (r.get("optimum") or {}).get(metric))
+    out = []
+    for row in rows:
+        best = optimum.get((row["model"], row["dataset"], row["target_spec"]))
+        metric = row["target_spec"].partition("=")[0]
+        never = not row["time_to_target_s"] and row["runs"] not in ("", "0")
+        cells = [f"`{row['model']}`" + (" (tuned)" if row["tuned"] == "True" else "")]
+        cells += [row["dataset"], row["target_spec"], "-" if best is None else f"{best:.4g}"]
+        cells += [f"{row['reached']}/{row['runs']}" if row["runs"] != "0" else "-"]
+        cells.append(_target_time(row))
+        for key in ("train_time_to_target_s", "steps_to_target", "epochs_to_target"):
+            cells.append("not reached" if never else row[key] or "-")
+        test = f"{row['test_metric']} {metric}" if row["test_metric"] else "-"
+        cells += [test, _target_setting(row)]
+        reason = f" ({row['reason']})" if row["reason"] else ""
+        out.append(cells + [row["status"] + reason])
+    return out
+
+
+def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> str:
+    """`zoo bench --suite time-to-target`: each case's median time to its validation target."""
+    suite = records[0].get("suite", stem)
+    seeds = sorted({r["seed"] for r in records})
+    default = f"zoo bench --suite {suite} --output benchmarks/results/{stem}.jsonl"
+    command = COMMANDS.get(stem, default)
+    summary = results / f"{stem}.csv"
+    head = ["model", "dataset", "target (validation)", "optimum", "reached"]
+    head += ["time to target s (min-max)", "train s", "steps", "epochs", "test metric"]
+    head += ["setting", "status"]
+    return "\n".join(
+        [
+            f"## {stem}: time to a quality target\n",
+            f"`{command}`: {len({r['case'] for r in records})} cases x seeds"
+            f" {', '.join(map(str, seeds))}, each run in its own process, the seeds"
+            " interleaved across cases. The target is checked on the validation split; the test"
+            " metric is the test split's, of the model that reached it. Time to target counts"
+            " from the run's process start (imports, data loading and compilation included);"
+            " train s is the training alone. Medians over the seeds, a run that never reached"
+            " the target counting as never; the range is over the runs that reached it. How the"
+            " targets were chosen: [benchmarks.md](benchmarks.md#time-to-target).\n",
+            table(head, target_rows(read_csv(summary), records))
+            if summary.exists()
+            else f"No summary beside it: the run did not finish (`{command} --resume`).\n",
+        ]
+    )
 
 
 PEAK_NOTE = """\
