@@ -132,13 +132,13 @@ def _check_backends(backends: Sequence[str] | None) -> tuple[str, ...]:
     Raises:
         InvalidArgumentError: an unknown backend, or one whose extra is not installed.
     """
-    from zoo.perf.runner import backend_installed
+    import importlib.util
 
     if not backends:
         return (cache.backend(),)
     for b in backends:
         check_choice("backend", b, BACKENDS)
-        if not backend_installed(b):
+        if importlib.util.find_spec(b) is None:
             raise InvalidArgumentError(
                 f"The {b} backend is not installed.", f"pip install 'keras-zoo[{BACKEND_EXTRA[b]}]'"
             )
