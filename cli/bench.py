@@ -142,9 +142,12 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
     from zoo.perf import runner, suite, summary
 
     if tuned:
-        s.cases, missing = suite.with_tuned(s.cases)
+        s.cases, missing = suite.with_tuned(suite.filter_cases(s.cases, models))
         for case in missing:
-            render.note(f"no tuned recipe for {case.model} on {case.dataset} on this machine.")
+            render.note(
+                f"no tuned recipe for {case.model} on {case.dataset} on this machine "
+                f"(zoo tune {case.model} --dataset {case.dataset} finds one)."
+            )
     try:
         records = runner.run_target_suite(
             s, output, models=models, repeat=repeat, resume=resume, on_result=render.target_done
