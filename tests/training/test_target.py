@@ -54,7 +54,7 @@ def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_
     # Checked every 3 steps; the first check at or above the target is the one recorded.
     assert [c["step"] for c in checks] == [3 * (i + 1) for i in range(len(checks))]
     first = next(c for c in checks if c["value"] >= 0.6)
-    assert first is checks[-1] or checks[-1]["value"] >= 0.6
+    assert first is checks[-1]  # the run stopped at the first check that reached it
     assert t["steps_to_target"] == first["step"]
     steps_per_epoch = math.ceil(540 / r.config.batch_size)  # 600 less 10% validation
     assert t["epochs_to_target"] == pytest.approx(first["step"] / steps_per_epoch, abs=1e-3)
@@ -115,3 +115,29 @@ def test_recipe_settings_reach_the_optimizer_and_the_loss():
     assert float(loss(np.array([0]), logits)) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(InvalidArgumentError, match="classification loss"):
         zoo.train("matrix_factorization", label_smoothing=0.1)
+
+
+def test_checks_in_the_middle_of_an_epoch_leave_the_training_metrics_alone():
+    kwargs = dict(samples=600, epochs=1, seed=3, learning_rate=1e-4)
+    plain = zoo.train("linear_regression", **kwargs, target="mse=0")
+    checked = zoo.train("linear_regression", **kwargs, target="mse=0", eval_every=2)
+    assert checked.target["checks"] > 3  # evaluations ran inside the epoch
+    assert checked.history[0]["loss"] == pytest.approx(plain.history[0]["loss"], rel=1e-4)
+    assert checked.history[0]["mse"] == pytest.approx(plain.history[0]["mse"], rel=1e-4)
+
+
+def test_steps_count_the_real_steps_under_steps_per_execution():
+    # 540 training examples at batch 32: 17 steps an epoch, fused 8 at a time (8, 8, 1).
+    r = zoo.train(
+        "linear_regression",
+        samples=600,
+        epochs=2,
+        batch_size=32,
+        steps_per_execution=8,
+        target="mse=0",
+        eval_every=5,
+    )
+    steps = [c["step"] for c in r.target["history"]]
+    assert steps[-1] == 34  # the last steps are checked too, though 34 is not a multiple of 5
+    assert all(s <= 34 for s in steps) and steps == sorted(set(steps))
+    assert r.target["history"][-1]["epoch"] == pytest.approx(2.0)

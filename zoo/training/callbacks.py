@@ -141,12 +141,29 @@ class TargetCheck(keras.callbacks.Callback):
             self._test_t0 = None
 
     def on_train_batch_end(self, batch, logs=None):
-        before, self.step = self.step, self._epoch_step0 + batch + 1
+        # Keras reports the last step of a steps_per_execution chunk as if it were whole,
+        # also for the shorter last chunk of an epoch.
+        before = self.step
+        self.step = self._epoch_step0 + min(batch + 1, self.steps_per_epoch)
         if self.eval_every and self.step // self.eval_every > before // self.eval_every:
-            t0 = time.perf_counter()
-            logs = self.model.evaluate(**self.validation, return_dict=True, verbose=0)
-            self._eval_s += time.perf_counter() - t0
-            self._check(logs.get(self.target.metric))
+            self._evaluate()
+
+    def on_train_end(self, logs=None):
+        checked = self.checks[-1]["step"] if self.checks else None
+        if self.eval_every and self.reached_at is None and checked != self.step:
+            self._evaluate()  # the steps after the last full interval
+
+    def _evaluate(self) -> None:
+        """Evaluates the validation split in the middle of `fit`. Keras' evaluate resets
+        the metrics (the loss tracker included) that training shares, so their state is
+        kept and put back: the epoch's training metrics stay the training batches'."""
+        t0 = time.perf_counter()
+        state = [v.numpy() for v in self.model.metrics_variables]
+        logs = self.model.evaluate(**self.validation, return_dict=True, verbose=0)
+        for variable, value in zip(self.model.metrics_variables, state, strict=True):
+            variable.assign(value)
+        self._eval_s += time.perf_counter() - t0
+        self._check(logs.get(self.target.metric))
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.eval_every and self.reached_at is None:

@@ -51,7 +51,7 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
     allowed = (*task.metrics, "loss")
     metric, sep, raw = str(text).partition("=")
     metric = metric.strip()
-    example = f"--target {task.headline}=0.9" if task.higher_is_better else "--target loss=0.1"
+    example = f"--target {task.headline}={0.9 if task.higher_is_better else 0.1}"
     if not sep or not metric:
         raise InvalidArgumentError(
             f"The target must be METRIC=VALUE; received: {text!r}.", f"For example {example}."

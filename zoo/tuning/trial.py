@@ -12,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 # Settings a trial takes: zoo.train's keyword arguments ...
@@ -52,15 +54,23 @@ def run_trial(
     unknown = sorted(set(settings) - set(TRAIN_KEYS) - set(RUN_KEYS))
     if unknown:
         raise ValueError(f"unknown trial settings: {unknown}")
-    payload = {
-        "model": model,
-        "dataset": dataset,
-        "settings": settings,
-        "target": target,
-        "seed": seed,
-        "samples": samples,
-        "data_dir": data_dir,
-    }
+    with tempfile.TemporaryDirectory(prefix="zoo-trial-") as tmp:
+        record_path = Path(tmp) / "record.json"
+        payload = {
+            "model": model,
+            "dataset": dataset,
+            "settings": settings,
+            "target": target,
+            "seed": seed,
+            "samples": samples,
+            "data_dir": data_dir,
+            "record_path": str(record_path),
+        }
+        return _run(payload, backend, timeout_s, record_path)
+
+
+def _run(payload: dict, backend: str, timeout_s: float, record_path: Path) -> dict[str, Any]:
+    """Runs the worker; its record, or what went wrong."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
     t0 = time.perf_counter()
     try:
@@ -78,9 +88,8 @@ def run_trial(
             "wall_s": time.perf_counter() - t0,
         }
     wall = time.perf_counter() - t0
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if lines:
-        return {**json.loads(lines[-1]), "wall_s": wall}
+    if record_path.is_file():
+        return {**json.loads(record_path.read_text(encoding="utf-8")), "wall_s": wall}
     tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or [""]
     return {
         "status": "crashed",

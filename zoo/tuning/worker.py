@@ -1,8 +1,8 @@
 """One trial in its own process: `python -m zoo.tuning.worker '<trial JSON>'`.
 
-Trains with `zoo.train` and prints one JSON line: status "ok" with the result's target,
-metrics, history and settings, or "error" with a ZooError's message. Used by
-`zoo.tuning.trial`; not an interface for users.
+Trains with `zoo.train` and writes one JSON record (atomically) to the trial's
+`record_path`: status "ok" with the result's target, metrics, history and settings, or
+"error" with a ZooError's message. Used by `zoo.tuning.trial`; not an interface for users.
 """
 
 from __future__ import annotations
@@ -16,22 +16,24 @@ STARTED = time.time()  # the time to target counts from here: imports included
 
 def main(argv: list[str]) -> int:
     trial = json.loads(argv[0])
+    from zoo import io, runtime
     from zoo.errors import ZooError
     from zoo.tuning.trial import RUN_KEYS
 
     settings = dict(trial["settings"])
     run_kwargs = {k: settings.pop(k) for k in RUN_KEYS if k in settings}
     try:
-        record = {"status": "ok", **_train(trial, settings, run_kwargs)}
+        run = runtime.RunConfig(**run_kwargs)
+        runtime.prepare(run)  # threads: before anything starts TensorFlow's runtime
+        record = {"status": "ok", **_train(trial, settings, run)}
     except ZooError as e:
-        record = {"status": "error", "reason": str(e)}
-    print(json.dumps(record))
+        record = {"status": "error", "reason": str(e)}  # the message and its hint
+    io.write_json(trial["record_path"], record)
     return 0
 
 
-def _train(trial: dict, settings: dict, run_kwargs: dict) -> dict:
+def _train(trial: dict, settings: dict, run) -> dict:
     import zoo
-    from zoo.runtime import RunConfig
 
     info = _Info()
     result = zoo.train(
@@ -41,7 +43,7 @@ def _train(trial: dict, settings: dict, run_kwargs: dict) -> dict:
         samples=trial["samples"],
         data_dir=trial["data_dir"],
         target=trial["target"],
-        run=RunConfig(**run_kwargs),
+        run=run,
         started=STARTED,
         progress=info,
         **settings,
