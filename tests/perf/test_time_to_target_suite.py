@@ -158,7 +158,9 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
 
 def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
     cache = pytest.importorskip("zoo.tuning.cache")
-    found = {("mlp", "synthetic"): {"settings": {"batch_size": 256, "learning_rate": 0.003}}}
+    # As zoo tune caches a winner: its settings name the backend it was found on.
+    settings = {"batch_size": 256, "learning_rate": 0.003, "backend": "jax"}
+    found = {("mlp", "synthetic"): {"settings": settings, "backend": "jax"}}
     monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: found.get((m, d)))
     cases = perf_suite.load_suite("time-to-target").cases
     twins, missing = perf_suite.with_tuned(cases)
@@ -166,3 +168,7 @@ def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
     default, tuned = [c for c in twins if c.model == "mlp"]
     assert not default.tuned and tuned.tuned and tuned.key != default.key
     assert tuned.overrides == {"epochs": 3, "batch_size": 256, "learning_rate": 0.003}
+    assert tuned.backend == "jax" and default.backend == "tensorflow"
+    from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
+
+    assert set(tuned.overrides) <= {*TRAIN_KEYS, *RUN_KEYS}  # what run_trial accepts

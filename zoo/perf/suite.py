@@ -455,12 +455,14 @@ def with_tuned(cases: list[TargetCase]) -> tuple[list[TargetCase], list[TargetCa
     out, missing = [], []
     for case in cases:
         out.append(case)
-        entry = cache.lookup(case.model, case.dataset, case.backend)
+        entry = cache.lookup(case.model, case.dataset)  # this backend's, else the newest
         if not entry:
             missing.append(case)
             continue
-        settings = json.dumps({**case.overrides, **entry["settings"]}, sort_keys=True)
-        out.append(dataclasses.replace(case, settings=settings, tuned=True))
+        tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
+        settings = json.dumps({**case.overrides, **tuned}, sort_keys=True)
+        backend = entry.get("backend", case.backend)  # where the winner was found
+        out.append(dataclasses.replace(case, settings=settings, tuned=True, backend=backend))
     return out, missing
 
 
