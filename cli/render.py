@@ -948,7 +948,13 @@ def tune_notes(result: dict[str, Any]) -> list[str]:
             "default route (one run each; `zoo bench --suite time-to-target` repeats)."
         )
     else:
-        notes.append("The default route did not reach the target in its epochs.")
+        d = result["default"] or {}
+        why = (
+            "did not reach the target in its epochs"
+            if d.get("status") == "ok"
+            else f"did not finish ({d.get('status', 'not run')}: {d.get('reason') or '-'})"
+        )
+        notes.append(f"The default route {why}: no speed-up to report.")
     return notes
 
 

@@ -159,6 +159,7 @@ _PASSED = (
 
 
 def train(
+    ctx: typer.Context,
     name: Name,
     dataset: options.Dataset = "synthetic",
     epochs: Epochs = None,
@@ -199,7 +200,8 @@ def train(
     args = dict(locals())  # the command line, by parameter name
     with render.errors():
         if tuned:
-            args = _apply_tuned(args)
+            given = {k for k in _TUNABLE if ctx.get_parameter_source(k).name == "COMMANDLINE"}
+            args = _apply_tuned(args, given)
         kwargs = _train_kwargs(args)
         run = _run_config(args)
         result = _run(name, dataset, run, kwargs)
@@ -209,23 +211,23 @@ def train(
         _show(result)
 
 
-# The tuned settings, and the value each command-line option has when it is not given.
-_TUNABLE = {
-    "epochs": None,
-    "batch_size": None,
-    "learning_rate": None,
-    "optimizer": None,
-    "schedule": Schedule.constant,
-    "weight_decay": None,
-    "label_smoothing": None,
-    "steps_per_execution": 1,
-    "threads": None,
-    "jit_compile": Jit.off,
-    "precision": Precision.float32,
-}
+# The options a tuned recipe sets where the command line does not.
+_TUNABLE = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "optimizer",
+    "schedule",
+    "weight_decay",
+    "label_smoothing",
+    "steps_per_execution",
+    "threads",
+    "jit_compile",
+    "precision",
+)
 
 
-def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
+def _apply_tuned(args: dict[str, Any], given: set[str]) -> dict[str, Any]:
     """The command line with the cached tuned settings where an option was left unset;
     says where they came from.
 
@@ -236,7 +238,7 @@ def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
     from zoo.tuning import cache
 
     name, dataset = args["name"], args["dataset"]
-    entry = cache.lookup(name, dataset, args["backend"])
+    entry = cache.lookup(name, dataset, args["backend"], args["device"])
     if entry is None:
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
         raise ZooError(
@@ -252,8 +254,8 @@ def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
     out = dict(args)
     if args["backend"] is None and entry["backend"] != cache.backend():
         out["backend"] = entry["backend"]  # the backend the settings were found on
-    for key, unset in _TUNABLE.items():
-        if key in tuned and out[key] == unset:
+    for key in _TUNABLE:
+        if key in tuned and key not in given:
             out[key] = tuned[key]
     params = [f"{k}={v}" for k, v in (tuned.get("model_kwargs") or {}).items()]
     out["param"] = params + list(args["param"] or [])  # the command line's come last: win
@@ -264,9 +266,10 @@ def _apply_tuned(args: dict[str, Any]) -> dict[str, Any]:
 def _say_tuned(entry: dict[str, Any]) -> None:
     default = entry.get("default_time_to_target_s")
     versus = "" if default is None else f" vs {default:.1f} s with the default recipe"
+    on = "" if entry.get("samples") is None else f" on {entry['samples']:,} samples"
     render.err.print(
-        f"Using the settings tuned on this machine on {entry['created'][:10]} (zoo tune: "
-        f"{entry['target']} in {entry['time_to_target_s']:.1f} s{versus}): "
+        f"Using the settings tuned on this machine on {entry['created'][:10]} (zoo tune"
+        f"{on}: {entry['target']} in {entry['time_to_target_s']:.1f} s{versus}): "
         f"{render.settings_text(entry['settings'])}.",
         soft_wrap=True,
         highlight=False,

@@ -70,6 +70,9 @@ _METRICS = {
     "recall_at_10": lambda k: _zoo_metrics().InBatchRecallAtK(k=10, name="recall_at_10"),
     "recall_at_50": lambda k: _zoo_metrics().InBatchRecallAtK(k=50, name="recall_at_50"),
 }
+# The metrics of _METRICS where a larger value is better; the others (and the loss) are
+# minimised.
+HIGHER_IS_BETTER = frozenset({"accuracy", "recall_at_10", "recall_at_50"})
 
 TASKS: dict[str, Task] = {
     t.name: t

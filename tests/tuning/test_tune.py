@@ -184,6 +184,21 @@ def test_tuned_training_uses_the_cache_and_says_so(fresh_cache):
         "one_cycle",
         2,
     )
+    # An option given at its default value is still given: it wins too.
+    again = runner.invoke(
+        app,
+        [
+            "train",
+            "linear_regression",
+            "--tuned",
+            "--samples",
+            "200",
+            "--schedule",
+            "constant",
+            "--json",
+        ],
+    )
+    assert json.loads(again.output[again.output.index("{") :])["config"]["schedule"] == "constant"
     shown = runner.invoke(app, ["tune", "--show"])
     assert "linear_regression" in shown.output and "mse=1" in shown.output
 
@@ -210,7 +225,25 @@ def test_a_real_search_from_the_command_line(fresh_cache, tmp_path):
     )
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
-    assert saved["execution"] and saved["trials"] and saved["spent_s"] <= 80 + 30
+    assert saved["execution"] and saved["trials"] and saved["budget_s"] == 80
     assert "time to mse=1.5 (validation)" in r.output
     if saved["winner"] is not None:
         assert cache.lookup("linear_regression", "synthetic") is not None
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--dataset", "imagenet"], "Available: synthetic"),
+        (["--samples", "0"], "samples"),
+        (["--device", "tpu7"], "Unknown device"),
+        (["--target", "rmse=1"], "report accuracy, loss"),
+        (["--backends", "tensorflow,nope"], "nope"),
+    ],
+)
+def test_tune_mistakes_are_one_line_before_any_trial(args, says, monkeypatch):
+    monkeypatch.setattr(search, "run_trial", lambda *a, **k: pytest.fail("a trial ran"))
+    base = ["tune", "mlp", "--target", "accuracy=0.9", "--budget", "1m"]
+    r = runner.invoke(app, [*base, *args])
+    assert r.exit_code in (1, 2) and says in r.output, r.output
+    assert "Traceback" not in r.output

@@ -15,9 +15,6 @@ from typing import Any
 from zoo import tasks
 from zoo.errors import InvalidArgumentError
 
-# Metrics where a larger value is better; every other metric (and the loss) is minimised.
-HIGHER_IS_BETTER = ("accuracy", "recall_at_10", "recall_at_50")
-
 
 @dataclass(frozen=True)
 class Target:
@@ -28,7 +25,7 @@ class Target:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric in HIGHER_IS_BETTER
+        return self.metric in tasks.HIGHER_IS_BETTER
 
     def reached(self, value: float | None) -> bool:
         if value is None or not math.isfinite(value):

@@ -1,9 +1,10 @@
 """The tuned recipes found on each machine: ~/.cache/keras-zoo/tuned.json.
 
 An entry is keyed by the machine's fingerprint (CPU model, CPU id, ISA flags, cores and
-GPUs: the two kinds of "AMD EPYC" differ in their flags), the Keras backend, the model and
-the dataset, so a recipe tuned on one machine is never used on another. Tuned recipes sit
-beside the model's default recipe; they never replace it. No framework is imported.
+GPUs: the two kinds of "AMD EPYC" differ in their flags), the Keras backend, the kind of
+device (cpu or gpu), the model and the dataset, so a recipe tuned on one machine is never
+used on another. Tuned recipes sit beside the model's default recipe; they never replace
+it. No framework is imported.
 """
 
 from __future__ import annotations
@@ -49,25 +50,39 @@ def backend() -> str:
         return "tensorflow"
 
 
-def key(model: str, dataset: str, backend_name: str | None = None) -> str:
-    return "|".join([machine_id(), backend_name or backend(), model, dataset])
+def device_kind(device: str = "auto") -> str:
+    """ "gpu" or "cpu": where a run with `device` goes (auto: a GPU where the driver shows
+    one), read without importing a framework."""
+    if device.startswith("gpu") or (device == "auto" and _gpus()):
+        return "gpu"
+    return "cpu"
+
+
+def key(model: str, dataset: str, backend_name: str | None = None, device: str = "auto") -> str:
+    return "|".join([machine_id(), backend_name or backend(), device_kind(device), model, dataset])
 
 
 def store(entry: dict[str, Any]) -> str:
-    """Caches a tuned recipe (an entry with model, dataset and backend); returns its key."""
-    k = key(entry["model"], entry["dataset"], entry["backend"])
+    """Caches a tuned recipe (an entry with model, dataset, backend and device); returns
+    its key."""
+    k = key(entry["model"], entry["dataset"], entry["backend"], entry.get("device", "auto"))
     io.write_cache(CACHE, k, {**entry, "machine": fingerprint(), "machine_id": machine_id()})
     return k
 
 
-def lookup(model: str, dataset: str, backend_name: str | None = None) -> dict[str, Any] | None:
-    """The recipe tuned for `model` on `dataset` on this machine and `backend_name`, or
-    None. Without a backend: the current backend's, else the newest of any backend (its
-    `backend` says which)."""
-    found = io.read_cache(CACHE).get(key(model, dataset, backend_name))
+def lookup(
+    model: str, dataset: str, backend_name: str | None = None, device: str = "auto"
+) -> dict[str, Any] | None:
+    """The recipe tuned for `model` on `dataset` on this machine, for the kind of device
+    `device` runs on and `backend_name`, or None. Without a backend: the current
+    backend's, else the newest of any backend (its `backend` says which)."""
+    found = io.read_cache(CACHE).get(key(model, dataset, backend_name, device))
     if found is not None or backend_name is not None:
         return found
-    any_backend = [e for e in entries(model) if e.get("dataset") == dataset]
+    kind = device_kind(device)
+    any_backend = [
+        e for e in entries(model) if e.get("dataset") == dataset and e.get("device", "cpu") == kind
+    ]
     return any_backend[0] if any_backend else None
 
 
