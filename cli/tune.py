@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from zoo.cli import options, render
+from zoo.cli import _keras, options, render
 
 from zoo.errors import InvalidArgumentError
 
@@ -81,6 +81,7 @@ def tune(
             return _show_cached(name, as_json)
         _check(name, target)
         budget_s = parse_budget(budget)
+        _keras.import_quietly()  # the search loads the data here first: TensorFlow's logs
         from zoo.tuning.search import tune as run_search
 
         result = run_search(

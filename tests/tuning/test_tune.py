@@ -117,6 +117,12 @@ def test_nothing_reached_caches_nothing(fresh_cache, monkeypatch):
     result = search.tune("mlp", target="accuracy=0.99", budget_s=600, max_trials=3)
     assert result["winner"] is None and result["speedup"] is None
     assert cache.lookup("mlp", "synthetic") is None
+    # The default recipe missed in its epochs: the same recipe, only faster, is not tried.
+    default = search.default_recipe(search.registry.get_spec("mlp"))
+    same = [
+        t for t in result["trials"][1:] if all(t["settings"][k] == v for k, v in default.items())
+    ]
+    assert same == [] and len(result["trials"]) == 3
 
 
 def test_recipes_are_seeded_distinct_and_fit_the_task():

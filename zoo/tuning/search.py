@@ -20,8 +20,9 @@ loading, compilation and the input pipeline included.
                best time to target plus a margin is stopped, since it cannot win (the
                time-based form of successive halving). The first trials are the default
                route (the model's recipe, graph, float32, up to DEFAULT_EPOCHS times its
-               epochs) and that recipe with the fastest execution settings, so the
-               winner is always compared with the default.
+               epochs) and, where that reached the target, the same recipe with the
+               fastest execution settings, so the winner is always compared with the
+               default.
 
 The target is checked on the validation split only; the test split, never seen by the
 search, is reported for the winner. The whole search stops when `budget_s` is spent.
@@ -353,6 +354,8 @@ def _recipe_stage(
     for settings in queue:
         if len(search.trials) >= max_trials or search.left() < 1 or settings in seen:
             continue
+        if settings is queue[1] and _missed(search.trials[0]):
+            continue  # the same recipe and epochs, only faster: it would miss the target too
         seen.append(settings)
         best = _best(search.trials)
         limit = search.left()
@@ -362,6 +365,11 @@ def _recipe_stage(
         if row["status"] == "timeout" and best is not None:
             row["status"], row["reason"] = "stopped", "slower than the best so far"
         search.trials.append(row)
+
+
+def _missed(trial: dict) -> bool:
+    """The trial ran its epochs to the end without reaching the target."""
+    return trial["status"] == "ok" and not trial.get("reached")
 
 
 def _startup(search: _Search) -> float:
