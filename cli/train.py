@@ -224,6 +224,7 @@ _TUNABLE = (
     "threads",
     "jit_compile",
     "precision",
+    "eval_every",
 )
 
 
@@ -247,6 +248,8 @@ def _apply_tuned(args: dict[str, Any], given: set[str]) -> dict[str, Any]:
             f"Run: zoo tune {name}{flag} --target METRIC=VALUE (then --tuned uses it).",
         )
     tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
+    if args["target"] is None:
+        tuned.pop("eval_every", None)  # how often a target is checked: none is given
     tuned["jit_compile"] = Jit.on if tuned.get("jit_compile") else Jit.off
     for key, enum in (("optimizer", Optimizer), ("schedule", Schedule), ("precision", Precision)):
         if tuned.get(key) is not None:

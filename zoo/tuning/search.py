@@ -53,6 +53,7 @@ from zoo.tuning.trial import run_trial
 # 2...) the time-to-target suite checks a tuned recipe on, so those runs see validation
 # splits (and synthetic data) the search never chose by.
 TUNING_SEED = 100
+CHECKS_PER_EPOCH = 4  # target checks per epoch in the recipe trials
 RISE = 1.10  # a larger batch must be this much faster to be kept
 EXECUTION_SHARE = 0.35  # of the budget, at most, for the execution stage
 EPOCH_STEPS = 32  # steps per epoch of an execution trial (3 epochs; the first compiles)
@@ -77,6 +78,7 @@ class _Search:
     common: dict[str, Any]  # run_trial's keyword arguments shared by every trial
     backends: tuple[str, ...]  # the Keras backends measured; the first is the default
     on_trial: Callable[[str, dict[str, Any]], None]
+    fit_examples: int = 0
     execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -127,9 +129,12 @@ def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on
         )
     # Loaded once here, so that a dataset that is unknown, unprepared or does not fit the
     # model is one line now, not a failure in every trial's process.
-    zdata.load(
+    data = zdata.load(
         task.name, dataset, seed=seed, samples=samples, data_dir=data_dir, hints=spec.defaults
     )
+    # The training examples a trial fits on (10% are held out where the data has no
+    # validation split of its own).
+    fit_examples = data.num_train - (0 if data.y_val is not None else round(0.1 * data.num_train))
     common = {"seed": seed, "samples": samples, "data_dir": data_dir, "device": device}
     return _Search(
         spec,
@@ -140,6 +145,7 @@ def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on
         common,
         (cache.backend(),),
         on_trial or (lambda stage, record: None),
+        fit_examples,
     )
 
 
@@ -348,7 +354,10 @@ def _recipe_stage(
     queue = [
         {**default, **DEFAULT_EXECUTION, "backend": search.backends[0]},  # what `zoo train` does
         {**default, **fastest},
-        *({**r, **fastest} for r in _recipes(search, batches, max_trials, seed)),
+        *(
+            {**r, **fastest, "eval_every": _cadence(search, r["batch_size"])}
+            for r in _recipes(search, batches, max_trials, seed)
+        ),
     ]
     seen: list[dict] = []
     for settings in queue:
@@ -365,6 +374,14 @@ def _recipe_stage(
         if row["status"] == "timeout" and best is not None:
             row["status"], row["reason"] = "stopped", "slower than the best so far"
         search.trials.append(row)
+
+
+def _cadence(search: _Search, batch_size: int) -> int:
+    """Steps between target checks: CHECKS_PER_EPOCH a epoch, so that a recipe that
+    reaches the target inside an epoch stops there (the default route checks each
+    epoch, as `zoo train --target` does)."""
+    steps = -(-search.fit_examples // batch_size)
+    return max(1, -(-steps // CHECKS_PER_EPOCH))
 
 
 def _missed(trial: dict) -> bool:
