@@ -128,8 +128,10 @@ def _show(result: dict[str, Any], dataset: str) -> None:
         render.err.print(note, soft_wrap=True, highlight=False)
     if result.get("winner"):
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
+        kept = result.get("cached") == "kept the earlier, faster winner"
+        what = "An earlier search here was faster: kept" if kept else "Cached for this machine"
         render.err.print(
-            f"Cached for this machine. Train with it: zoo train {result['model']}{flag} "
+            f"{what}. Train with it: zoo train {result['model']}{flag} "
             f"--tuned --target {result['target']}",
             soft_wrap=True,
             highlight=False,

@@ -110,6 +110,20 @@ def test_the_search_races_trials_and_caches_the_winner(fresh_cache, monkeypatch)
     assert set(statuses) == {"ok", "stopped"}  # the 25 s trials after the 10 s one stop
     entry = cache.lookup("mlp", "synthetic")
     assert entry["settings"] == winner["settings"] and entry["default_time_to_target_s"] == 40
+    assert result["cached"] == "new" and entry["seed"] == search.TUNING_SEED
+
+
+def test_a_slower_search_keeps_the_earlier_winner(fresh_cache, monkeypatch):
+    _fake_trials(monkeypatch, lambda s: 10.0 if s.get("schedule") == "one_cycle" else 40.0)
+    first = search.tune("mlp", target="accuracy=0.9", budget_s=600, max_trials=6)
+    _fake_trials(monkeypatch, lambda s: 30.0)
+    second = search.tune("mlp", target="accuracy=0.9", budget_s=600, max_trials=3)
+    assert second["cached"] == "kept the earlier, faster winner"
+    assert cache.lookup("mlp", "synthetic")["time_to_target_s"] == 10.0
+    _fake_trials(monkeypatch, lambda s: 30.0)  # another target: its own winner replaces
+    third = search.tune("mlp", target="accuracy=0.8", budget_s=600, max_trials=3)
+    assert third["cached"] == "replaced" and first["cached"] == "new"
+    assert cache.lookup("mlp", "synthetic")["target"] == "accuracy=0.8"
 
 
 def test_nothing_reached_caches_nothing(fresh_cache, monkeypatch):

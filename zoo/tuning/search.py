@@ -176,7 +176,9 @@ def _trial(
     target: bool,
     timeout_s: float,
     samples: int | None = None,
+    racing: bool = False,
 ) -> dict[str, Any]:
+    """Runs one trial; `racing`: a trial stopped at its time limit could not have won."""
     common = dict(search.common)
     device = common.pop("device")
     run = {k: v for k, v in settings.items() if k != "backend"}
@@ -190,6 +192,8 @@ def _trial(
         **{**common, "samples": samples if samples is not None else common["samples"]},
     )
     row = {"settings": settings, **_summary(record)}
+    if racing and row["status"] == "timeout":
+        row["status"], row["reason"] = "stopped", "slower than the best so far"
     search.on_trial(stage, row)
     return row
 
@@ -370,9 +374,9 @@ def _recipe_stage(
         limit = search.left()
         if best is not None:  # race: past the best time (and a margin) it cannot win
             limit = min(limit, best["time_to_target_s"] + MARGIN_S + _startup(search))
-        row = _trial(search, "recipe", settings, target=True, timeout_s=limit)
-        if row["status"] == "timeout" and best is not None:
-            row["status"], row["reason"] = "stopped", "slower than the best so far"
+        row = _trial(
+            search, "recipe", settings, target=True, timeout_s=limit, racing=best is not None
+        )
         search.trials.append(row)
 
 
@@ -423,8 +427,24 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     if winner is not None:
-        result["cache_key"] = cache.store(_entry(result))
+        result["cached"] = _cache_winner(result)
     return result
+
+
+def _cache_winner(result: dict[str, Any]) -> str:
+    """Caches the winner, unless an earlier search for the same target on this machine
+    found a faster one: "new", "kept the earlier, faster winner" or "replaced"."""
+    entry = _entry(result)
+    earlier = cache.lookup(entry["model"], entry["dataset"], entry["backend"], entry["device"])
+    if (
+        earlier is not None
+        and earlier.get("target") == entry["target"]
+        and earlier.get("samples") == entry["samples"]
+        and earlier["time_to_target_s"] <= entry["time_to_target_s"]
+    ):
+        return "kept the earlier, faster winner"
+    cache.store(entry)
+    return "new" if earlier is None else "replaced"
 
 
 def _speedup(default: dict | None, winner: dict | None) -> float | None:
