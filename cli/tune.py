@@ -65,7 +65,7 @@ def tune(
     dataset: options.Dataset = "synthetic",
     target: Target = None,
     budget: Budget = "10m",
-    max_trials: MaxTrials = 12,
+    max_trials: MaxTrials = 20,
     seed: options.Seed = 0,
     samples: options.Samples = None,
     data_dir: options.DataDir = None,

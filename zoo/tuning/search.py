@@ -92,7 +92,7 @@ def tune(
     *,
     target: str,
     budget_s: float = 600.0,
-    max_trials: int = 12,
+    max_trials: int = 20,
     seed: int = TUNING_SEED,
     samples: int | None = None,
     data_dir: str | None = None,
@@ -313,7 +313,9 @@ def _recipes(search: _Search, batches: list[int], count: int, seed: int) -> list
     """`count` distinct recipes drawn from the space, seeded."""
     recipe, spec = search.spec.recipe, search.spec
     rng = np.random.default_rng([seed, 13])
-    epochs = sorted({max(1, recipe.epochs // 2), recipe.epochs, recipe.epochs * 2})
+    epochs = sorted(
+        {max(1, recipe.epochs // 2), recipe.epochs, recipe.epochs * 2, recipe.epochs * 4}
+    )
     drawn: list[dict] = []
     for _ in range(count * 20):
         if len(drawn) == count:
