@@ -30,8 +30,10 @@ COMMANDS = {
     "reference-cpu": "zoo bench --suite reference --output benchmarks/results/reference-cpu.jsonl",
     "quantization-cpu": "zoo bench --suite quantization "
     "--output benchmarks/results/quantization-cpu.jsonl",
-    "time-to-target-cpu": "zoo bench --suite time-to-target "
+    "time-to-target-cpu": "zoo bench --suite time-to-target --tuned --repeat 3 "
     "--output benchmarks/results/time-to-target-cpu.jsonl",
+    "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json, then "
+    "python -m benchmarks.report --add-tune search.json",
 }
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 
@@ -360,7 +362,104 @@ def parity_section(stem: str, records: list[dict]) -> str:
     )
 
 
-SECTIONS = {"synthetic-cpu": synthetic_section, "parity-cpu": parity_section}
+def tune_record(search: dict) -> dict:
+    """A `zoo tune --output` file as one line of tune-cpu.jsonl: the default route, the
+    winner and how the search went (its trials' settings stay in the search file)."""
+    keep = (
+        "settings",
+        "status",
+        "reason",
+        "reached",
+        "time_to_target_s",
+        "train_time_to_target_s",
+        "epochs_to_target",
+        "best_validation",
+        "test_metric",
+    )
+
+    def trial(t: dict | None) -> dict | None:
+        return None if t is None else {k: t.get(k) for k in keep}
+
+    return {
+        "kind": "tune",
+        **{
+            k: search.get(k)
+            for k in (
+                "model",
+                "dataset",
+                "target",
+                "budget_s",
+                "spent_s",
+                "fastest_execution",
+                "speedup",
+                "created",
+                "seed",
+            )
+        },
+        "execution_trials": sum(1 for e in search["execution"] if e["status"] != "left out"),
+        "left_out": [e for e in search["execution"] if e["status"] == "left out"],
+        "recipe_trials": len(search["trials"]),
+        "default": trial(search.get("default")),
+        "winner": trial(search.get("winner")),
+        # Searches saved before they carried it: this machine's, where they were run.
+        "env": search.get("env") or _this_environment(),
+    }
+
+
+def _this_environment() -> dict:
+    from zoo import io
+
+    return io.environment()
+
+
+def _trial_cell(t: dict | None) -> str:
+    if t is None:
+        return "-"
+    if not t.get("reached"):
+        best = t.get("best_validation")
+        return "not reached" + ("" if best is None else f" (best {best:.4g})")
+    test = t.get("test_metric")
+    return f"{t['time_to_target_s']:.1f} s" + ("" if test is None else f" (test {test:.4g})")
+
+
+def tune_section(stem: str, records: list[dict]) -> str:
+    """`zoo tune` searches: the default route against the winner, one run each."""
+    head = ["model", "dataset", "target (validation)", "default route", "winner", "speed-up"]
+    head += ["winner's settings", "trials (execution + recipe)", "searched s of budget"]
+    rows = []
+    for r in records:
+        w = r["winner"] or {}
+        settings = ", ".join(f"{k}={v}" for k, v in (w.get("settings") or {}).items()) or "-"
+        rows.append(
+            [
+                r["model"],
+                Path(r["dataset"]).name,
+                r["target"],
+                _trial_cell(r["default"]),
+                _trial_cell(r["winner"]),
+                fmt_fixed(r["speedup"], 2, "x"),
+                settings,
+                f"{r['execution_trials']} + {r['recipe_trials']}",
+                f"{r['spent_s']:.0f} of {r['budget_s']:.0f}",
+            ]
+        )
+    return "\n".join(
+        [
+            f"## {stem}: `zoo tune` searches\n",
+            f"`{COMMANDS['tune-cpu']}`. Each search on its own; the default route and the winner"
+            " are one run each (the time-to-target suite repeats them over seeds). Times count"
+            " from the trial's process start; the test metric is the model that reached the"
+            " target's. How the search works: [tuning.md](tuning.md#zoo-tune).\n",
+            table(head, rows),
+        ]
+    )
+
+
+SECTIONS = {
+    "synthetic-cpu": synthetic_section,
+    "parity-cpu": parity_section,
+    "tune-cpu": tune_section,
+}
 
 
 def _target_time(row: dict) -> str:
@@ -449,7 +548,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if the page is out of step")
     parser.add_argument("--output", type=Path, default=DOC, help="the page to write or check")
+    parser.add_argument(
+        "--add-tune",
+        nargs="+",
+        type=Path,
+        metavar="SEARCH_JSON",
+        help="append `zoo tune --output` files to results/tune-cpu.jsonl",
+    )
     args = parser.parse_args(argv)
+    if args.add_tune:
+        with open(RESULTS / "tune-cpu.jsonl", "a", encoding="utf-8") as out:
+            for path in args.add_tune:
+                out.write(json.dumps(tune_record(json.loads(path.read_text()))) + "\n")
     text = render()
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else None

@@ -99,3 +99,34 @@ def test_anchor_rules():
     assert anchor("Checkpoints and resume") == "checkpoints-and-resume"
     assert anchor("`zoo train NAME [options]`") == "zoo-train-name-options"
     assert anchor("Against references (`reference` suite)") == "against-references-reference-suite"
+
+
+def test_a_tune_search_becomes_a_row_of_default_against_winner():
+    trial = {
+        "settings": {"batch_size": 64, "precision": "mixed_bfloat16"},
+        "status": "ok",
+        "reached": True,
+        "time_to_target_s": 20.0,
+        "test_metric": 0.91,
+        "wall_s": 25.0,
+    }
+    search = {
+        "model": "seed_cnn",
+        "dataset": "fashion_mnist",
+        "target": "accuracy=0.91",
+        "budget_s": 600.0,
+        "spent_s": 590.0,
+        "speedup": 2.5,
+        "execution": [{"status": "ok"}, {"status": "left out", "precision": "mixed_float16"}],
+        "trials": [trial, trial],
+        "default": {**trial, "settings": {"batch_size": 64}, "time_to_target_s": 50.0},
+        "winner": trial,
+        "env": {"cpu": "AMD EPYC"},
+    }
+    record = report.tune_record(search)
+    assert record["execution_trials"] == 1 and record["recipe_trials"] == 2
+    assert record["left_out"][0]["precision"] == "mixed_float16"
+    section = report.tune_section("tune-cpu", [record])
+    row = next(line for line in section.splitlines() if line.startswith("| seed_cnn"))
+    assert "50.0 s (test 0.91)" in row and "20.0 s (test 0.91)" in row and "2.50x" in row
+    assert "precision=mixed_bfloat16" in row and "1 + 2" in row and "590 of 600" in row

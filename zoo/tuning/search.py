@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from zoo import data as zdata
-from zoo import registry, tasks
+from zoo import io, registry, tasks
 from zoo.choices import BACKEND_EXTRA, BACKENDS, DEVICES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
 from zoo.runtime import hardware
@@ -427,6 +427,7 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "winner": winner,
         "speedup": _speedup(default, winner),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "env": io.environment(),  # the machine the figures were measured on
     }
     if winner is not None:
         result["cached"] = _cache_winner(result)
