@@ -235,12 +235,21 @@ def test_multi_worker_on_two_local_processes_matches_one_device(tmp_path, single
 
 
 @pytest.mark.slow
+def _as_from_a_shell():
+    """The child's Ctrl-C as a terminal gives it: SIGINT unblocked and at its default
+    disposition. In the full suite a library loaded earlier in the pytest process can leave
+    SIGINT blocked in the thread that spawns, and a child inherits the mask (seen in CI:
+    the run never heard the signal)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     # Enough epochs that the run is still training when the signal comes (an mlp epoch on
     # 3,000 examples takes about 0.1 s).
     args = ["train", "mlp", "--samples", "3000", "--epochs", "2000", "--output", str(out)]
-    proc = _zoo(*args)
+    proc = _zoo(*args, preexec_fn=_as_from_a_shell)
     _wait_for_epoch(out / "backup" / "state.json", 1, proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
