@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from zoo.cli import _keras, render
+from zoo.cli import _keras, options, render
 
 app = typer.Typer(
     help="Real datasets: what is prepared here, and preparing them offline.", no_args_is_help=True
@@ -22,7 +22,7 @@ DataDir = Annotated[
 @app.command("list")
 def list_datasets(
     data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: options.Json = False,
 ) -> None:
     """Each real dataset, the tasks it serves, whether it is prepared here, its size."""
     from zoo import tasks
@@ -82,6 +82,7 @@ def prepare_dataset(
     name: Annotated[str, typer.Argument(metavar="NAME", help="mnist, fashion_mnist or cifar10.")],
     source: Annotated[Path, typer.Option("--from", help="Folder holding the original files.")],
     data_dir: DataDir = None,
+    as_json: options.Json = False,
 ) -> None:
     """Build a TFDS dataset from files you already have, with no network."""
     with render.errors():
@@ -95,9 +96,14 @@ def prepare_dataset(
             with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints where it wrote
                 path = prepare.prepare(name, source, data_dir)
         st = prepare.status(name, data_dir)
+    command = f"zoo train seed_cnn --dataset {name}"
+    command += f" --data-dir {data_dir}" if data_dir else ""
+    if as_json:
+        render.print_json(
+            {"dataset": name, "path": str(path), "bytes": st["bytes"], "train": command}
+        )
+        return
     render.out.print(
-        f"Prepared {name} in {path} ({st['bytes'] / 1e6:.1f} MB). "
-        f"Train on it: zoo train seed_cnn --dataset {name}"
-        + (f" --data-dir {data_dir}" if data_dir else ""),
+        f"Prepared {name} in {path} ({st['bytes'] / 1e6:.1f} MB). Train on it: {command}",
         soft_wrap=True,
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from zoo.cli import _keras, render
+from zoo.cli import _keras, options, render
 
 
 def generate(
@@ -22,6 +22,7 @@ def generate(
     temperature: Annotated[float, typer.Option(help="Lower is more conservative.")] = 1.0,
     top_k: Annotated[int | None, typer.Option(min=1, help="Sample among the k likeliest.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds the sampling.")] = 0,
+    as_json: options.Json = False,
 ) -> None:
     """Continue a prompt with a trained language model (e.g. gpt_tiny)."""
     import zoo
@@ -34,17 +35,7 @@ def generate(
         _keras.import_quietly()
         model, run = zoo.training.load_run(path)
         vocabulary = run.get("dataset", {}).get("vocabulary")
-        if vocabulary is not None:
-            tokens = prompt or "\n"
-        else:
-            try:
-                tokens = [int(t) for t in prompt.split()] or [0]
-            except ValueError:
-                raise zoo.errors.InvalidArgumentError(
-                    f"This model has no vocabulary, so --prompt takes token ids; "
-                    f"received: {prompt!r}.",
-                    "Example: --prompt '3 14 15'.",
-                ) from None
+        tokens = _prompt_tokens(prompt, vocabulary)
         out = zoo.generate(
             model,
             tokens,
@@ -54,7 +45,35 @@ def generate(
             seed=seed,
             vocabulary=vocabulary,
         )
-    if isinstance(out, str):
-        render.out.print(escape(prompt + out), highlight=False, soft_wrap=True)
+    # What the terminal shows: the prompt as typed and its continuation, or every token id.
+    shown = prompt + out if isinstance(out, str) else [*tokens, *out]
+    if as_json:
+        settings = {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed}
+        render.print_json(
+            {
+                "path": str(path),
+                "prompt": prompt if isinstance(out, str) else tokens,
+                "generated": out,
+                "output": shown,
+                **settings,
+            }
+        )
+    elif isinstance(shown, str):
+        render.out.print(escape(shown), highlight=False, soft_wrap=True)
     else:
-        render.out.print(" ".join(map(str, [*tokens, *out])), soft_wrap=True)
+        render.out.print(" ".join(map(str, shown)), soft_wrap=True)
+
+
+def _prompt_tokens(prompt: str, vocabulary: list[str] | None) -> str | list[int]:
+    """The prompt as the model reads it: text where it has a vocabulary, else token ids."""
+    import zoo
+
+    if vocabulary is not None:
+        return prompt or "\n"
+    try:
+        return [int(t) for t in prompt.split()] or [0]
+    except ValueError:
+        raise zoo.errors.InvalidArgumentError(
+            f"This model has no vocabulary, so --prompt takes token ids; received: {prompt!r}.",
+            "Example: --prompt '3 14 15'.",
+        ) from None

@@ -1,4 +1,5 @@
-"""`import zoo`, `zoo.list_models()`, `zoo --help` and `zoo list` import no framework."""
+"""`import zoo`, `zoo.list_models()`, `zoo --help`, `zoo list`, `zoo --version` and
+`zoo --show-completion` import no framework."""
 
 from __future__ import annotations
 
@@ -27,13 +28,17 @@ def test_import_zoo_and_list_models_import_no_framework():
     )
 
 
-def test_cli_help_and_list_import_no_framework():
+def test_cli_help_list_version_and_completion_import_no_framework():
+    # The variable makes Typer take the shell as an argument instead of detecting it.
     run(
+        "import os\n"
+        "os.environ['_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION'] = '1'\n"
         "from typer.testing import CliRunner\n"
         "from zoo.cli.main import app\n"
-        "for args in (['--help'], ['list'], ['list', '--json'], ['train', '--help']):\n"
+        "for args in (['--help'], ['list'], ['list', '--json'], ['train', '--help'],\n"
+        "             ['--version'], ['--show-completion', 'bash']):\n"
         "    r = CliRunner().invoke(app, args)\n"
-        "    assert r.exit_code == 0, (args, r.output)\n" + CHECK
+        "    assert r.exit_code == 0 and r.stdout, (args, r.output)\n" + CHECK
     )
 
 
