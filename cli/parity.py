@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from zoo.cli import options, render
+from zoo.cli import _keras, options, render
 from zoo.cli.options import Precision, parse_params
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
@@ -48,6 +48,8 @@ def parity(
 
     listed = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
     with render.errors():
+        if param:  # check_request builds the model to check the values: quietly
+            _keras.import_quietly()
         req = zparity.check_request(
             name, listed, steps, precision.value, batch_size, parse_params(param or []), small
         )

@@ -145,6 +145,10 @@ CLI_CASES = [
     ("results exist", ["bench", "--suite", "quick", "--output", "{results}"], 1, "exists"),
     ("compare a missing file", ["compare", "/nonexistent.jsonl", "{results}"], 1, "No results"),
     ("compare a torn file", ["compare", "{torn}", "{results}"], 1, "not a JSON record"),
+    ("parity param without =", ["parity", "mlp", "-p", "hidden_units"], 2, "KEY=VALUE"),
+    ("parity unknown hyper-parameter", ["parity", "mlp", "-p", "depth=3"], 2, "depth"),
+    # Refused by the factory before any backend runs, not once per backend.
+    ("parity bad hyper-parameter value", ["parity", "mlp", "-p", "hidden_units=-4"], 2, "-4"),
     ("profile unknown mode", ["profile", "mlp", "--mode", "turbo"], 2, "--mode"),
     ("profile zero steps", ["profile", "mlp", "--steps", "0"], 2, "--steps"),
     ("pipeline without data", ["profile", "mlp", "--mode", "pipeline"], 2, "dataset"),

@@ -92,13 +92,14 @@ def check_request(
     Raises:
         UnknownModelError: no such model.
         InvalidArgumentError: an unknown backend or precision, steps or batch not positive,
-            an unknown hyper-parameter, or no backend at all.
+            an unknown hyper-parameter or a value the factory rejects, or no backend at all.
     """
     spec = registry.get_spec(model)
     backends = list(dict.fromkeys(backends if backends is not None else default_backends()))
     if not backends:
         raise InvalidArgumentError(
-            "No Keras backend is installed.", "pip install 'keras-zoo[tensorflow]' (or jax)."
+            "No Keras backend is installed.",
+            "pip install tensorflow (a dependency of keras-zoo), or pip install 'keras-zoo[jax]'.",
         )
     for b in backends:
         check_choice("backend", b, BACKENDS)
@@ -110,6 +111,8 @@ def check_request(
     registry.check_overrides(spec, kwargs)
     dropout_off = tuple(k for k in spec.defaults if "dropout" in k and kwargs.get(k, 1) != 0.0)
     kwargs.update({k: 0.0 for k in dropout_off})
+    if params:  # built once here, so a value the factory rejects fails before any backend
+        registry.create_model(model, **kwargs)
     return Request(
         model, tuple(backends), steps, precision, batch_size, tuple(sorted(kwargs.items())),
         dropout_off,
