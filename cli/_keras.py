@@ -31,9 +31,10 @@ def select_backend(backend: str | None) -> None:
 
     check_choice("backend", backend, BACKENDS)
     if importlib.util.find_spec(backend) is None:
+        extra = BACKEND_EXTRA[backend]
         raise InvalidArgumentError(
             f"The {backend} backend is not installed.",
-            f"pip install 'keras-zoo[{BACKEND_EXTRA[backend]}]'",
+            f"pip install 'keras-zoo[{extra}]'" if extra else f"pip install {backend}",
         )
     if "keras" in sys.modules:
         import keras

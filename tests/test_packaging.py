@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -11,7 +12,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CONFIG = PYPROJECT["tool"]["setuptools"]
 
 
 def _packages_on_disk() -> set[str]:
@@ -31,5 +33,26 @@ def test_every_package_folder_is_listed_and_only_zoo_is_installed():
 
 
 def test_the_console_script_is_in_the_zoo_package():
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {"zoo": "zoo.cli.main:app"}
+    assert PYPROJECT["project"]["scripts"] == {"zoo": "zoo.cli.main:app"}
+    assert (ROOT / "zoo" / "__main__.py").is_file()  # python -m zoo
+
+
+def test_the_version_is_the_distributions():
+    import zoo
+
+    assert zoo.__version__ == PYPROJECT["project"]["version"]
+
+
+def test_every_suggested_extra_exists():
+    from zoo.choices import BACKEND_EXTRA
+
+    extras = set(PYPROJECT["project"]["optional-dependencies"])
+    assert {e for e in BACKEND_EXTRA.values() if e is not None} <= extras
+    # Every `pip install 'keras-zoo[NAME]'` written out in the source names an extra.
+    named = {
+        (path.relative_to(ROOT).as_posix(), name)
+        for top in ("zoo", "cli")
+        for path in (ROOT / top).rglob("*.py")
+        for name in re.findall(r"keras-zoo\[(\w+)\]", path.read_text(encoding="utf-8"))
+    }
+    assert named and {(path, name) for path, name in named if name not in extras} == set()

@@ -24,8 +24,9 @@ TENSORFLOW_MODES = ("pipeline", "ref_tf")
 # Modes that feed fit(), where steps_per_execution applies.
 FIT_MODES = ("fit", "pipeline")
 BACKENDS = ("tensorflow", "jax", "torch")
-# The pip extra that installs a backend.
-BACKEND_EXTRA = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+# The pip extra of keras-zoo that installs a backend (pyproject's optional-dependencies);
+# None for TensorFlow, a dependency of keras-zoo itself: `pip install tensorflow`.
+BACKEND_EXTRA = {"tensorflow": None, "jax": "jax", "torch": "torch"}
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "one_cycle")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.

@@ -77,3 +77,18 @@ def test_data_prepare_json(tmp_path):
     assert record["dataset"] == "cifar10" and record["path"].startswith(data_dir)
     assert record["bytes"] > 0
     assert record["train"] == f"zoo train seed_cnn --dataset cifar10 --data-dir {data_dir}"
+
+
+@pytest.mark.parametrize(
+    "backend, hint",
+    [("tensorflow", "pip install tensorflow"), ("jax", "pip install 'keras-zoo[jax]'")],
+)
+def test_a_missing_backend_names_what_installs_it(monkeypatch, backend, hint):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == backend else find_spec(n, *a)
+    )
+    r = CliRunner().invoke(app, ["train", "mlp", "--backend", backend])
+    assert r.exit_code == 2 and hint in r.output, r.output

@@ -26,7 +26,8 @@ from typing import Any
 
 from zoo import io
 from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
-from zoo.errors import InvalidArgumentError, OutputError
+from zoo.errors import InvalidArgumentError
+from zoo.results import ResultsFile, check_output
 from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
 from zoo.perf.summary import write_tables, write_target_tables
 
@@ -38,6 +39,12 @@ def backend_installed(backend: str) -> bool:
     return importlib.util.find_spec(backend) is not None
 
 
+def _not_installed(backend: str) -> str:
+    extra = BACKEND_EXTRA[backend]
+    how = f"pip install 'keras-zoo[{extra}]'" if extra else f"pip install {backend}"
+    return f"the {backend} backend is not installed: {how}"
+
+
 def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
     """Profiles one case in a fresh process; never raises for the case's own failures.
 
@@ -45,11 +52,7 @@ def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
     record says so.
     """
     if not backend_installed(case.backend):
-        return {
-            "status": "skipped",
-            "reason": f"the {case.backend} backend is not installed: "
-            f"pip install 'keras-zoo[{BACKEND_EXTRA[case.backend]}]'",
-        }
+        return {"status": "skipped", "reason": _not_installed(case.backend)}
     if case.backend != "tensorflow" and case.mode in TENSORFLOW_MODES:
         return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
     batch, notes = case.batch_size, []
@@ -100,31 +103,7 @@ def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a results file; a torn last line (a killed writer) is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise OutputError(f"No results file at {path}.")
-    records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            raise OutputError(f"{path}, line {n}: not a JSON record.") from None
-    return records
-
-
-def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
-    records.append(record)
-    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def check_output(output: str | Path, resume: bool) -> None:
-    """Raises OutputError when `output` exists and is not to be resumed."""
-    if Path(output).exists() and not resume:
-        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
+    return ResultsFile(path).read()
 
 
 def run_suite(
@@ -183,9 +162,7 @@ def run_target_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, 
     from zoo.tuning.trial import run_trial
 
     if not backend_installed(case.backend):
-        extra = BACKEND_EXTRA[case.backend]
-        reason = f"the {case.backend} backend is not installed: pip install 'keras-zoo[{extra}]'"
-        return {"status": "skipped", "reason": reason}
+        return {"status": "skipped", "reason": _not_installed(case.backend)}
     missing = missing_dataset(case.dataset)
     if missing:
         return {"status": "skipped", "reason": missing}

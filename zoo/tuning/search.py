@@ -162,8 +162,10 @@ def _check_backends(backends: Sequence[str] | None) -> tuple[str, ...]:
     for b in backends:
         check_choice("backend", b, BACKENDS)
         if importlib.util.find_spec(b) is None:
+            extra = BACKEND_EXTRA[b]
             raise InvalidArgumentError(
-                f"The {b} backend is not installed.", f"pip install 'keras-zoo[{BACKEND_EXTRA[b]}]'"
+                f"The {b} backend is not installed.",
+                f"pip install 'keras-zoo[{extra}]'" if extra else f"pip install {b}",
             )
     return tuple(dict.fromkeys(backends))
 
