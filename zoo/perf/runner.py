@@ -26,8 +26,7 @@ from typing import Any
 
 from zoo import io
 from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
-from zoo.errors import InvalidArgumentError
-from zoo.results import ResultsFile, check_output
+from zoo.errors import InvalidArgumentError, OutputError
 from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
 from zoo.perf.summary import write_tables, write_target_tables
 
@@ -103,7 +102,31 @@ def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a results file; a torn last line (a killed writer) is skipped."""
-    return ResultsFile(path).read()
+    path = Path(path)
+    if not path.is_file():
+        raise OutputError(f"No results file at {path}.")
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise OutputError(f"{path}, line {n}: not a JSON record.") from None
+    return records
+
+
+def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
+    records.append(record)
+    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
+    with io.atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def check_output(output: str | Path, resume: bool) -> None:
+    """Raises OutputError when `output` exists and is not to be resumed."""
+    if Path(output).exists() and not resume:
+        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
 
 
 def run_suite(
