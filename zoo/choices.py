@@ -93,3 +93,11 @@ def check_positive(name: str, value: Any, kind: type = int, optional: bool = Fal
     if isinstance(value, bool) or not isinstance(value, allowed) or not value > 0:  # NaN too
         what = "number" if kind is float else "integer"
         raise InvalidArgumentError(f"{name} must be a positive {what}; received: {name}={value!r}.")
+
+
+# How a job run in its own process (zoo.proc) ended: ok; failed (the job reported an error,
+# or its process crashed); timeout (no result within its time limit: its whole process group
+# was killed); killed (ended by a signal from outside, such as the kernel's out-of-memory
+# killer); oom (the framework ran out of device or host memory); skipped (it cannot run
+# here: a missing GPU, backend, package or dataset).
+RUN_STATUSES = ("ok", "failed", "timeout", "killed", "oom", "skipped")

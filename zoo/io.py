@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import OutputError
+
+NVIDIA_PROC = Path("/proc/driver/nvidia")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -118,10 +121,11 @@ def write_cache(name: str, key: str, entry: Any) -> None:
 
 
 def machine_key(*parts: Any) -> str:
-    """A cache key for what was measured on this machine and Keras backend."""
+    """A cache key for what was measured on this machine (its fingerprint, not its
+    hostname: two hosts of one name can differ in CPU flags) and Keras backend."""
     import keras
 
-    return "|".join([platform.node(), _cpu_model(), keras.backend.backend(), *map(str, parts)])
+    return "|".join([machine_fingerprint(), keras.backend.backend(), *map(str, parts)])
 
 
 def prepare_output_dir(path: str | Path, keep: bool = True) -> Path:
@@ -159,7 +163,8 @@ def prepare_output_dir(path: str | Path, keep: bool = True) -> Path:
     return path
 
 
-def _version(dist: str) -> str | None:
+def dist_version(dist: str) -> str | None:
+    """An installed distribution's version (None: not installed), read without importing it."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -232,8 +237,56 @@ def cpu_info(text: str | None = None) -> dict[str, Any]:
     }
 
 
-def _cpu_model() -> str:
-    return cpu_info()["model"]
+@functools.cache
+def machine() -> dict[str, Any]:
+    """This machine as far as speed goes: `cpu` (the model), `cpu_id`, `cpu_flags` (the ISA
+    extensions of zoo.io.ISA_FLAGS), `cores`, `gpus` (their models; [] where the NVIDIA
+    driver shows none, None where there is no NVIDIA driver) and `gpu_driver`."""
+    cpu = cpu_info()
+    gpus, driver = nvidia_gpus()
+    return {
+        "cpu": cpu["model"],
+        "cpu_id": cpu["id"],
+        "cpu_flags": cpu["flags"],
+        "cores": os.cpu_count(),
+        "gpus": gpus,
+        "gpu_driver": driver,
+    }
+
+
+def nvidia_gpus(root: Path = NVIDIA_PROC) -> tuple[list[str] | None, str | None]:
+    """The GPU models and the driver's version from the NVIDIA driver's files (no process,
+    no framework); (None, None) without the driver."""
+    if not root.is_dir():
+        return None, None
+    names = []
+    for info in sorted((root / "gpus").glob("*/information")):
+        for line in _read(info).splitlines():
+            if line.startswith("Model:"):
+                names.append(line.partition(":")[2].strip())
+    # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 ..."
+    words = _read(root / "version").partition("Kernel Module")[2].split()
+    return names, words[0] if words else None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def machine_fingerprint() -> str:
+    """The machine as a cache key: CPU model and id, ISA flags and cores, and the GPUs
+    and driver where there are any. Measurements cached under it (peaks, probes) are
+    never used on a machine that differs in one of them."""
+    m = machine()
+    cpu = m["cpu"] + (f" ({m['cpu_id']})" if m["cpu_id"] else "")
+    flags = " ".join(m["cpu_flags"]) if m["cpu_flags"] is not None else "flags unknown"
+    parts = [cpu, flags, f"{m['cores']} cores"]
+    if m["gpus"]:
+        parts += [" + ".join(m["gpus"]), f"driver {m['gpu_driver']}"]
+    return "|".join(parts)
 
 
 def environment() -> dict[str, Any]:
@@ -262,9 +315,9 @@ def environment() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "keras": keras.__version__,
         "backend": backend,
-        "tensorflow": _version("tensorflow"),
-        "numpy": _version("numpy"),
-        "zoo": _version("keras-zoo"),
+        "tensorflow": dist_version("tensorflow"),
+        "numpy": dist_version("numpy"),
+        "zoo": dist_version("keras-zoo"),
         "platform": platform.platform(),
         "cpu": cpu["model"],
         "cpu_id": cpu["id"],
