@@ -4,8 +4,10 @@
     python -m benchmarks.report --check    # exit 1 if docs/results.md is out of step
 
 Reads benchmarks/results/*.jsonl (one record per case and repeat) and the *.csv summary
-`zoo bench` wrote beside each. Standard library only: no framework and no zoo import, so
-it runs anywhere and the figures cannot drift from the files they come from.
+`zoo bench` wrote beside each, so the figures cannot drift from the files they come from.
+It imports no framework, so it runs anywhere: the standard library, and `zoo.io` (itself
+standard library only) where `--add-tune` fingerprints this machine for a search saved
+without its environment.
 """
 
 from __future__ import annotations
