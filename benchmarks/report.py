@@ -5,9 +5,10 @@
 
 Reads benchmarks/results/*.jsonl (one record per case and repeat) and the *.csv summary
 `zoo bench` wrote beside each, so the figures cannot drift from the files they come from.
-It imports no framework, so it runs anywhere: the standard library, and `zoo.io` (itself
-standard library only) where `--add-tune` fingerprints this machine for a search saved
-without its environment.
+Regenerating and checking use the standard library only (no zoo, no framework: they run
+anywhere). One path imports the zoo: `--add-tune` with a search saved before searches
+recorded their environment calls `zoo.io.environment()`, which imports Keras, to
+fingerprint this machine instead.
 """
 
 from __future__ import annotations
