@@ -12,7 +12,7 @@ import typer
 from zoo.cli import _keras, options, render
 from zoo.cli.options import Precision, choice_enum, parse_params
 
-from zoo.choices import EXPORT_FORMATS, PROFILE_MODES, QUANTIZE_MODES
+from zoo.choices import EXPORT_FORMATS, MATMUL_PRECISIONS, PROFILE_MODES, QUANTIZE_MODES
 from zoo.errors import InvalidArgumentError
 from zoo.perf.peak import DTYPES
 
@@ -79,6 +79,14 @@ Plot = Annotated[
     typer.Option(help="With --inference or --quantize: draw latency and throughput per batch."),
 ]
 DTypeOption = Annotated[DType, typer.Option(help="Matrix dtype.")]
+MatmulPrecision = choice_enum("MatmulPrecision", MATMUL_PRECISIONS)
+MatmulOption = Annotated[
+    MatmulPrecision,
+    typer.Option(
+        help="Float32 matmul precision to measure under: highest (no TF32, as `zoo bench "
+        "--matmul-precision highest` pins) or default (the backend's own)."
+    ),
+]
 Size = Annotated[int | None, typer.Option(min=64, help="Matrix side (default 2048 CPU, 8192 GPU).")]
 
 
@@ -233,17 +241,21 @@ def peak(
     device: Device = "cpu",
     dtype: DTypeOption = DType.float32,
     size: Size = None,
+    matmul_precision: MatmulOption = MatmulPrecision.default,
     as_json: options.Json = False,
 ) -> None:
-    """Measure the device's peak matmul FLOP/s and memory bandwidth; cache them for MFU."""
+    """Measure the device's peak matmul FLOP/s and memory bandwidth; cache them for MFU
+    (profiles measure it themselves on first use: this measures it again)."""
     with render.errors():
         _keras.import_quietly()
         from zoo.perf import peak
+        from zoo.runtime.device import set_matmul_precision
 
+        set_matmul_precision(matmul_precision.value)
         with render.err.status(f"Measuring {device} {dtype.value} ..."):
             r = peak.measure_peak(device, dtype.value, size=size)
     if as_json:
         render.print_json(r)
         return
     render.out.print(render.peak_view(r))
-    render.err.print("Cached for MFU in `zoo profile`.")
+    render.err.print("Cached for MFU on this machine, backend, dtype and matmul precision.")

@@ -306,9 +306,15 @@ BENCH_COLUMNS = (
     Col("compile s", "s"),
     Col("peak MB", "MB"),
     Col("MFU", "%"),
-    Col("bottleneck"),
+    Col("bottleneck: evidence", "text"),
     Col("status", "text"),
 )
+
+
+def _bottleneck(row: dict) -> str | None:
+    """The verdict and the figures that decided it (None: no record could be judged)."""
+    kind, evidence = row.get("bottleneck"), row.get("bottleneck_evidence")
+    return f"{kind}: {evidence}" if kind and evidence else kind
 
 
 def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableType:
@@ -332,7 +338,7 @@ def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableTy
             r["compile_s"],
             r["peak_memory_mb"],
             r["mfu"],
-            r.get("bottleneck"),  # records written before the verdict: "-"
+            _bottleneck(r),
             _status(r),
         ]
         for r, rate, up in zip(rows, rates, ups, strict=True)
@@ -552,7 +558,7 @@ def profile_view(r: Any) -> RenderableType:
         ),
         ("train throughput", f"{t['samples_per_s']:,.0f} samples/s"),
         ("train FLOP/s", f"{r.train_flops_per_s / 1e9:,.2f} GFLOP/s"),
-        ("MFU", f"{r.mfu:.1%}" if r.mfu is not None else "- (run `zoo peak` first)"),
+        ("MFU", _mfu_text(r)),
         (
             "inference latency, batch 1 (p50/p90/p99)",
             f"{i['p50_ms']:.2f} / {i['p90_ms']:.2f} / {i['p99_ms']:.2f} ms",
@@ -579,13 +585,42 @@ def profile_view(r: Any) -> RenderableType:
     return Group(view, *(Text(line) for line in lines))
 
 
+def _mfu_text(r: Any) -> str:
+    """MFU with the peak behind it: its figure, dtype, matmul precision and provenance."""
+    p = r.peak or {}
+    if r.mfu is None:
+        return f"- (no device peak: {p['error']})" if p.get("error") else "- (no device peak)"
+    if p.get("source") == "given":
+        return f"{r.mfu:.1%} of the given {p['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s"
+    when = "cached" if p.get("cached") else f"measured now in {p.get('measure_s', 0):.1f} s"
+    matmul = (p.get("matmul") or {}).get("matmul_precision")
+    peak = p["matmul_flops_per_s"] / 1e9
+    return f"{r.mfu:.1%} of {peak:,.1f} GFLOP/s ({p.get('dtype')}, matmul {matmul}, {when})"
+
+
+def _tf32(allowed: bool | None) -> str:
+    return {True: "TF32 allowed (on a GPU that has it)", False: "TF32 off"}.get(allowed, "TF32 -")
+
+
 def peak_view(r: dict) -> RenderableType:
-    """`zoo peak`'s measurement: matmul FLOP/s and copy bandwidth."""
+    """`zoo peak`'s measurement: matmul FLOP/s and copy bandwidth, and what it is keyed by."""
+    fp = r.get("fingerprint") or {}
+    if "gpu" in fp:
+        machine = f"{fp['gpu']} (driver {fp.get('gpu_driver') or 'unknown'})"
+    else:
+        flags = fp.get("cpu_flags")
+        shown = ", ".join(flags) if flags else "none listed"
+        machine = f"{fp.get('cpu')}, {fp.get('cpu_count')} cores ({shown})"
+    matmul = r.get("matmul") or {}
+    tf32 = (matmul.get("tf32") or {}).get("matmul")
     return key_values(
         f"peak of {r['device']} ({r['backend']}, {r['dtype']})",
         [
             ("matmul", f"{r['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s ({r['size']}x{r['size']})"),
             ("memory copy", f"{r['copy_bytes_per_s'] / 1e9:,.1f} GB/s"),
+            ("machine", machine),
+            ("float32 matmuls", f"precision {matmul.get('matmul_precision')}, {_tf32(tf32)}"),
+            ("measured in", f"{r.get('measure_s', 0):.1f} s"),
         ],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import sys
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from zoo.cli.main import app
 
 import zoo
+from zoo import io
 from zoo.errors import DeviceError, InvalidArgumentError
 from zoo.perf import flops, peak
 from zoo.perf import profile as profiling
@@ -134,15 +136,58 @@ def test_asking_for_a_missing_gpu_is_an_error():
         profiling.profile("mlp", device="gpu", steps=1)
 
 
-def test_peak_is_measured_cached_and_used_for_mfu(tmp_path, monkeypatch):
+CPUINFO = """processor	: 0
+vendor_id	: AuthenticAMD
+cpu family	: 25
+model		: 1
+model name	: AMD EPYC
+stepping	: 1
+flags		: fpu sse4_2 avx avx2 fma {extra}
+"""
+DEFAULT = {"matmul_precision": "default", "tf32": {"matmul": True, "conv": True}}
+HIGHEST = {"matmul_precision": "highest", "tf32": {"matmul": False, "conv": False}}
+
+
+def test_the_peak_key_is_the_cpu_its_flags_the_dtype_and_the_matmul_precision():
+    def key(extra="avx512f avx512_bf16", dtype="float32", matmul=DEFAULT):
+        return peak.peak_key("cpu", dtype, matmul, cpuinfo=CPUINFO.format(extra=extra))
+
+    # Two "AMD EPYC"s, with and without AVX-512: not one peak.
+    assert key() != key(extra="") and "avx512_bf16" in key() and "avx512f" not in key(extra="")
+    assert key(dtype="bfloat16") != key()
+    assert key(matmul=HIGHEST) != key()  # a TF32 peak is never the denominator of float32
+    assert platform.node() not in key().split("|")  # never the host name
+    assert key() == key()
+
+
+def test_the_peak_is_measured_once_per_key_and_used_for_mfu(tmp_path, monkeypatch):
+    from zoo.runtime import device
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert peak.cached_peak_flops("cpu", "float32") is None
     r = peak.measure_peak("cpu", "float32", size=256, repeats=2)
-    assert r["matmul_flops_per_s"] > 0 and r["copy_bytes_per_s"] > 0
+    assert r["matmul_flops_per_s"] > 0 and r["copy_bytes_per_s"] > 0 and r["measure_s"] > 0
+    assert r["fingerprint"]["cpu_flags"] == io.cpu_info()["flags"]
     assert peak.cached_peak_flops("cpu", "float32") == r["matmul_flops_per_s"]
+    assert peak.device_peak("cpu", "float32") == {**r, "cached": True}
     assert peak.cached_peak_flops("cpu", "mixed_bfloat16") is None
-    bf16 = peak.measure_peak("cpu", "bfloat16", size=128, repeats=1)
-    assert peak.cached_peak_flops("cpu", "mixed_bfloat16") == bf16["matmul_flops_per_s"]
+    # Under another matmul precision (a bench worker pinning "highest"), not the same peak.
+    monkeypatch.setattr(device, "matmul_settings", lambda backend=None: HIGHEST)
+    assert peak.cached_peak("cpu", "float32") is None
+
+
+def test_a_profile_without_a_cached_peak_measures_it_after_the_step(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    asked = []
+    measure = peak.measure_peak
+    monkeypatch.setattr(
+        peak, "measure_peak", lambda d, t: asked.append(t) or measure(d, t, size=128, repeats=1)
+    )
+    r = profiling.profile("linear_regression", steps=2, warmup=0)
+    assert asked == ["float32"] and r.peak["cached"] is False and r.mfu is not None
+    assert r.mfu == pytest.approx(r.train_flops_per_s / r.peak["matmul_flops_per_s"])
+    again = profiling.profile("linear_regression", steps=2, warmup=0)
+    assert asked == ["float32"] and again.peak["cached"] is True
 
 
 def test_profile_and_peak_commands(tmp_path, monkeypatch):
@@ -150,10 +195,21 @@ def test_profile_and_peak_commands(tmp_path, monkeypatch):
     runner = CliRunner()
     r = runner.invoke(app, ["peak", "--size", "256", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["dtype"] == "float32"
+    default = json.loads(r.stdout)
+    assert default["dtype"] == "float32" and default["matmul"]["matmul_precision"] == "default"
     r = runner.invoke(app, ["profile", "linear_regression", "--steps", "3", "--jit-compile"])
     assert r.exit_code == 0, r.output
     assert "XLA really ran" in r.output and "MFU" in r.output and "%" in r.output
+    assert "cached)" in r.output  # the peak `zoo peak` measured
+    try:
+        r = runner.invoke(app, ["peak", "--size", "256", "--matmul-precision", "highest"])
+    finally:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(True)
+    assert r.exit_code == 0, r.output
+    assert "precision highest, TF32 off" in r.output and "machine" in r.output
+    assert len(io.read_cache(peak.PEAK_CACHE)) == 2  # one peak per matmul precision
     r = runner.invoke(app, ["profile", "mlp", "--device", "gpu"])
     assert r.exit_code == 1 and "sees 0 GPU" in r.output and "Traceback" not in r.output
 

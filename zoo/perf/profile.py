@@ -21,11 +21,15 @@ What is measured, and how:
   each round one `fit` call of an untimed epoch and a timed one.
 - The fixed cost of a step (`overhead`): the step of linear_regression (next to no
   arithmetic) in the same mode, device, precision and steps per execution, measured once
-  per machine and cached. `bottleneck` is `zoo.perf.bottleneck.verdict` of the record.
+  per machine fingerprint (`zoo.perf.peak.measurement_key`) and cached. `bottleneck` is
+  `zoo.perf.bottleneck.verdict` of the record: a kind, the figures and thresholds that
+  decided it, and `unknown` naming what was not measured.
 - Peak memory: on GPU, TensorFlow's peak for the device; on CPU, the peak resident set
   of this process (run each case in its own process to measure one model alone).
-- MFU: achieved training FLOP/s over the peak `zoo peak` measured on the same device,
-  backend and dtype (None until `zoo peak` has run).
+- MFU: achieved training FLOP/s over the matmul peak of the same machine, backend,
+  device, dtype and float32 matmul precision (`zoo.perf.peak.device_peak`: cached, else
+  measured in this process after the step, in a second or two); the record's `peak` is
+  the entry used, with its fingerprint.
 - The record's `manifest` (`zoo.perf.manifest`) holds every setting that changes speed or
   numerics, read back from the process: what `zoo compare` checks before comparing.
 """
@@ -78,6 +82,7 @@ class ProfileResult:
     activations_per_sample: int | None = None  # layer output elements (memory estimate)
     memory_fit: dict[str, float] | None = None  # pipeline: the in-memory fit, interleaved
     overhead: dict[str, Any] | None = None  # the fixed per-step cost (see the docstring)
+    peak: dict[str, Any] | None = None  # the device peak behind `mfu` (zoo.perf.peak)
     bottleneck: dict[str, Any] = field(default_factory=dict)  # zoo.perf.bottleneck.verdict
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,7 +256,8 @@ def profile(
         steps: timed training steps (and inference repeats).
         warmup: untimed steps after the first.
         model_kwargs: hyper-parameters for the factory.
-        peak_flops: the device's peak FLOP/s for MFU (default: the cached `zoo peak`).
+        peak_flops: the device's peak FLOP/s for MFU (default: `zoo.perf.peak.device_peak`,
+            cached or measured now).
         steps_per_execution: training steps per call of the compiled step ("fit" and
             "pipeline").
         dataset, data_dir: the prepared real dataset "pipeline" reads (never downloads).
@@ -430,12 +436,14 @@ OVERHEAD_CACHE = "overhead.json"
 def dispatch_overhead(run: _Run, jit_compile: bool) -> dict[str, Any]:
     """The fixed cost of one training step in the run's mode (pipeline: fit from memory),
     device, precision and steps per execution: the median step of OVERHEAD_MODEL at batch
-    OVERHEAD_BATCH, measured once per machine and backend, then read from the cache."""
+    OVERHEAD_BATCH, measured once per machine fingerprint and backend, then cached."""
+    from zoo.perf import peak
+
     mode = "fit" if run.mode in FIT_MODES else run.mode
     if mode == "auto":
         mode = "xla" if jit_compile else "graph"
     spe = run.steps_per_execution if mode == "fit" else 1
-    key = io.machine_key("step overhead", mode, run.device, run.precision, spe)
+    key = peak.measurement_key(run.device, "step overhead", mode, run.precision, spe)
     cached = io.read_cache(OVERHEAD_CACHE).get(key)
     if cached:
         return {**cached, "cached": True}
@@ -516,18 +524,18 @@ def make_result(
         setting: mode, precision, device and batch_size.
         resolved: what really ran: jit_compile, and where they apply steps_per_execution
             and data_placement.
-        peak_flops: the peak for MFU (default: the cached `zoo peak` of the device).
+        peak_flops: the peak for MFU (default: `zoo.perf.peak.device_peak` of the
+            device and precision: cached, else measured now).
         framework: what ran the step, for the manifest (default: the Keras backend).
         overhead: the fixed per-step cost (`dispatch_overhead`), for the verdict.
     """
-    from zoo.perf import peak
-
     batch_size, device = setting["batch_size"], setting["device"]
     counted = zflops.count(model, batch_size=batch_size)
     median = statistics.median(timing.step_times)
     train_flops_per_s = counted["train"] * batch_size / median
-    if peak_flops is None:
-        peak_flops = peak.cached_peak_flops(device, setting["precision"])
+    memory_mb = peak_memory_mb(device)  # before the peak's arrays could add to it
+    device_peak = _device_peak(setting, peak_flops)
+    peak_flops = device_peak.get("matmul_flops_per_s")
     result = ProfileResult(
         model=spec.name,
         family=spec.family,
@@ -539,7 +547,7 @@ def make_result(
         compile_s=timing.compile_s,
         train=_train_figures(timing, batch_size),
         infer=infer,
-        peak_memory_mb=peak_memory_mb(device),
+        peak_memory_mb=memory_mb,
         train_flops_per_s=train_flops_per_s,
         mfu=train_flops_per_s / peak_flops if peak_flops else None,
         resolved={**resolved, "uncounted_layers": counted["uncounted"]},
@@ -548,9 +556,23 @@ def make_result(
         activations_per_sample=activations_per_sample(model),
         memory_fit=timing.memory,
         overhead=overhead,
+        peak=device_peak,
     )
-    result.bottleneck = bottleneck.verdict(result.to_dict(), peak=_cached_peak(setting))
+    result.bottleneck = bottleneck.verdict(result.to_dict())
     return result
+
+
+def _device_peak(setting: dict[str, Any], peak_flops: float | None) -> dict[str, Any]:
+    """The peak behind MFU: the one given, else the device's (cached or measured now); a
+    measurement that fails (a GPU out of memory) leaves MFU unknown and says why."""
+    if peak_flops is not None:
+        return {"matmul_flops_per_s": peak_flops, "source": "given"}
+    from zoo.perf import peak
+
+    try:
+        return peak.device_peak(setting["device"], setting["precision"])
+    except Exception as e:  # the profile stands; its verdict names the missing peak
+        return {"error": f"{type(e).__name__}: {e}".splitlines()[0][:300]}
 
 
 def _train_figures(timing: Timing, batch_size: int) -> dict[str, float]:
@@ -562,15 +584,6 @@ def _train_figures(timing: Timing, batch_size: int) -> dict[str, float]:
         "samples_per_s": batch_size / median,
         "steps": timing.steps,
     }
-
-
-def _cached_peak(setting: dict[str, Any]) -> dict[str, Any] | None:
-    """The cached `zoo peak` of the device and compute dtype (for the ridge point)."""
-    from zoo.perf import peak
-    from zoo.runtime.device import compute_dtype
-
-    key = io.machine_key(setting["device"], compute_dtype(setting["precision"]))
-    return io.read_cache(peak.PEAK_CACHE).get(key)
 
 
 def _manifest(setting: dict, timing: Timing, resolved: dict, framework: str) -> dict[str, Any]:
