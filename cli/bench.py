@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from zoo.cli import options, render
 
-from zoo.choices import MATMUL_PRECISIONS, SPEED_SETTINGS
+from zoo.choices import MATMUL_PRECISIONS
 
 SuiteName = Annotated[
     str,
@@ -68,25 +68,6 @@ Tuned = Annotated[
         help="time-to-target: also run the recipe `zoo tune` cached on this machine for each "
         "case, interleaved with the default one, and show the speed-up.",
     ),
-]
-Base = Annotated[Path, typer.Argument(metavar="BASE", help="Results .jsonl of the base run.")]
-New = Annotated[Path, typer.Argument(metavar="NEW", help="Results .jsonl of the new run.")]
-FailAbove = Annotated[
-    float | None,
-    typer.Option(
-        min=0.0, help="Exit 1 when any case is slower than BASE by more than this percent."
-    ),
-]
-AllowDifferent = Annotated[
-    str | None,
-    typer.Option(
-        metavar="SETTING[,SETTING]",
-        help="Compare even where the runs' manifests differ in these settings (the rows are "
-        f"marked): {', '.join(SPEED_SETTINGS)}.",
-    ),
-]
-ComparePlot = Annotated[
-    Path | None, typer.Option(help="Also draw NEW/BASE per case to this .png (needs matplotlib).")
 ]
 
 
@@ -249,47 +230,3 @@ def _chart(draw) -> None:
 
     with render.errors():
         draw(charts)
-
-
-def compare(
-    base: Base,
-    new: New,
-    fail_above: FailAbove = None,
-    allow_different: AllowDifferent = None,
-    plot: ComparePlot = None,
-    as_json: options.Json = False,
-) -> None:
-    """Compare two benchmark runs case by case (training throughput, NEW / BASE), once
-    their manifests agree on every setting that changes speed."""
-    from zoo import perf
-
-    allowed = [a.strip() for a in (allow_different or "").split(",") if a.strip()]
-    with render.errors():
-        result = perf.compare(
-            perf.read_records(base), perf.read_records(new), fail_above, allow_different=allowed
-        )
-    if plot is not None and result["rows"]:
-        title = f"{new.name} vs {base.name}"
-        _chart(lambda charts: charts.compare_chart(result["rows"], plot, title))
-    if as_json:
-        render.print_json(result)
-    else:
-        render.show(render.compare_table(f"{new.name} vs {base.name}", result["rows"]))
-        if result["geomean"]:
-            render.out.print(render.geomean_line(result))
-    for line in render.fairness_notes(result):
-        render.note(line)
-    _exit_code(result, fail_above)
-
-
-def _exit_code(result: dict, fail_above: float | None) -> None:
-    """Exit 1 when the runs share no case or a case regressed beyond --fail-above."""
-    if not result["rows"]:
-        render.err.print("[bold red]Error:[/] the two runs share no successful case.")
-        raise typer.Exit(1)
-    if result["regressions"]:
-        render.err.print(
-            f"[bold red]{len(result['regressions'])} case(s) regressed by more "
-            f"than {fail_above}%[/]"
-        )
-        raise typer.Exit(1)

@@ -11,6 +11,7 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 from zoo.cli import (  # noqa: E402
     bench,
+    compare,
     data,
     evaluate,
     export,
@@ -66,7 +67,7 @@ app.command("generate")(generate.generate)
 app.command("profile")(profile.profile)
 app.command("peak")(profile.peak)
 app.command("bench")(bench.bench)
-app.command("compare")(bench.compare)
+app.command("compare")(compare.compare)
 app.command("parity")(parity.parity)
 app.command("tune")(tune.tune)
 app.add_typer(data.app, name="data")

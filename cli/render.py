@@ -400,14 +400,6 @@ def reference_table(refs: Sequence[dict]) -> RenderableType:
     )
 
 
-def geomean_line(result: dict) -> str:
-    """The line under `zoo compare`'s table."""
-    unmatched = result["unmatched"]
-    return f"geometric mean new/base: {result['geomean']:.3f} over {len(result['rows'])} cases" + (
-        f"; {unmatched} cases in only one run" if unmatched else ""
-    )
-
-
 def case_done(n: int, total: int, case: Any, record: dict) -> None:
     """`zoo bench`'s line on stderr as each case finishes."""
     status = record["status"]
@@ -468,77 +460,6 @@ def target_table(title: str, rows: Sequence[dict]) -> RenderableType:
         reason = f": {r['reason']}" if r["reason"] else ""
         cells_of_row += [target_setting(r), r["status"] + reason]
     return table(title, columns, body)
-
-
-def compare_table(title: str, rows: Sequence[dict]) -> RenderableType:
-    """`zoo compare`: a line per model, then its cases (setting and batch) indented under
-    it, so a case is one line and the table fits 80 columns with every name whole."""
-    base = column([r["base"] for r in rows], "throughput")
-    new = column([r["new"] for r in rows], "throughput")
-    spread = column([r["spread"] for r in rows], "%")
-    marked = any(r.get("differs") for r in rows)  # allowed with --allow-different
-    body, model = [], None
-    for r, b, n, s in zip(rows, base, new, spread, strict=True):
-        if r["model"] != model:
-            model = r["model"]
-            body.append([f"[bold]{escape(model)}[/]", "", "", "", "", "", ""][: 6 + marked])
-        verdict = "REGRESSION" if r["regressed"] else ("within noise" if r["noisy"] else "")
-        case = escape(f"  {_setting(r)} b{r['batch_size']}")
-        differs = "≠ " + ", ".join(r["differs"]) if r.get("differs") else ""
-        cells = [case, b, n, number(r["ratio"], "ratio", 3), s, verdict, differs]
-        body.append(cells[: 6 + marked])
-    columns = [
-        Col("model, setting", markup=True),
-        Col("base", "throughput"),
-        Col("new", "throughput"),
-        Col("new/base", "ratio"),
-        Col("spread", "%"),
-        Col("verdict"),
-        Col("settings"),
-    ]
-    return table(f"{title} (training samples/s)", columns[: 6 + marked], body)
-
-
-def fairness_notes(result: dict) -> list[str]:
-    """`zoo compare`'s notes on what it could not check, or was allowed to differ."""
-    from zoo.perf.manifest import describe
-
-    notes = []
-    unchecked = result.get("unchecked")
-    if unchecked:
-        notes.append(_unchecked_note(unchecked, len(result["rows"])))
-    allowed: dict[str, str] = {}
-    for r in result["rows"]:
-        for name, (a, b) in r.get("differences", {}).items():
-            allowed.setdefault(name, describe(name, a, b))
-    if allowed:
-        notes.append(
-            "compared although these settings differ (≠, --allow-different): "
-            + "; ".join(allowed.values())
-        )
-    return notes
-
-
-def _unchecked_note(u: dict, total: int) -> str:
-    """One line: which run has no manifests, and what the environments say of the CPUs."""
-    from zoo.perf.manifest import describe
-
-    sides = " and ".join(u["without_manifest"])
-    some = "" if u["cases"] == total else f" for {u['cases']} of {total} cases"
-    line = (
-        f"the records of {sides} carry no fairness manifest{some} (written before "
-        "manifests existed): the settings of the two runs could not be checked"
-    )
-    (cpu_a, cpu_b), (flags_a, flags_b) = u["cpu"], u["cpu_flags"]
-    unknown = [side for side, f in (("BASE", flags_a), ("NEW", flags_b)) if f is None]
-    if unknown:
-        line += (
-            f"; {' and '.join(unknown)} recorded no CPU ISA flags (CPU: {cpu_a or '?'} in "
-            f"BASE, {cpu_b or '?'} in NEW), so a different machine cannot be ruled out"
-        )
-    elif flags_a != flags_b:
-        line += f"; the CPUs differ: {describe('cpu_flags', flags_a, flags_b)}"
-    return line + "."
 
 
 # ---- the views of `zoo profile` and `zoo peak` ----

@@ -2,9 +2,14 @@
 
 `summarize` gives one row per case (medians over repeats, spread, speed-up over the suite's
 baseline), `by_backend` pivots it per backend, `reference_ratios` compares the zoo with the
-hand-written references, `compare` matches two result files, and `write_tables` writes the
-summary as CSV and Markdown beside the results file. `format_column` is the one rule that
-prints a column of numbers with one precision: the written tables and the CLI use it.
+hand-written references, and `write_tables` writes the summary as CSV and Markdown beside
+the results file (`zoo.perf.compare` matches two result files). `format_column` is the one
+rule that prints a column of numbers with one precision: the written tables and the CLI
+use it.
+
+Every ratio (the speed-up over the baseline, zoo against a reference, quantized against
+float32) comes with a confidence interval and a verdict from `zoo.stats.paired`: the two
+sides ran interleaved, so repeat i of one is paired with repeat i of the other.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from zoo import io
+from zoo import io, stats
 from zoo.formatting import (  # noqa: F401
     KINDS,
     decimals,
@@ -44,25 +49,55 @@ def _get(record: dict, dotted: str):
     return value
 
 
-def _rates(records: Iterable[dict]) -> dict[int, float]:
-    """Training samples/s of the successful records, by repeat."""
-    return {
-        r["repeat"]: r["train"]["samples_per_s"]
-        for r in records
-        if r.get("status") == "ok" and r.get("train")
-    }
+def _rates(records: Iterable[dict], dotted: str = "train.samples_per_s") -> dict[int, float]:
+    """A throughput of the successful records (training samples/s), by repeat."""
+    found = {r.get("repeat", 0): _get(r, dotted) for r in records if r.get("status") == "ok"}
+    return {k: v for k, v in found.items() if is_number(v) and v > 0}
 
 
-def _ratios(top: Iterable[dict], bottom: Iterable[dict]) -> list[float]:
-    """top / bottom throughput, paired by repeat (interleaved runs)."""
-    a, b = _rates(top), _rates(bottom)
-    return [a[k] / b[k] for k in a if k in b]
+def _paired_rates(top: Iterable[dict], bottom: Iterable[dict]) -> tuple[list, list]:
+    """(bottom's, top's) training throughputs of the repeats both have, in repeat order
+    (the runs were interleaved: repeat i of each is a pair)."""
+    a, b = _rates(bottom), _rates(top)
+    shared = sorted(set(a) & set(b))
+    return [a[k] for k in shared], [b[k] for k in shared]
+
+
+def ratio_fields(a: list[float], b: list[float], prefix: str, confidence: float) -> dict[str, Any]:
+    """b / a paired by position: `{prefix}_low`, `_high`, `_verdict`, `_repeats_needed`
+    (`zoo.stats`); all None without a pair."""
+    if not a:
+        return dict.fromkeys((f"{prefix}_{k}" for k in stats.FIELDS), None)
+    return stats.paired(a, b, confidence).fields(prefix)
 
 
 def _median(ok: list[dict], dotted: str) -> float | None:
     """The median of a field over the successful repeats; None if any lacks it."""
     values = [_get(r, dotted) for r in ok]
     return statistics.median(values) if ok and None not in values else None
+
+
+def _present(ok: list[dict], dotted: str) -> list:
+    """The values of a field in the records that have it."""
+    return [v for v in (_get(r, dotted) for r in ok) if v is not None]
+
+
+def model_kwargs(record: dict) -> dict:
+    """A record's hyper-parameters: `model_kwargs`; in records written before it, `params`
+    where it is still a dict (a case that did not run), else the case key's sixth field
+    (the worker's parameter count overwrote `params`)."""
+    if "model_kwargs" in record:
+        return record["model_kwargs"] or {}
+    if isinstance(record.get("params"), dict):
+        return record["params"]
+    fields = record["case"].split("|")
+    return json.loads(fields[5]) if len(fields) > 5 and fields[5] else {}
+
+
+def num_params(record: dict) -> int | None:
+    """A record's parameter count: `num_params`, or `params` in records written before it."""
+    count = record.get("num_params", record.get("params"))
+    return count if isinstance(count, int) else None
 
 
 def _row(key: str, recs: list[dict]) -> dict[str, Any]:
@@ -74,14 +109,14 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
     return {
         "case": key,
         **{k: first[k] for k in ("model", "mode", "precision", "batch_size", "device")},
-        "params": first.get("params", {}),
+        "model_kwargs": model_kwargs(first),
         "steps_per_execution": first.get("steps_per_execution", 1),
         "backend": first.get("backend", "tensorflow"),
         "quantize": first.get("quantize", "none"),
         "status": "ok" if ok else recs[-1].get("status", "?"),
         "reason": None if ok else recs[-1].get("reason"),
         "repeats": len(ok),
-        "num_params": ok[0]["params"] if ok else None,
+        "num_params": num_params(ok[0]) if ok else None,
         "flops_per_sample": _get(ok[0], "flops.forward_per_sample") if ok else None,
         "train_samples_per_s": statistics.median(sps) if sps else None,
         "train_samples_per_s_min": min(sps) if sps else None,
@@ -90,66 +125,82 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "step_ms_p90": _median(ok, "train.step_ms_p90"),
         "infer_p50_ms": _median(ok, "infer.p50_ms"),
         "infer_samples_per_s": _median(ok, "infer.samples_per_s"),
-        "infer_vs_float32": _quantized_ratio(ok),
         "compile_s": _median(ok, "compile_s"),
-        "peak_memory_mb": max(r["peak_memory_mb"] for r in ok) if ok else None,
+        "peak_memory_mb": max(peaks) if (peaks := _present(ok, "peak_memory_mb")) else None,
         "mfu": _median(ok, "mfu"),
         "xla_ran": any(_get(r, "resolved.jit_compile") for r in ok) if ok else None,
         "note": next((r["note"] for r in recs if r.get("note")), None),
     }
 
 
-def _quantized_ratio(ok: list[dict]) -> float | None:
+def _quantized_ratio(ok: list[dict], confidence: float) -> dict[str, Any]:
     """A quantized case's inference throughput over the float32 model's, measured
-    interleaved in the same process (median over repeats); None for other cases."""
-    ratios = [
-        r["infer"]["samples_per_s"] / r["float32_infer"]["samples_per_s"]
+    interleaved in the same process: the median over repeats, with its interval and
+    verdict (paired by repeat); None for other cases."""
+    pairs = [
+        (r["float32_infer"]["samples_per_s"], r["infer"]["samples_per_s"])
         for r in ok
         if r.get("float32_infer")
     ]
-    return statistics.median(ratios) if ratios else None
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    median = statistics.median(y / x for x, y in pairs) if pairs else None
+    return {"infer_vs_float32": median, **ratio_fields(a, b, "infer_vs_float32", confidence)}
 
 
 def _row_key(row: dict, **changes) -> str:
     """The case key of a row (with `changes`), the dataset left out: the baseline of a
     pipeline case is the same model fed from memory."""
-    # A record's `params` is the model's parameter count once it ran; its hyper-parameters
-    # are in its case key, the sixth field.
-    hyper = row["case"].split("|")[5]
     names = ("model", "mode", "precision", "batch_size", "device", "steps_per_execution")
     fields = {k: row[k] for k in names}
-    fields.update(params=json.loads(hyper) if hyper else None, backend=row["backend"])
+    fields.update(params=row["model_kwargs"] or None, backend=row["backend"])
     fields["quantize"] = row.get("quantize", "none")
     return case_key(**{**fields, **changes})
 
 
-def _speedup(row: dict, base: dict | None, by_case: dict[str, list[dict]]) -> dict[str, Any]:
+def _speedup(
+    row: dict, base: dict | None, by_case: dict[str, list[dict]], confidence: float
+) -> dict[str, Any]:
+    """The median of per-repeat ratios over the baseline, their range, and the paired
+    interval and verdict (`zoo.stats`); the baseline's own row is 1 with no verdict."""
     if base is row and row["status"] == "ok" and row["train_samples_per_s"]:
-        return {"speedup": 1.0, "speedup_min": 1.0, "speedup_max": 1.0}
-    ratios = []
+        ones = dict.fromkeys(("speedup", "speedup_min", "speedup_max"), 1.0)
+        return {**ones, **ratio_fields([], [], "speedup", confidence), **_ONE}
+    a: list[float] = []
+    b: list[float] = []
     if base and base is not row and row["status"] == base["status"] == "ok":
-        ratios = _ratios(by_case[row["case"]], by_case[base["case"]])
-    if not ratios:
-        return {"speedup": None, "speedup_min": None, "speedup_max": None}
+        a, b = _paired_rates(by_case[row["case"]], by_case[base["case"]])
+    ratios = [y / x for x, y in zip(a, b, strict=True)]
     return {
-        "speedup": statistics.median(ratios),
-        "speedup_min": min(ratios),
-        "speedup_max": max(ratios),
+        "speedup": statistics.median(ratios) if ratios else None,
+        "speedup_min": min(ratios, default=None),
+        "speedup_max": max(ratios, default=None),
+        **ratio_fields(a, b, "speedup", confidence),
     }
 
 
+_ONE = {"speedup_low": 1.0, "speedup_high": 1.0}  # the baseline against itself
+
+
 def summarize(
-    records: Iterable[dict], baseline: str = "graph", baseline_precision: str | None = None
+    records: Iterable[dict],
+    baseline: str = "graph",
+    baseline_precision: str | None = None,
+    confidence: float = stats.CONFIDENCE,
 ) -> list[dict[str, Any]]:
     """One row per case: medians over repeats, spread, and speed-up over the baseline.
 
     The speed-up of a case is the median over repeats of (case / baseline) in the same
-    repeat (interleaved pairs), with the range of those ratios as its spread.
+    repeat (interleaved pairs), with the range of those ratios as its spread, and the
+    `confidence` interval of the geometric mean of those ratios with its verdict
+    (`speedup_low`, `speedup_high`, `speedup_verdict`, `speedup_repeats_needed`).
     """
     by_case: dict[str, list[dict]] = {}
     for r in records:
         by_case.setdefault(r["case"], []).append(r)
-    rows = [_row(key, recs) for key, recs in by_case.items()]
+    rows = []
+    for key, recs in by_case.items():
+        ok = [r for r in recs if r.get("status") == "ok"]
+        rows.append({**_row(key, recs), **_quantized_ratio(ok, confidence)})
     index = {_row_key(r): r for r in rows if r["mode"] != "pipeline"}
     for row in rows:
         base = index.get(
@@ -160,7 +211,12 @@ def summarize(
                 steps_per_execution=row["steps_per_execution"] if row["mode"] == "pipeline" else 1,
             )
         )
-        row.update(_speedup(row, base, by_case))
+        row.update(_speedup(row, base, by_case, confidence))
+    _mark_fastest(rows)
+    return rows
+
+
+def _mark_fastest(rows: list[dict[str, Any]]) -> None:
     best: dict[str, float] = {}
     for row in rows:
         if row["train_samples_per_s"]:
@@ -168,7 +224,6 @@ def summarize(
     for row in rows:
         rate = row["train_samples_per_s"]
         row["fastest"] = bool(rate) and rate == best.get(row["model"])
-    return rows
 
 
 def by_backend(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -204,9 +259,13 @@ def _reference_pairs(variants: dict[tuple, list[dict]], baseline: str) -> list[t
     return pairs
 
 
-def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dict[str, Any]]:
+def reference_ratios(
+    records: Iterable[dict], baseline: str = "fit", confidence: float = stats.CONFIDENCE
+) -> list[dict[str, Any]]:
     """Ratios against the references, each the median over repeats of a ratio of two
-    throughputs measured in the same repeat, with its min and max:
+    throughputs measured in the same repeat, with its min and max, and the paired
+    `confidence` interval and verdict (`ratio_low`, `ratio_high`, `ratio_verdict`,
+    `ratio_repeats_needed`: `zoo.stats`):
 
     - zoo `baseline` (each of its steps_per_execution) / each reference (ref_tf,
       ref_torch) of the same model, precision, batch and device;
@@ -222,19 +281,23 @@ def reference_ratios(records: Iterable[dict], baseline: str = "fit") -> list[dic
     out = []
     for key, variants in by.items():
         for name, top, bottom in _reference_pairs(variants, baseline):
-            ratios = _ratios(variants[top], variants[bottom])
-            if ratios:
-                out.append(
-                    {
-                        "model": key[0],
-                        "comparison": name,
-                        "ratio": statistics.median(ratios),
-                        "min": min(ratios),
-                        "max": max(ratios),
-                        "repeats": len(ratios),
-                    }
-                )
+            a, b = _paired_rates(variants[top], variants[bottom])
+            if a:
+                out.append(_reference_row(key[0], name, a, b, confidence))
     return out
+
+
+def _reference_row(model: str, name: str, a: list, b: list, confidence: float) -> dict:
+    ratios = [y / x for x, y in zip(a, b, strict=True)]
+    return {
+        "model": model,
+        "comparison": name,
+        "ratio": statistics.median(ratios),
+        "min": min(ratios),
+        "max": max(ratios),
+        "repeats": len(ratios),
+        **ratio_fields(a, b, "ratio", confidence),
+    }
 
 
 # --- written tables ----------------------------------------------------------------------
@@ -265,6 +328,15 @@ TABLE_KINDS: dict[str, str | None] = {
     "quantize": None,
     "infer_samples_per_s": "throughput",
     "infer_vs_float32": "ratio",
+    # The paired intervals and verdicts of the two ratios (zoo.stats), after the columns
+    # files written before them have.
+    "speedup_low": "ratio",
+    "speedup_high": "ratio",
+    "speedup_verdict": None,
+    "speedup_repeats_needed": "count",
+    "infer_vs_float32_low": "ratio",
+    "infer_vs_float32_high": "ratio",
+    "infer_vs_float32_verdict": None,
 }
 TABLE_COLUMNS = list(TABLE_KINDS)
 
@@ -284,11 +356,50 @@ def _with_spread(rows: list[dict], key: str, kind: str, suffix: str = "") -> lis
     return format_spread(rows, key, kind, suffix)
 
 
+# A verdict as a table cell.
+VERDICT_CELLS = {"no difference detected": "no difference", "too few repeats": "1 repeat"}
+
+
+def ratio_cells(rows: list[dict], key: str, suffix: str = "x") -> list[str]:
+    """`ratio [low-high] verdict` per row, the three numbers at one precision: `key`, its
+    interval (`{key}_low`, `{key}_high`) and `{key}_verdict`; the ratio alone where there
+    is no verdict (the baseline) or no interval (one repeat); "-" where there is no ratio."""
+    places = decimals([r.get(f"{key}{p}") for r in rows for p in ("", "_low", "_high")], "ratio")
+    cells = []
+    for r in rows:
+        if r.get(key) is None:
+            cells.append("-")
+            continue
+        text = format_number(r[key], "ratio", places) + suffix
+        low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
+        if r.get(f"{key}_verdict") and low is not None and high is not None:
+            bounds = "-".join(format_number(b, "ratio", places) for b in (low, high))
+            verdict = r[f"{key}_verdict"]
+            text += f" [{bounds}] {VERDICT_CELLS.get(verdict, verdict)}"
+        cells.append(text)
+    return cells
+
+
+def interval_note(confidence: float = stats.CONFIDENCE) -> str:
+    """What the `[low-high]` of a ratio cell is (a line under a written table)."""
+    return (
+        f"Ratios: the median of the per-repeat ratios, then [the {confidence:.0%} interval "
+        "of their geometric mean] from the repeats paired as they ran interleaved (t "
+        "interval on log-ratios, zoo.stats), and the verdict: faster or slower where the "
+        "interval excludes 1, no difference where it holds 1. A ratio of one repeat has no "
+        "interval."
+    )
+
+
 def markdown_table(
-    rows: list[dict], baseline: str, baseline_precision: str | None = None
+    rows: list[dict],
+    baseline: str,
+    baseline_precision: str | None = None,
+    confidence: float = stats.CONFIDENCE,
 ) -> tuple[list[str], list[list[str]]]:
     """The Markdown summary: its header and its rows of cells (the fastest setting of each
-    model in bold), every number column with one precision."""
+    model in bold), every number column with one precision; each ratio with its interval
+    and verdict."""
     versus = f"speed-up vs {baseline}" + (f" {baseline_precision}" if baseline_precision else "")
     rates = _with_spread(rows, "train_samples_per_s", "throughput")
     columns = {
@@ -299,7 +410,7 @@ def markdown_table(
         "train samples/s (min-max)": [
             f"**{c}**" if r["fastest"] else c for c, r in zip(rates, rows, strict=True)
         ],
-        versus: _with_spread(rows, "speedup", "ratio", suffix="x"),
+        f"{versus} [{confidence:.0%} interval]": ratio_cells(rows, "speedup"),
         "infer p50 ms": format_column([r["infer_p50_ms"] or None for r in rows], "ms"),
         "compile s": format_column([r["compile_s"] or None for r in rows], "s"),
         "peak MB": format_column([r["peak_memory_mb"] or None for r in rows], "MB"),
@@ -312,10 +423,7 @@ def markdown_table(
             "infer samples/s": format_column(
                 [r.get("infer_samples_per_s") for r in rows], "throughput"
             ),
-            "infer vs float32": [
-                "-" if c == "-" else f"{c}x"
-                for c in format_column([r.get("infer_vs_float32") for r in rows], "ratio")
-            ],
+            "infer vs float32": ratio_cells(rows, "infer_vs_float32"),
             "status": columns["status"],
         }
     return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
@@ -327,14 +435,18 @@ def quantized_label(row: dict) -> str:
     return row["precision"] if q == "none" else f"{row['precision']}, {q} weights"
 
 
-def reference_markdown(refs: list[dict]) -> tuple[list[str], list[list[str]]]:
+def reference_markdown(
+    refs: list[dict], confidence: float = stats.CONFIDENCE
+) -> tuple[list[str], list[list[str]]]:
     """The Markdown table of `reference_ratios`: header and rows of cells."""
     places = decimals([v for r in refs for v in (r["ratio"], r["min"], r["max"])], "ratio")
+    ratios = ratio_cells(refs, "ratio") if refs else []
     body = []
-    for r in refs:
-        ratio, low, high = (format_number(r[k], "ratio", places) for k in ("ratio", "min", "max"))
-        body.append([r["model"], r["comparison"], f"{ratio}x ({low}-{high})", str(r["repeats"])])
-    return ["model", "comparison", "ratio (min-max)", "repeats"], body
+    for r, ratio in zip(refs, ratios, strict=True):
+        low, high = (format_number(r[k], "ratio", places) for k in ("min", "max"))
+        body.append([r["model"], r["comparison"], ratio, f"{low}-{high}", str(r["repeats"])])
+    head = ["model", "comparison", f"ratio [{confidence:.0%} interval]", "min-max", "repeats"]
+    return head, body
 
 
 def _markdown(head: list[str], body: list[list[str]]) -> list[str]:
@@ -359,109 +471,13 @@ def write_tables(
     refs = reference_ratios(records, baseline)
     if refs:
         lines += ["", *_markdown(*reference_markdown(refs))]
+    lines += ["", interval_note()]
     csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
     with io.atomic_path(csv_path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     with io.atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
-
-
-def compare(
-    base: list[dict],
-    new: list[dict],
-    fail_above: float | None = None,
-    baseline: str = "graph",
-    allow_different: Iterable[str] = (),
-) -> dict[str, Any]:
-    """Matches the cases of two result files and compares their training throughput, once
-    their fairness manifests agree (`zoo.perf.manifest.check`).
-
-    Returns:
-        ``{"rows": [...], "geomean": float, "regressions": [case, ...], "unmatched": n,
-        "unchecked": {...} or None}``; a row is noisy when the spread of either run is
-        wider than the difference, and `differs` lists the settings it was allowed to
-        differ in (with both values in `differences`). `unchecked` says which run lacks
-        manifests (records written before them) and what their environments tell of the
-        CPUs.
-
-    Raises:
-        UnfairComparisonError: the manifests differ in a speed-relevant setting that
-            `allow_different` does not name.
-    """
-    from zoo.perf import manifest
-
-    a = {r["case"]: r for r in summarize(base, baseline) if r["train_samples_per_s"]}
-    b = {r["case"]: r for r in summarize(new, baseline) if r["train_samples_per_s"]}
-    shared = sorted(set(a) & set(b))
-    mine, theirs = _first_ok(base, "manifest"), _first_ok(new, "manifest")
-    pairs = {k: (mine.get(k), theirs.get(k)) for k in shared}
-    found = manifest.check(pairs, allow_different)
-    rows = [_compare_row(a[k], b[k], fail_above, found.get(k, {})) for k in shared]
-    geomean = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows)) if rows else None
-    return {
-        "rows": rows,
-        "geomean": geomean,
-        "regressions": [r["case"] for r in rows if r["regressed"]],
-        "unmatched": len(set(a) ^ set(b)),
-        "unchecked": _unchecked(pairs, _first_ok(base, "env"), _first_ok(new, "env")),
-    }
-
-
-def _first_ok(records: list[dict], field: str) -> dict[str, Any]:
-    """{case: the `field` of its first successful record} (None where it has none)."""
-    found: dict[str, Any] = {}
-    for r in records:
-        if r.get("status") == "ok":
-            found.setdefault(r["case"], r.get(field))
-    return found
-
-
-def _compare_row(ra: dict, rb: dict, fail_above: float | None, diff: dict) -> dict[str, Any]:
-    ratio = rb["train_samples_per_s"] / ra["train_samples_per_s"]
-    spread = max(
-        (r["train_samples_per_s_max"] - r["train_samples_per_s_min"]) / r["train_samples_per_s"]
-        for r in (ra, rb)
-    )
-    return {
-        "case": ra["case"],
-        **{k: ra[k] for k in ("model", "mode", "precision", "batch_size", "device", "backend")},
-        "base": ra["train_samples_per_s"],
-        "new": rb["train_samples_per_s"],
-        "ratio": ratio,
-        "spread": spread,
-        "noisy": spread >= abs(ratio - 1),
-        "regressed": fail_above is not None and (1 - ratio) * 100 > fail_above,
-        "differs": list(diff),
-        "differences": {k: list(v) for k, v in diff.items()},
-    }
-
-
-def _unchecked(pairs: dict, env_a: dict, env_b: dict) -> dict[str, Any] | None:
-    """Which run has shared cases without a manifest, and the CPUs their environments
-    record (`cpu`, and `cpu_flags`: None where the environment predates them)."""
-    missing = [
-        side
-        for side, i in (("BASE", 0), ("NEW", 1))
-        if any(pair[i] is None for pair in pairs.values())
-    ]
-    if not missing:
-        return None
-    cases = list(pairs)
-    envs = [next((e[c] for c in cases if e.get(c)), None) or {} for e in (env_a, env_b)]
-    return {
-        "without_manifest": missing,
-        "cases": sum(1 for a, b in pairs.values() if a is None or b is None),
-        "cpu": [_cpu_name(e) for e in envs],
-        "cpu_flags": [e.get("cpu_flags") for e in envs],
-    }
-
-
-def _cpu_name(env: dict) -> str | None:
-    """The environment's CPU model, with its family and model where recorded."""
-    if env.get("cpu") and env.get("cpu_id"):
-        return f"{env['cpu']} ({env['cpu_id']})"
-    return env.get("cpu")
 
 
 # --- time to target ----------------------------------------------------------------------

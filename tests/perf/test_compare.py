@@ -1,0 +1,189 @@
+"""Ratios with their uncertainty: the summary's intervals and `zoo compare` as a CI gate
+(exit 0 nothing regressed, 1 regressed, 2 any error), on record files of the real shape."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+
+from tests.perf.test_bench import profile_fields
+from zoo.perf import compare as perf_compare
+from zoo.perf import summary as perf_summary
+from zoo.perf.suite import case_key
+
+runner = CliRunner()
+
+# Per-repeat factors on a case's throughput: the same distribution, a spread of about 20%
+# of the median. CHANCE_LOW's median is 7% under NOISE_A's by chance alone.
+NOISE_A = (0.90, 1.10, 1.00, 0.95, 1.05)
+NOISE_B = (1.08, 0.92, 0.97, 1.10, 0.89)
+CHANCE_LOW = (0.86, 0.90, 0.93, 1.00, 0.95)
+CASES = {("mlp", "graph"): 30_000.0, ("mlp", "xla"): 45_000.0, ("seed_cnn", "graph"): 900.0}
+
+
+def _record(model: str, mode: str, rate: float, repeat: int, new_schema: bool) -> dict:
+    """A successful bench record as zoo bench writes it; the old schema's `params` is the
+    parameter count, the new one has `num_params` and `model_kwargs`."""
+    fields = profile_fields(rate, mode)
+    count = fields.pop("num_params", None) or fields.pop("params")
+    return {
+        "suite": "quick",
+        "case": case_key(model, mode, "float32", 64, "cpu"),
+        "repeat": repeat,
+        "model": model,
+        "mode": mode,
+        "precision": "float32",
+        "batch_size": 64,
+        "device": "cpu",
+        "backend": "tensorflow",
+        **({"num_params": count, "model_kwargs": {}} if new_schema else {"params": count}),
+        **fields,
+        "env": {"cpu": "AMD EPYC", "cpu_flags": ["avx2"]},
+    }
+
+
+def _run(path, factors: dict, repeats: int = 5, new_schema: bool = False) -> str:
+    """A results file: each case's rate times its factor of each repeat, interleaved."""
+    lines = [
+        json.dumps(_record(model, mode, rate * factors[(model, mode)][i], i, new_schema))
+        for i in range(repeats)
+        for (model, mode), rate in CASES.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _gate(base: str, new: str, *extra: str):
+    return runner.invoke(app, ["compare", base, new, "--fail-above", "5", *extra])
+
+
+def test_an_a_a_pair_of_noisy_runs_flags_nothing(tmp_path):
+    base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A))
+    factors = {**dict.fromkeys(CASES, NOISE_B), ("mlp", "xla"): CHANCE_LOW}
+    new = _run(tmp_path / "b.jsonl", factors, new_schema=True)
+    # The median ratio alone is 0.93: the rule of "slower by more than 5%" would fail it.
+    assert statistics.median(CHANCE_LOW) / statistics.median(NOISE_A) < 0.95
+    r = _gate(base, new)
+    assert r.exit_code == 0, r.output
+    assert "REGRESSION" not in r.output and "undecided" in r.output
+    assert "undecided at --fail-above 5" in r.output and "repeats per run" in r.output
+    result = perf_compare.compare_runs(
+        perf_compare.load_run(base), perf_compare.load_run(new), fail_above=5
+    )
+    assert result["regressions"] == [] and len(result["rows"]) == 3
+    for row in result["rows"]:
+        assert row["low"] < 1 < row["high"] and row["verdict"] == "no difference detected"
+        assert row["repeats"] == [5, 5] and not row["decided"] and row["repeats_needed"] > 5
+
+
+def test_a_real_slowdown_with_five_repeats_is_flagged(tmp_path):
+    base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A))
+    slow = tuple(0.7 * f for f in NOISE_B)
+    new = _run(tmp_path / "b.jsonl", {**dict.fromkeys(CASES, NOISE_B), ("mlp", "xla"): slow})
+    r = _gate(base, new)
+    assert r.exit_code == 1, r.output
+    flagged = [line for line in r.output.splitlines() if "REGRESSION" in line]
+    assert len(flagged) == 1 and "xla f32 b64" in flagged[0]
+    assert "1 case(s) regressed by more than 5% (95% confidence)" in r.output
+    result = json.loads(_gate(base, new, "--json").stdout)
+    (row,) = [x for x in result["rows"] if x["regressed"]]
+    assert row["ratio"] == pytest.approx(0.7, abs=0.02) and row["high"] < 0.95
+    assert row["verdict"] == "slower" and result["regressions"] == [row["case"]]
+    # A stricter confidence widens every interval; the 0.7x case stays flagged.
+    assert _gate(base, new, "--confidence", "0.99").exit_code == 1
+
+
+def test_one_repeat_is_never_a_regression_and_says_so(tmp_path):
+    base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A), repeats=1)
+    new = _run(tmp_path / "b.jsonl", dict.fromkeys(CASES, (0.5,)), repeats=1)
+    r = _gate(base, new)
+    assert r.exit_code == 0, r.output
+    assert "1 repeat" in r.output and "no interval, so never flagged" in r.output
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "No results file at"),
+        ('{"name": "x", "seconds": 1.5}\n', "lacks case, status, model"),
+        ("[1, 2]\n", "not a JSON"),
+        ("", "holds no records"),
+        (b"\xff\xfe\x00binary\n\x01\n", "line 1"),
+    ],
+)
+def test_a_missing_or_foreign_file_is_one_line_and_exit_2(tmp_path, content, expected):
+    good = _run(tmp_path / "good.jsonl", dict.fromkeys(CASES, NOISE_A))
+    bad = tmp_path / "other.jsonl"
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    elif content is not None:
+        bad.write_text(content)
+    r = runner.invoke(app, ["compare", str(bad), good])
+    assert r.exit_code == 2, r.output
+    assert expected in r.output and str(bad) in r.output
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_runs_that_share_no_case_are_an_error(tmp_path):
+    base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A))
+    other = tmp_path / "b.jsonl"
+    other.write_text(json.dumps(_record("lstm_classifier", "graph", 10.0, 0, True)) + "\n")
+    r = runner.invoke(app, ["compare", base, str(other)])
+    assert r.exit_code == 2 and "share no successful case" in r.output
+
+
+def test_summary_ratios_carry_paired_intervals_and_verdicts(tmp_path):
+    rates = {"graph": [100.0, 110.0, 90.0], "xla": [150.0, 160.0, 140.0]}
+    records = [
+        _record("mlp", mode, rates[mode][i], i, new_schema=i > 0)  # both schemas at once
+        for i in range(3)
+        for mode in ("graph", "xla")
+    ]
+    rows = {r["mode"]: r for r in perf_summary.summarize(records)}
+    xla = rows["xla"]
+    assert xla["num_params"] == 5 and xla["model_kwargs"] == {}
+    assert xla["speedup"] == pytest.approx(1.5)  # the median of the per-repeat ratios
+    assert xla["speedup_low"] < 1.45 and 1.55 < xla["speedup_high"] < 1.7
+    assert xla["speedup_verdict"] == "faster" and xla["speedup_repeats_needed"] is None
+    assert rows["graph"]["speedup_verdict"] is None  # the baseline itself
+    head, body = perf_summary.markdown_table(list(rows.values()), "graph")
+    cell = body[1][head.index("speed-up vs graph [95% interval]")]
+    assert cell.startswith("1.50x [1.") and cell.endswith("] faster")
+    assert body[0][head.index("speed-up vs graph [95% interval]")] == "1.00x"
+    one = perf_summary.summarize(records[:2])  # one repeat: no interval, the ratio alone
+    assert one[1]["speedup_verdict"] == "too few repeats"
+    assert perf_summary.ratio_cells(one, "speedup") == ["1.00x", "1.50x"]
+
+
+def test_reference_and_quantized_ratios_carry_intervals():
+    records = [
+        {**_record("seed_cnn", mode, rate * f, i, True), "steps_per_execution": 1}
+        for i, f in enumerate((1.0, 1.02, 0.98))
+        for mode, rate in (("fit", 105.0), ("ref_tf", 100.0))
+    ]
+    (ref,) = perf_summary.reference_ratios(records, "fit")
+    assert ref["ratio"] == pytest.approx(1.05)
+    assert ref["ratio_low"] == pytest.approx(ref["ratio_high"])
+    assert ref["ratio_verdict"] == "faster"  # the same 1.05 in every repeat
+    quantized = {
+        **_record("mlp", "graph", 100.0, 0, True),
+        "case": case_key("mlp", "graph", "float32", 64, "cpu") + "|q=int8",
+        "quantize": "int8",
+        "train": None,
+    }
+    repeats = [
+        {
+            **quantized,
+            "repeat": i,
+            "infer": {"samples_per_s": q},
+            "float32_infer": {"samples_per_s": f},
+        }
+        for i, (q, f) in enumerate(((300.0, 600.0), (330.0, 600.0), (270.0, 600.0)))
+    ]
+    (row,) = perf_summary.summarize(repeats)
+    assert row["infer_vs_float32"] == pytest.approx(0.5)
+    assert row["infer_vs_float32_high"] < 1 and row["infer_vs_float32_verdict"] == "slower"

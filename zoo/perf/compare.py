@@ -1,0 +1,203 @@
+"""Two benchmark runs compared case by case: the data of `zoo compare BASE NEW`.
+
+`load_run` reads a results file and checks that its records are the zoo's (a file written
+by another tool is one error naming the file and what it lacks, not a KeyError);
+`compare_runs` matches the cases of two runs, checks their fairness manifests
+(`zoo.perf.manifest`), and gives each shared case the ratio NEW/BASE of its training
+throughput with a confidence interval and a verdict (`zoo.stats.unpaired`: Welch's
+interval on the log throughputs of the repeats of both files, which ran separately).
+
+The regression rule, for a CI gate that does not cry wolf: at `fail_above` percent a case
+regresses only when its whole interval lies below 1 - fail_above / 100, slower beyond the
+threshold with the stated confidence. A case whose interval reaches both sides of that
+bound is undecided (not flagged), with an estimate of the repeats that would decide it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from zoo import stats
+from zoo.errors import OutputError
+from zoo.perf.summary import summarize
+
+# The keys of every bench record, and those of a successful one.
+RECORD_KEYS = ("case", "status", "model", "mode", "precision", "batch_size", "device")
+OK_KEYS = ("train",)
+
+
+def load_run(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a `zoo bench` results file, checked.
+
+    Raises:
+        OutputError: the file is missing or unreadable, holds no record, or holds records
+            that are not the zoo's bench records (one line naming the file and the keys).
+    """
+    from zoo.perf.runner import read_records
+
+    records = read_records(path)
+    check_records(path, records)
+    return records
+
+
+def check_records(path: str | Path, records: list) -> None:
+    """Raises OutputError, naming the file and what is missing, unless every record is a
+    zoo bench record (a JSON object with RECORD_KEYS; a successful one also OK_KEYS)."""
+    if not records:
+        raise OutputError(f"{path} holds no records.", "zoo compare reads what zoo bench wrote.")
+    bad = [(n, _missing(r)) for n, r in enumerate(records, 1) if _missing(r)]
+    if not bad:
+        return
+    n, missing = bad[0]
+    record = records[n - 1]
+    kind = f" (kind {record['kind']!r})" if isinstance(record, dict) and record.get("kind") else ""
+    raise OutputError(
+        f"{path}: {len(bad)} of {len(records)} records are not zoo bench records; "
+        f"record {n}{kind} lacks {', '.join(missing)}.",
+        "zoo compare reads the .jsonl files that zoo bench writes.",
+    )
+
+
+def _missing(record: Any) -> list[str]:
+    if not isinstance(record, dict):
+        return ["everything (it is not a JSON object)"]
+    keys = RECORD_KEYS + (OK_KEYS if record.get("status") == "ok" else ())
+    missing = [k for k in keys if k not in record]
+    train = record.get("train")
+    if isinstance(train, dict) and not _positive(train.get("samples_per_s")):
+        missing.append("train.samples_per_s (a positive number)")
+    return missing
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def compare_runs(
+    base: list[dict],
+    new: list[dict],
+    fail_above: float | None = None,
+    baseline: str = "graph",
+    allow_different: Iterable[str] = (),
+    confidence: float = stats.CONFIDENCE,
+) -> dict[str, Any]:
+    """Matches the cases of two result files and compares their training throughput, once
+    their fairness manifests agree (`zoo.perf.manifest.check`).
+
+    Returns:
+        ``{"rows": [...], "geomean": float, "regressions": [case, ...], "undecided":
+        [case, ...], "unmatched": n, "unchecked": {...} or None, "confidence": c,
+        "fail_above": pct}``. A row holds both medians, `ratio` (NEW/BASE: the ratio of
+        the geometric means), its interval `low`-`high`, `verdict` (`zoo.stats`),
+        `regressed`, `decided` (at `fail_above`), `repeats_needed` where undecided, and
+        `differs`: the settings it was allowed to differ in (both values in
+        `differences`). `unchecked` says which run lacks manifests (records written before
+        them) and what their environments tell of the CPUs.
+
+    Raises:
+        UnfairComparisonError: the manifests differ in a speed-relevant setting that
+            `allow_different` does not name.
+    """
+    from zoo.perf import manifest
+
+    a = {r["case"]: r for r in summarize(base, baseline) if r["train_samples_per_s"]}
+    b = {r["case"]: r for r in summarize(new, baseline) if r["train_samples_per_s"]}
+    shared = sorted(set(a) & set(b))
+    mine, theirs = _first_ok(base, "manifest"), _first_ok(new, "manifest")
+    pairs = {k: (mine.get(k), theirs.get(k)) for k in shared}
+    found = manifest.check(pairs, allow_different)
+    rates_a, rates_b = _case_rates(base), _case_rates(new)
+    rows = []
+    for k in shared:
+        ratio = stats.unpaired(rates_a[k], rates_b[k], confidence)
+        rows.append(_compare_row(a[k], b[k], ratio, fail_above, found.get(k, {})))
+    geomean = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows)) if rows else None
+    return {
+        "rows": rows,
+        "geomean": geomean,
+        "regressions": [r["case"] for r in rows if r["regressed"]],
+        "undecided": [r["case"] for r in rows if not r["decided"]],
+        "unmatched": len(set(a) ^ set(b)),
+        "unchecked": _unchecked(pairs, _first_ok(base, "env"), _first_ok(new, "env")),
+        "confidence": confidence,
+        "fail_above": fail_above,
+    }
+
+
+def _case_rates(records: list[dict]) -> dict[str, list[float]]:
+    """{case: the training samples/s of each successful repeat}."""
+    found: dict[str, list[float]] = {}
+    for r in records:
+        rate = (r.get("train") or {}).get("samples_per_s") if r.get("status") == "ok" else None
+        if _positive(rate):
+            found.setdefault(r["case"], []).append(rate)
+    return found
+
+
+def _first_ok(records: list[dict], field: str) -> dict[str, Any]:
+    """{case: the `field` of its first successful record} (None where it has none)."""
+    found: dict[str, Any] = {}
+    for r in records:
+        if r.get("status") == "ok":
+            found.setdefault(r["case"], r.get(field))
+    return found
+
+
+def _compare_row(
+    ra: dict, rb: dict, ratio: stats.Ratio, fail_above: float | None, diff: dict
+) -> dict[str, Any]:
+    spread = max(
+        (r["train_samples_per_s_max"] - r["train_samples_per_s_min"]) / r["train_samples_per_s"]
+        for r in (ra, rb)
+    )
+    decided = ratio.decided(fail_above)
+    names = ("model", "mode", "precision", "batch_size", "device", "backend", "quantize")
+    return {
+        "case": ra["case"],
+        **{k: ra[k] for k in names},
+        "base": ra["train_samples_per_s"],
+        "new": rb["train_samples_per_s"],
+        "ratio": ratio.ratio,
+        "low": ratio.low,
+        "high": ratio.high,
+        "verdict": ratio.verdict,
+        "regressed": fail_above is not None and ratio.regressed(fail_above),
+        "decided": decided,
+        "repeats": list(ratio.counts),
+        "repeats_needed": None if decided else ratio.repeats_needed(fail_above),
+        "spread": spread,  # the wider min-max range of the two, relative (the chart's bars)
+        "noisy": ratio.verdict == "no difference detected",
+        "differs": list(diff),
+        "differences": {k: list(v) for k, v in diff.items()},
+    }
+
+
+def _unchecked(pairs: dict, env_a: dict, env_b: dict) -> dict[str, Any] | None:
+    """Which run has shared cases without a manifest, and the CPUs their environments
+    record (`cpu`, and `cpu_flags`: None where the environment predates them)."""
+    missing = [
+        side
+        for side, i in (("BASE", 0), ("NEW", 1))
+        if any(pair[i] is None for pair in pairs.values())
+    ]
+    if not missing:
+        return None
+    cases = list(pairs)
+    envs = [next((e[c] for c in cases if e.get(c)), None) or {} for e in (env_a, env_b)]
+    return {
+        "without_manifest": missing,
+        "cases": sum(1 for a, b in pairs.values() if a is None or b is None),
+        "cpu": [_cpu_name(e) for e in envs],
+        "cpu_flags": [e.get("cpu_flags") for e in envs],
+    }
+
+
+def _cpu_name(env: dict) -> str | None:
+    """The environment's CPU model, with its family and model where recorded."""
+    if env.get("cpu") and env.get("cpu_id"):
+        return f"{env['cpu']} ({env['cpu_id']})"
+    return env.get("cpu")
