@@ -1,5 +1,6 @@
 """The layering rules of docs/architecture.md, checked on the source: no import cycle (lazy
-imports included), the library never imports the benchmark scripts, no long function."""
+imports included), the library never imports the benchmark scripts, no long function, and
+no module but the one process runner starts processes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 60
+# The modules that may start a process, and why. Everything else goes through zoo.proc, so
+# that every job has a time limit and its whole process group is ended with it.
+MAY_START_PROCESSES = {"zoo.proc": "the one process runner: workers, and git for provenance"}
+# What starts a process: these modules, and these functions of `os` and `asyncio`.
+PROCESS_MODULES = ("subprocess", "multiprocessing", "concurrent.futures.process", "pty")
+PROCESS_CALLS = ("fork", "forkpty", "system", "popen", "posix_spawn", "posix_spawnp")
+PROCESS_PREFIXES = ("exec", "spawn", "create_subprocess", "ProcessPool")
 
 
 def _modules() -> dict[str, Path]:
@@ -108,3 +116,51 @@ def test_no_function_is_longer_than_a_screen():
                 if lines > MAX_LINES:
                     long.append(f"{module}.{node.name}: {lines} lines")
     assert long == []
+
+
+def _starts_processes(source: str) -> list[str]:
+    """What in `source` can start a process: an import of PROCESS_MODULES, or a function
+    of PROCESS_CALLS or PROCESS_PREFIXES taken from os, asyncio or concurrent.futures."""
+    owners = ("os", "asyncio", "concurrent.futures")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+            names += [a.name for a in node.names] if node.module in owners else []
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            names = [node.attr] if node.value.id in owners else []
+        for name in names:
+            if name.split(".")[0] in PROCESS_MODULES or name in PROCESS_MODULES:
+                found.append(name)
+            elif name in PROCESS_CALLS or name.startswith(PROCESS_PREFIXES):
+                found.append(name)
+    return found
+
+
+def test_only_the_process_runner_starts_processes():
+    starters = {
+        module: names
+        for module, path in _modules().items()
+        if module not in MAY_START_PROCESSES and (names := _starts_processes(path.read_text()))
+    }
+    assert starters == {}
+
+
+def test_the_process_check_finds_every_way_to_start_one():
+    source = """
+import subprocess
+from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor
+import os, asyncio
+os.fork(); os.execv("x", []); os.system("x"); os.spawnl(0, "x")
+asyncio.create_subprocess_exec("x")
+os.path.join("a", "b"); os.environ.get("X")
+from platform import system
+"""
+    assert _starts_processes(source) == [
+        "subprocess", "multiprocessing", "ProcessPoolExecutor", "fork", "execv", "system",
+        "spawnl", "create_subprocess_exec",
+    ]  # fmt: skip

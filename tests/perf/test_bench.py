@@ -42,7 +42,7 @@ def profile_fields(rate: float, mode: str) -> dict:
     """What a successful profile of linear_regression returns, at a given throughput."""
     return {
         "status": "ok",
-        "params": 5,
+        "num_params": 5,
         "flops": {"forward_per_sample": 8},
         "train": {"samples_per_s": rate, "step_ms_p10": 1.0, "step_ms_p90": 2.0},
         "infer": {"p50_ms": 0.1},
@@ -123,6 +123,9 @@ def test_repeats_interleave_and_results_stream(tmp_path):
         2,
         2,
     ]
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["schema"] == 2 and first["kind"] == "bench"
+    assert first["model_kwargs"] == {} and first["num_params"] == 5 and "params" not in first
     rows = {r["mode"]: r for r in perf_summary.summarize(records)}
     assert rows["graph"]["train_samples_per_s"] == 100.0
     assert rows["xla"]["speedup"] == pytest.approx(1.5)
@@ -201,6 +204,13 @@ def test_bench_command_end_to_end(tmp_path):
     r = runner.invoke(app, ["bench", "--suite", str(suite), "--output", str(out)])
     assert r.exit_code == 0, r.output
     assert "linear_regression" in r.output and "vs graph" in r.output and "[2/2]" in r.output
+    for line in out.read_text().splitlines():  # each record says where it comes from
+        record = json.loads(line)
+        assert record["schema"] == 2 and record["num_params"] == 5  # 4 weights and a bias
+        provenance = record["provenance"]
+        assert provenance["machine"]["cpu_flags"] == __import__("zoo.io").io.cpu_info()["flags"]
+        assert provenance["argv"] and provenance["versions"]["keras"]
+        assert "git" in provenance  # the commit where the zoo runs from a checkout
     r = runner.invoke(app, ["bench", "--suite", str(suite), "--output", str(out)])
     assert r.exit_code == 1 and "--resume" in r.output
     r = runner.invoke(

@@ -13,8 +13,8 @@ from tests.perf.test_bench import profile_fields
 from zoo import io
 from zoo.choices import SPEED_SETTINGS
 from zoo.errors import InvalidArgumentError, UnfairComparisonError
+from zoo.perf import compare as perf_compare
 from zoo.perf import manifest
-from zoo.perf import summary as perf_summary
 
 runner = CliRunner()
 
@@ -254,7 +254,7 @@ def test_allowed_differences_are_compared_and_marked(tmp_path):
     marked = [line for line in r.output.splitlines() if "≠ threads" in line]
     assert len(marked) == 1 and "xla f32 b64" in marked[0]
     assert "settings differ (≠, --allow-different): threads (intra_op=0 in BASE" in r.output
-    result = perf_summary.compare(
+    result = perf_compare.compare_runs(
         [json.loads(x) for x in open(base)],
         [json.loads(x) for x in open(new)],
         allow_different=["threads"],

@@ -25,7 +25,7 @@ ROW_FIELDS = {
     "samples_per_s", "verdict", "detail",
 }  # fmt: skip
 REPORT_FIELDS = {
-    "model", "backends", "steps", "precision", "batch_size", "params", "dropout_off",
+    "model", "backends", "steps", "precision", "batch_size", "model_kwargs", "dropout_off",
     "optimizer", "learning_rate", "metric", "optimum", "tolerance", "equal", "rows",
 }  # fmt: skip
 
@@ -172,6 +172,8 @@ def test_parity_suite_writes_jsonl_and_markdown(tmp_path, monkeypatch):
     out = tmp_path / "p.jsonl"
     records = parity.run_suite(s, out, models="mlp")
     assert [r["model"] for r in records] == ["mlp"]
-    assert json.loads(out.read_text())["rows"][1]["status"] == "skipped"
+    line = json.loads(out.read_text())
+    assert line["rows"][1]["status"] == "skipped"
+    assert line["schema"] == 2 and line["kind"] == "parity" and line["provenance"]["machine"]
     md = out.with_suffix(".md").read_text()
     assert "| mlp | torch | skipped | extra |" in md and "| mlp | tensorflow | reference" in md

@@ -1,19 +1,16 @@
 """Cross-backend parity: one model, the same weights and batches, one process per backend.
 
 `run_parity` draws the batches here (NumPy only, no framework), runs
-`python -m zoo.perf.parity_worker` once per backend with `KERAS_BACKEND` set (the first
-also saves the initial weights every other one loads), and compares each backend's
-outputs, gradients, loss curve, metric and throughput with the first's. The tolerances
-come from the compute dtype's machine epsilon; docs/parity.md derives them.
+`python -m zoo.perf.parity_worker` once per backend (through `zoo.proc`) with
+`KERAS_BACKEND` set (the first also saves the initial weights every other one loads), and
+compares each backend's outputs, gradients, loss curve, metric and throughput with the
+first's. The tolerances come from the compute dtype's machine epsilon; docs/parity.md
+derives them. A parity suite appends one record per model (`zoo.results`, kind "parity").
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from zoo import io, registry
+from zoo import io, proc, registry
 from zoo.choices import BACKEND_EXTRA, BACKENDS, PRECISIONS, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
+from zoo.record import stamp
+from zoo.results import ResultsFile
 from zoo.spec import ModelSpec
 
 EPS32 = 2.0**-23
@@ -148,22 +147,10 @@ def _inputs(data) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def _spawn(backend: str, job: dict, timeout_s: float) -> dict[str, Any]:
-    """One backend's worker; its result file, or why there is none."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
-    payload = json.dumps({**job, "backend": backend})
-    command = [sys.executable, "-m", "zoo.perf.parity_worker", payload]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout_s, env=env
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"no result within {timeout_s:.0f} s"}
-    path = Path(job["folder"]) / f"{backend}.json"
-    if proc.returncode == 0 and path.is_file():
-        return {**json.loads(path.read_text()), "wall_s": time.perf_counter() - t0}
-    tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or [""]
-    return {"status": "crashed", "reason": f"exit code {proc.returncode}: {tail[0][:300]}"}
+    """One backend's worker: its record, or why there is none."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
+    job = {**job, "backend": backend}
+    return proc.run_module("zoo.perf.parity_worker", job, timeout_s=timeout_s, env=env)
 
 
 def run_parity(
@@ -222,7 +209,7 @@ def _report(req: Request, spec: ModelSpec, setup: dict, rows: list[dict]) -> dic
     return {
         "model": req.model, "family": spec.family, "task": spec.task,
         "backends": list(req.backends), "steps": req.steps, "precision": req.precision,
-        "batch_size": req.batch_size, "params": dict(req.params),
+        "batch_size": req.batch_size, "model_kwargs": dict(req.params),
         "dropout_off": list(req.dropout_off), "optimizer": spec.recipe.optimizer,
         "learning_rate": spec.recipe.learning_rate, "metric": headline,
         "optimum": setup["optimum"].get(headline), "tolerance": tolerances(req.precision),
@@ -245,7 +232,7 @@ def compare_results(req: Request, results: dict[str, dict], folder: Path) -> lis
     rows = []
     for backend in req.backends:
         result = results[backend]
-        row = {"backend": backend, "status": result.get("status", "crashed")}
+        row = {"backend": backend, "status": result.get("status", "failed")}
         if row["status"] != "ok":
             rows.append({**row, "reason": result.get("reason"), "verdict": row["status"]})
             continue
@@ -377,25 +364,21 @@ def run_suite(
     resume: bool = False,
     on_result: Callable[[int, int, Request, dict], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs `zoo parity` on every model of a parity suite, a record per model streamed to
-    `output` (JSON lines; resumable), and writes the Markdown table beside it.
+    """Runs `zoo parity` on every model of a parity suite, a record per model appended to
+    `output` (JSON lines, kind "parity"; resumable), and writes the Markdown table beside
+    it.
 
     Raises:
         OutputError: `output` exists and `resume` is off.
     """
-    from zoo.perf import runner
-
     output, requests = Path(output), suite_requests(suite, models)
-    runner.check_output(output, resume)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    records = runner.read_records(output) if output.exists() else []
-    done = {r["model"] for r in records if r.get("status") == "ok"}
-    records = [r for r in records if r["model"] in done]
-    todo = [r for r in requests if r.model not in done]
+    results = ResultsFile(output)
+    records = results.resume(resume, key=lambda r: r["model"], finished=("ok",))
+    todo = [r for r in requests if not results.done(r.model)]
     for n, req in enumerate(todo, 1):
-        record = {"suite": suite.name, **_suite_record(req, suite.timeout_s)}
+        record = stamp({"suite": suite.name, **_suite_record(req, suite.timeout_s)}, "parity")
+        results.append(record)
         records.append(record)
-        _write_lines(output, records)
         if on_result:
             on_result(n, len(todo), req, record)
     write_markdown(output, records)
@@ -407,14 +390,8 @@ def _suite_record(req: Request, timeout_s: float) -> dict[str, Any]:
     try:
         report = run_parity(req, timeout_s=timeout_s)
     except InvalidArgumentError as e:  # e.g. data the model's size cannot have
-        return {"model": req.model, "status": "error", "reason": str(e)}
+        return {"model": req.model, "status": "failed", "reason": str(e)}
     return {"status": "ok", **report, "wall_s": time.perf_counter() - t0}
-
-
-def _write_lines(path: Path, records: list[dict]) -> None:
-    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def markdown_rows(records: list[dict]) -> list[list[str]]:

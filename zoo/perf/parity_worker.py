@@ -1,14 +1,15 @@
-"""One backend of a parity run: `python -m zoo.perf.parity_worker '<job JSON>'`.
+"""One backend of a parity run: `python -m zoo.perf.parity_worker JOB_FILE RECORD_FILE`,
+started by `zoo.perf.parity` through `zoo.proc` (not an interface for users).
 
-Runs with `KERAS_BACKEND` set by `zoo.perf.parity`. Reads the shared batches (and, unless
-it is the first backend, the shared initial weights) from the job's folder, and writes
-`<backend>.json` (losses, metric, throughput, what ran) and `<backend>.npz` (outputs,
-gradients, initial weights) there. Not an interface for users.
+Runs with `KERAS_BACKEND` set. Reads the shared batches (and, unless it is the first
+backend, the shared initial weights) from the job's folder, writes `<backend>.npz`
+(outputs, gradients, initial weights) there, and returns the record (losses, metric,
+throughput, what ran) that `zoo.proc.worker_main` writes; a ZooError or another exception
+is a "failed" record, a missing optional package a "skipped" one.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -16,23 +17,20 @@ from typing import Any
 
 import numpy as np
 
+from zoo import io
+from zoo.proc import worker_main
 
-def main(argv: list[str]) -> int:
-    job = json.loads(argv[0])
-    from zoo.errors import ZooError
 
+def run(job: dict) -> dict[str, Any]:
+    """The backend's record; its arrays go to `<backend>.npz` in the job's folder."""
     folder = Path(job["folder"])
     try:
         record, arrays = _run(job, folder)
-        np.savez(folder / f"{job['backend']}.npz", **arrays)
     except ImportError as e:  # a factory's optional package (keras-hub, keras-rs)
-        record = {"status": "skipped", "reason": f"needs {e.name or e}: {e}"}
-    except ZooError as e:
-        record = {"status": "error", "reason": str(e)}
-    except Exception as e:  # the parent reports it; other backends go on
-        record = {"status": "error", "reason": f"{type(e).__name__}: {e}".splitlines()[0][:300]}
-    (folder / f"{job['backend']}.json").write_text(json.dumps(record), encoding="utf-8")
-    return 0
+        return {"status": "skipped", "reason": f"needs {e.name or e}: {e}"}
+    with io.atomic_path(folder / f"{job['backend']}.npz", suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+    return record
 
 
 def _run(job: dict, folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -184,4 +182,4 @@ def _env() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(worker_main(run))

@@ -1,12 +1,14 @@
 """Running a suite: each case profiled in its own process, results streamed to JSON lines.
 
-Every case runs in a fresh Python process (`python -m zoo.perf.worker`) with a time limit,
-so a crash, a hang or an out-of-memory in one case becomes that case's status and the suite
-goes on; a fresh process also isolates global state (the dtype policy, XLA caches) and makes
-the peak resident memory that of the case alone. Repeats run interleaved (every case once,
-then every case again), so slow drifts of a shared machine hit all cases alike. Each result
-is appended to a JSON-lines file as soon as it is known (atomically: the file is rewritten to
-a temporary file and renamed), so `resume` runs only the missing cases.
+Every case runs in a fresh Python process (`python -m zoo.perf.worker`, through
+`zoo.proc`) with a time limit, so a crash, a hang or an out-of-memory in one case becomes
+that case's status (one of `zoo.choices.RUN_STATUSES`) and the suite goes on; a fresh
+process also isolates global state (the dtype policy, XLA caches) and makes the peak
+resident memory that of the case alone. Repeats run interleaved (every case once, then
+every case again), so slow drifts of a shared machine hit all cases alike. Each record is
+appended to a JSON-lines file (`zoo.results`) as soon as it is known, one line each, so
+`resume` runs only the missing cases. Records are stamped (`zoo.record`): kind "bench",
+the case's hyper-parameters as `model_kwargs` and the model's size as `num_params`.
 
 A suite of kind "target" runs `run_target_suite`: each case trained to its quality target
 once per seed (seed = repeat), each run a `zoo.tuning.trial` in its own process.
@@ -15,20 +17,22 @@ once per seed (seed = repeat), each run a `zoo.tuning.trial` in its own process.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zoo import io
+from zoo import proc
 from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
-from zoo.errors import InvalidArgumentError, OutputError
+from zoo.errors import InvalidArgumentError
 from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
 from zoo.perf.summary import write_tables, write_target_tables
+from zoo.record import stamp
+from zoo.results import ResultsFile, check_output
+
+__all__ = ["check_output", "read_records", "run_case", "run_suite", "run_target_suite"]
+# What a worker process of a case is told besides its job.
+WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def backend_installed(backend: str) -> bool:
@@ -67,66 +71,14 @@ def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
 
 
 def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
-    payload = json.dumps({**dataclasses.asdict(case), "params": dict(case.params), "steps": steps})
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": case.backend}
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "zoo.perf.worker", payload],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return {
-            "status": "timeout",
-            "reason": f"no result within {timeout_s:.0f} s",
-            "wall_s": time.perf_counter() - t0,
-        }
-    wall = time.perf_counter() - t0
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode == 0 and lines:
-        return {**json.loads(lines[-1]), "wall_s": wall}
-    tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or [""]
-    if proc.returncode in (-9, 137):
-        return {"status": "killed", "reason": "killed (out of memory?)", "wall_s": wall}
-    if "out of memory" in proc.stderr.lower() or "resourceexhausted" in proc.stderr.lower():
-        return {"status": "oom", "reason": tail[0][:300], "wall_s": wall}
-    return {
-        "status": "crashed",
-        "reason": f"exit code {proc.returncode}: {tail[0][:300]}",
-        "wall_s": wall,
-    }
+    job = {**dataclasses.asdict(case), "params": dict(case.params), "steps": steps}
+    env = {**WORKER_ENV, "KERAS_BACKEND": case.backend}
+    return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a results file; a torn last line (a killed writer) is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise OutputError(f"No results file at {path}.")
-    records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            raise OutputError(f"{path}, line {n}: not a JSON record.") from None
-    return records
-
-
-def _append(path: Path, records: list[dict[str, Any]], record: dict[str, Any]) -> None:
-    records.append(record)
-    text = "".join(json.dumps(io.to_jsonable(r)) + "\n" for r in records)
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def check_output(output: str | Path, resume: bool) -> None:
-    """Raises OutputError when `output` exists and is not to be resumed."""
-    if Path(output).exists() and not resume:
-        raise OutputError(f"{output} exists.", "Pass --resume to finish it, or another --output.")
+    return ResultsFile(path).read()
 
 
 def run_suite(
@@ -139,7 +91,8 @@ def run_suite(
     on_result: Callable[[int, int, Case, dict], None] | None = None,
     runner: Callable[[Case, int, float], dict] = run_case,
 ) -> list[dict[str, Any]]:
-    """Runs a suite's cases (interleaved repeats), streaming records to `output`.
+    """Runs a suite's cases (interleaved repeats), appending a record to `output` as each
+    ends.
 
     Returns:
         All records of the results file, including those of earlier runs when resuming.
@@ -147,36 +100,30 @@ def run_suite(
     Raises:
         OutputError: `output` exists and `resume` is off, or it cannot be written.
     """
-    output = Path(output)
-    records, todo = _todo(suite, output, models, repeat or suite.repeat, resume)
+    results = ResultsFile(output)
+    records, todo = _todo(suite, results, models, repeat or suite.repeat, resume)
     for n, (rep, case) in enumerate(todo, 1):
-        record = {
-            "suite": suite.name,
-            "case": case.key,
-            "repeat": rep,
-            **{k: v for k, v in dataclasses.asdict(case).items() if k != "params"},
-            "params": dict(case.params),
-            **runner(case, suite.steps, suite.timeout_s),
-        }
-        _append(output, records, record)
+        fields = {k: v for k, v in dataclasses.asdict(case).items() if k != "params"}
+        record = {"suite": suite.name, "case": case.key, "repeat": rep, **fields}
+        record["model_kwargs"] = dict(case.params)
+        record = stamp({**record, **runner(case, suite.steps, suite.timeout_s)}, "bench")
+        results.append(record)
+        records.append(record)
         if on_result:
             on_result(n, len(todo), case, record)
-    write_tables(output, records, suite.baseline, suite.baseline_precision)
+    write_tables(Path(output), records, suite.baseline, suite.baseline_precision)
     return records
 
 
-def _todo(suite: Suite, output: Path, models: str | None, repeat: int, resume: bool):
+def _todo(suite: Suite, results: ResultsFile, models: str | None, repeat: int, resume: bool):
     """The records kept from an earlier run (failures run again) and the (repeat, case)
     pairs still to run, interleaved: every case once, then every case again."""
     cases = filter_cases(suite.cases, models)
     if not cases:
         raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
-    check_output(output, resume)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    records = read_records(output) if output.exists() else []
-    done = {(r["case"], r["repeat"]) for r in records if r.get("status") in ("ok", "skipped")}
-    records = [r for r in records if (r["case"], r["repeat"]) in done]
-    return records, [(r, c) for r in range(repeat) for c in cases if (c.key, r) not in done]
+    records = results.resume(resume, key=lambda r: (r["case"], r["repeat"]))
+    todo = [(r, c) for r in range(repeat) for c in cases if not results.done((c.key, r))]
+    return records, todo
 
 
 def run_target_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, Any]:
@@ -236,8 +183,8 @@ def run_target_suite(
     Raises:
         OutputError: `output` exists and `resume` is off, or it cannot be written.
     """
-    output = Path(output)
-    records, todo = _todo(suite, output, models, repeat or suite.repeat, resume)
+    results = ResultsFile(output)
+    records, todo = _todo(suite, results, models, repeat or suite.repeat, resume)
     skipped: dict[str, dict] = {}  # a case skipped once is skipped for every seed
     for n, (seed, case) in enumerate(todo, 1):
         result = skipped.get(case.key) or runner(case, seed, suite.timeout_s)
@@ -246,8 +193,10 @@ def run_target_suite(
         record = {"suite": suite.name, "kind": "target", "case": case.key, "repeat": seed}
         record |= {"seed": seed, **dataclasses.asdict(case), "settings": case.overrides}
         record["target_spec"] = record.pop("target")  # `target`: what the run recorded
-        _append(output, records, {**record, **result})
+        record = stamp({**record, **result}, "target")
+        results.append(record)
+        records.append(record)
         if on_result:
-            on_result(n, len(todo), case, records[-1])
-    write_target_tables(output, records)
+            on_result(n, len(todo), case, record)
+    write_target_tables(Path(output), records)
     return records

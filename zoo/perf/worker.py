@@ -1,7 +1,9 @@
-"""One benchmark case in its own process: `python -m zoo.perf.worker '<case JSON>'`.
+"""One benchmark case in its own process: `python -m zoo.perf.worker JOB_FILE RECORD_FILE`,
+started by `zoo.perf.runner` through `zoo.proc` (not an interface for users).
 
-Prints one JSON line: the profile with status "ok", or status "skipped" (a GPU that is not
-there), "oom" or "error" with a reason. Used by `zoo.perf.runner`; not an interface for users.
+The record is the profile with status "ok" (the model's size as `num_params`), or status
+"skipped" (a GPU or package that is not there) with the reason; a ZooError or another
+exception becomes "failed" or "oom" through `zoo.proc.worker_main`.
 
 Before anything runs, the float32 matmul precision that `zoo bench` asked for (the variable
 `zoo.perf.manifest.MATMUL_PRECISION_ENV`: "highest" or "default") is pinned on the backend
@@ -10,52 +12,50 @@ that runs the step; the record's manifest reads back what was in force.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
+from zoo.proc import worker_main
 
-def main(argv: list[str]) -> int:
-    case = json.loads(argv[0])
-    from zoo.errors import DeviceError, ZooError
+
+def run(case: dict) -> dict:
+    """Profiles the case of a job: the record, or why the case cannot run here."""
+    from zoo.errors import DeviceError
     from zoo.perf import manifest
-    from zoo.perf import profile as profiling
     from zoo.runtime.device import set_matmul_precision
 
     pin = os.environ.get(manifest.MATMUL_PRECISION_ENV, "default")
     try:
         set_matmul_precision(pin)
-        if case["mode"].startswith("ref_"):
-            record = {"status": "ok", **_reference(case, pin)}
-        elif case.get("quantize", "none") != "none":  # inference only, against float32
-            from zoo.perf.inference import quantized_case
+        record = _measure(case, pin)
+    except (_Skip, DeviceError) as e:
+        return {"status": "skipped", "reason": str(e)}
+    if "params" in record:  # the count; `model_kwargs`, in the bench record, are the settings
+        record["num_params"] = record.pop("params")
+    return {"status": "ok", **record}
 
-            record = {"status": "ok", **quantized_case(case)}
-        else:
-            result = profiling.profile(
-                case["model"],
-                batch_size=case["batch_size"],
-                mode=case["mode"],
-                precision=case["precision"],
-                device=case["device"],
-                steps=case["steps"],
-                model_kwargs=case.get("params") or None,
-                steps_per_execution=case.get("steps_per_execution", 1),
-                dataset=case.get("dataset"),
-            )
-            record = {"status": "ok", **result.to_dict()}
-    except _Skip as e:
-        record = {"status": "skipped", "reason": str(e)}
-    except DeviceError as e:
-        record = {"status": "skipped", "reason": str(e)}
-    except ZooError as e:
-        record = {"status": "error", "reason": str(e)}
-    except Exception as e:  # the runner records it; the suite goes on
-        text = f"{type(e).__name__}: {e}"
-        oom = "ResourceExhausted" in text or "out of memory" in text.lower()
-        record = {"status": "oom" if oom else "error", "reason": text.splitlines()[0][:300]}
-    print(json.dumps(record))
-    return 0
+
+def _measure(case: dict, pin: str) -> dict:
+    if case["mode"].startswith("ref_"):
+        return _reference(case, pin)
+    if case.get("quantize", "none") != "none":  # inference only, against float32
+        from zoo.perf.inference import quantized_case
+
+        return quantized_case(case)
+    from zoo.perf import profile as profiling
+
+    result = profiling.profile(
+        case["model"],
+        batch_size=case["batch_size"],
+        mode=case["mode"],
+        precision=case["precision"],
+        device=case["device"],
+        steps=case["steps"],
+        model_kwargs=case.get("params") or None,
+        steps_per_execution=case.get("steps_per_execution", 1),
+        dataset=case.get("dataset"),
+    )
+    return result.to_dict()
 
 
 class _Skip(Exception):
@@ -82,4 +82,4 @@ def _reference(case: dict, pin: str = "default") -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(worker_main(run))

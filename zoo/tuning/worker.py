@@ -1,35 +1,31 @@
-"""One trial in its own process: `python -m zoo.tuning.worker '<trial JSON>'`.
+"""One trial in its own process: `python -m zoo.tuning.worker JOB_FILE RECORD_FILE`,
+started by `zoo.tuning.trial` through `zoo.proc` (not an interface for users).
 
-Trains with `zoo.train` and writes one JSON record (atomically) to the trial's
-`record_path`: status "ok" with the result's target, metrics, history and settings, or
-"error" with a ZooError's message. Used by `zoo.tuning.trial`; not an interface for users.
+Trains with `zoo.train`; the record (written atomically by `zoo.proc.worker_main`) has
+status "ok" with the result's target, metrics, history and settings, or "failed" with a
+ZooError's message.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
 STARTED = time.time()  # the time to target counts from here: imports included
 
+from zoo.proc import worker_main  # noqa: E402  (after the clock starts)
 
-def main(argv: list[str]) -> int:
-    trial = json.loads(argv[0])
-    from zoo import io, runtime
-    from zoo.errors import ZooError
+
+def train_trial(trial: dict) -> dict:
+    """Trains as the job says: the trial's record."""
+    from zoo import runtime
     from zoo.tuning.trial import RUN_KEYS
 
     settings = dict(trial["settings"])
     run_kwargs = {k: settings.pop(k) for k in RUN_KEYS if k in settings}
-    try:
-        run = runtime.RunConfig(**run_kwargs)
-        runtime.prepare(run)  # threads: before anything starts TensorFlow's runtime
-        record = {"status": "ok", **_train(trial, settings, run)}
-    except ZooError as e:
-        record = {"status": "error", "reason": str(e)}  # the message and its hint
-    io.write_json(trial["record_path"], record)
-    return 0
+    run = runtime.RunConfig(**run_kwargs)
+    runtime.prepare(run)  # threads: before anything starts TensorFlow's runtime
+    return {"status": "ok", **_train(trial, settings, run)}
 
 
 def _train(trial: dict, settings: dict, run) -> dict:
@@ -79,4 +75,4 @@ class _Info:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(worker_main(train_trial))
