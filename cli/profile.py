@@ -96,7 +96,7 @@ def profile(
     jit_compile: JitCompile = None,
     mode: ModeOption = Mode.graph,
     precision: PrecisionOption = Precision.float32,
-    device: Device = "cpu",
+    device: Device = "auto",  # as zoo train and zoo tune (zoo.RunConfig.device)
     steps: Steps = 20,
     steps_per_execution: StepsPerExecution = 1,
     dataset: PipelineDataset = None,
@@ -258,4 +258,11 @@ def peak(
         render.print_json(r)
         return
     render.out.print(render.peak_view(r))
-    render.err.print("Cached for MFU on this machine, backend, dtype and matmul precision.")
+    kept = r.get("kept")
+    if kept:
+        render.note(
+            f"the cache keeps the higher {kept['matmul_flops_per_s'] / 1e9:,.1f} GFLOP/s "
+            f"measured {kept['measured_at']}: other work only lowers a measured peak."
+        )
+    else:
+        render.err.print("Cached for MFU on this machine, backend, dtype and matmul precision.")

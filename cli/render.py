@@ -519,6 +519,14 @@ def _mfu_text(r: Any) -> str:
     return f"{r.mfu:.1%} of {peak:,.1f} GFLOP/s ({p.get('dtype')}, matmul {matmul}, {when})"
 
 
+def _load(load: float | None, cores: int | None) -> str:
+    """The machine's load while the peak was measured (other work lowers the peak)."""
+    if load is None:
+        return "-"
+    busy = " (busy: measure again when idle)" if cores and load > cores else ""
+    return f"{load:.1f}" + (f" on {cores} cores" if cores else "") + busy
+
+
 def _tf32(allowed: bool | None) -> str:
     return {True: "TF32 allowed (on a GPU that has it)", False: "TF32 off"}.get(allowed, "TF32 -")
 
@@ -542,6 +550,7 @@ def peak_view(r: dict) -> RenderableType:
             ("machine", machine),
             ("float32 matmuls", f"precision {matmul.get('matmul_precision')}, {_tf32(tf32)}"),
             ("measured in", f"{r.get('measure_s', 0):.1f} s"),
+            ("load average then", _load(r.get("load_average"), fp.get("cpu_count"))),
         ],
     )
 

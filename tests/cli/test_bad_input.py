@@ -143,8 +143,8 @@ CLI_CASES = [
     ("suite unknown mode", ["bench", "--suite", "{mode}"], 1, "unknown mode"),
     ("suite zero batch", ["bench", "--suite", "{batch}"], 1, "positive integers"),
     ("results exist", ["bench", "--suite", "quick", "--output", "{results}"], 1, "exists"),
-    ("compare a missing file", ["compare", "/nonexistent.jsonl", "{results}"], 1, "No results"),
-    ("compare a torn file", ["compare", "{torn}", "{results}"], 1, "not a JSON record"),
+    ("compare a missing file", ["compare", "/nonexistent.jsonl", "{results}"], 2, "No results"),
+    ("compare a torn file", ["compare", "{torn}", "{results}"], 2, "not a JSON record"),
     ("parity param without =", ["parity", "mlp", "-p", "hidden_units"], 2, "KEY=VALUE"),
     ("parity unknown hyper-parameter", ["parity", "mlp", "-p", "depth=3"], 2, "depth"),
     # Refused by the factory before any backend runs, not once per backend.

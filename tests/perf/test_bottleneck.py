@@ -190,6 +190,7 @@ def test_bench_rows_get_the_kind_most_repeats_got_with_its_evidence():
         {"case": "d", "status": "ok", "train": None, "bottleneck": {"kind": "compute"}},
         {"case": "e", "status": "ok", **record(overhead=None, peak=None, mfu=None)},
     ]
+    records[-1]["num_params"] = records[-1].pop("params")  # as a bench record names it
     rows = [{"case": c} for c in "abcde"]
     bottleneck.annotate_rows(rows, records)
     assert [r["bottleneck"] for r in rows] == ["compute", None, None, "compute", "unknown"]

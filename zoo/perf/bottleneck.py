@@ -162,12 +162,18 @@ def _figures(record: dict, peak: dict | None, memory_record: dict | None) -> dic
 
 def _bytes_moved(record: dict) -> tuple[float, float | None]:
     """(weight bytes, activation bytes or None) a training step moves, as estimated above."""
-    weights = 4 * record["params"] * WEIGHT_PASSES
+    weights = 4 * _num_params(record) * WEIGHT_PASSES
     per_sample = record.get("activations_per_sample")
     if per_sample is None:
         return weights, None
     act_bytes = 4 if record.get("precision", "float32") == "float32" else 2
     return weights, act_bytes * per_sample * record["batch_size"] * ACTIVATION_PASSES
+
+
+def _num_params(record: dict) -> int | None:
+    """The model's size: `num_params` in a bench record, `params` in a profile's."""
+    count = record.get("num_params", record.get("params"))
+    return count if isinstance(count, int) else None
 
 
 def _compile(record: dict, f: dict):
@@ -359,7 +365,8 @@ def annotate_rows(rows: list[dict], records: list[dict]) -> None:
 def _judged(record: dict) -> dict | None:
     """The verdict of a record by today's rules (its stored one where it has no training
     figures to judge again: a quantized case times inference only)."""
-    needed = ("train.step_ms_median", "flops.train_per_sample", "compile_s", "params")
-    if all(_get(record, *k.split(".")) is not None for k in needed) and "batch_size" in record:
+    needed = ("train.step_ms_median", "flops.train_per_sample", "compile_s", "batch_size")
+    figures = [_get(record, *k.split(".")) for k in needed] + [_num_params(record)]
+    if None not in figures:
         return verdict(record)
     return record.get("bottleneck") or None

@@ -112,11 +112,13 @@ def measure_peak(
             2-core AVX-512 EPYC, 2048 reached within a few percent of 3072 and 4096).
         repeats: timed matmuls at most (at least MIN_REPEATS, within TIME_BUDGET_S); the
             fastest is the peak.
-        cache: store the result under `peak_key` for MFU.
+        cache: store the result under `peak_key` for MFU, unless the key holds a higher
+            peak (then `kept` says which).
 
     Returns:
         ``{"matmul_flops_per_s", "copy_bytes_per_s", "size", "dtype", "device", "backend",
-        "matmul", "fingerprint", "key", "measure_s", "measured_at"}``.
+        "matmul", "fingerprint", "key", "measure_s", "measured_at", "load_average"}``, and
+        "kept": the higher cached peak where one stays.
     """
     from zoo.runtime.device import matmul_settings
 
@@ -139,10 +141,31 @@ def measure_peak(
         "key": peak_key(device, dtype, matmul),
         "measure_s": time.perf_counter() - t0,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # Other work on the machine lowers the measured peak: on a shared 2-core EPYC the
+        # same key measured 112-435 GFLOP/s in one session. The load says how busy it was.
+        "load_average": _load_average(),
     }
-    if cache:
-        io.write_cache(PEAK_CACHE, result["key"], result)
-    return result
+    kept = _remember(result) if cache else None
+    return {**result, "kept": kept} if kept else result
+
+
+def _remember(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Caches a measurement unless its key holds a higher one, which it returns (None:
+    this one was cached). Other work on the machine only ever lowers a measured peak, so
+    the highest of them is the device's, and a busy moment cannot inflate every MFU."""
+    best = io.read_cache(PEAK_CACHE).get(result["key"])
+    if best and best["matmul_flops_per_s"] > result["matmul_flops_per_s"]:
+        return {k: best.get(k) for k in ("matmul_flops_per_s", "measured_at", "load_average")}
+    io.write_cache(PEAK_CACHE, result["key"], result)
+    return None
+
+
+def _load_average() -> float | None:
+    """The machine's 1-minute load average (runnable processes), where the OS reports it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def _kind(device: str) -> str:
