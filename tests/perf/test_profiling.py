@@ -169,12 +169,15 @@ def test_the_peak_is_measured_once_per_key_and_used_for_mfu(tmp_path, monkeypatc
     assert r["matmul_flops_per_s"] > 0 and r["copy_bytes_per_s"] > 0 and r["measure_s"] > 0
     assert r["fingerprint"]["cpu_flags"] == io.cpu_info()["flags"]
     assert peak.cached_peak_flops("cpu", "float32") == r["matmul_flops_per_s"]
-    assert peak.device_peak("cpu", "float32") == {**r, "cached": True}
+    assert peak.device_peak("cpu", "float32") == {**r, "measurements": 1, "cached": True}
     assert peak.cached_peak_flops("cpu", "mixed_bfloat16") is None
     # A busy moment cannot lower the cached peak: the highest measurement stays.
     io.write_cache(peak.PEAK_CACHE, r["key"], {**r, "matmul_flops_per_s": 1e15})
     lower = peak.measure_peak("cpu", "float32", size=128, repeats=1)
     assert lower["kept"]["matmul_flops_per_s"] == 1e15 == peak.cached_peak_flops("cpu", "float32")
+    kept = peak.cached_peak("cpu", "float32")
+    assert kept["measurements"] == 2
+    assert kept["copy_bytes_per_s"] == max(r["copy_bytes_per_s"], lower["copy_bytes_per_s"])
     # Under another matmul precision (a bench worker pinning "highest"), not the same peak.
     monkeypatch.setattr(device, "matmul_settings", lambda backend=None: HIGHEST)
     assert peak.cached_peak("cpu", "float32") is None

@@ -113,7 +113,8 @@ def measure_peak(
         repeats: timed matmuls at most (at least MIN_REPEATS, within TIME_BUDGET_S); the
             fastest is the peak.
         cache: store the result under `peak_key` for MFU, unless the key holds a higher
-            peak (then `kept` says which).
+            peak (then `kept` says which); the cached copy bandwidth is the highest
+            measured, and `measurements` counts them.
 
     Returns:
         ``{"matmul_flops_per_s", "copy_bytes_per_s", "size", "dtype", "device", "backend",
@@ -150,13 +151,20 @@ def measure_peak(
 
 
 def _remember(result: dict[str, Any]) -> dict[str, Any] | None:
-    """Caches a measurement unless its key holds a higher one, which it returns (None:
-    this one was cached). Other work on the machine only ever lowers a measured peak, so
-    the highest of them is the device's, and a busy moment cannot inflate every MFU."""
+    """Caches a measurement unless its key holds a higher matmul peak, which it returns
+    (None: this one was cached); the copy bandwidth cached is the highest measured too.
+    Other work on the machine only ever lowers a measurement, so the highest is the
+    device's, and one busy moment cannot inflate every MFU."""
     best = io.read_cache(PEAK_CACHE).get(result["key"])
+    copy = max(result["copy_bytes_per_s"], (best or {}).get("copy_bytes_per_s") or 0)
+    count = best.get("measurements", 1) + 1 if best else 1
     if best and best["matmul_flops_per_s"] > result["matmul_flops_per_s"]:
+        io.write_cache(
+            PEAK_CACHE, result["key"], {**best, "copy_bytes_per_s": copy, "measurements": count}
+        )
         return {k: best.get(k) for k in ("matmul_flops_per_s", "measured_at", "load_average")}
-    io.write_cache(PEAK_CACHE, result["key"], result)
+    entry = {**result, "copy_bytes_per_s": copy, "measurements": count}
+    io.write_cache(PEAK_CACHE, result["key"], entry)
     return None
 
 
