@@ -1,4 +1,6 @@
-"""`zoo info NAME`: a model's spec, defaults, recipe, parameter count and layers."""
+"""`zoo info NAME`: a model's spec, defaults, recipe, parameter count and layers;
+`zoo info NAME --recipe`: its default recipe as a recipe file (TOML) to edit and run
+with `zoo train --recipe FILE`."""
 
 from __future__ import annotations
 
@@ -10,14 +12,24 @@ from zoo.cli.list import spec_dict
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+AsRecipe = Annotated[
+    bool,
+    typer.Option(
+        "--recipe",
+        help="Print the default recipe as a recipe file (TOML), ready to edit and run with "
+        "`zoo train --recipe FILE`.",
+    ),
+]
 
 
-def info(name: Name, as_json: AsJson = False) -> None:
+def info(name: Name, as_json: AsJson = False, as_recipe: AsRecipe = False) -> None:
     """Describe a model: its spec, default hyper-parameters and recipe, and its layers."""
     import zoo
 
     with render.errors():
         spec = zoo.get_spec(name)
+        if as_recipe:
+            return _print_recipe(spec)
         _keras.import_quietly()
         model = zoo.create_model(name)
     layers = [
@@ -44,6 +56,19 @@ def info(name: Name, as_json: AsJson = False) -> None:
     if tuned:
         render.out.print()
         render.show(render.tuned_table(tuned))
+
+
+def _print_recipe(spec) -> None:
+    """The model's default recipe file on stdout (no framework is imported)."""
+    from zoo import recipe
+
+    comment = (
+        f"The default recipe of {spec.name}. Edit it, then: zoo train --recipe FILE\n"
+        "(keys left out take these defaults; options given on the command line go on top)."
+    )
+    typer.echo(
+        recipe.dumps(recipe.RecipeFile(spec.name, spec.recipe), comment, explain=True), nl=False
+    )
 
 
 def _show(spec, num_params: int, layers: list[tuple]) -> None:

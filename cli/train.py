@@ -1,6 +1,9 @@
-"""`zoo train NAME`: train a model, show progress and metrics, save the run.
+"""`zoo train [NAME]`: train a model, show progress and metrics, save the run.
 
-The command reads: parse the command line -> the run's settings -> train -> render.
+The command reads: parse the command line -> the run's settings (a recipe file or the
+tuned recipe, with the options given on top) -> train -> render. The options of the
+recipe, run and data settings are built from their fields (`options.field_options`), so
+their help, checks and defaults are the library's.
 """
 
 from __future__ import annotations
@@ -10,28 +13,28 @@ from typing import Annotated, Any
 
 import typer
 from zoo.cli import STARTED, _keras, options, render
-from zoo.cli.options import Precision, choice_enum, parse_params
+from zoo.cli.options import parse_params
 
-from zoo.choices import JIT_MODES, OPTIMIZERS, SCHEDULES, STRATEGIES
+from zoo.errors import InvalidArgumentError
+from zoo.recipe import DATA_FIELDS, Data, RecipeFile
+from zoo.runtime.config import RUN_FIELDS, RunConfig
+from zoo.spec import RECIPE_FIELDS, Recipe
 
-Optimizer = choice_enum("Optimizer", OPTIMIZERS)
-Schedule = choice_enum("Schedule", SCHEDULES)
-Strategy = choice_enum("Strategy", tuple(s.replace("_", "-") for s in STRATEGIES))  # multi-worker
-Jit = choice_enum("Jit", JIT_MODES)
+R = options.field_options(Recipe, "the model's recipe, `zoo info NAME --recipe`")
+X = options.field_options(RunConfig)  # execution
+D = options.field_options(Data)
 
-# The options, one alias each, in the order of --help.
-Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
-Epochs = Annotated[int | None, typer.Option(min=1, help="Default: the model's recipe.")]
-BatchSize = Annotated[int | None, typer.Option(min=1, help="Default: the recipe.")]
-LearningRate = Annotated[float | None, typer.Option(help="Default: the recipe.")]
-OptimizerOption = Annotated[
-    Optimizer | None, typer.Option(help="sgd (momentum 0.9), adam or adamw. Default: the recipe.")
+Name = Annotated[
+    str | None,
+    typer.Argument(metavar="NAME", help="A model name from `zoo list` (default: --recipe's)."),
 ]
-ValFraction = Annotated[
-    float | None,
+RecipeOption = Annotated[
+    Path | None,
     typer.Option(
-        help="Part of the training split held out for validation (0: none). Default: "
-        "the dataset's own validation split where it has one, else 0.1."
+        "--recipe",
+        metavar="FILE_OR_RUN",
+        help="Run a recipe again: a run folder (its recipe.toml), `zoo info NAME --recipe`'s "
+        "TOML or `zoo tune`'s winner. Options given here go on top.",
     ),
 ]
 Param = Annotated[
@@ -40,68 +43,12 @@ Param = Annotated[
         "--param", "-p", help="A hyper-parameter, KEY=VALUE (repeatable); see `zoo info`."
     ),
 ]
-ScheduleOption = Annotated[
-    Schedule,
-    typer.Option(
-        help="Learning rate: constant, cosine decay, warmup_cosine (10% warm-up from 0, then "
-        "cosine) or one_cycle (30% from lr/25 up to lr, then cosine)."
-    ),
-]
-ClipNorm = Annotated[float | None, typer.Option(help="Clip the global gradient norm to this.")]
-WeightDecay = Annotated[
-    float | None,
-    typer.Option(help="Decoupled weight decay. Default: the optimizer's (adamw 0.004, else 0)."),
-]
-LabelSmoothing = Annotated[
-    float | None, typer.Option(help="Smooth the class labels by this, in [0, 1) (classifiers).")
-]
-StepsPerExecution = Annotated[
-    int, typer.Option(min=1, help="Training steps fused into one call of the compiled step.")
-]
-EarlyStopping = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        metavar="PATIENCE",
-        help="Stop after PATIENCE epochs without a better validation loss; keep the best.",
-    ),
-]
-Device = Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, gpu, gpu:N.")]
-JitOption = Annotated[
-    Jit,
-    typer.Option(
-        help="XLA: off, on, or auto (the faster by a measured, cached probe); the result "
-        "says what ran."
-    ),
-]
-PrecisionOption = Annotated[
-    Precision, typer.Option(help="float32, mixed_float16 (loss scaling) or mixed_bfloat16.")
-]
-Threads = Annotated[
-    int | None,
-    typer.Option(min=1, help="TensorFlow's intra-op threads (containers often over-report cores)."),
-]
-Deterministic = Annotated[
-    bool,
-    typer.Option("--deterministic", help="TensorFlow op determinism: identical reruns, slower."),
-]
-StrategyOption = Annotated[
-    Strategy,
-    typer.Option(
-        help="tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi-worker "
-        "(TF_CONFIG) or tpu. --batch-size is the global batch."
-    ),
-]
-CpuDevices = Annotated[
-    int | None,
-    typer.Option(min=1, help="Split the CPU into N logical devices (to try --strategy)."),
-]
-Tpu = Annotated[
-    str | None, typer.Option(help="The TPU's name or grpc:// address (--strategy tpu).")
-]
 Output = Annotated[
     Path | None,
-    typer.Option(help="Folder for model.keras (best epoch), last.keras, history.csv, result.json."),
+    typer.Option(
+        help="Folder for recipe.toml, model.keras (best epoch), last.keras, history.csv, "
+        "result.json."
+    ),
 ]
 Resume = Annotated[
     bool,
@@ -123,8 +70,8 @@ Tuned = Annotated[
     bool,
     typer.Option(
         "--tuned",
-        help="Use the settings `zoo tune` found fastest for this model and dataset on this "
-        "machine (flags given here still win).",
+        help="Use the recipe `zoo tune` found fastest for this model and dataset on this "
+        "machine (options given here still win).",
     ),
 ]
 EvalEvery = Annotated[
@@ -133,137 +80,127 @@ EvalEvery = Annotated[
         min=1, metavar="STEPS", help="Check --target every STEPS steps (default: each epoch)."
     ),
 ]
-
-# Command-line values that zoo.train takes as they are.
-_PASSED = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "seed",
-    "samples",
-    "val_fraction",
-    "test_fraction",
-    "data_dir",
-    "download",
-    "output",
-    "resume",
-    "tensorboard",
-    "clip_norm",
-    "weight_decay",
-    "label_smoothing",
-    "steps_per_execution",
-    "early_stopping",
-    "target",
-    "eval_every",
-)
+# zoo.train's options that are neither recipe, run nor data settings.
+_GOAL = ("seed", "target", "eval_every")
 
 
 def train(
     ctx: typer.Context,
-    name: Name,
-    dataset: options.Dataset = "synthetic",
-    epochs: Epochs = None,
-    batch_size: BatchSize = None,
-    learning_rate: LearningRate = None,
-    optimizer: OptimizerOption = None,
+    name: Name = None,
+    recipe: RecipeOption = None,
+    dataset: D.dataset = None,
+    epochs: R.epochs = None,
+    batch_size: R.batch_size = None,
+    learning_rate: R.learning_rate = None,
+    optimizer: R.optimizer = None,
     seed: options.Seed = 0,
-    samples: options.Samples = None,
-    val_fraction: ValFraction = None,
-    test_fraction: options.TestFraction = 0.2,
-    data_dir: options.DataDir = None,
+    samples: D.samples = None,
+    val_fraction: D.val_fraction = None,
+    test_fraction: D.test_fraction = None,
+    data_dir: D.data_dir = None,
     download: options.Download = False,
     param: Param = None,
-    schedule: ScheduleOption = Schedule.constant,
-    clip_norm: ClipNorm = None,
-    weight_decay: WeightDecay = None,
-    label_smoothing: LabelSmoothing = None,
-    steps_per_execution: StepsPerExecution = 1,
-    early_stopping: EarlyStopping = None,
+    schedule: R.schedule = None,
+    clip_norm: R.clip_norm = None,
+    weight_decay: R.weight_decay = None,
+    label_smoothing: R.label_smoothing = None,
+    early_stopping: R.early_stopping = None,
+    steps_per_execution: X.steps_per_execution = None,
     target: TargetOption = None,
     eval_every: EvalEvery = None,
     tuned: Tuned = False,
-    device: Device = "auto",
-    jit_compile: JitOption = Jit.off,
-    precision: PrecisionOption = Precision.float32,
-    threads: Threads = None,
-    deterministic: Deterministic = False,
-    strategy: StrategyOption = Strategy.none,
-    cpu_devices: CpuDevices = None,
-    tpu: Tpu = None,
+    device: X.device = None,
+    jit_compile: X.jit_compile = None,
+    precision: X.precision = None,
+    threads: X.threads = None,
+    deterministic: X.deterministic = None,
+    strategy: X.strategy = None,
+    cpu_devices: X.cpu_devices = None,
+    tpu: X.tpu = None,
     output: Output = None,
     resume: Resume = False,
     tensorboard: TensorBoard = False,
-    backend: options.Backend = None,
+    backend: X.backend = None,
     as_json: options.Json = False,
 ) -> None:
-    """Train a model and evaluate it on the test split."""
-    args = dict(locals())  # the command line, by parameter name
+    """Train a model (or run a --recipe again) and evaluate it on the test split."""
     with render.errors():
-        if tuned:
-            given = {k for k in _TUNABLE if ctx.get_parameter_source(k).name == "COMMANDLINE"}
-            args = _apply_tuned(args, given)
-        kwargs = _train_kwargs(args)
-        run = _run_config(args)
-        result = _run(name, dataset, run, kwargs)
+        plan = _plan(ctx, name, recipe, tuned, parse_params(param or []))
+        run = _run_config(plan.run)
+        outputs = {"output": output, "resume": resume, "tensorboard": tensorboard}
+        result = _run(plan, run, {**outputs, "download": download})
     if as_json:
         render.print_json(result.to_dict())
     else:
         _show(result)
 
 
-# The options a tuned recipe sets where the command line does not.
-_TUNABLE = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "schedule",
-    "weight_decay",
-    "label_smoothing",
-    "steps_per_execution",
-    "threads",
-    "jit_compile",
-    "precision",
-    "eval_every",
-)
+def _plan(ctx: typer.Context, name, path, tuned: bool, params: dict) -> RecipeFile:
+    """What to run: the recipe file (or tuned recipe, or the model's defaults) with the
+    settings given on the command line on top.
+
+    Raises:
+        ZooError: no model named, an unknown one, a bad recipe file, or nothing tuned.
+    """
+    import dataclasses
+
+    import zoo
+
+    if path is not None and tuned:
+        raise InvalidArgumentError("--recipe and --tuned both name a recipe.", "Use one.")
+    given = options.given(ctx, (*RECIPE_FIELDS, *RUN_FIELDS, *DATA_FIELDS, *_GOAL))
+    if path is not None:
+        from zoo import recipe as zrecipe
+
+        base = zrecipe.read(path, model=name)
+    else:
+        if name is None:
+            raise InvalidArgumentError(
+                "zoo train needs a model name, or a --recipe that names one.",
+                "For example: zoo train mlp, or zoo train --recipe runs/mlp",
+            )
+        spec = zoo.get_spec(name)  # an unknown name fails before the slow import
+        base = RecipeFile(spec.name, spec.recipe)
+        if tuned:
+            base = _tuned(base, given)
+    changes = {k: v for k, v in given.items() if k in RECIPE_FIELDS}
+    if params:
+        changes["model_kwargs"] = params  # over the recipe's own
+    return dataclasses.replace(
+        base,
+        recipe=base.recipe.replace(**changes),
+        run=base.run.replace(**{k: v for k, v in given.items() if k in RUN_FIELDS}),
+        data=dataclasses.replace(base.data, **{k: v for k, v in given.items() if k in DATA_FIELDS}),
+        **{k: v for k, v in given.items() if k in _GOAL},
+    )
 
 
-def _apply_tuned(args: dict[str, Any], given: set[str]) -> dict[str, Any]:
-    """The command line with the cached tuned settings where an option was left unset;
-    says where they came from.
+def _tuned(base: RecipeFile, given: dict[str, Any]) -> RecipeFile:
+    """The model's recipe file with the recipe and run config `zoo tune` cached for this
+    model and dataset on this device kind and backend; says where they came from.
 
     Raises:
         ZooError: nothing was tuned for this model and dataset on this machine.
     """
+    import dataclasses
+
     from zoo.errors import ZooError
     from zoo.tuning import cache
 
-    name, dataset = args["name"], args["dataset"]
-    entry = cache.lookup(name, dataset, args["backend"], args["device"])
+    name, dataset = base.model, given.get("dataset", base.data.dataset)
+    entry = cache.lookup(name, dataset, given.get("backend"), given.get("device", "auto"))
     if entry is None:
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
         raise ZooError(
             f"No recipe was tuned for {name} on {dataset} on this machine "
-            f"({args['backend'] or cache.backend()} backend).",
+            f"({given.get('backend') or cache.backend()} backend).",
             f"Run: zoo tune {name}{flag} --target METRIC=VALUE (then --tuned uses it).",
         )
-    tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
-    if args["target"] is None:
-        tuned.pop("eval_every", None)  # how often a target is checked: none is given
-    tuned["jit_compile"] = Jit.on if tuned.get("jit_compile") else Jit.off
-    for key, enum in (("optimizer", Optimizer), ("schedule", Schedule), ("precision", Precision)):
-        if tuned.get(key) is not None:
-            tuned[key] = enum(tuned[key])
-    out = dict(args)
-    if args["backend"] is None and entry["backend"] != cache.backend():
-        out["backend"] = entry["backend"]  # the backend the settings were found on
-    for key in _TUNABLE:
-        if key in tuned and key not in given:
-            out[key] = tuned[key]
-    params = [f"{k}={v}" for k, v in (tuned.get("model_kwargs") or {}).items()]
-    out["param"] = params + list(args["param"] or [])  # the command line's come last: win
+    found = cache.recipe_of(entry)
     _say_tuned(entry)
-    return out
+    # The eval_every it was tuned with checks a target: only where one is given.
+    every = found.eval_every if "target" in given else None
+    return dataclasses.replace(base, recipe=found.recipe, run=found.run, eval_every=every)
 
 
 def _say_tuned(entry: dict[str, Any]) -> None:
@@ -279,36 +216,9 @@ def _say_tuned(entry: dict[str, Any]) -> None:
     )
 
 
-def _train_kwargs(args: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of zoo.train that the command line sets."""
-    return {
-        **{k: args[k] for k in _PASSED},
-        "optimizer": args["optimizer"].value if args["optimizer"] else None,
-        "schedule": args["schedule"].value,
-        "model_kwargs": parse_params(args["param"] or []),
-        "started": STARTED,
-    }
-
-
-def _run_config(args: dict[str, Any]):
-    """Checks the name, selects the backend, and returns the RunConfig; Keras is imported
-    (quietly) once the runtime is set up."""
-    import zoo
-
-    zoo.get_spec(args["name"])  # an unknown name fails before the slow import
-    _keras.select_backend(args["backend"])
-    from zoo.runtime import RunConfig
-
-    run = RunConfig(
-        device=args["device"],
-        precision=args["precision"].value,
-        threads=args["threads"],
-        deterministic=args["deterministic"],
-        strategy=args["strategy"].value.replace("-", "_"),
-        cpu_devices=args["cpu_devices"],
-        tpu=args["tpu"],
-        jit_compile={"off": False, "on": True, "auto": "auto"}[args["jit_compile"].value],
-    )
+def _run_config(run: RunConfig) -> RunConfig:
+    """Selects the run's backend and imports Keras (quietly) once the runtime is set up."""
+    _keras.select_backend(run.backend)
     _keras.import_quietly(run=run)
     from zoo.cli.profile import warn_if_emulated
 
@@ -316,16 +226,17 @@ def _run_config(args: dict[str, Any]):
     return run
 
 
-def _run(name: str, dataset: str, run, kwargs: dict[str, Any]):
+def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     """zoo.train with a progress display; Ctrl-C says what was kept (exit 130)."""
     import zoo
 
     progress = render.TrainProgress()
+    kwargs = {**plan.train_kwargs(), "run": run, **outputs}
     try:
-        return zoo.train(name, dataset, **kwargs, run=run, progress=progress)
+        return zoo.train(plan.model, **kwargs, progress=progress, started=STARTED)
     except KeyboardInterrupt:
         progress.close()
-        _interrupted(kwargs["output"], kwargs["resume"])
+        _interrupted(outputs["output"], outputs["resume"])
     finally:
         progress.close()
 
@@ -354,8 +265,8 @@ def _show(result) -> None:
     if result.paths:
         epoch = f" (epoch {result.best_epoch})" if result.best_epoch else ""
         render.err.print(
-            f"Saved {result.paths['model']}{epoch}, last.keras, history.csv and result.json "
-            f"in {Path(result.paths['model']).parent}",
+            f"Saved {result.paths['model']}{epoch}, last.keras, history.csv, result.json "
+            f"and recipe.toml in {Path(result.paths['model']).parent}",
             soft_wrap=True,
         )
 

@@ -16,6 +16,10 @@ import typer
 from zoo.cli import _keras, options, render
 
 from zoo.errors import InvalidArgumentError
+from zoo.runtime.config import RunConfig
+from zoo.tuning import TUNING_SEED
+
+X = options.field_options(RunConfig)  # the run settings' options, as `zoo train` has them
 
 Name = Annotated[str | None, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
 Target = Annotated[
@@ -27,7 +31,6 @@ Target = Annotated[
 ]
 Budget = Annotated[str, typer.Option(help="Time for the whole search: 90s, 10m, 1h (or seconds).")]
 MaxTrials = Annotated[int, typer.Option(min=2, help="Recipe trials at most.")]
-Device = Annotated[str, typer.Option(help="cpu, gpu, gpu:N or auto.")]
 Backends = Annotated[
     str | None,
     typer.Option(
@@ -39,7 +42,18 @@ Show = Annotated[
     bool, typer.Option("--show", help="List the tuned recipes cached on this machine.")
 ]
 Output = Annotated[
-    Path | None, typer.Option(help="Also write the whole search as JSON to this file.")
+    Path | None,
+    typer.Option(
+        help="Also write the whole search as JSON to this file, and the winner as a recipe "
+        "file beside it (search.json: search.recipe.toml; `zoo train --recipe` runs it)."
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        help="Seeds the search's data, splits, weights and shuffling; the default is held "
+        "out of the seeds (0, 1, 2...) the time-to-target suite judges tuned recipes on."
+    ),
 ]
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -66,10 +80,10 @@ def tune(
     target: Target = None,
     budget: Budget = "10m",
     max_trials: MaxTrials = 20,
-    seed: options.Seed = 0,
+    seed: Seed = TUNING_SEED,
     samples: options.Samples = None,
     data_dir: options.DataDir = None,
-    device: Device = "cpu",
+    device: X.device = None,
     backends: Backends = None,
     show: Show = False,
     output: Output = None,
@@ -93,18 +107,35 @@ def tune(
             seed=seed,
             samples=samples,
             data_dir=data_dir,
-            device=device,
+            **({} if device is None else {"device": device}),  # else the library's default
             backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
             on_trial=render.tune_trial_done,
         )
         if output is not None:
-            from zoo import io
-
-            io.write_json(output, result)
+            _write(output, result)
     if as_json:
         render.print_json(result)
     else:
-        _show(result, dataset)
+        _show(result, dataset, output)
+
+
+def winner_path(output: Path) -> Path:
+    """Where the winner's recipe file goes beside the search's JSON."""
+    return output.with_name(output.stem + ".recipe.toml")
+
+
+def _write(output: Path, result: dict[str, Any]) -> None:
+    """The search as JSON and, where a trial reached the target, the winner's recipe."""
+    from zoo import io, recipe
+
+    io.write_json(output, result)
+    if result.get("recipe"):
+        found = recipe.from_dict(result["recipe"], "the winner")
+        comment = (
+            f"The fastest recipe `zoo tune` found for {found.model} to {found.target} "
+            f"on this machine. Run it: zoo train --recipe {winner_path(output)}"
+        )
+        recipe.write(winner_path(output), found, comment)
 
 
 def _check(name: str | None, target: str | None) -> None:
@@ -122,7 +153,7 @@ def _check(name: str | None, target: str | None) -> None:
         )
 
 
-def _show(result: dict[str, Any], dataset: str) -> None:
+def _show(result: dict[str, Any], dataset: str, output: Path | None = None) -> None:
     render.show(render.tune_table(result))
     for note in render.tune_notes(result):
         render.err.print(note, soft_wrap=True, highlight=False)
@@ -130,9 +161,10 @@ def _show(result: dict[str, Any], dataset: str) -> None:
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
         kept = result.get("cached") == "kept the earlier, faster winner"
         what = "An earlier search here was faster: kept" if kept else "Cached for this machine"
+        again = "" if output is None else f", or zoo train --recipe {winner_path(output)}"
         render.err.print(
             f"{what}. Train with it: zoo train {result['model']}{flag} "
-            f"--tuned --target {result['target']}",
+            f"--tuned --target {result['target']}{again}",
             soft_wrap=True,
             highlight=False,
         )

@@ -3,7 +3,8 @@
     import zoo
     zoo.list_models()                 # names, no framework imported
     model = zoo.create_model("seed_cnn")
-    result = zoo.train("seed_cnn", epochs=1)
+    result = zoo.train("seed_cnn", epochs=1)  # overrides of zoo.Recipe / zoo.RunConfig
+    result = zoo.train("mlp", recipe=zoo.Recipe(epochs=2), run=zoo.RunConfig(jit_compile=True))
 
 Names are resolved lazily, so importing `zoo` imports neither Keras nor TensorFlow.
 """
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ModelSpec": "zoo.spec",
     "Recipe": "zoo.spec",
+    "RunConfig": "zoo.runtime",
     "register": "zoo.registry",
     "list_models": "zoo.registry",
     "families": "zoo.registry",
@@ -46,6 +48,8 @@ _SUBMODULES = {
     "metrics",
     "generation",
     "perf",
+    "recipe",
+    "runtime",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -63,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
         list_models,
         register,
     )
+    from zoo.runtime import RunConfig  # noqa: F401
     from zoo.tasks import Task  # noqa: F401
     from zoo.training import (  # noqa: F401
         EvalResult,

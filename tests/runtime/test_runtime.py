@@ -67,6 +67,10 @@ def test_a_gpu_that_is_not_there_is_an_error_before_training(tmp_path):
         ({"precision": "fp8"}, "Unknown precision"),
         ({"jit_compile": "yes"}, "jit_compile"),
         ({"threads": 0}, "threads"),
+        ({"device": "npu"}, "Unknown device 'npu'. Allowed: auto, cpu, gpu, gpu:N"),
+        ({"steps_per_execution": 0}, "steps_per_execution must be a positive integer"),
+        ({"backend": "mxnet"}, "Unknown backend 'mxnet'"),
+        ({"deterministic": "yes"}, "deterministic must be true or false"),
     ],
 )
 def test_bad_run_settings(kwargs, match):
@@ -154,7 +158,7 @@ def test_schedules_clipping_and_fused_steps_reach_the_optimizer():
     )
     opt = r.keras_model.optimizer
     lr = opt.learning_rate
-    assert opt.global_clipnorm == 1.0 and r.config.steps_per_execution == 5
+    assert opt.global_clipnorm == 1.0 and r.run["steps_per_execution"] == 5
     assert r.config.schedule == "warmup_cosine"
     schedule = opt._learning_rate  # the schedule behind the current value
     assert float(schedule(0)) < float(schedule(2)) and float(schedule(20)) < 0.01 * 0.5

@@ -26,6 +26,7 @@ def test_train_returns_history_and_writes_the_run(mlp_run):
         "history.csv",
         "last.keras",
         "model.keras",
+        "recipe.toml",
         "result.json",
     ]  # the training state (backup/) is gone once the run finished
     assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,")
@@ -219,12 +220,16 @@ def test_the_train_request_mirrors_the_signature_of_train():
     import dataclasses
     import inspect
 
+    from zoo.recipe import DATA_FIELDS, Data
     from zoo.training import TrainRequest
 
     params = inspect.signature(zoo.train).parameters
     fields = {f.name: f.default for f in dataclasses.fields(TrainRequest)}
-    assert list(fields) == list(params)
+    assert list(fields) == list(params)  # **overrides last: the Recipe and RunConfig fields
+    assert params["overrides"].kind is inspect.Parameter.VAR_KEYWORD
     assert all(fields[k] == p.default for k, p in params.items() if p.default is not p.empty)
+    # The data options' defaults are the recipe file's [data] defaults.
+    assert {k: params[k].default for k in DATA_FIELDS} == dataclasses.asdict(Data())
 
 
 def test_importing_the_training_package_imports_no_framework():

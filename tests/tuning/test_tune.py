@@ -197,9 +197,10 @@ def test_tuned_training_uses_the_cache_and_says_so(fresh_cache):
     )
     assert r.exit_code == 0, r.output
     assert "Using the settings tuned on this machine on 2026-11-30" in r.output
-    config = json.loads(r.output[r.output.index("{") :])["config"]
+    done = json.loads(r.output[r.output.index("{") :])
+    config = done["config"]
     assert config["batch_size"] == 20  # the command line wins
-    assert (config["learning_rate"], config["schedule"], config["steps_per_execution"]) == (
+    assert (config["learning_rate"], config["schedule"], done["run"]["steps_per_execution"]) == (
         0.02,
         "one_cycle",
         2,

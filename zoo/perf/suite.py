@@ -52,9 +52,14 @@ SUITE_KEYS = {
 AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
-# A [[case]] of a suite of kind "target": a model trained on a dataset until its validation
-# split reaches `target`, with `settings` (zoo.train's, e.g. epochs = the most it may take).
-TARGET_CASE_KEYS = {"model", "dataset", "target", "settings", "samples"}
+# A [[case]] of a suite of kind "target": a model trained until its validation split
+# reaches `target`, written as a recipe file is (zoo.recipe): `eval_every`, and the tables
+# `recipe` (e.g. epochs = the most it may take), `run` and `data` (dataset, samples,
+# val_fraction). Suites written before take a flat `settings` table and top-level
+# `dataset` and `samples` too.
+TARGET_CASE_KEYS = {"model", "target", "eval_every", "recipe", "run", "data"}
+TARGET_CASE_KEYS |= {"dataset", "samples", "settings"}
+TARGET_DATA_KEYS = ("dataset", "samples", "val_fraction")
 # [suite] numbers and their defaults.
 SUITE_NUMBERS = {"steps": 10, "timeout_s": 600, "repeat": 1}
 
@@ -392,7 +397,6 @@ def _target_case(entry: dict, defaults: dict, src: _Source) -> TargetCase:
     among its task's metrics, and settings that zoo.train takes."""
     from zoo import tasks
     from zoo.training.target import parse
-    from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
 
     entry = {**defaults, **entry}
     name = entry["model"]
@@ -400,7 +404,8 @@ def _target_case(entry: dict, defaults: dict, src: _Source) -> TargetCase:
         spec = registry.get_spec(name)
     except registry.UnknownModelError as e:
         raise src.error("model", str(e), repr(name)) from None
-    dataset = entry.get("dataset", "synthetic")
+    data = _target_data(entry, name, src)
+    dataset = data.get("dataset", entry.get("dataset", "synthetic"))
     if dataset not in ("synthetic", *spec_datasets(spec)):
         allowed = ", ".join(("synthetic", *spec_datasets(spec)))
         raise src.error("dataset", f"unknown dataset {dataset!r}. Allowed: {allowed}.", name)
@@ -410,15 +415,50 @@ def _target_case(entry: dict, defaults: dict, src: _Source) -> TargetCase:
         target = parse(entry["target"], tasks.get(spec.task))
     except InvalidArgumentError as e:
         raise src.error("target", str(e), name) from None
-    settings = entry.get("settings", {})
-    unknown = sorted(set(settings) - set(TRAIN_KEYS) - set(RUN_KEYS))
-    if unknown:
-        allowed = ", ".join((*TRAIN_KEYS, *RUN_KEYS))
-        raise src.error("settings", f"unknown setting {unknown[0]!r}. Allowed: {allowed}.", name)
-    samples = entry.get("samples")
+    settings = _target_settings(entry, name, src)
+    samples = data.get("samples", entry.get("samples"))
     if samples is not None:
         _positive(src, "samples", samples, "samples is a positive integer")
     return TargetCase(name, dataset, str(target), json.dumps(settings, sort_keys=True), samples)
+
+
+def _target_settings(entry: dict, name: str, src: _Source) -> dict:
+    """A target case's zoo.train settings: the `recipe` and `run` tables, eval_every and
+    the data's val_fraction (or a flat `settings` table), each part checked where it is
+    written: a trial takes it (`zoo.tuning.trial`) and its field's check passes."""
+    from zoo import recipe as zrecipe
+    from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
+
+    settings: dict = {}
+    for key in ("settings", "recipe", "run", "eval_every", "data"):
+        if key not in entry:
+            continue
+        part = entry[key] if key != "eval_every" else {key: entry[key]}
+        if key == "data":
+            part = {k: v for k, v in part.items() if k == "val_fraction"}
+        unknown = sorted(set(part) - set(TRAIN_KEYS) - set(RUN_KEYS))
+        if unknown:
+            allowed = ", ".join((*TRAIN_KEYS, *RUN_KEYS))
+            raise src.error(key, f"unknown setting {unknown[0]!r}. Allowed: {allowed}.", name)
+        try:
+            zrecipe.from_settings(name, {k: v for k, v in part.items() if k != "val_fraction"})
+            zrecipe.Data(val_fraction=part.get("val_fraction"))
+        except InvalidArgumentError as e:
+            raise src.error(key, str(e), name) from None
+        settings.update(part)
+    return settings
+
+
+def _target_data(entry: dict, name: str, src: _Source) -> dict:
+    """The case's `data` table (dataset, samples, val_fraction), or {}."""
+    data = entry.get("data", {})
+    if not isinstance(data, dict):
+        raise src.error("data", '`data` is a table, e.g. data = { dataset = "mnist" }.', name)
+    extra = sorted(set(data) - set(TARGET_DATA_KEYS))
+    if extra:
+        allowed = ", ".join(TARGET_DATA_KEYS)
+        raise src.error("data", f"unknown data key {extra[0]!r}. Allowed: {allowed}.", name)
+    return data
 
 
 def spec_datasets(spec: ModelSpec) -> tuple[str, ...]:

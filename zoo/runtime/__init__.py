@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from zoo.runtime.config import PRECISIONS, STRATEGIES, RunConfig
+from zoo.runtime.config import RUN_FIELDS, RunConfig
 from zoo.runtime.device import (
     backend_jit,
     compute_dtype,
@@ -21,8 +21,7 @@ from zoo.runtime.device import (
 )
 
 __all__ = [
-    "PRECISIONS",
-    "STRATEGIES",
+    "RUN_FIELDS",
     "RunConfig",
     "apply",
     "backend_jit",

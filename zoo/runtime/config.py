@@ -1,4 +1,6 @@
-"""`RunConfig`: how a model runs (device, XLA, precision, threads, determinism, strategy).
+"""`RunConfig`: how a model runs (device, XLA, precision, steps per execution, threads,
+determinism, strategy, backend), every setting declared once with its check beside it
+(`zoo.spec.setting`), the allowed values from `zoo.choices`.
 
 Pure data and validation: importing this module imports no framework.
 """
@@ -6,55 +8,93 @@ Pure data and validation: importing this module imports no framework.
 from __future__ import annotations
 
 import dataclasses
+import re
+from typing import Any
 
+from zoo.choices import BACKENDS, DEVICES, PRECISIONS, STRATEGIES
 from zoo.errors import InvalidArgumentError
+from zoo.spec import (
+    Scale,
+    Settings,
+    Values,
+    field_names,
+    flag,
+    one_of,
+    positive,
+    setting,
+    text,
+)
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+def _device(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not (value in DEVICES or re.fullmatch(r"gpu:\d+", value)):
+        raise InvalidArgumentError(
+            f"Unknown device {value!r}. Allowed: {', '.join(DEVICES)}, gpu:N.",
+            "For example --device gpu:0.",
+        )
+    return value
 
 
-STRATEGIES = ("none", "mirrored", "multi_worker", "tpu")
+def _jit(name: str, value: Any) -> bool | str:
+    if value != "auto" and not isinstance(value, bool):
+        raise InvalidArgumentError(
+            f"jit_compile must be True, False or 'auto'; received: {value!r}."
+        )
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Settings):
     """How a model runs: where, compiled how, in which precision, reproducibly or not."""
 
-    device: str = "auto"  # auto (a GPU if there is one), cpu, gpu, gpu:N
-    jit_compile: bool | str = False  # False, True (XLA) or "auto" (the faster, by a probe)
-    precision: str = "float32"  # float32, mixed_float16 (with loss scaling), mixed_bfloat16
-    threads: int | None = None  # TensorFlow's intra-op pool (None: its default)
-    deterministic: bool = False  # TensorFlow op determinism: identical runs, slower
-    strategy: str = "none"  # tf.distribute: none, mirrored, multi_worker (TF_CONFIG) or tpu
-    cpu_devices: int | None = None  # split the CPU into this many logical devices
-    tpu: str | None = None  # the TPU's name or grpc:// address (None: the local TPU VM)
+    device: str = setting("auto", _device, "auto (a GPU if there is one), cpu, gpu or gpu:N.")
+    jit_compile: bool | str = setting(
+        False,
+        _jit,
+        "XLA: off, on, or auto (the faster, by a measured and cached probe).",
+        tune=Values((False, True)),
+    )
+    precision: str = setting(
+        "float32",
+        one_of(PRECISIONS),
+        "float32, mixed_float16 (with loss scaling) or mixed_bfloat16.",
+        tune=Values(("mixed_bfloat16", "mixed_float16")),  # those the hardware runs natively
+    )
+    steps_per_execution: int = setting(
+        1,
+        positive(int),
+        "Training steps fused into one call of the compiled step.",
+        tune=Values((1, 8)),
+    )
+    threads: int | None = setting(
+        None,
+        positive(int, optional=True),
+        "TensorFlow's intra-op threads (unset: its default; containers often over-report cores).",
+        tune=Scale((0.5,)),  # of the cores
+    )
+    deterministic: bool = setting(
+        False, flag, "TensorFlow op determinism: identical reruns, slower."
+    )
+    strategy: str = setting(
+        "none",
+        one_of(STRATEGIES, aliases={"multi-worker": "multi_worker"}),
+        "tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi_worker "
+        "(TF_CONFIG) or tpu; the batch size is the global batch.",
+    )
+    cpu_devices: int | None = setting(
+        None,
+        positive(int, optional=True),
+        "Split the CPU into this many logical devices (to try a strategy).",
+    )
+    tpu: str | None = setting(
+        None, text(), "The TPU's name or grpc:// address (unset: the local TPU VM)."
+    )
+    backend: str | None = setting(
+        None,
+        one_of(BACKENDS, optional=True),
+        "The Keras backend: tensorflow, jax or torch (unset: KERAS_BACKEND, else "
+        "tensorflow). A process runs one; the CLI selects it before Keras starts.",
+    )
 
-    def __post_init__(self):
-        if self.strategy == "multi-worker":
-            object.__setattr__(self, "strategy", "multi_worker")
-        if self.strategy not in STRATEGIES:
-            raise InvalidArgumentError(
-                f"Unknown strategy {self.strategy!r}. Allowed: {', '.join(STRATEGIES)}."
-            )
-        if self.cpu_devices is not None and (
-            isinstance(self.cpu_devices, bool)
-            or not isinstance(self.cpu_devices, int)
-            or self.cpu_devices < 1
-        ):
-            raise InvalidArgumentError(
-                "cpu_devices must be a positive integer; received: "
-                f"cpu_devices={self.cpu_devices!r}."
-            )
-        if self.jit_compile not in (False, True, "auto"):
-            raise InvalidArgumentError(
-                f"jit_compile must be True, False or 'auto'; received: {self.jit_compile!r}."
-            )
-        if self.precision not in PRECISIONS:
-            raise InvalidArgumentError(
-                f"Unknown precision {self.precision!r}. Allowed: {', '.join(PRECISIONS)}."
-            )
-        if self.threads is not None and (
-            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
-        ):
-            raise InvalidArgumentError(
-                f"threads must be a positive integer; received: threads={self.threads!r}."
-            )
+
+RUN_FIELDS = field_names(RunConfig)

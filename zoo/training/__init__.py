@@ -3,11 +3,13 @@
 The library never prints: progress reaches the caller through a `Progress` object whose
 methods are called at the start, after each batch and after each epoch.
 
-    config.py      TrainRequest (the arguments) -> TrainConfig (resolved, checked)
+    config.py      TrainRequest (the arguments) -> Recipe, RunConfig and TrainConfig
+                   (resolved, checked)
     compile.py     build and compile a model (shared with zoo.perf)
     feed.py        the validation split; arrays or tf.data into fit and evaluate
     callbacks.py   the Keras callbacks (imports Keras; imported only to train)
-    checkpoint.py  the run folder, the resume state, load_model / load_run
+    checkpoint.py  the run folder (recipe.toml first), the resume state, load_model /
+                   load_run
     loop.py        train: prepare -> fit -> write
     evaluation.py  evaluate
     results.py     Progress, TrainResult, EvalResult
@@ -20,6 +22,7 @@ from zoo.training.checkpoint import (
     HISTORY_FILE,
     LAST_FILE,
     MODEL_FILE,
+    RECIPE_FILE,
     RESULT_FILE,
     STATE_FILE,
     TENSORBOARD_DIR,
@@ -37,6 +40,7 @@ __all__ = [
     "HISTORY_FILE",
     "LAST_FILE",
     "MODEL_FILE",
+    "RECIPE_FILE",
     "RESULT_FILE",
     "STATE_FILE",
     "TENSORBOARD_DIR",

@@ -1,8 +1,9 @@
 """The run folder: its files (each written atomically), the training state that --resume
 continues from, and loading a saved model back in Keras safe mode.
 
-A run folder holds model.keras (the best epoch), last.keras, history.csv, result.json and,
-while the run lasts, backup/ (state.json naming a complete weights file).
+A run folder holds recipe.toml (what the run was asked: `zoo train --recipe FOLDER` runs
+it again), model.keras (the best epoch), last.keras, history.csv, result.json and, while
+the run lasts, backup/ (state.json naming a complete weights file).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import io, runtime
+from zoo import recipe as zrecipe
 from zoo.errors import InvalidArgumentError, ModelFileError
 
 MODEL_FILE = "model.keras"  # the best epoch by the validation loss (else the last)
@@ -29,6 +31,7 @@ HISTORY_FILE = "history.csv"
 BACKUP_DIR = "backup"  # the training state for --resume, removed when the run finishes
 STATE_FILE = "state.json"
 TENSORBOARD_DIR = "tensorboard"
+RECIPE_FILE = zrecipe.FILE  # the settings the run was asked, as a recipe file
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,19 @@ def write_history(path: Path, history: list[dict[str, float]]) -> None:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
 
 
+def write_recipe(folder: RunFolder, asked: zrecipe.RecipeFile) -> None:
+    """The chief writes recipe.toml as the run starts (an interrupted run has one too)."""
+    if folder.output is None or not folder.chief:
+        return
+    folder.output.mkdir(parents=True, exist_ok=True)
+    comment = (
+        f"The recipe of the {asked.model} run in this folder. Run it again with:\n"
+        f"  zoo train --recipe {folder.output}\n"
+        "(options given on the command line go on top)."
+    )
+    zrecipe.write(folder.output / RECIPE_FILE, asked, comment)
+
+
 def write_run(folder: RunFolder, result, net, tensorboard: bool) -> None:
     """The chief writes result.json and history.csv (and model.keras where no epoch ran
     here, as when resuming a finished run) and records the paths in `result`."""
@@ -147,6 +163,7 @@ def write_run(folder: RunFolder, result, net, tensorboard: bool) -> None:
         "last": out_dir / LAST_FILE,
         "result": out_dir / RESULT_FILE,
         "history": out_dir / HISTORY_FILE,
+        "recipe": out_dir / RECIPE_FILE,
     }
     if tensorboard:
         paths["tensorboard"] = out_dir / TENSORBOARD_DIR

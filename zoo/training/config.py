@@ -1,12 +1,14 @@
 """What one training run is asked (`TrainRequest`) and what it resolves to (`TrainConfig`).
 
-`resolve` fills what the request leaves as None from the model's recipe and checks every
-value before anything slow happens; `fit_model_kwargs` merges the user's hyper-parameters
-with the ones the dataset fixes. Importing this module imports no framework.
+`resolve` starts from the model's recipe (or the one given), applies the keyword
+overrides to the `Recipe` and `RunConfig` fields they name, and checks every value
+before anything slow happens; `fit_model_kwargs` merges the user's hyper-parameters with
+the ones the dataset fixes. Importing this module imports no framework.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,32 +16,27 @@ from typing import Any
 
 import numpy as np
 
-from zoo import registry, runtime
-from zoo.choices import OPTIMIZERS, SCHEDULES, check_choice, check_positive
+from zoo import registry
 from zoo.errors import InvalidArgumentError
-from zoo.spec import ModelSpec, Recipe
+from zoo.recipe import DATA_FIELDS, Data
+from zoo.runtime.config import RUN_FIELDS, RunConfig
+from zoo.spec import RECIPE_FIELDS, ModelSpec, Recipe, positive, unknown_setting
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """The resolved settings of one training run."""
+class TrainConfig(Recipe):
+    """The resolved settings of one training run: its recipe (whose `model_kwargs` here
+    also hold what the data fixes), and the seed, validation split and target it ran with
+    (checked where they are declared: `zoo.recipe`)."""
 
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    optimizer: str  # sgd (momentum 0.9), adam or adamw
     seed: int = 0
-    val_fraction: float | None = None  # of the training split (None: the dataset's own
-    # validation split where it has one, else 0.1)
-    schedule: str = "constant"  # constant, cosine, or warmup_cosine (10% linear warm-up)
-    clip_norm: float | None = None  # clip the global gradient norm to this
-    weight_decay: float | None = None  # decoupled weight decay (None: the optimizer's)
-    label_smoothing: float | None = None  # classification losses only
-    steps_per_execution: int = 1  # training steps fused into one call of the compiled step
-    early_stopping: int | None = None  # patience in epochs on the validation loss
+    val_fraction: float | None = None  # None: the dataset's own validation split, else 0.1
     target: str | None = None  # METRIC=VALUE on the validation split: stop when reached
     eval_every: int | None = None  # check the target every N steps (None: every epoch)
-    model_kwargs: dict[str, Any] = field(default_factory=dict)  # the factory's arguments
+
+    @property
+    def recipe(self) -> Recipe:
+        return Recipe(**{k: getattr(self, k) for k in RECIPE_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -48,64 +45,97 @@ class TrainRequest:
 
     model: str
     dataset: str = "synthetic"
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    optimizer: str | None = None
+    recipe: Recipe | None = None
+    run: RunConfig | None = None
     seed: int = 0
     samples: int | None = None
     val_fraction: float | None = None
     test_fraction: float = 0.2
     data_dir: str | None = None
     download: bool = False
+    target: str | None = None
+    eval_every: int | None = None
     output: str | Path | None = None
     resume: bool = False
     tensorboard: bool = False
-    schedule: str = "constant"
-    clip_norm: float | None = None
-    weight_decay: float | None = None
-    label_smoothing: float | None = None
-    steps_per_execution: int = 1
-    early_stopping: int | None = None
-    target: str | None = None
-    eval_every: int | None = None
-    model_kwargs: dict[str, Any] | None = None
-    run: runtime.RunConfig | None = None
     progress: Any = None  # a Progress
     started: float | None = None  # time.time() when the command started
+    overrides: dict[str, Any] = field(default_factory=dict)  # Recipe and RunConfig fields
 
 
-def resolve(request: TrainRequest, recipe: Recipe) -> TrainConfig:
-    """The request's settings, checked, with the recipe's where the request has None; the
-    model's keyword arguments are left for `fit_model_kwargs` (they depend on the data).
+@dataclass(frozen=True)
+class Resolved:
+    """What a request resolves to, checked: the recipe and run config as run, the data
+    options, and the run's config (the model's keyword arguments not yet fitted)."""
+
+    recipe: Recipe
+    run: RunConfig
+    data: Data
+    config: TrainConfig
+
+
+def resolve(request: TrainRequest, spec: ModelSpec) -> Resolved:
+    """The request's recipe (else the model's) and run config (else the default) with its
+    overrides, checked; the model's keyword arguments are left for `fit_model_kwargs`
+    (they depend on the data).
 
     Raises:
-        InvalidArgumentError: naming the first bad value.
+        InvalidArgumentError: an override no field declares (with a did-you-mean), or the
+            first bad value.
     """
-    r = request
-    optimizer = r.optimizer if r.optimizer is not None else recipe.optimizer
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    _check_fraction("val_fraction", r.val_fraction)
-    epochs = _positive("epochs", _or(r.epochs, recipe.epochs))
-    batch_size = _positive("batch_size", _or(r.batch_size, recipe.batch_size))
-    learning_rate = _positive("learning_rate", _or(r.learning_rate, recipe.learning_rate), float)
-    config = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        seed=int(r.seed),
-        val_fraction=None if r.val_fraction is None else float(r.val_fraction),
-        schedule=r.schedule,
-        clip_norm=_positive("clip_norm", r.clip_norm, float, optional=True),
-        weight_decay=_non_negative("weight_decay", r.weight_decay),
-        label_smoothing=None if r.label_smoothing is None else float(r.label_smoothing),
-        steps_per_execution=_positive("steps_per_execution", r.steps_per_execution),
-        early_stopping=_positive("early_stopping", r.early_stopping, optional=True),
-        eval_every=_positive("eval_every", r.eval_every, optional=True),
+    recipe_changes, run_changes = split_overrides(request.overrides)
+    recipe = _given(request.recipe, Recipe, spec.recipe, "recipe").replace(**recipe_changes)
+    run = _given(request.run, RunConfig, RunConfig(), "run").replace(**run_changes)
+    data = Data(
+        **{k: getattr(request, k) for k in DATA_FIELDS if k != "dataset"},
+        dataset=str(request.dataset),
     )
-    check_choice("schedule", r.schedule, SCHEDULES)
-    return config
+    if isinstance(request.seed, bool) or not isinstance(request.seed, (int, np.integer)):
+        raise InvalidArgumentError(f"seed must be an integer; received: seed={request.seed!r}.")
+    config = TrainConfig(
+        **{k: getattr(recipe, k) for k in RECIPE_FIELDS},
+        seed=int(request.seed),
+        val_fraction=data.val_fraction,
+        eval_every=positive(int, optional=True)("eval_every", request.eval_every),
+    )
+    return Resolved(recipe, run, data, config)
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """zoo.train's keyword overrides, split into Recipe and RunConfig changes; a None
+    value means "not given" (the recipe's value stays).
+
+    Raises:
+        InvalidArgumentError: a name that neither declares, with a did-you-mean.
+    """
+    recipe, run = {}, {}
+    for name, value in overrides.items():
+        if name in RECIPE_FIELDS:
+            recipe[name] = value
+        elif name in RUN_FIELDS:
+            run[name] = value
+        else:
+            known = [*RECIPE_FIELDS, *RUN_FIELDS, *TRAIN_ARGUMENTS]
+            raise unknown_setting(name, known, "zoo.train")
+    drop = {k for k, v in {**recipe, **run}.items() if v is None}
+    return (
+        {k: v for k, v in recipe.items() if k not in drop},
+        {k: v for k, v in run.items() if k not in drop},
+    )
+
+
+TRAIN_ARGUMENTS = tuple(f.name for f in dataclasses.fields(TrainRequest) if f.name != "overrides")
+
+
+def _given(value, cls: type, default, name: str):
+    if value is None:
+        return default
+    if not isinstance(value, cls):
+        raise InvalidArgumentError(
+            f"{name} must be a zoo.{cls.__name__}; received: {type(value).__name__}.",
+            f"Build one with zoo.{cls.__name__}(...), or pass its fields as keywords.",
+        )
+    return value
 
 
 def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfig:
@@ -118,7 +148,7 @@ def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfi
     from zoo.tasks import check_label_smoothing
     from zoo.training import target as ztarget
 
-    check_label_smoothing(task, request.label_smoothing)
+    check_label_smoothing(task, config.label_smoothing)
     parsed = ztarget.parse(request.target, task)
     if parsed is None:
         if config.eval_every is not None:
@@ -174,30 +204,3 @@ def fit_model_kwargs(spec: ModelSpec, fixed: dict[str, Any], overrides: dict) ->
                 f"Drop the {k} override.",
             )
     return registry.check_overrides(spec, {**overrides, **fitted})
-
-
-def _or(value, default):
-    return value if value is not None else default
-
-
-def _positive(name: str, value, kind: type = int, optional: bool = False):
-    """`value` checked by `check_positive`, as `kind` (None stays None when optional)."""
-    check_positive(name, value, kind, optional=optional)
-    return None if value is None else kind(value)
-
-
-def _non_negative(name: str, value) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidArgumentError(
-            f"{name} must be a number >= 0; received: {name}={value!r}.", "Try 0.0001."
-        )
-    return float(value)
-
-
-def _check_fraction(name: str, value) -> None:
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1
-    ):
-        raise InvalidArgumentError(f"{name} must be in [0, 1); received: {name}={value!r}.")

@@ -20,10 +20,13 @@ import numpy as np
 from zoo import data as zdata
 from zoo import io, registry, runtime, tasks
 from zoo.errors import InvalidArgumentError, TrainingDivergedError
+from zoo.recipe import RecipeFile
+from zoo.spec import Recipe
 from zoo.training import checkpoint, feed
 from zoo.training import target as ztarget
 from zoo.training.compile import build_model, build_optimizer, compile_model
 from zoo.training.config import (
+    Resolved,
     TrainConfig,
     TrainRequest,
     check_outputs,
@@ -38,59 +41,58 @@ def train(
     model: str,
     dataset: str = "synthetic",
     *,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    learning_rate: float | None = None,
-    optimizer: str | None = None,
+    recipe: Recipe | None = None,
+    run: runtime.RunConfig | None = None,
     seed: int = 0,
     samples: int | None = None,
     val_fraction: float | None = None,
     test_fraction: float = 0.2,
     data_dir: str | None = None,
     download: bool = False,
+    target: str | None = None,
+    eval_every: int | None = None,
     output: str | Path | None = None,
     resume: bool = False,
     tensorboard: bool = False,
-    schedule: str = "constant",
-    clip_norm: float | None = None,
-    weight_decay: float | None = None,
-    label_smoothing: float | None = None,
-    steps_per_execution: int = 1,
-    early_stopping: int | None = None,
-    target: str | None = None,
-    eval_every: int | None = None,
-    model_kwargs: dict[str, Any] | None = None,
-    run: runtime.RunConfig | None = None,
     progress: Progress | None = None,
     started: float | None = None,
+    **overrides: Any,
 ) -> TrainResult:
     """Trains a registry model on a dataset of its task and evaluates it on the test split.
 
-    Settings left as None take the model's recipe (`zoo.get_spec(name).recipe`); `TrainConfig`
-    describes each setting. The model evaluated, returned and saved as model.keras is the
-    epoch with the best validation loss (the training loss without validation).
+    The settings are a `zoo.Recipe` (how to train; default: the model's,
+    `zoo.get_spec(name).recipe`) and a `zoo.RunConfig` (how to execute; default:
+    `RunConfig()`); keyword `overrides` change their fields by name, so
+    `zoo.train("mlp", epochs=1, learning_rate=0.01, steps_per_execution=8)` works (a
+    None value keeps the recipe's; `model_kwargs` merge over the recipe's own). The
+    fields' docs say what each setting means. The model evaluated, returned and saved as
+    model.keras is the epoch with the best validation loss (the training loss without
+    validation).
 
     Args:
         model, dataset: a registry name; a dataset of its task ("synthetic": no download).
-        batch_size: the global batch, split across the replicas of a distribution strategy.
+        recipe, run: the whole recipe and run config, instead of the defaults.
         seed: seeds the data, the initial weights and the shuffling.
         samples: synthetic training examples (None: the task's default), or at most this
             many examples of a real training split.
+        val_fraction: the part of the training split held out for validation (None: the
+            dataset's own validation split where it has one, else 0.1; 0: none).
         test_fraction: the test part of data that has no test split (CSV, folders).
         data_dir, download: where TFDS keeps prepared datasets; let TFDS download one.
-        output: a folder for model.keras, last.keras (the last epoch), history.csv and
-            result.json (each written atomically) and, while the run lasts, backup/.
-        resume: finish the interrupted run in `output` (the same settings are required).
-        tensorboard: write TensorBoard logs in `output`/tensorboard.
         target, eval_every, started: stop when the validation split reaches `METRIC=VALUE`
             (checked each epoch, or every `eval_every` steps); `result.target` records the
             time from `started` (a time.time(); default now), steps and epochs it took.
-        model_kwargs: hyper-parameters passed to the factory.
-        run: device, XLA, precision, threads, determinism and distribution strategy.
+        output: a folder for model.keras, last.keras (the last epoch), history.csv,
+            result.json and recipe.toml (each written atomically) and, while the run
+            lasts, backup/.
+        resume: finish the interrupted run in `output` (the same settings are required).
+        tensorboard: write TensorBoard logs in `output`/tensorboard.
         progress: receives progress events.
+        overrides: fields of `zoo.Recipe` and `zoo.RunConfig`.
 
     Returns a `TrainResult` (its `keras_model` is the trained model). Raises ZooError for
-    a bad name, value or output; TrainingDivergedError when the loss is no longer finite.
+    a bad name, value or output (an unknown override names the closest field);
+    TrainingDivergedError when the loss is no longer finite.
     """
     started = time.time() if started is None else started
     return _train(TrainRequest(**locals()))  # the arguments above, as one record
@@ -111,6 +113,7 @@ class _Job:
     state: dict[str, Any] | None  # the training state resumed from
     progress: Progress
     request: TrainRequest
+    asked: RecipeFile  # the settings as asked, for recipe.toml
 
     @property
     def done(self) -> int:
@@ -146,13 +149,15 @@ def _prepare(request: TrainRequest) -> _Job:
     """Every check that can fail before training, then the data, its split and the state."""
     spec = registry.get_spec(request.model)
     task = tasks.get(spec.task)
-    config = check_target(request, resolve(request, spec.recipe), task)
+    settled = resolve(request, spec)
+    config = check_target(request, settled.config, task)
     check_outputs(request)
-    run = request.run or runtime.RunConfig()
+    run = settled.run
+    _check_backend(run)
     # Checked now, created when the first file is due: a run that fails before training
     # leaves nothing behind.
     out_dir = None if request.output is None else io.prepare_output_dir(request.output, keep=False)
-    overrides = dict(request.model_kwargs or {})
+    overrides = dict(settled.recipe.model_kwargs)
     data = _load_data(request, spec, task, overrides)
     config = dataclasses.replace(
         config, model_kwargs=fit_model_kwargs(spec, data.model_kwargs, overrides)
@@ -169,7 +174,49 @@ def _prepare(request: TrainRequest) -> _Job:
     folder = checkpoint.run_folder(out_dir, run)
     state = checkpoint.check_resume(folder, request.resume, fingerprint)
     progress = request.progress or Progress()
-    return _Job(spec, task, config, run, data, split, folder, fingerprint, state, progress, request)
+    asked = _recipe_file(spec, settled, config)
+    return _Job(
+        spec, task, config, run, data, split, folder, fingerprint, state, progress, request, asked
+    )
+
+
+def _recipe_file(spec, settled: Resolved, config: TrainConfig) -> RecipeFile:
+    """What the run was asked, as its recipe.toml will hold it (a dataset that is a path,
+    made absolute: the file reruns from any folder)."""
+    data = settled.data
+    if (
+        data.dataset not in ("synthetic", *tasks.get(spec.task).datasets)
+        and Path(data.dataset).exists()
+    ):
+        data = dataclasses.replace(data, dataset=str(Path(data.dataset).resolve()))
+    return RecipeFile(
+        spec.name,
+        settled.recipe,
+        settled.run,
+        data,
+        seed=config.seed,
+        target=config.target,
+        eval_every=config.eval_every,
+    )
+
+
+def _check_backend(run: runtime.RunConfig) -> None:
+    """A run config that names a backend runs on it; Keras runs one per process.
+
+    Raises:
+        InvalidArgumentError: Keras runs on another backend here.
+    """
+    if run.backend is None:
+        return
+    import keras
+
+    if keras.backend.backend() != run.backend:
+        raise InvalidArgumentError(
+            f"The run asks for the {run.backend} backend; Keras runs on "
+            f"{keras.backend.backend()} in this process.",
+            f"Set KERAS_BACKEND={run.backend} before Keras is imported (`zoo train "
+            "--backend` does), or leave backend unset.",
+        )
 
 
 def _load_data(request: TrainRequest, spec, task: tasks.Task, overrides: dict) -> zdata.Dataset:
@@ -189,6 +236,7 @@ def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
     """Builds, fits and evaluates the model; `resolved` gains what really ran."""
     strategy = resolved.pop("strategy_object", None)
     net = _build_for_run(job, resolved, strategy)
+    checkpoint.write_recipe(job.folder, _as_run(job.asked, resolved))
     # Under XLA a last, smaller batch would compile a second program every epoch.
     drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.config.batch_size
     _announce(job, net, drop)
@@ -208,6 +256,13 @@ def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
         verbose=0,
     )
     return _Fitted(net, history, best_epoch, test, seconds, _target_record(callbacks, test))
+
+
+def _as_run(asked: RecipeFile, resolved: dict[str, Any]) -> RecipeFile:
+    """The recipe file that reruns this run exactly: the backend and XLA setting that
+    really ran in place of unset or "auto"."""
+    run = asked.run.replace(backend=resolved["backend"], jit_compile=resolved["jit_compile"])
+    return dataclasses.replace(asked, run=run)
 
 
 def _target_record(callbacks, test: dict[str, Any]) -> dict[str, Any] | None:
@@ -233,6 +288,8 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
     total_steps = job.config.epochs * -(-len(job.split.y) // job.config.batch_size)
     net = _build(job.spec, job.task, job.config, run, total_steps)
     resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
+    resolved["steps_per_execution"] = run.steps_per_execution
+    resolved["backend"] = keras.backend.backend()
     if strategy is not None:
         from zoo.runtime import distribute
 
@@ -257,7 +314,7 @@ def _build(spec, task: tasks.Task, config: TrainConfig, run: runtime.RunConfig, 
         optimizer,
         precision=run.precision,
         jit_compile=run.jit_compile,
-        steps_per_execution=config.steps_per_execution,
+        steps_per_execution=run.steps_per_execution,
         label_smoothing=config.label_smoothing,
     )
 

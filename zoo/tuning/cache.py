@@ -109,3 +109,21 @@ def _gpus() -> list[str]:
             if line.startswith("Model:"):
                 names.append(line.partition(":")[2].strip())
     return names
+
+
+def recipe_of(entry: dict[str, Any]):
+    """The tuned recipe of a cache entry, as a `zoo.recipe.RecipeFile`: the one it holds,
+    or (an entry cached before entries held recipe files) its settings over the model's
+    recipe.
+
+    Raises:
+        InvalidArgumentError: the entry names an unknown model or a bad setting.
+    """
+    from zoo import recipe
+
+    where = f"the tuned recipe of {entry.get('model')} in {io.cache_path(CACHE)}"
+    if "recipe" in entry:
+        return recipe.from_dict(entry["recipe"], where)
+    settings = dict(entry.get("settings") or {})
+    settings.setdefault("backend", entry.get("backend"))
+    return recipe.from_settings(entry["model"], settings, where)

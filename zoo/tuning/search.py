@@ -4,17 +4,20 @@ Every candidate runs as a real `zoo.train` in its own process (`zoo.tuning.trial
 setting is judged by what training with it really does on this machine: imports, data
 loading, compilation and the input pipeline included.
 
-    execution  at the recipe's batch size, time two epochs of training under each of
-               graph and XLA x steps_per_execution 1 and 8, then the fastest of those
-               in each reduced precision this hardware runs natively
+    execution  at the recipe's batch size, time two epochs of training under each
+               jit_compile x steps_per_execution of their `zoo.RunConfig` fields' spaces
+               (graph and XLA x 1 and 8), then the fastest of those in each reduced
+               precision of its field's space that this hardware runs natively
                (`zoo.runtime.hardware`: an emulated one is left out, with the reason);
                then, with the fastest, double the batch size
                while throughput rises by more than RISE; samples/s is read from the
                faster of the second and third epochs (the first compiles).
     recipe     trials of the fastest execution settings with recipes drawn (seeded) from
-               SPACE: batch size (those measured), learning rate (scaled with the batch),
-               schedule, epochs, optimizer, weight decay, label smoothing (classifiers)
-               and dropout (models that have it); each trial trains until the validation
+               the search space each `zoo.Recipe` field declares (`tune=`): batch size
+               (those measured), learning rate (scaled with the batch), schedule,
+               epochs, optimizer, weight decay, label smoothing (where the task's loss
+               takes it) and dropout (models that have it); each trial trains until the
+               validation
                split reaches the target, and is scored by its time to target. Trials race
                the best so far: a trial still running when it has taken longer than the
                best time to target plus a margin is stopped, since it cannot win (the
@@ -33,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,28 +44,28 @@ import numpy as np
 
 from zoo import data as zdata
 from zoo import io, registry, tasks
-from zoo.choices import BACKEND_EXTRA, BACKENDS, DEVICES, check_choice, check_positive
+from zoo import recipe as zrecipe
+from zoo.choices import BACKEND_EXTRA, BACKENDS, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
 from zoo.runtime import hardware
+from zoo.runtime.config import RunConfig
+from zoo.spec import Recipe, Scale, Values, default_of, field_of
 from zoo.training import target as ztarget
-from zoo.tuning import cache
+from zoo.tuning import TUNING_SEED, cache
 from zoo.tuning.trial import run_trial
 
-# The seed of the search's data split, weights and shuffling: not one of the seeds (0, 1,
-# 2...) the time-to-target suite checks a tuned recipe on, so those runs see validation
-# splits (and synthetic data) the search never chose by.
-TUNING_SEED = 100
 CHECKS_PER_EPOCH = 4  # target checks per epoch in the recipe trials
 RISE = 1.10  # a larger batch must be this much faster to be kept
 EXECUTION_SHARE = 0.35  # of the budget, at most, for the execution stage
 EPOCH_STEPS = 32  # steps per epoch of an execution trial (3 epochs; the first compiles)
 MARGIN_S = 5.0  # a racing trial may run this much past the best time to target
-LR_FACTORS = (0.5, 1.0, 2.0, 3.0)
-SCHEDULES = ("constant", "warmup_cosine", "one_cycle")
-WEIGHT_DECAYS = (None, 1e-4, 5e-4)
 DEFAULT_EPOCHS = 3  # the default recipe may take this many times its epochs
-DEFAULT_EXECUTION = {"jit_compile": False, "steps_per_execution": 1, "precision": "float32"}
-EXECUTION_KEYS = (*DEFAULT_EXECUTION, "backend", "threads")
+# The fields a search varies: those that declare a space (`tune=`).
+TUNED_RECIPE = tuple(f.name for f in dataclasses.fields(Recipe) if f.metadata.get("tune"))
+TUNED_RUN = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata.get("tune"))
+# What `zoo train` runs by default: the tuned execution fields at their defaults.
+DEFAULT_EXECUTION = {k: default_of(RunConfig, k) for k in TUNED_RUN if k != "threads"}
+EXECUTION_KEYS = (*TUNED_RUN, "backend")
 
 
 @dataclasses.dataclass
@@ -96,7 +98,7 @@ def tune(
     seed: int = TUNING_SEED,
     samples: int | None = None,
     data_dir: str | None = None,
-    device: str = "auto",
+    device: str = default_of(RunConfig, "device"),
     backends: Sequence[str] | None = None,
     on_trial: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
@@ -123,10 +125,7 @@ def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on
         )
     check_positive("budget_s", budget_s, float)
     check_positive("samples", samples, optional=True)
-    if device not in DEVICES and not re.fullmatch(r"gpu:\d+", device):
-        raise InvalidArgumentError(
-            f"Unknown device {device!r}.", "Use auto, cpu, gpu or gpu:N (e.g. gpu:0)."
-        )
+    RunConfig(device=device)  # the field's check: a bad device is one line now
     # Loaded once here, so that a dataset that is unknown, unprepared or does not fit the
     # model is one line now, not a failure in every trial's process.
     data = zdata.load(
@@ -228,7 +227,7 @@ def _native_precisions(search: _Search) -> list[str]:
     """The reduced precisions this hardware runs natively; those it would emulate are
     recorded in `search.execution` as left out, with the reason."""
     native = []
-    for precision in ("mixed_bfloat16", "mixed_float16"):
+    for precision in _values(_tune(RunConfig, "precision"), None):
         support = hardware.precision_support(precision, search.common["device"])
         if support["native"]:
             native.append(precision)
@@ -241,11 +240,14 @@ def _native_precisions(search: _Search) -> list[str]:
 
 def _variants(search: _Search, fastest: dict) -> list[dict]:
     """What is tried on top of the fastest float32 settings: each native reduced
-    precision, and (TensorFlow on a CPU of several cores) half the cores' threads."""
+    precision of the field's space, and (TensorFlow on a CPU of several cores) the
+    threads of its space (a part of the cores)."""
     variants = [{**fastest, "precision": p} for p in _native_precisions(search)]
     cores = os.cpu_count() or 1
     if fastest["backend"] == "tensorflow" and search.common["device"] == "cpu" and cores > 1:
-        variants.append({**fastest, "threads": cores // 2})
+        for threads in _values(_tune(RunConfig, "threads"), cores):
+            if threads != cores:
+                variants.append({**fastest, "threads": threads})
     return variants
 
 
@@ -287,18 +289,21 @@ def _execution_stage(search: _Search) -> tuple[dict[str, Any], list[int]]:
 
 
 def _candidates(search: _Search) -> list[dict]:
-    """Graph and XLA x steps_per_execution 1 and 8 in float32 on the first backend; steps
-    per execution 1 and 8 on each other backend (JAX always compiles with XLA)."""
+    """jit_compile x steps_per_execution (their fields' spaces) in float32 on the first
+    backend; each steps_per_execution on each other backend (JAX always compiles with
+    XLA, PyTorch runs eager: torch.compile is slow)."""
     first, *others = search.backends
+    jits = _values(_tune(RunConfig, "jit_compile"), False)
+    spes = _values(_tune(RunConfig, "steps_per_execution"), 1)
     out = [
         {**DEFAULT_EXECUTION, "backend": first, "jit_compile": jit, "steps_per_execution": spe}
-        for jit in (False, True)
-        for spe in (1, 8)
+        for jit in jits
+        for spe in spes
     ]
-    out += [  # jit_compile: XLA on JAX (always), eager PyTorch (torch.compile is slow)
+    out += [
         {**DEFAULT_EXECUTION, "backend": b, "jit_compile": b == "jax", "steps_per_execution": spe}
         for b in others
-        for spe in (1, 8)
+        for spe in spes
     ]
     return out
 
@@ -311,48 +316,83 @@ def _fastest(rows: list[dict]) -> dict | None:
     return {k: best["settings"][k] for k in EXECUTION_KEYS if best["settings"].get(k) is not None}
 
 
-def _recipes(search: _Search, batches: list[int], count: int, seed: int) -> list[dict]:
-    """`count` distinct recipes drawn from the space, seeded."""
+def _tune(cls: type, name: str):
+    return field_of(cls, name).metadata["tune"]
+
+
+def _values(space: Values | Scale, current: Any) -> list:
+    """The candidates of a field's space around its `current` value, in order, once each."""
+    if isinstance(space, Scale):
+        found = [
+            max(1, int(current * f)) if isinstance(current, int) else current * f
+            for f in space.factors
+        ]
+    else:
+        found = [current, *space.values] if space.with_current else list(space.values)
+    return list(dict.fromkeys(found))
+
+
+def _space(search: _Search, batches: list[int]) -> dict[str, list]:
+    """The values each tuned recipe field is drawn from: its space around the model's
+    recipe; batch sizes are those the execution stage kept, label smoothing only where
+    the task's loss takes it, and model_kwargs per hyper-parameter the model has."""
     recipe, spec = search.spec.recipe, search.spec
+    space = {}
+    for name in TUNED_RECIPE:
+        if name == "batch_size":
+            space[name] = list(batches)
+        elif name == "model_kwargs":
+            kwargs = {
+                k: _values(s, float(recipe.model_kwargs.get(k, spec.defaults[k])))
+                for k, s in _tune(Recipe, name).items()
+                if k in spec.defaults
+            }
+            space.update({f"{name}.{k}": v for k, v in kwargs.items()})
+        elif name != "label_smoothing" or _smooths(search.task):
+            space[name] = _values(_tune(Recipe, name), getattr(recipe, name))
+    return space
+
+
+def _smooths(task: tasks.Task) -> bool:
+    """Whether the task's loss takes label smoothing (`zoo.tasks.check_label_smoothing`)."""
+    try:
+        tasks.check_label_smoothing(task, 0.1)
+    except InvalidArgumentError:
+        return False
+    return True
+
+
+def _recipes(search: _Search, batches: list[int], count: int, seed: int) -> list[dict]:
+    """`count` distinct recipes drawn from the fields' spaces, seeded; the learning rate
+    scales with the square root of the batch (from the first batch size)."""
+    space = _space(search, batches)
     rng = np.random.default_rng([seed, 13])
-    epochs = sorted(
-        {max(1, recipe.epochs // 2), recipe.epochs, recipe.epochs * 2, recipe.epochs * 4}
-    )
     drawn: list[dict] = []
     for _ in range(count * 20):
         if len(drawn) == count:
             break
-        batch = int(rng.choice(batches))
-        lr = recipe.learning_rate * float(rng.choice(LR_FACTORS)) * (batch / batches[0]) ** 0.5
-        r = {
-            "batch_size": batch,
-            "learning_rate": float(f"{lr:.3g}"),
-            "schedule": str(rng.choice(SCHEDULES)),
-            "epochs": int(rng.choice(epochs)),
-            "optimizer": str(rng.choice([recipe.optimizer, "adamw"])),
-            "weight_decay": WEIGHT_DECAYS[int(rng.integers(len(WEIGHT_DECAYS)))],
-        }
-        if search.task.loss == "sparse_categorical_crossentropy":
-            r["label_smoothing"] = [None, 0.1][int(rng.integers(2))]
-        if "dropout" in spec.defaults:
-            d = float(spec.defaults["dropout"])
-            r["model_kwargs"] = {"dropout": float(rng.choice([d, d / 2, 0.0]))}
+        r: dict[str, Any] = {}
+        for name, values in space.items():
+            value = values[int(rng.integers(len(values)))]
+            field, _, kwarg = name.partition(".")
+            if kwarg:
+                r.setdefault(field, {})[kwarg] = value
+            else:
+                r[name] = value
+        lr = r["learning_rate"] * (r["batch_size"] / batches[0]) ** 0.5
+        r["learning_rate"] = float(f"{lr:.3g}")
         if r not in drawn:
             drawn.append(r)
     return drawn
 
 
 def default_recipe(spec: registry.ModelSpec) -> dict[str, Any]:
-    """The model's recipe, given DEFAULT_EPOCHS times its epochs to reach the target (its
-    constant learning rate makes the longer run the same run, continued)."""
-    r = spec.recipe
-    return {
-        "epochs": r.epochs * DEFAULT_EPOCHS,
-        "batch_size": r.batch_size,
-        "learning_rate": r.learning_rate,
-        "optimizer": r.optimizer,
-        "schedule": "constant",
-    }
+    """The model's recipe (its tuned fields), given DEFAULT_EPOCHS times its epochs to
+    reach the target (its constant learning rate makes the longer run the same run,
+    continued)."""
+    r, smooths = spec.recipe, _smooths(tasks.get(spec.task))
+    fields = {k: getattr(r, k) for k in TUNED_RECIPE if k != "label_smoothing" or smooths}
+    return {**fields, "epochs": r.epochs * DEFAULT_EPOCHS, "schedule": "constant"}
 
 
 def _recipe_stage(
@@ -432,8 +472,27 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "env": io.environment(),  # the machine the figures were measured on
     }
     if winner is not None:
+        found = winner_recipe(result, search.common["device"], search.common["data_dir"])
+        result["recipe"] = io.to_jsonable(found)
         result["cached"] = _cache_winner(result)
     return result
+
+
+def winner_recipe(
+    result: dict[str, Any], device: str, data_dir: str | None = None
+) -> zrecipe.RecipeFile:
+    """The winner of a search as a recipe file: its settings over the model's recipe, run
+    on `device`, with the search's data, seed and target (`zoo train --recipe` reruns
+    the winning trial)."""
+    found = zrecipe.from_settings(result["model"], result["winner"]["settings"], "the winner")
+    data = zrecipe.Data(dataset=result["dataset"], samples=result["samples"], data_dir=data_dir)
+    return dataclasses.replace(
+        found,
+        run=found.run.replace(device=device),
+        data=data,
+        seed=result["seed"],
+        target=result["target"],
+    )
 
 
 def _cache_winner(result: dict[str, Any]) -> str:
@@ -470,6 +529,7 @@ def _entry(result: dict[str, Any]) -> dict[str, Any]:
         "seed": result["seed"],
         "samples": result["samples"],
         "settings": w["settings"],
+        "recipe": result["recipe"],  # the winner as a recipe file (zoo.recipe.from_dict)
         "time_to_target_s": w["time_to_target_s"],
         "test_metric": w.get("test_metric"),
         "default_time_to_target_s": (result["default"] or {}).get("time_to_target_s"),
