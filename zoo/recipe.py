@@ -290,7 +290,8 @@ def _checked(source: str, where: str, check, value: Any, key: str | None = None)
 
 
 def _wrap(source: str, error: Exception, key: str = "") -> InvalidArgumentError:
-    where = f"{source}: {key}: " if key else f"{source}: "
+    """`error` as one line naming the file (`source`, where there is one) and the key."""
+    where = "".join(f"{part}: " for part in (source, key) if part)
     return InvalidArgumentError(f"{where}{error}")
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from zoo.cli.main import app
 from zoo.cli.tune import parse_budget
 
-from zoo import io
+from zoo import io, recipe
 from zoo.errors import InvalidArgumentError
 from zoo.tuning import cache, search
 
@@ -268,3 +268,57 @@ def test_tune_mistakes_are_one_line_before_any_trial(args, says, monkeypatch):
     r = runner.invoke(app, [*base, *args])
     assert r.exit_code in (1, 2) and says in r.output, r.output
     assert "Traceback" not in r.output
+
+
+def test_the_command_line_tunes_on_the_held_out_seed_and_writes_the_winner(
+    fresh_cache, monkeypatch, tmp_path
+):
+    seen = []
+
+    def seconds_of(s):
+        return 10.0 if s.get("schedule") == "one_cycle" else 40.0
+
+    _fake_trials(monkeypatch, seconds_of)
+    fake = search.run_trial
+    monkeypatch.setattr(search, "run_trial", lambda *a, **k: seen.append(k) or fake(*a, **k))
+    out = tmp_path / "search.json"
+    args = ["tune", "mlp", "--target", "accuracy=0.9", "--max-trials", "4", "--output", str(out)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert {k["seed"] for k in seen} == {search.TUNING_SEED}  # not 0: the suite judges on 0-2
+    winner = recipe.read(tmp_path / "search.recipe.toml")
+    assert (winner.model, winner.seed, winner.target) == ("mlp", 100, "accuracy=0.9")
+    won = json.loads(out.read_text())["winner"]["settings"]
+    for key in ("epochs", "batch_size", "learning_rate", "schedule", "optimizer"):
+        assert getattr(winner.recipe, key) == won[key]
+    assert (winner.run.jit_compile, winner.run.device) == (won["jit_compile"], "auto")
+    assert "zoo train --recipe" in r.output
+    entry = cache.lookup("mlp", "synthetic")
+    assert cache.recipe_of(entry) == winner  # the cache holds the same recipe file
+    r = runner.invoke(
+        app, ["train", "mlp", "--tuned", "--epochs", "1", "--samples", "128", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    done = json.loads(r.output[r.output.index("{") :])
+    assert done["config"]["epochs"] == 1 and done["config"]["seed"] == 0  # the user's seed
+    assert done["config"]["learning_rate"] == won["learning_rate"]
+    assert done["run"]["steps_per_execution"] == won["steps_per_execution"]
+
+
+def test_the_search_space_is_the_fields_spaces():
+    import dataclasses
+
+    from zoo.spec import Recipe
+
+    tuned = {f.name for f in dataclasses.fields(Recipe) if f.metadata.get("tune")}
+    assert tuned == set(search.TUNED_RECIPE) and "learning_rate" in tuned
+    assert search.DEFAULT_EXECUTION == {
+        "jit_compile": False,
+        "precision": "float32",
+        "steps_per_execution": 1,
+    }
+    spec = search.registry.get_spec("mlp")
+    task = search.tasks.get(spec.task)
+    s = search._Search(spec, task, "synthetic", None, 0.0, {}, ("tensorflow",), print)
+    (drawn,) = search._recipes(s, [64], 1, seed=0)
+    assert set(drawn) == tuned  # every tuned field, nothing else

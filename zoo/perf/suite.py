@@ -441,7 +441,8 @@ def _target_settings(entry: dict, name: str, src: _Source) -> dict:
             allowed = ", ".join((*TRAIN_KEYS, *RUN_KEYS))
             raise src.error(key, f"unknown setting {unknown[0]!r}. Allowed: {allowed}.", name)
         try:
-            zrecipe.from_settings(name, {k: v for k, v in part.items() if k != "val_fraction"})
+            kept = {k: v for k, v in part.items() if k != "val_fraction"}
+            zrecipe.from_settings(name, kept, source="")  # the suite names the file
             zrecipe.Data(val_fraction=part.get("val_fraction"))
         except InvalidArgumentError as e:
             raise src.error(key, str(e), name) from None
