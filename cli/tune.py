@@ -44,8 +44,17 @@ Show = Annotated[
 Output = Annotated[
     Path | None,
     typer.Option(
-        help="Also write the whole search as JSON to this file, and the winner as a recipe "
-        "file beside it (search.json: search.recipe.toml; `zoo train --recipe` runs it)."
+        help="Write each trial as it ends to a results file beside this one "
+        "(search.json: search.trials.jsonl), then the whole search as JSON here and the "
+        "winner as a recipe file (search.recipe.toml; `zoo train --recipe` runs it)."
+    ),
+]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Go on with the search in --output's trials file (after a kill or Ctrl-C): "
+        "the trials it holds are not run again.",
     ),
 ]
 Seed = Annotated[
@@ -87,6 +96,7 @@ def tune(
     backends: Backends = None,
     show: Show = False,
     output: Output = None,
+    resume: Resume = False,
     as_json: options.Json = False,
 ) -> None:
     """Find the execution settings and recipe that reach a target fastest on this machine."""
@@ -94,6 +104,11 @@ def tune(
         if show:
             return _show_cached(name, as_json)
         _check(name, target)
+        if resume and output is None:
+            raise InvalidArgumentError(
+                "--resume goes on with the search in --output's trials file; none was given.",
+                "Repeat the search's command, --output included, with --resume.",
+            )
         budget_s = parse_budget(budget)
         _keras.import_quietly()  # the search loads the data here first: TensorFlow's logs
         from zoo.tuning.search import tune as run_search
@@ -110,6 +125,8 @@ def tune(
             **({} if device is None else {"device": device}),  # else the library's default
             backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
             on_trial=render.tune_trial_done,
+            trials=None if output is None else beside(output, ".trials.jsonl"),
+            resume=resume,
         )
         if output is not None:
             _write(output, result)
@@ -119,9 +136,14 @@ def tune(
         _show(result, dataset, output)
 
 
+def beside(output: Path, suffix: str) -> Path:
+    """A file beside the search's JSON: search.json -> search.recipe.toml, ..."""
+    return output.with_name(output.stem + suffix)
+
+
 def winner_path(output: Path) -> Path:
-    """Where the winner's recipe file goes beside the search's JSON."""
-    return output.with_name(output.stem + ".recipe.toml")
+    """Where the winner's recipe file goes."""
+    return beside(output, ".recipe.toml")
 
 
 def _write(output: Path, result: dict[str, Any]) -> None:

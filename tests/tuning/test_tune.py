@@ -322,3 +322,42 @@ def test_the_search_space_is_the_fields_spaces():
     s = search._Search(spec, task, "synthetic", None, 0.0, {}, ("tensorflow",), print)
     (drawn,) = search._recipes(s, [64], 1, seed=0)
     assert set(drawn) == tuned  # every tuned field, nothing else
+
+
+def test_a_killed_search_resumes_from_its_trials_file(fresh_cache, monkeypatch, tmp_path):
+    def seconds_of(s):
+        return 10.0 if s.get("schedule") == "one_cycle" else 40.0
+
+    args = ["tune", "mlp", "--target", "accuracy=0.9", "--max-trials", "5", "--output"]
+    whole = _fake_trials(monkeypatch, seconds_of)
+    assert runner.invoke(app, [*args, str(tmp_path / "a.json")]).exit_code == 0
+    ran = len(whole)
+    calls, fake = [], search.run_trial
+
+    def killed(*a, **k):
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C (or a kill) in the fifth trial
+        calls.append(a)
+        return fake(*a, **k)
+
+    monkeypatch.setattr(search, "run_trial", killed)
+    out = tmp_path / "b.json"
+    r = runner.invoke(app, [*args, str(out)])
+    assert r.exit_code == 130, r.output
+    trials = tmp_path / "b.trials.jsonl"
+    lines = trials.read_text().splitlines()
+    assert len(lines) == 4 and json.loads(lines[0])["kind"] == "tune trial"
+    with open(trials, "a") as f:
+        f.write('{"schema": 2, "kind": "tu')  # the line a killed writer cut short
+    again = runner.invoke(app, [*args, str(out)])
+    assert again.exit_code == 1 and "--resume" in again.output  # never overwritten
+    rest = _fake_trials(monkeypatch, seconds_of)
+    r = runner.invoke(app, [*args, str(out), "--resume"])
+    assert r.exit_code == 0, r.output
+    assert len(rest) == ran - 4  # the four kept trials did not run again
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert [t["settings"] for t in b["trials"]] == [t["settings"] for t in a["trials"]]
+    assert b["winner"]["settings"] == a["winner"]["settings"]
+    assert len(trials.read_text().splitlines()) == ran
+    other = runner.invoke(app, [*args, str(out), "--resume", "--seed", "5"])
+    assert other.exit_code == 1 and "holds another search" in other.output

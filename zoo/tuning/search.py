@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,8 +47,10 @@ import numpy as np
 from zoo import data as zdata
 from zoo import io, registry, tasks
 from zoo import recipe as zrecipe
-from zoo.choices import BACKEND_EXTRA, BACKENDS, check_choice, check_positive
-from zoo.errors import InvalidArgumentError
+from zoo.choices import BACKEND_EXTRA, BACKENDS, RUN_STATUSES, check_choice, check_positive
+from zoo.errors import InvalidArgumentError, OutputError
+from zoo.record import stamp
+from zoo.results import ResultsFile
 from zoo.runtime import hardware
 from zoo.runtime.config import RunConfig
 from zoo.spec import Recipe, Scale, Values, default_of, field_of
@@ -66,6 +70,8 @@ TUNED_RUN = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata.ge
 # What `zoo train` runs by default: the tuned execution fields at their defaults.
 DEFAULT_EXECUTION = {k: default_of(RunConfig, k) for k in TUNED_RUN if k != "threads"}
 EXECUTION_KEYS = (*TUNED_RUN, "backend")
+# Every trial of a resumed search stands as it ended: a failed or stopped one is a result.
+TRIAL_STATUSES = (*RUN_STATUSES, "stopped")
 
 
 @dataclasses.dataclass
@@ -81,6 +87,8 @@ class _Search:
     backends: tuple[str, ...]  # the Keras backends measured; the first is the default
     on_trial: Callable[[str, dict[str, Any]], None]
     fit_examples: int = 0
+    results: ResultsFile | None = None  # where each trial goes as it ends
+    kept: dict[str, dict] = dataclasses.field(default_factory=dict)  # resumed: key -> row
     execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -101,15 +109,27 @@ def tune(
     device: str = default_of(RunConfig, "device"),
     backends: Sequence[str] | None = None,
     on_trial: Callable[[str, dict[str, Any]], None] | None = None,
+    trials: str | Path | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Finds the execution settings and recipe that reach `target` fastest on this
     machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
     `execution` rows, the recipe `trials`, the `default` trial and the `winner` (None when
     no trial reached the target). `backends`: the Keras backends to measure (default: this
-    process's). `on_trial(stage, record)` hears of each trial."""
+    process's). `on_trial(stage, record)` hears of each trial. `trials`: a results file
+    (`zoo.results`) each trial is appended to as it ends; `resume`: go on with the search
+    in it, taking the trials it holds instead of running them again (the budget counts
+    from now).
+
+    Raises:
+        ZooError: a bad argument, or a trials file that exists without `resume` or holds
+            another search.
+    """
     search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
     search.backends = _check_backends(backends)
     check_positive("max_trials", max_trials)
+    if trials is not None:
+        search.results, search.kept = _trials_file(search, trials, resume)
     fastest, batches = _execution_stage(search)
     _recipe_stage(search, fastest, batches, max_trials, seed)
     return _finish(search, fastest, budget_s)
@@ -179,7 +199,27 @@ def _trial(
     samples: int | None = None,
     racing: bool = False,
 ) -> dict[str, Any]:
-    """Runs one trial; `racing`: a trial stopped at its time limit could not have won."""
+    """Runs one trial (or takes it from the trials file resumed) and appends it there;
+    `racing`: a trial stopped at its time limit could not have won."""
+    key = _trial_key(stage, settings, samples)
+    if key in search.kept:
+        row = search.kept[key]
+        search.on_trial(stage, row)
+        return row
+    row = _run(search, settings, target=target, timeout_s=timeout_s, samples=samples)
+    if racing and row["status"] == "timeout":
+        row["status"], row["reason"] = "stopped", "slower than the best so far"
+    if search.results is not None:
+        done = {"search": _identity(search), "stage": stage, "key": key, **row}
+        search.results.append(stamp(done, "tune trial"))
+    search.on_trial(stage, row)
+    return row
+
+
+def _run(
+    search: _Search, settings: dict, *, target: bool, timeout_s: float, samples: int | None
+) -> dict[str, Any]:
+    """One trial in its own process: the row the search keeps."""
     common = dict(search.common)
     device = common.pop("device")
     run = {k: v for k, v in settings.items() if k != "backend"}
@@ -192,11 +232,42 @@ def _trial(
         timeout_s=max(timeout_s, 1.0),
         **{**common, "samples": samples if samples is not None else common["samples"]},
     )
-    row = {"settings": settings, **_summary(record)}
-    if racing and row["status"] == "timeout":
-        row["status"], row["reason"] = "stopped", "slower than the best so far"
-    search.on_trial(stage, row)
-    return row
+    return {"settings": settings, **_summary(record)}
+
+
+def _trial_key(stage: str, settings: dict, samples: int | None) -> str:
+    return json.dumps([stage, settings, samples], sort_keys=True)
+
+
+def _identity(search: _Search) -> dict[str, Any]:
+    """What makes two searches the same one: a trials file resumes only its own."""
+    common = {k: search.common[k] for k in ("seed", "samples", "data_dir", "device")}
+    return {
+        "model": search.spec.name,
+        "dataset": search.dataset,
+        "target": str(search.target),
+        "backends": list(search.backends),
+        **common,
+    }
+
+
+def _trials_file(search: _Search, path, resume: bool) -> tuple[ResultsFile, dict[str, dict]]:
+    """The trials file, and (with `resume`) the trials it holds by key.
+
+    Raises:
+        OutputError: the file exists without `resume`, or holds another search.
+    """
+    results = ResultsFile(path)
+    kept = results.resume(resume, key=lambda r: r["key"], finished=TRIAL_STATUSES)
+    identity = _identity(search)
+    for record in kept:
+        if record.get("search") != io.to_jsonable(identity):
+            raise OutputError(
+                f"{path} holds another search ({record.get('search')}).",
+                "Pass another --output, or repeat that search's options with --resume.",
+            )
+    meta = ("schema", "kind", "search", "stage", "key", "provenance")
+    return results, {r["key"]: {k: v for k, v in r.items() if k not in meta} for r in kept}
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
