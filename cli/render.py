@@ -539,7 +539,7 @@ def peak_view(r: dict) -> RenderableType:
     else:
         flags = fp.get("cpu_flags")
         shown = ", ".join(flags) if flags else "none listed"
-        machine = f"{fp.get('cpu')}, {fp.get('cpu_count')} cores ({shown})"
+        machine = f"{fp.get('cpu')}, {fp.get('cores')} cores ({shown})"
     matmul = r.get("matmul") or {}
     tf32 = (matmul.get("tf32") or {}).get("matmul")
     return key_values(
@@ -550,7 +550,7 @@ def peak_view(r: dict) -> RenderableType:
             ("machine", machine),
             ("float32 matmuls", f"precision {matmul.get('matmul_precision')}, {_tf32(tf32)}"),
             ("measured in", f"{r.get('measure_s', 0):.1f} s"),
-            ("load average then", _load(r.get("load_average"), fp.get("cpu_count"))),
+            ("load average then", _load(r.get("load_average"), fp.get("cores"))),
         ],
     )
 

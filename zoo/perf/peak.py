@@ -29,22 +29,24 @@ MIN_REPEATS = 3
 
 
 def machine_fingerprint(device: str = "cpu", cpuinfo: str | None = None) -> dict[str, Any]:
-    """What makes a measurement on this machine differ from one on another: on the CPU its
-    model, id (vendor, family, model, stepping), ISA flags and core count; on a GPU its
-    model and driver. `cpuinfo`: /proc/cpuinfo's text (default: read it)."""
-    kind = _kind(device)
-    if kind == "gpu":
-        from zoo.perf import manifest
+    """What makes a measurement on `device` of this machine differ from one on another
+    (`zoo.io.machine`'s fields): on the CPU its model, id (vendor, family, model,
+    stepping), ISA flags and cores; on a GPU its model and driver. `cpuinfo`:
+    /proc/cpuinfo's text to read instead of this machine's."""
+    m = io.machine()
+    if _kind(device) == "gpu":
+        index = int(device.partition(":")[2] or 0)
+        names = m["gpus"] or []
+        if index < len(names):
+            return {"gpu": names[index], "gpu_driver": m["gpu_driver"]}
+        from zoo.perf import manifest  # no NVIDIA driver files: ask the backend
 
         name, driver = manifest._gpu(_backend(), device)
         return {"gpu": name, "gpu_driver": driver}
-    cpu = io.cpu_info(cpuinfo)
-    return {
-        "cpu": cpu["model"],
-        "cpu_id": cpu["id"],
-        "cpu_flags": cpu["flags"],
-        "cpu_count": os.cpu_count(),
-    }
+    if cpuinfo is not None:
+        cpu = io.cpu_info(cpuinfo)
+        m = {**m, "cpu": cpu["model"], "cpu_id": cpu["id"], "cpu_flags": cpu["flags"]}
+    return {k: m[k] for k in ("cpu", "cpu_id", "cpu_flags", "cores")}
 
 
 def measurement_key(device: str, *parts: Any, cpuinfo: str | None = None) -> str:
