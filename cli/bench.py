@@ -61,6 +61,14 @@ MatmulOption = Annotated[
         "on several backends, else default."
     ),
 ]
+Against = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PYTHON",
+        help="A/B: also run every case with this interpreter (another environment's zoo, "
+        "Keras or TensorFlow), alternating A B B A, and compare B/A with paired intervals.",
+    ),
+]
 Tuned = Annotated[
     bool,
     typer.Option(
@@ -81,6 +89,7 @@ def bench(
     backend: Backends = None,
     matmul_precision: MatmulOption = None,
     tuned: Tuned = False,
+    against: Against = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
@@ -89,6 +98,8 @@ def bench(
 
     with render.errors():
         s, output = _load(suite, models, output, repeat, resume, backend)
+        if against and s.kind in ("parity", "target"):
+            raise perf.InvalidArgumentError(f"--against times throughput, not suite {s.name}.")
         if s.kind == "parity":  # `zoo parity` per model: its own runner and table
             from zoo.cli import parity
 
@@ -106,6 +117,10 @@ def bench(
             render.err.print("float32 matmuls and convolutions pinned to full float32 (no TF32)")
         _warn_emulated(perf.filter_cases(s.cases, models))
         with manifest.workers_pin(pin):
+            if against:  # A/B: this interpreter and another, alternating
+                from zoo.cli import compare
+
+                return compare.bench_against(s, output, models, repeat, resume, against, as_json)
             records = _run(s, suite, output, models, repeat, resume)
     rows = _summarize(s, records)
     if plot is not None:

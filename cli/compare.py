@@ -8,6 +8,7 @@ records that are not the zoo's, manifests that differ, no shared case).
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -93,6 +94,46 @@ def compare(
     for line in [*fairness_notes(result), *decision_notes(result)]:
         render.note(line)
     _exit_code(result)
+
+
+def bench_against(s, output: Path, models, repeat, resume: bool, python: str, as_json: bool):
+    """`zoo bench --against PYTHON`: every case on A (this interpreter) and B, alternating
+    A B B A; then B/A per case with paired intervals, and what differs between A and B."""
+    from zoo.perf import ab
+    from zoo.perf import compare as perf_compare
+
+    render.err.print(f"A: {sys.executable}\nB: {python}", soft_wrap=True)
+    try:
+        records = ab.run_ab_suite(
+            s, output, python, models=models, repeat=repeat, resume=resume,
+            on_result=render.case_done,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        render.err.print(
+            f"[yellow]Interrupted.[/] Finished runs are in {output}; finish with: zoo bench "
+            f"--suite {s.name} --against {python} --output {output} --resume",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    result = perf_compare.compare_sides(records, baseline=s.baseline)
+    md = perf_compare.write_ab_tables(output, result)
+    if as_json:
+        render.print_json(result)
+        return
+    if result["rows"]:
+        render.show(compare_table(f"suite {s.name}: B vs A, base A, new B", result))
+        render.out.print(geomean_line(result))
+    else:
+        render.note("A and B share no successful case: nothing to compare.")
+    render.note(ab_note(result))
+    render.err.print(f"Results: {output} (+ {md.name})", soft_wrap=True)
+
+
+def ab_note(result: dict) -> str:
+    """What differs between A and B, as the manifests and provenance say."""
+    if not result["differences"]:
+        return "A and B differ in nothing their manifests and provenance record."
+    return "A (base) and B (new) differ in: " + "; ".join(result["differences"])
 
 
 @contextlib.contextmanager

@@ -61,6 +61,7 @@ def run_module(
     *,
     timeout_s: float,
     env: Mapping[str, str] | None = None,
+    python: str | None = None,
 ) -> dict[str, Any]:
     """Runs `python -m module JOB_FILE RECORD_FILE` on `job` in its own process group.
 
@@ -69,6 +70,7 @@ def run_module(
         job: what the worker gets (JSON types).
         timeout_s: the time limit; past it the process group is ended.
         env: variables set for the worker on top of this process's environment.
+        python: the interpreter (another environment's, for an A/B run); default this one.
 
     Returns:
         The worker's record, or one describing what went wrong, with `status` (one of
@@ -80,7 +82,7 @@ def run_module(
     with tempfile.TemporaryDirectory(prefix="zoo-job-") as tmp:
         job_path, record_path = Path(tmp) / "job.json", Path(tmp) / "record.json"
         io.write_json(job_path, job)
-        argv = [sys.executable, "-m", module, str(job_path), str(record_path)]
+        argv = [python or sys.executable, "-m", module, str(job_path), str(record_path)]
         t0 = time.perf_counter()
         with open(Path(tmp) / "stderr.txt", "w+b") as err:
             code = _wait(argv, {**os.environ, **(env or {})}, err, timeout_s)

@@ -187,3 +187,100 @@ def test_reference_and_quantized_ratios_carry_intervals():
     (row,) = perf_summary.summarize(repeats)
     assert row["infer_vs_float32"] == pytest.approx(0.5)
     assert row["infer_vs_float32_high"] < 1 and row["infer_vs_float32_verdict"] == "slower"
+
+
+# --- A/B in one run: zoo bench --against PYTHON ------------------------------------------
+
+TINY = """
+[suite]
+name = "tiny"
+baseline = "graph"
+steps = 2
+timeout_s = 240
+
+[[case]]
+model = "linear_regression"
+modes = ["graph"]
+batch_sizes = [64]
+"""
+
+
+def _fake_sides(slow_b: float = 1.0):
+    """A case runner (case, steps, timeout, python) that records the side of each call and
+    returns throughputs with 20% noise, B `slow_b` times A."""
+    calls = []
+
+    def run(case, steps, timeout_s, python=None):
+        calls.append("A" if python is None else "B")
+        n = len(calls) - 1
+        rate = 1000.0 * NOISE_A[n // 2 % 5] * (1.0 if python is None else slow_b)
+        fields = profile_fields(rate, case.mode)
+        versions = {"keras": "3.15" if python is None else "3.16"}
+        return {**fields, "manifest": {"versions": versions, "threads": {"intra_op": 0}}}
+
+    return run, calls
+
+
+def test_ab_runs_alternate_and_compare_paired(tmp_path, monkeypatch):
+    from zoo.perf import ab
+    from zoo.perf import suite as perf_suite
+
+    b = {"executable": "/opt/b/bin/python", "prefix": "/opt/b", "zoo": "0.2.0"}
+    monkeypatch.setattr(ab, "probe", lambda python: b)
+    suite = perf_suite.load_suite(_write(tmp_path / "s.toml", TINY))
+    run, calls = _fake_sides(slow_b=0.7)
+    out = tmp_path / "ab.jsonl"
+    records = ab.run_ab_suite(suite, out, "/opt/b/python", repeat=4, runner=run)
+    assert calls == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    assert [r["side"] for r in records] == calls
+    assert {r["python"] for r in records if r["side"] == "B"} == {"/opt/b/python"}
+    assert records[1]["provenance"]["zoo"] == "0.2.0"  # B's own, not this process's
+    result = perf_compare.compare_sides(records, fail_above=5)
+    (row,) = result["rows"]
+    assert row["ratio"] == pytest.approx(0.7) and row["regressed"]  # paired: noise cancels
+    assert row["repeats"] == [4]
+    assert any(d.startswith("prefix (") and "/opt/b in NEW" in d for d in result["differences"])
+    assert "versions (keras=3.15 in BASE, keras=3.16 in NEW)" in result["differences"]
+    assert "B/A (95% interval)" in perf_compare.write_ab_tables(out, result).read_text()
+    more = ab.run_ab_suite(suite, out, "/opt/b/python", repeat=5, resume=True, runner=run)
+    assert calls[8:] == ["A", "B"] and len(more) == 10  # repeat 4 only, A first again
+
+
+def test_bench_against_through_the_cli(tmp_path, monkeypatch):
+    import sys
+
+    from zoo.perf import runner as perf_runner
+
+    run, calls = _fake_sides()
+    monkeypatch.setattr(perf_runner, "run_case", run)
+    suite, out = _write(tmp_path / "s.toml", TINY), tmp_path / "ab.jsonl"
+    args = ["bench", "--suite", suite, "--output", str(out), "--repeat", "2"]
+    r = runner.invoke(app, [*args, "--against", sys.executable])  # the real probe
+    assert r.exit_code == 0, r.output
+    assert calls == ["A", "B", "B", "A"]
+    assert "95% CI" in r.output and "within noise" in r.output
+    assert "differ in: versions (keras=3.15 in BASE, keras=3.16 in NEW)" in r.output
+    assert out.with_suffix(".md").is_file()
+    r = runner.invoke(app, ["compare", str(out), str(out)])
+    assert r.exit_code == 2 and "holds an A/B run" in r.output
+    r = runner.invoke(app, [*args, "--against", str(tmp_path / "nope"), "--output", "x.jsonl"])
+    assert r.exit_code == 2 and "cannot run the zoo's benchmark worker" in r.output
+
+
+@pytest.mark.slow  # four real worker processes: about 20 s
+def test_an_a_a_run_against_this_interpreter_flags_nothing(tmp_path):
+    import sys
+
+    suite, out = _write(tmp_path / "s.toml", TINY), tmp_path / "aa.jsonl"
+    args = ["bench", "--suite", suite, "--output", str(out), "--repeat", "2"]
+    r = runner.invoke(app, [*args, "--against", sys.executable, "--json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    (row,) = result["rows"]
+    assert row["regressed"] is False and row["repeats"] == [2]
+    assert result["differences"] == []  # the same environment: nothing differs
+
+
+def _write(path, text: str) -> str:
+    path.write_text(text)
+    return str(path)

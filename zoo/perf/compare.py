@@ -23,7 +23,7 @@ from typing import Any
 
 from zoo import stats
 from zoo.errors import OutputError
-from zoo.perf.summary import summarize
+from zoo.perf.summary import paired_rates, summarize
 
 # The keys of every bench record, and those of a successful one.
 RECORD_KEYS = ("case", "status", "model", "mode", "precision", "batch_size", "device")
@@ -50,6 +50,12 @@ def check_records(path: str | Path, records: list) -> None:
     if not records:
         raise OutputError(f"{path} holds no records.", "zoo compare reads what zoo bench wrote.")
     bad = [(n, _missing(r)) for n, r in enumerate(records, 1) if _missing(r)]
+    if not bad and any(r.get("side") for r in records):
+        raise OutputError(
+            f"{path} holds an A/B run of two interpreters (zoo bench --against): zoo compare "
+            "would mix its sides.",
+            f"Its comparison is in {Path(path).with_suffix('.md')}.",
+        )
     if not bad:
         return
     n, missing = bad[0]
@@ -115,17 +121,73 @@ def compare_runs(
     for k in shared:
         ratio = stats.unpaired(rates_a[k], rates_b[k], confidence)
         rows.append(_compare_row(a[k], b[k], ratio, fail_above, found.get(k, {})))
+    unchecked = _unchecked(pairs, _first_ok(base, "env"), _first_ok(new, "env"))
+    return _result(rows, len(set(a) ^ set(b)), unchecked, fail_above, confidence)
+
+
+def _result(rows: list[dict], unmatched: int, unchecked, fail_above, confidence) -> dict:
     geomean = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows)) if rows else None
     return {
         "rows": rows,
         "geomean": geomean,
         "regressions": [r["case"] for r in rows if r["regressed"]],
         "undecided": [r["case"] for r in rows if not r["decided"]],
-        "unmatched": len(set(a) ^ set(b)),
-        "unchecked": _unchecked(pairs, _first_ok(base, "env"), _first_ok(new, "env")),
+        "unmatched": unmatched,
+        "unchecked": unchecked,
         "confidence": confidence,
         "fail_above": fail_above,
     }
+
+
+def compare_sides(
+    records: list[dict],
+    fail_above: float | None = None,
+    baseline: str = "graph",
+    confidence: float = stats.CONFIDENCE,
+) -> dict[str, Any]:
+    """An A/B run (`zoo.perf.ab`: records with `side` A or B, interleaved in one file)
+    compared case by case: B/A (A as BASE, B as NEW), paired by repeat (`zoo.stats.paired`),
+    the same rows and rule as `compare_runs`, and `differences`: what differs between the
+    sides, from their manifests and provenance (phrases naming both values)."""
+    side = {s: [r for r in records if r.get("side") == s] for s in ("A", "B")}
+    a = {r["case"]: r for r in summarize(side["A"], baseline) if r["train_samples_per_s"]}
+    b = {r["case"]: r for r in summarize(side["B"], baseline) if r["train_samples_per_s"]}
+    shared = sorted(set(a) & set(b))
+    by = {s: _by_case(side[s]) for s in side}
+    rows = []
+    for k in shared:
+        x, y = paired_rates(by["B"][k], by["A"][k])
+        rows.append(_compare_row(a[k], b[k], stats.paired(x, y, confidence), fail_above, {}))
+    result = _result(rows, len(set(a) ^ set(b)), None, fail_above, confidence)
+    result["differences"] = side_differences(side["A"], side["B"], shared)
+    return result
+
+
+def _by_case(records: list[dict]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for r in records:
+        found.setdefault(r["case"], []).append(r)
+    return found
+
+
+def side_differences(a: list[dict], b: list[dict], cases: list[str]) -> list[str]:
+    """What differs between the sides of an A/B run, each as one phrase with both values
+    (BASE is A, NEW is B): the environment (`sys.prefix`), the zoo's version and commit,
+    and every manifest setting (library versions included) in any shared case."""
+    from zoo.perf.manifest import describe, differences
+
+    found: dict[str, str] = {}
+    prov_a, prov_b = _first_ok(a, "provenance"), _first_ok(b, "provenance")
+    man_a, man_b = _first_ok(a, "manifest"), _first_ok(b, "manifest")
+    for case in cases:
+        pa, pb = prov_a.get(case) or {}, prov_b.get(case) or {}
+        for name in ("prefix", "zoo", "git"):  # prefix: the environment (venv) itself
+            if pa.get(name) != pb.get(name):
+                found.setdefault(name, describe(name, pa.get(name), pb.get(name)))
+        if man_a.get(case) and man_b.get(case):
+            for name, (x, y) in differences(man_a[case], man_b[case]).items():
+                found.setdefault(name, describe(name, x, y))
+    return list(found.values())
 
 
 def _case_rates(records: list[dict]) -> dict[str, list[float]]:
@@ -201,3 +263,39 @@ def _cpu_name(env: dict) -> str | None:
     if env.get("cpu") and env.get("cpu_id"):
         return f"{env['cpu']} ({env['cpu_id']})"
     return env.get("cpu")
+
+
+def ab_table(result: dict) -> Any:
+    """The A/B comparison as a `zoo.table.Table` (B/A with its paired interval), what
+    differs between the sides as its notes."""
+    from zoo.table import Column, Table
+
+    confidence = result["confidence"]
+    columns = [
+        Column("model"),
+        Column("mode"),
+        Column("precision"),
+        Column("batch", "count", key="batch_size"),
+        Column("A samples/s", "throughput", key="base"),
+        Column("B samples/s", "throughput", key="new"),
+        Column(f"B/A ({confidence:.0%} interval)", "ratio", "ratio", ("low", "high"), "x"),
+        Column("verdict", key="verdict"),
+        Column("repeats", "count", key=lambda r: min(r["repeats"])),
+    ]
+    notes = [f"A and B differ in: {d}" for d in result.get("differences", [])]
+    return Table("A/B", columns, result["rows"], notes)
+
+
+def write_ab_tables(output: str | Path, result: dict) -> Path:
+    """Writes the A/B comparison as Markdown (with what differs under it) and CSV beside
+    the results file; returns the Markdown's path."""
+    from zoo import io
+
+    table = ab_table(result)
+    md, csv = Path(output).with_suffix(".md"), Path(output).with_suffix(".csv")
+    text = table.markdown() + "".join(f"\n{n}\n" for n in table.notes)
+    with io.atomic_path(md) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    with io.atomic_path(csv) as tmp:
+        tmp.write_text(table.csv(), encoding="utf-8")
+    return md

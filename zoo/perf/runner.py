@@ -17,6 +17,7 @@ once per seed (seed = repeat), each run a `zoo.tuning.trial` in its own process.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -48,19 +49,21 @@ def _not_installed(backend: str) -> str:
     return f"the {backend} backend is not installed: {how}"
 
 
-def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
-    """Profiles one case in a fresh process; never raises for the case's own failures.
+def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None) -> dict[str, Any]:
+    """Profiles one case in a fresh process (of the interpreter `python`, default this
+    one); never raises for the case's own failures.
 
     On a GPU out-of-memory the case is retried with half the batch (down to 1), and the
     record says so.
     """
-    if not backend_installed(case.backend):
+    if python is None and not backend_installed(case.backend):  # another one says itself
         return {"status": "skipped", "reason": _not_installed(case.backend)}
     if case.backend != "tensorflow" and case.mode in TENSORFLOW_MODES:
         return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
     batch, notes = case.batch_size, []
+    worker = _run_worker if python is None else functools.partial(_run_worker, python=python)
     while True:
-        record = _run_worker(dataclasses.replace(case, batch_size=batch), steps, timeout_s)
+        record = worker(dataclasses.replace(case, batch_size=batch), steps, timeout_s)
         if record["status"] != "oom" or batch == 1 or not case.device.startswith("gpu"):
             break
         notes.append(f"out of memory at batch {batch}; retried with {batch // 2}")
@@ -70,10 +73,10 @@ def run_case(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
     return record
 
 
-def _run_worker(case: Case, steps: int, timeout_s: float) -> dict[str, Any]:
+def _run_worker(case: Case, steps: int, timeout_s: float, *, python: str | None = None) -> dict:
     job = {**dataclasses.asdict(case), "params": dict(case.params), "steps": steps}
     env = {**WORKER_ENV, "KERAS_BACKEND": case.backend}
-    return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env)
+    return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env, python=python)
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

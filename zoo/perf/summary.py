@@ -55,7 +55,7 @@ def _rates(records: Iterable[dict], dotted: str = "train.samples_per_s") -> dict
     return {k: v for k, v in found.items() if is_number(v) and v > 0}
 
 
-def _paired_rates(top: Iterable[dict], bottom: Iterable[dict]) -> tuple[list, list]:
+def paired_rates(top: Iterable[dict], bottom: Iterable[dict]) -> tuple[list, list]:
     """(bottom's, top's) training throughputs of the repeats both have, in repeat order
     (the runs were interleaved: repeat i of each is a pair)."""
     a, b = _rates(bottom), _rates(top)
@@ -168,7 +168,7 @@ def _speedup(
     a: list[float] = []
     b: list[float] = []
     if base and base is not row and row["status"] == base["status"] == "ok":
-        a, b = _paired_rates(by_case[row["case"]], by_case[base["case"]])
+        a, b = paired_rates(by_case[row["case"]], by_case[base["case"]])
     ratios = [y / x for x, y in zip(a, b, strict=True)]
     return {
         "speedup": statistics.median(ratios) if ratios else None,
@@ -281,7 +281,7 @@ def reference_ratios(
     out = []
     for key, variants in by.items():
         for name, top, bottom in _reference_pairs(variants, baseline):
-            a, b = _paired_rates(variants[top], variants[bottom])
+            a, b = paired_rates(variants[top], variants[bottom])
             if a:
                 out.append(_reference_row(key[0], name, a, b, confidence))
     return out
