@@ -248,3 +248,20 @@ def test_zoo_profile_without_a_peak_says_unknown_and_what_is_missing(tmp_path, m
     record = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
     assert record["mfu"] is None and record["bottleneck"]["kind"] == "unknown"
     assert record["bottleneck"]["missing"] == [bottleneck.MISSING["mfu"][1]]
+
+
+def test_the_bench_table_shows_each_verdict_with_its_evidence():
+    from rich.console import Console
+    from zoo.cli import render
+
+    from zoo import perf
+
+    path = Path(__file__).parents[2] / "benchmarks/results/quick-cpu.jsonl"
+    records = perf.read_records(path)
+    rows = perf.summarize(records, "graph")
+    bottleneck.annotate_rows(rows, records)
+    console = Console(width=250, color_system=None, record=True)
+    console.print(render.bench_table("quick", rows, "graph"))
+    text = console.export_text()
+    assert "bottleneck: evidence" in text and "compute: MFU 73% >= 50%" in text
+    assert text.count("unknown: not measured: step overhead") == 10
