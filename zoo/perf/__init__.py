@@ -24,7 +24,7 @@ _EXPORTS = {
     "summarize": "zoo.perf.summary",
     "by_backend": "zoo.perf.summary",
     "reference_ratios": "zoo.perf.summary",
-    "compare": "zoo.perf.summary",
+    "compare_runs": "zoo.perf.compare",
     "write_tables": "zoo.perf.summary",
     "format_column": "zoo.perf.summary",
     "InvalidArgumentError": "zoo.errors",
