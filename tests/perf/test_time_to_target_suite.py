@@ -111,6 +111,7 @@ def test_a_tiny_real_run_of_two_seeds(tmp_path):
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["seed"] for r in records] == [0, 1]
     assert all(r["kind"] == "target" and r["status"] == "ok" for r in records)
+    assert all(r["schema"] == 2 and r["provenance"]["machine"]["cores"] for r in records)
     assert all(r["target"]["split"] == "validation" for r in records)
     assert all(r["target"]["reached"] for r in records)  # the target sits in reach
     times = [r["target"]["time_to_target_s"] for r in records]
