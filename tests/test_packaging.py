@@ -56,3 +56,13 @@ def test_every_suggested_extra_exists():
         for name in re.findall(r"keras-zoo\[(\w+)\]", path.read_text(encoding="utf-8"))
     }
     assert named and {(path, name) for path, name in named if name not in extras} == set()
+
+
+def test_every_missing_backend_hint_is_a_command_that_exists():
+    from zoo.choices import BACKENDS, not_installed
+    from zoo.perf.parity import not_installed_reason
+
+    assert not_installed("tensorflow").endswith("pip install tensorflow")
+    assert not_installed("jax").endswith("pip install 'keras-zoo[jax]'")
+    for backend in BACKENDS:
+        assert "[None]" not in not_installed_reason(backend)

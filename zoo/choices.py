@@ -27,6 +27,15 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # The pip extra of keras-zoo that installs a backend (pyproject's optional-dependencies);
 # None for TensorFlow, a dependency of keras-zoo itself: `pip install tensorflow`.
 BACKEND_EXTRA = {"tensorflow": None, "jax": "jax", "torch": "torch"}
+
+
+def not_installed(backend: str) -> str:
+    """Why a backend cannot run, with the install command that fixes it."""
+    extra = BACKEND_EXTRA.get(backend)
+    how = f"pip install 'keras-zoo[{extra}]'" if extra else f"pip install {backend}"
+    return f"the {backend} backend is not installed: {how}"
+
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "one_cycle")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zoo import io, proc, registry
-from zoo.choices import BACKEND_EXTRA, BACKENDS, PRECISIONS, check_choice, check_positive
+from zoo.choices import BACKENDS, PRECISIONS, check_choice, check_positive, not_installed
 from zoo.errors import InvalidArgumentError
 from zoo.record import stamp
 from zoo.results import ResultsFile
@@ -59,9 +59,7 @@ def default_backends() -> list[str]:
 
 
 def not_installed_reason(backend: str) -> str:
-    return (
-        f"the {backend} backend is not installed: pip install 'keras-zoo[{BACKEND_EXTRA[backend]}]'"
-    )
+    return not_installed(backend)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import proc
-from zoo.choices import BACKEND_EXTRA, TENSORFLOW_MODES
+from zoo.choices import TENSORFLOW_MODES, not_installed
 from zoo.errors import InvalidArgumentError
 from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
 from zoo.perf.summary import write_tables, write_target_tables
@@ -44,9 +44,7 @@ def backend_installed(backend: str) -> bool:
 
 
 def _not_installed(backend: str) -> str:
-    extra = BACKEND_EXTRA[backend]
-    how = f"pip install 'keras-zoo[{extra}]'" if extra else f"pip install {backend}"
-    return f"the {backend} backend is not installed: {how}"
+    return not_installed(backend)
 
 
 def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None) -> dict[str, Any]:
