@@ -36,6 +36,14 @@ def gpus() -> list[str]:
     return []
 
 
+def resolve(device: str) -> str:
+    """`device` with "auto" made what it places on: "gpu" where the backend sees one, else
+    "cpu" (so a record, a cache key and a table name the device that really ran)."""
+    if device != "auto":
+        return device
+    return "gpu" if gpus() else "cpu"
+
+
 def device_scope(device: str):
     """A context placing ops on "cpu", "gpu", "gpu:N" or "auto" (GPU if there is one).
 

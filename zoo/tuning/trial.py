@@ -13,22 +13,10 @@ from typing import Any
 
 from zoo import proc
 
-# Settings a trial takes: zoo.train's keyword arguments ...
-TRAIN_KEYS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "schedule",
-    "weight_decay",
-    "label_smoothing",
-    "steps_per_execution",
-    "val_fraction",
-    "eval_every",
-    "model_kwargs",
-)
-# ... and the execution settings of its RunConfig.
-RUN_KEYS = ("jit_compile", "precision", "device", "threads")
+# Settings a trial takes: zoo.train's recipe fields (with the split and the target's
+# cadence) and the execution settings of its RunConfig, read from the fields themselves.
+from zoo.recipe import TRIAL_RUN_KEYS as RUN_KEYS
+from zoo.recipe import TRIAL_TRAIN_KEYS as TRAIN_KEYS
 
 
 def run_trial(
