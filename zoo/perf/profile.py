@@ -263,10 +263,8 @@ def profile(
         dataset, data_dir: the prepared real dataset "pipeline" reads (never downloads).
     """
     from zoo import runtime
-    from zoo.runtime.device import resolve
 
-    spec = registry.get_spec(name)
-    device = resolve(device)  # "auto": the device it places on, named in records and caches
+    spec, device = registry.get_spec(name), runtime.device.resolve(device)  # never "auto"
     run = _Run(spec, mode, precision, device, batch_size or spec.recipe.batch_size, steps)
     run.warmup, run.steps_per_execution, run.dataset = warmup, steps_per_execution, dataset
     run.model_kwargs = dict(model_kwargs or {})
