@@ -158,7 +158,7 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
 
 
 def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
-    cache = pytest.importorskip("zoo.tuning.cache")
+    from zoo.tuning import cache
     # As zoo tune caches a winner: its settings name the backend it was found on.
     settings = {"batch_size": 256, "learning_rate": 0.003, "backend": "jax"}
     found = {("mlp", "synthetic"): {"settings": settings, "backend": "jax"}}
