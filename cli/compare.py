@@ -184,7 +184,7 @@ def compare_table(title: str, result: dict) -> RenderableType:
             body.append([f"[bold]{escape(model)}[/]", *[""] * (width - 1)])
         low, high = bounds[2 * i : 2 * i + 2]
         interval = "-" if r["low"] is None else f"{low}-{high}"
-        case = escape(f"  {render._setting(r)} b{r['batch_size']}")
+        case = escape(f"  {render.compact_setting(r)} b{r['batch_size']}")
         differs = "≠ " + ", ".join(r["differs"]) if r.get("differs") else ""
         verdict = _verdict(r, result["fail_above"] is not None)
         body.append([case, base[i], new[i], ratio[i], interval, verdict, differs][:width])

@@ -23,8 +23,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from zoo.formatting import KINDS, decimals, format_column, format_spread  # noqa: F401
+from zoo.formatting import KINDS, decimals, format_column  # noqa: F401
 from zoo.formatting import format_number as number
+from zoo.table import Table as ZooTable
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -164,6 +165,20 @@ def table(
     return shown
 
 
+def rich(t: ZooTable) -> RenderableType:
+    """Lays out a `zoo.table.Table` (its title above, its notes below): the cells its
+    Markdown and CSV have, an emphasized one in bold green."""
+    cols = [Col(c.header, c.kind, markup=True) for c in t.columns]
+    body = [
+        [f"[bold green]{escape(c.text)}[/]" if c.emphasis else escape(c.text) for c in row]
+        for row in t.cells()
+    ]
+    shown = table(t.title, cols, body)
+    if not t.notes:
+        return shown
+    return Group(shown, *(Text(note, style="dim") for note in t.notes))
+
+
 def key_values(title: str, items: Iterable[tuple[str, Any]]) -> RenderableType:
     t = Table(show_header=False, box=None, padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
@@ -270,12 +285,8 @@ def models_table(title: str, specs: Sequence[Any]) -> RenderableType:
     )
 
 
-def _spread(rows: Sequence[dict], key: str, kind: str, suffix: str = "") -> list[str]:
-    """`key` with its min-max across repeats where they differ, at the column's precision."""
-    return format_spread(rows, key, kind, suffix, only_when_varies=True)
-
-
-def _setting(row: dict) -> str:
+def compact_setting(row: dict) -> str:
+    """A case's setting in a few characters (`xla f32 gpu`): where a line names one."""
     setting = f"{row['mode']} {SHORT.get(row['precision'], row['precision'])}"
     if row.get("device", "cpu") != "cpu":
         setting += f" {row['device']}"
@@ -286,78 +297,12 @@ def _setting(row: dict) -> str:
     return setting
 
 
-def _status(row: dict) -> str:
-    return (
-        row["status"]
-        + (f": {row['reason']}" if row["reason"] else "")
-        + (f" ({row['note']})" if row["note"] else "")
-    )
-
-
-BENCH_COLUMNS = (
-    Col("model"),
-    Col("params", "count"),
-    Col("FLOPs/sample", "count"),
-    Col("setting"),
-    Col("batch", "count"),
-    Col("train samples/s", "throughput", markup=True),
-    Col("vs", "ratio"),
-    Col("infer p50 ms", "ms"),
-    Col("compile s", "s"),
-    Col("peak MB", "MB"),
-    Col("MFU", "%"),
-    Col("bottleneck: evidence", "text"),
-    Col("status", "text"),
-)
-
-
-def _bottleneck(row: dict) -> str | None:
-    """The verdict and the figures that decided it (None: no record could be judged)."""
-    kind, evidence = row.get("bottleneck"), row.get("bottleneck_evidence")
-    return f"{kind}: {evidence}" if kind and evidence else kind
-
-
-def bench_table(title: str, rows: Sequence[dict], baseline: str) -> RenderableType:
-    """`zoo bench`: one row per case; the fastest setting of each model in bold green."""
-    rates = _spread(rows, "train_samples_per_s", "throughput")
-    rates = [
-        f"[bold green]{escape(c)}[/]" if r["fastest"] else escape(c)
-        for c, r in zip(rates, rows, strict=True)
-    ]
-    ups = _spread(rows, "speedup", "ratio", suffix="x")
-    body = [
-        [
-            r["model"],
-            r["num_params"],
-            r["flops_per_sample"],
-            _setting(r),
-            r["batch_size"],
-            rate,
-            up,
-            r["infer_p50_ms"],
-            r["compile_s"],
-            r["peak_memory_mb"],
-            r["mfu"],
-            _bottleneck(r),
-            _status(r),
-        ]
-        for r, rate, up in zip(rows, rates, ups, strict=True)
-    ]
-    columns = list(BENCH_COLUMNS)
-    columns[6] = Col(f"vs {baseline}", "ratio")
-    if any(r.get("quantize", "none") != "none" for r in rows):  # inference side by side
-        columns[-1:-1] = [Col("infer samples/s", "throughput"), Col("infer vs f32", "ratio")]
-        for cells, r in zip(body, rows, strict=True):
-            cells[-1:-1] = [r.get("infer_samples_per_s"), r.get("infer_vs_float32")]
-    return table(title, columns, body)
-
-
 def backend_table(backends: Sequence[str], pivot: Sequence[dict]) -> RenderableType:
     """Training samples/s per backend, side by side (XLA/compiled marked with *)."""
     places = {b: decimals([p.get(b) for p in pivot], "throughput") for b in backends}
     body = []
     for p in pivot:
-        cells = [p["model"], _setting(p)]
+        cells = [p["model"], compact_setting(p)]
         for b in backends:
             rate, status = p.get(b), p.get(f"{b}_status")
             if rate:
@@ -370,32 +315,6 @@ def backend_table(backends: Sequence[str], pivot: Sequence[dict]) -> RenderableT
     return table(
         "train samples/s by backend (* compiled: XLA on TensorFlow and JAX, torch.compile)",
         [Col("model"), Col("setting"), *(Col(b, "throughput") for b in backends)],
-        body,
-    )
-
-
-def reference_table(refs: Sequence[dict]) -> RenderableType:
-    """The zoo's step against the hand-written references, as ratios."""
-    places = decimals([v for r in refs for v in (r["ratio"], r["min"], r["max"])], "ratio")
-    body = [
-        [
-            r["model"],
-            r["comparison"],
-            number(r["ratio"], "ratio", places) + "x",
-            f"{number(r['min'], 'ratio', places)}-{number(r['max'], 'ratio', places)}",
-            r["repeats"],
-        ]
-        for r in refs
-    ]
-    return table(
-        "the zoo against references (one run, interleaved repeats)",
-        [
-            Col("model"),
-            Col("comparison"),
-            Col("ratio", "ratio"),
-            Col("min-max", "ratio"),
-            Col("repeats", "count"),
-        ],
         body,
     )
 
@@ -430,36 +349,6 @@ def target_done(n: int, total: int, case: Any, record: dict) -> None:
     wall = f" ({record['wall_s']:.0f} s)" if record.get("wall_s") else ""
     label = escape(f"[{n}/{total}] {case.label()}, seed {record['seed']}: ")
     err.print(label + what + wall, soft_wrap=True)
-
-
-def target_table(title: str, rows: Sequence[dict]) -> RenderableType:
-    """`zoo bench --suite time-to-target`: a row per case, medians over its seeds; a
-    target the median run did not reach reads "not reached", never a number."""
-    from zoo.perf.summary import target_cells, target_setting
-
-    cells = target_cells(list(rows))
-    tuned = any(r["tuned"] for r in rows)
-    columns = [Col("model"), Col("dataset"), Col("target (validation)")]
-    # The cells are text already (a median that was not reached reads so): right-aligned.
-    columns += [Col(h, "name" if h == "test metric" else "count") for h in cells]
-    body = [
-        [
-            r["model"] + (" (tuned)" if r["tuned"] else ""),
-            r["dataset"],
-            r["target_spec"],
-            *(c[i] for c in cells.values()),
-        ]
-        for i, r in enumerate(rows)
-    ]
-    if tuned:
-        columns.append(Col("vs default", "ratio"))
-        for cells_of_row, r in zip(body, rows, strict=True):
-            cells_of_row.append(r["vs_default"])
-    columns += [Col("setting", "text"), Col("status", "text")]
-    for cells_of_row, r in zip(body, rows, strict=True):
-        reason = f": {r['reason']}" if r["reason"] else ""
-        cells_of_row += [target_setting(r), r["status"] + reason]
-    return table(title, columns, body)
 
 
 # ---- the views of `zoo profile` and `zoo peak` ----
