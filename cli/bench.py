@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from zoo.cli import options, render
+from zoo.cli.views import bench as bench_view
 
 from zoo.choices import MATMUL_PRECISIONS
 
@@ -146,7 +147,7 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
             )
     try:
         records = runner.run_target_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=render.target_done
+            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.target_done
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -213,7 +214,7 @@ def _run(s, suite: str, output: Path, models, repeat, resume) -> list[dict]:
 
     try:
         return perf.run_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=render.case_done
+            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.case_done
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -235,7 +236,7 @@ def _show_bench(s, rows: list[dict], records: list[dict]) -> None:
     render.print_wide(render.rich(table))
     backends, pivot = perf.by_backend(rows)
     if len(backends) > 1:
-        render.print_wide(render.backend_table(backends, pivot))
+        render.print_wide(bench_view.backend_table(backends, pivot))
     refs = perf.reference_ratios(records, s.baseline)
     if refs:
         title = "the zoo against references (one run, interleaved repeats)"
