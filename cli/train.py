@@ -212,7 +212,7 @@ def _say_tuned(entry: dict[str, Any]) -> None:
     render.err.print(
         f"Using the settings tuned on this machine on {entry['created'][:10]} (zoo tune"
         f"{on}: {entry['target']} in {entry['time_to_target_s']:.1f} s{versus}): "
-        f"{tune_view.settings_text(entry['settings'])}.",
+        f"{tune_view.settings_text(tune_view.tuned_settings(entry))}.",
         soft_wrap=True,
         highlight=False,
     )

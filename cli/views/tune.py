@@ -11,23 +11,47 @@ from rich.markup import escape
 from zoo.cli.render import Col, err, plural, table
 
 
-def settings_text(s: dict[str, Any]) -> str:
-    """A trial's settings in a few words: execution, then the recipe."""
-    parts = [] if s.get("backend", "tensorflow") == "tensorflow" else [s["backend"]]
-    parts.append("xla" if s.get("jit_compile") else "graph")
+def flat_settings(s: dict[str, Any]) -> dict[str, Any]:
+    """The recipe and run settings of `s` as one flat dict, from any layout the zoo
+    writes: a recipe file (`zoo.recipe`: a [recipe] and a [run] table, as a tuned-cache
+    entry's `recipe` holds), a training record (`config` and `run`, as result.json and a
+    time-to-target record hold), or the flat settings of a tuning trial (and of a cache
+    entry written before entries held recipe files). Unset fields are left out."""
+    tables = [s.get(k) for k in ("config", "recipe", "run")]
+    if not any(isinstance(t, dict) for t in tables):
+        return s
+    flat: dict[str, Any] = {}
+    for t in tables:
+        flat.update(t if isinstance(t, dict) else {})
+    return {k: v for k, v in flat.items() if v is not None}
+
+
+def _execution(s: dict[str, Any]) -> list[str]:
+    backend = s.get("backend") or "tensorflow"
+    parts = [] if backend == "tensorflow" else [backend]
+    jit = s.get("jit_compile")
+    parts.append("jit auto" if jit == "auto" else "xla" if jit else "graph")
     if s.get("steps_per_execution", 1) != 1:
         parts.append(f"spe {s['steps_per_execution']}")
     if s.get("precision", "float32") != "float32":
         parts.append(s["precision"])
     if s.get("threads"):
         parts.append(f"{s['threads']} threads")
+    return parts
+
+
+def settings_text(s: dict[str, Any]) -> str:
+    """Settings in a few words, execution then the recipe, from any layout of
+    `flat_settings` (a recipe file, a record's config and run, a trial's flat settings)."""
+    s = flat_settings(s)
+    parts = _execution(s)
     if "batch_size" in s:
         parts.append(f"batch {s['batch_size']}")
     if "learning_rate" in s:
         parts.append(f"{s.get('optimizer', '')} lr {s['learning_rate']:g}".strip())
     if s.get("schedule", "constant") != "constant":
         parts.append(s["schedule"])
-    for key, label in (("weight_decay", "wd"), ("label_smoothing", "ls")):
+    for key, label in (("weight_decay", "wd"), ("label_smoothing", "ls"), ("clip_norm", "clip")):
         if s.get(key):
             parts.append(f"{label} {s[key]:g}")
     for k, v in (s.get("model_kwargs") or {}).items():
@@ -35,6 +59,12 @@ def settings_text(s: dict[str, Any]) -> str:
     if "epochs" in s and "learning_rate" in s:
         parts.append(f"<= {plural(s['epochs'], 'epoch')}")
     return ", ".join(parts)
+
+
+def tuned_settings(entry: dict[str, Any]) -> dict[str, Any]:
+    """What a tuned-cache entry ran: the recipe file it holds, else (an entry cached
+    before entries held recipe files) its flat settings."""
+    return entry.get("recipe") or entry.get("settings") or {}
 
 
 def _trial_outcome(row: dict[str, Any]) -> str:
@@ -136,7 +166,7 @@ def tuned_table(entries: Sequence[dict[str, Any]]) -> RenderableType:
             e.get("default_time_to_target_s"),
             e.get("test_metric"),
             e["created"][:10],
-            settings_text(e["settings"]),
+            settings_text(tuned_settings(e)),
         ]
         for e in entries
     ]
