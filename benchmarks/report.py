@@ -3,22 +3,24 @@
     python -m benchmarks.report            # regenerate docs/results.md
     python -m benchmarks.report --check    # exit 1 if docs/results.md is out of step
 
-Reads benchmarks/results/*.jsonl (one record per case and repeat) and the *.csv summary
-`zoo bench` wrote beside each, so the figures cannot drift from the files they come from.
-Regenerating and checking use the standard library only (no zoo, no framework: they run
-anywhere). One path imports the zoo: `--add-tune` with a search saved before searches
-recorded their environment calls `zoo.io.environment()`, which imports Keras, to
-fingerprint this machine instead.
+Reads benchmarks/results/*.jsonl (one record per case and repeat) and summarizes them as
+`zoo bench` does (`zoo.perf.summary`), into the tables `zoo bench` prints and writes
+beside its results (`zoo.perf.tables`): the figures cannot drift from the files they come
+from, nor the page's tables from the terminal's. Regenerating and checking import no
+framework (the zoo's summaries and tables are standard library only: they run anywhere).
+One path imports Keras: `--add-tune` with a search saved before searches recorded their
+environment calls `zoo.io.environment()` to fingerprint this machine instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import sys
 from pathlib import Path
+
+from zoo.perf import bottleneck, suite, summary, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -38,7 +40,6 @@ COMMANDS = {
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json, then "
     "python -m benchmarks.report --add-tune search.json",
 }
-REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
 
 HEADER = """\
 # Measured results
@@ -61,15 +62,6 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def read_csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def num(value: str | None) -> float | None:
-    return float(value) if value not in (None, "") else None
-
-
 def fmt_int(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
@@ -78,116 +70,32 @@ def fmt_fixed(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "-" if value is None else f"{value:.{digits}f}{suffix}"
 
 
-def fmt_spread(mid: float | None, low: float | None, high: float | None, ratio: bool) -> str:
-    if mid is None:
-        return "-"
-    if ratio:
-        return f"{mid:.2f}x ({low:.2f}-{high:.2f})"
-    return f"{mid:,.0f} ({low:,.0f}-{high:,.0f})"
-
-
 def table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def settings(records: list[dict]) -> dict[str, str]:
-    """Each case's setting (mode, with the steps fused per call when not 1), by case key."""
-    out = {}
-    for r in records:
-        spe = r.get("steps_per_execution", 1) or 1
-        out.setdefault(r["case"], r["mode"] + (f" spe{spe}" if spe != 1 else ""))
-    return out
+def baseline_of(records: list[dict]) -> tuple[str, str | None]:
+    """The baseline mode (and precision) of the suite the records ran."""
+    s = suite.load_suite(records[0]["suite"])
+    return s.baseline, s.baseline_precision
 
 
-def baseline_label(rows: list[dict]) -> str:
-    """The suite's baseline, read back from the rows whose speed-up is exactly 1 by definition."""
-    bases = [r for r in rows if r["speedup"] and r["speedup_min"] == r["speedup_max"] == "1.0"]
-    if not bases:
-        return "baseline"
-    label = bases[0]["mode"]
-    if len({r["precision"] for r in rows}) > 1:
-        label += " " + bases[0]["precision"]
-    return label
-
-
-def case_table(rows: list[dict], records: list[dict]) -> str:
-    """The per-case summary `zoo bench` wrote as CSV, one row per case in suite order."""
-    setting = list(settings(records).values())
-    best: dict[str, float] = {}
-    for r in rows:
-        if num(r["train_samples_per_s"]):
-            best[r["model"]] = max(best.get(r["model"], 0.0), num(r["train_samples_per_s"]))
-    head = ["model", "setting", "precision", "batch", "train samples/s (min-max)"]
-    head += [f"speed-up vs {baseline_label(rows)}", "infer p50 ms", "compile s", "peak MB"]
-    head += ["MFU", "status"]
-    quantized = any(r.get("quantize") not in (None, "", "none") for r in rows)
-    if quantized:  # inference of the int8 copy against float32, measured interleaved
-        head[-1:-1] = ["infer samples/s", "infer vs float32"]
-    out = []
-    for i, r in enumerate(rows):
-        sps = num(r["train_samples_per_s"])
-        rate = fmt_spread(
-            sps, num(r["train_samples_per_s_min"]), num(r["train_samples_per_s_max"]), False
-        )
-        if sps is not None and sps == best.get(r["model"]):
-            rate = f"**{rate}**"
-        speed = fmt_spread(num(r["speedup"]), num(r["speedup_min"]), num(r["speedup_max"]), True)
-        mfu = num(r["mfu"])
-        q = r.get("quantize") or "none"
-        precision = r["precision"] + (f", {q} weights" if q != "none" else "")
-        cells = (
-            [r["model"], setting[i] if i < len(setting) else r["mode"], precision]
-            + [r["batch_size"], rate, speed, fmt_fixed(num(r["infer_p50_ms"]))]
-            + [fmt_fixed(num(r["compile_s"])), fmt_int(num(r["peak_memory_mb"]))]
-            + [fmt_fixed(None if mfu is None else 100 * mfu, 1, "%"), r["status"]]
-        )
-        if quantized:
-            ratio = num(r.get("infer_vs_float32"))
-            cells[-1:-1] = [fmt_int(num(r.get("infer_samples_per_s")))]
-            cells[-1:-1] = [fmt_fixed(ratio, 2, "x")]
-        out.append(cells)
-    return table(head, out)
-
-
-def reference_pairs(variants: dict[tuple, dict[int, float]]) -> list[tuple[str, tuple, tuple]]:
-    """(label, numerator, denominator) for one model: zoo fit against each reference, and
-    the tf.data pipeline against fit from memory, at each steps_per_execution of fit."""
-    pairs = []
-    for spe in sorted(s for mode, s in variants if mode == "fit"):
-        zoo = "zoo fit" + (f" (steps_per_execution {spe})" if spe != 1 else "")
-        for ref, name in REFERENCE_NAMES.items():
-            if (ref, 1) in variants:
-                pairs.append((f"{zoo} / {name}", ("fit", spe), (ref, 1)))
-        if ("pipeline", spe) in variants:
-            name = "tf.data pipeline on real data / fit from memory"
-            name += f" (steps_per_execution {spe})" if spe != 1 else ""
-            pairs.append((name, ("pipeline", spe), ("fit", spe)))
-    return pairs
+def case_table(records: list[dict]) -> str:
+    """The per-case table `zoo bench` prints and writes beside its results, one row per
+    case in suite order, with each case's bottleneck."""
+    baseline, precision = baseline_of(records)
+    rows = summary.summarize(records, baseline, precision)
+    bottleneck.annotate_rows(rows, records)
+    return tables.bench_table(rows, baseline, precision).markdown()
 
 
 def ratio_table(records: list[dict]) -> str:
-    """Ratios against the hand-written references, each the median over repeats of two
-    throughputs measured in the same repeat (as `zoo bench` prints them)."""
-    by_model: dict[str, dict[tuple, dict[int, float]]] = {}
-    for r in records:
-        if r.get("status") == "ok" and r.get("train"):  # quantized cases: inference only
-            variant = (r["mode"], r.get("steps_per_execution", 1) or 1)
-            rates = by_model.setdefault(r["model"], {}).setdefault(variant, {})
-            rates[r["repeat"]] = r["train"]["samples_per_s"]
-    rows = []
-    for model, variants in by_model.items():
-        for label, top, bottom in reference_pairs(variants):
-            a, b = variants[top], variants[bottom]
-            ratios = [a[k] / b[k] for k in a if k in b]
-            if ratios:
-                mid = statistics.median(ratios)
-                spread = fmt_spread(mid, min(ratios), max(ratios), True)
-                rows.append([model, label, spread, str(len(ratios))])
-    if not rows:
-        return ""
-    return table(["model", "comparison", "ratio (min-max)", "repeats"], rows)
+    """Ratios against the hand-written references (and the tf.data pipeline against
+    memory), each with its paired interval, as `zoo bench` prints them; "" where none."""
+    refs = summary.reference_ratios(records, baseline_of(records)[0])
+    return tables.reference_table(refs).markdown() if refs else ""
 
 
 def peaks(records: list[dict]) -> dict[str, float]:
@@ -232,9 +140,8 @@ def run_section(stem: str, records: list[dict]) -> str:
         f"## {stem}: the `{suite}` suite\n",
         f"`{command}`: {cases} cases x {repeats} repeats.\n",
     ]
-    summary = RESULTS / f"{stem}.csv"
-    if summary.exists():
-        parts.append(case_table(read_csv(summary), records))
+    if (RESULTS / f"{stem}.csv").exists():  # written when the run finished
+        parts.append(case_table(records))
     ratios = ratio_table(records)
     if ratios:
         parts.append(ratios)
@@ -465,49 +372,9 @@ SECTIONS = {
 }
 
 
-def _target_time(row: dict) -> str:
-    """The median time to target with its range, or "not reached" (never a number)."""
-    if not row["time_to_target_s"]:
-        return "not reached" if row["runs"] not in ("", "0") else "-"
-    spread = f" ({row['time_to_target_s_min']}-{row['time_to_target_s_max']})"
-    return row["time_to_target_s"] + (spread if int(row["reached"]) > 1 else "")
-
-
-def _target_setting(row: dict) -> str:
-    if not row["batch_size"]:
-        return "-"
-    jit = "xla" if row["jit_compile"] == "True" else "graph"
-    lr = float(row["learning_rate"])
-    return (
-        f"b{row['batch_size']} lr {lr:g} {row['schedule']} {jit} {row['precision']}, "
-        f"<= {row['max_epochs']} epochs"
-    )
-
-
-def target_rows(rows: list[dict], records: list[dict]) -> list[list[str]]:
-    """The time-to-target summary `zoo bench` wrote as CSV, with each task's optimum."""
-    optimum = {}
-    for r in records:
-        if r.get("status") == "ok":
-            metric = r["target_spec"].partition("=")[0]
-            key = (r["model"], r["dataset"], r["target_spec"])
-            optimum.setdefault(key, (r.get("optimum") or {}).get(metric))
-    out = []
-    for row in rows:
-        best = optimum.get((row["model"], row["dataset"], row["target_spec"]))
-        metric = row["target_spec"].partition("=")[0]
-        never = not row["time_to_target_s"] and row["runs"] not in ("", "0")
-        cells = [f"`{row['model']}`" + (" (tuned)" if row["tuned"] == "True" else "")]
-        cells += [row["dataset"], row["target_spec"], "-" if best is None else f"{best:.4g}"]
-        cells += [f"{row['reached']}/{row['runs']}" if row["runs"] != "0" else "-"]
-        cells.append(_target_time(row))
-        for key in ("train_time_to_target_s", "steps_to_target", "epochs_to_target"):
-            cells.append("not reached" if never else row[key] or "-")
-        test = f"{row['test_metric']} {metric}" if row["test_metric"] else "-"
-        cells += [test, _target_setting(row)]
-        reason = f" ({row['reason']})" if row["reason"] else ""
-        out.append(cells + [row["status"] + reason])
-    return out
+def target_table(records: list[dict]) -> str:
+    """The time-to-target table `zoo bench` prints and writes beside its results."""
+    return tables.target_table(summary.summarize_targets(records)).markdown()
 
 
 def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> str:
@@ -516,10 +383,7 @@ def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> s
     seeds = sorted({r["seed"] for r in records})
     default = f"zoo bench --suite {suite} --output benchmarks/results/{stem}.jsonl"
     command = COMMANDS.get(stem, default)
-    summary = results / f"{stem}.csv"
-    head = ["model", "dataset", "target (validation)", "optimum", "reached"]
-    head += ["time to target s (min-max)", "train s", "steps", "epochs", "test metric"]
-    head += ["setting", "status"]
+    summary = results / f"{stem}.csv"  # written when the run finished
     return "\n".join(
         [
             f"## {stem}: time to a quality target\n",
@@ -531,7 +395,7 @@ def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> s
             " train s is the training alone. Medians over the seeds, a run that never reached"
             " the target counting as never; the range is over the runs that reached it. How the"
             " targets were chosen: [benchmarks.md](benchmarks.md#time-to-target).\n",
-            table(head, target_rows(read_csv(summary), records))
+            target_table(records)
             if summary.exists()
             else f"No summary beside it: the run did not finish (`{command} --resume`).\n",
         ]

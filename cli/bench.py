@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from zoo.cli import options, render
+from zoo.cli.views import bench as bench_view
 
 from zoo.choices import MATMUL_PRECISIONS
 
@@ -135,7 +136,7 @@ def bench(
 
 def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json: bool) -> None:
     """The time-to-target suite: each case trained to its target once per seed; its table."""
-    from zoo.perf import runner, suite, summary
+    from zoo.perf import runner, suite, summary, tables
 
     if tuned:
         s.cases, missing = suite.with_tuned(suite.filter_cases(s.cases, models))
@@ -146,7 +147,7 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
             )
     try:
         records = runner.run_target_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=render.target_done
+            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.target_done
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -160,8 +161,8 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
         render.print_json(rows)
         return
     title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
-    render.print_wide(render.target_table(title, rows))
-    render.note(summary.TARGET_NOTE)
+    render.print_wide(render.rich(tables.target_table(rows, title)))
+    render.note(tables.TARGET_NOTE)
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 
@@ -213,7 +214,7 @@ def _run(s, suite: str, output: Path, models, repeat, resume) -> list[dict]:
 
     try:
         return perf.run_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=render.case_done
+            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.case_done
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -227,17 +228,19 @@ def _run(s, suite: str, output: Path, models, repeat, resume) -> list[dict]:
 def _show_bench(s, rows: list[dict], records: list[dict]) -> None:
     """The suite's table, then by backend and against the references where there are."""
     from zoo import perf
+    from zoo.perf import tables
 
     title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
-    baseline = s.baseline + (f" {s.baseline_precision}" if s.baseline_precision else "")
-    # Twelve columns: print at a readable width even where the terminal is narrower.
-    render.print_wide(render.bench_table(title, rows, baseline))
+    # Many columns: print at a readable width even where the terminal is narrower.
+    table = tables.bench_table(rows, s.baseline, s.baseline_precision, title=title)
+    render.print_wide(render.rich(table))
     backends, pivot = perf.by_backend(rows)
     if len(backends) > 1:
-        render.print_wide(render.backend_table(backends, pivot))
+        render.print_wide(bench_view.backend_table(backends, pivot))
     refs = perf.reference_ratios(records, s.baseline)
     if refs:
-        render.print_wide(render.reference_table(refs))
+        title = "the zoo against references (one run, interleaved repeats)"
+        render.print_wide(render.rich(tables.reference_table(refs, title=title)))
 
 
 def _chart(draw) -> None:

@@ -17,6 +17,7 @@ import typer
 from rich.console import RenderableType
 from rich.markup import escape
 from zoo.cli import options, render
+from zoo.cli.views import bench as bench_view
 
 from zoo.choices import SPEED_SETTINGS
 
@@ -106,7 +107,7 @@ def bench_against(s, output: Path, models, repeat, resume: bool, python: str, as
     try:
         records = ab.run_ab_suite(
             s, output, python, models=models, repeat=repeat, resume=resume,
-            on_result=render.case_done,
+            on_result=bench_view.case_done,
         )  # fmt: skip
     except KeyboardInterrupt:
         render.err.print(
@@ -184,7 +185,7 @@ def compare_table(title: str, result: dict) -> RenderableType:
             body.append([f"[bold]{escape(model)}[/]", *[""] * (width - 1)])
         low, high = bounds[2 * i : 2 * i + 2]
         interval = "-" if r["low"] is None else f"{low}-{high}"
-        case = escape(f"  {render._setting(r)} b{r['batch_size']}")
+        case = escape(f"  {bench_view.compact_setting(r)} b{r['batch_size']}")
         differs = "≠ " + ", ".join(r["differs"]) if r.get("differs") else ""
         verdict = _verdict(r, result["fail_above"] is not None)
         body.append([case, base[i], new[i], ratio[i], interval, verdict, differs][:width])

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from zoo.cli import _keras, options, render
+from zoo.cli.views import export as export_view
 
 from zoo.choices import QUANTIZE_MODES
 
@@ -74,4 +75,4 @@ def _quantized(path: Path, mode: str, dataset, data_dir, batch_size: int, as_jso
     if as_json:
         render.print_json(result)
     else:
-        render.show(render.quantized_view(result))
+        render.show(export_view.quantized_view(result))

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from zoo.cli import _keras, options, render
+from zoo.cli.views import export as export_view
 
 from zoo.choices import EXPORT_FORMATS, QUANTIZE_MODES
 
@@ -75,6 +76,6 @@ def export(
     if as_json:
         render.print_json(result.to_dict())
     else:
-        render.show(render.export_view(result.to_dict()))
+        render.show(export_view.export_view(result.to_dict()))
     with render.errors():
         result.check()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from zoo.cli import _keras, render
 from zoo.cli.list import spec_dict
+from zoo.cli.views import tune as tune_view
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -55,7 +56,7 @@ def info(name: Name, as_json: AsJson = False, as_recipe: AsRecipe = False) -> No
     _show(spec, model.count_params(), layers)
     if tuned:
         render.out.print()
-        render.show(render.tuned_table(tuned))
+        render.show(tune_view.tuned_table(tuned))
 
 
 def _print_recipe(spec) -> None:

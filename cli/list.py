@@ -5,7 +5,8 @@ Imports no framework.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 from zoo.cli import render
@@ -57,7 +58,7 @@ def list_models(
         render.err.print(render.plural(len(specs), "model"))
         render.print_plain((s.name, s.family, s.task, s.summary) for s in specs)
     else:
-        render.show(render.models_table(render.plural(len(specs), "model"), specs))
+        render.show(models_table(render.plural(len(specs), "model"), specs))
 
 
 def _find(pattern: str, family: str | None, task: str | None, tag: str | None) -> list:
@@ -69,3 +70,17 @@ def _find(pattern: str, family: str | None, task: str | None, tag: str | None) -
         for line in zoo.registry.plugin_errors():
             render.note(f"a plugin failed to load: {line}")
     return [zoo.get_spec(n) for n in names]
+
+
+def models_table(title: str, specs: Sequence[Any]) -> render.RenderableType:
+    """`zoo list`: name, family and task whole; the summary wraps in what is left."""
+    return render.table(
+        title,
+        [
+            render.Col("name"),
+            render.Col("family"),
+            render.Col("task"),
+            render.Col("summary", "text"),
+        ],
+        [(s.name, s.family, s.task, s.summary) for s in specs],
+    )

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from zoo.cli import _keras, options, render
 from zoo.cli.options import Precision, parse_params
+from zoo.cli.views import parity as parity_view
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
 Backends = Annotated[
@@ -54,12 +55,12 @@ def parity(
             name, listed, steps, precision.value, batch_size, parse_params(param or []), small
         )
         _note_missing(zparity, listed)
-        report = zparity.run_parity(req, on_backend=render.parity_backend_done)
+        report = zparity.run_parity(req, on_backend=parity_view.parity_backend_done)
     if as_json:
         render.print_json(report)
         return
-    render.print_wide(render.parity_table(report))
-    render.out.print(render.parity_notes(report), soft_wrap=True)
+    render.print_wide(parity_view.parity_table(report))
+    render.out.print(parity_view.parity_notes(report), soft_wrap=True)
 
 
 def _note_missing(zparity, listed: list[str] | None) -> None:
@@ -78,7 +79,7 @@ def bench_suite(s, output: Path, models: str | None, resume: bool, as_json: bool
     with render.errors():
         try:
             records = zparity.run_suite(
-                s, output, models=models, resume=resume, on_result=render.parity_model_done
+                s, output, models=models, resume=resume, on_result=parity_view.parity_model_done
             )
         except KeyboardInterrupt:
             render.err.print(
@@ -92,5 +93,5 @@ def bench_suite(s, output: Path, models: str | None, resume: bool, as_json: bool
         return
     for record in records:
         if record.get("status") == "ok":
-            render.print_wide(render.parity_table(record))
+            render.print_wide(parity_view.parity_table(record))
     render.err.print(f"Results: {output} (+ .md)", soft_wrap=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from zoo.cli import _keras, options, render
 from zoo.cli.options import Precision, choice_enum, parse_params
+from zoo.cli.views import profile as profile_view
 
 from zoo.choices import EXPORT_FORMATS, MATMUL_PRECISIONS, PROFILE_MODES, QUANTIZE_MODES
 from zoo.errors import InvalidArgumentError
@@ -135,7 +136,7 @@ def profile(
     if as_json:
         render.print_json(r.to_dict())
         return
-    render.out.print(render.profile_view(r))
+    render.out.print(profile_view.profile_view(r))
     if r.resolved["uncounted_layers"]:
         render.note("FLOPs leave out layers of type " + ", ".join(r.resolved["uncounted_layers"]))
 
@@ -231,7 +232,11 @@ def _inference_side(name: str, backend: str | None, side: dict, kwargs: dict, as
     if as_json:
         render.print_json(record)
         return
-    view = render.quantized_profile_view if side["quantize"] else render.inference_profile_view
+    view = (
+        profile_view.quantized_profile_view
+        if side["quantize"]
+        else profile_view.inference_profile_view
+    )
     render.show(view(record))
     if side["plot"] is not None:
         render.err.print(f"Chart: {side['plot']}")
@@ -257,7 +262,7 @@ def peak(
     if as_json:
         render.print_json(r)
         return
-    render.out.print(render.peak_view(r))
+    render.out.print(profile_view.peak_view(r))
     kept = r.get("kept")
     if kept:
         render.note(

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 from zoo.cli import STARTED, _keras, options, render
 from zoo.cli.options import parse_params
+from zoo.cli.views import train as train_view
+from zoo.cli.views import tune as tune_view
 
 from zoo.errors import InvalidArgumentError
 from zoo.recipe import DATA_FIELDS, Data, RecipeFile
@@ -210,7 +212,7 @@ def _say_tuned(entry: dict[str, Any]) -> None:
     render.err.print(
         f"Using the settings tuned on this machine on {entry['created'][:10]} (zoo tune"
         f"{on}: {entry['target']} in {entry['time_to_target_s']:.1f} s{versus}): "
-        f"{render.settings_text(entry['settings'])}.",
+        f"{tune_view.settings_text(tune_view.tuned_settings(entry))}.",
         soft_wrap=True,
         highlight=False,
     )
@@ -230,7 +232,7 @@ def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     """zoo.train with a progress display; Ctrl-C says what was kept (exit 130)."""
     import zoo
 
-    progress = render.TrainProgress()
+    progress = train_view.TrainProgress()
     kwargs = {**plan.train_kwargs(), "run": run, **outputs}
     try:
         return zoo.train(plan.model, **kwargs, progress=progress, started=STARTED)

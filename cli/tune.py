@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from zoo.cli import _keras, options, render
+from zoo.cli.views import tune as tune_view
 
 from zoo.errors import InvalidArgumentError
 from zoo.runtime.config import RunConfig
@@ -124,7 +125,7 @@ def tune(
             data_dir=data_dir,
             **({} if device is None else {"device": device}),  # else the library's default
             backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
-            on_trial=render.tune_trial_done,
+            on_trial=tune_view.tune_trial_done,
             trials=None if output is None else beside(output, ".trials.jsonl"),
             resume=resume,
         )
@@ -176,8 +177,8 @@ def _check(name: str | None, target: str | None) -> None:
 
 
 def _show(result: dict[str, Any], dataset: str, output: Path | None = None) -> None:
-    render.show(render.tune_table(result))
-    for note in render.tune_notes(result):
+    render.show(tune_view.tune_table(result))
+    for note in tune_view.tune_notes(result):
         render.err.print(note, soft_wrap=True, highlight=False)
     if result.get("winner"):
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
@@ -202,4 +203,4 @@ def _show_cached(name: str | None, as_json: bool) -> None:
         what = f" for {name}" if name else ""
         render.note(f"No tuned recipes{what} on this machine yet. Run: zoo tune NAME --target M=V")
     else:
-        render.show(render.tuned_table(found))
+        render.show(tune_view.tuned_table(found))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from typing import Any
 
-from zoo.formatting import KINDS, decimals, format_number
+from zoo.formatting import KINDS, decimals, format_number, is_number
 
 TEXT_KINDS = ("name", "text")  # name: never wraps or is cut; text: prose, the column that wraps
 
@@ -33,11 +33,17 @@ class Column:
     header: its title. kind: "name", "text" or a number kind of `zoo.formatting.KINDS`.
     key: the row's field (default: the header), or a function of the row.
     spread: the row fields of a low and a high bound, shown as `mid (low-high)` at the
-        column's one precision (a min-max range or a confidence interval).
+        column's one precision (a min-max range; left out where the two are equal: one
+        repeat, or repeats that agree).
+    verdict: with a spread, a row field (or function of the row) saying what the spread
+        decides: the spread is then a confidence interval, written `mid [low-high]
+        verdict`, and only where the row has a verdict (the baseline against itself and a
+        single repeat show the value alone).
     suffix: after each number (the "x" of a ratio). emphasis: a row field; where it is
         true the cell is emphasized (bold in Markdown, bold green on the terminal).
     csv: the column's name in the CSV (default: the header); the CSV writes the bounds of
-        a spread as two more columns, `<csv>_low` and `<csv>_high`.
+        a spread as two more columns, `<csv>_low` and `<csv>_high` (and a verdict as
+        `<csv>_verdict`).
     """
 
     header: str
@@ -47,6 +53,7 @@ class Column:
     suffix: str = ""
     emphasis: str | None = None
     csv: str | None = None
+    verdict: str | Callable[[dict], Any] | None = None
 
     def __post_init__(self):
         if self.kind not in TEXT_KINDS and self.kind not in KINDS:
@@ -58,8 +65,19 @@ class Column:
         return self.kind not in TEXT_KINDS
 
     def value(self, row: dict) -> Any:
-        key = self.header if self.key is None else self.key
-        return key(row) if callable(key) else row.get(key)
+        return _field(row, self.header if self.key is None else self.key)
+
+    def judged(self, row: dict) -> str | None:
+        """The verdict of the row's interval (None: no verdict, or no verdict field)."""
+        return None if self.verdict is None else _field(row, self.verdict)
+
+    def bounds(self, row: dict) -> tuple[Any, Any]:
+        """The row's low and high bound (None, None without a spread)."""
+        return (row.get(self.spread[0]), row.get(self.spread[1])) if self.spread else (None, None)
+
+
+def _field(row: dict, key: str | Callable[[dict], Any]) -> Any:
+    return key(row) if callable(key) else row.get(key)
 
 
 @dataclass(frozen=True)
@@ -83,23 +101,18 @@ class Table:
         if not col.numeric:
             texts = [missing if v is None else str(v) for v in values]
         else:
-            spread = col.spread or (None, None)
-            bounds = [
-                (r.get(spread[0]), r.get(spread[1])) if col.spread else (None, None)
-                for r in self.rows
-            ]
+            bounds = [col.bounds(r) for r in self.rows]
             places = decimals(values + [b for pair in bounds for b in pair], col.kind)
+
+            def text(v: Any) -> str:
+                return format_number(v, col.kind, places, grouping=grouping, missing=missing)
+
             texts = []
-            for v, (low, high) in zip(values, bounds, strict=True):
-                text = format_number(v, col.kind, places, grouping=grouping, missing=missing)
-                if v is not None and col.suffix:
-                    text += col.suffix
-                if v is not None and low is not None and high is not None:
-                    lo, hi = (
-                        format_number(b, col.kind, places, grouping=grouping) for b in (low, high)
-                    )
-                    text += f" ({lo}-{hi})"
-                texts.append(text)
+            for v, (low, high), row in zip(values, bounds, self.rows, strict=True):
+                cell = text(v) + (col.suffix if v is not None and col.suffix else "")
+                if is_number(v) and low is not None and high is not None:
+                    cell += _spread(text(low), text(high), col, row, low == high)
+                texts.append(cell)
         flags = [bool(col.emphasis and r.get(col.emphasis)) for r in self.rows]
         return [Cell(t, f) for t, f in zip(texts, flags, strict=True)]
 
@@ -108,9 +121,19 @@ class Table:
         by_column = [self.column_cells(c, grouping=grouping, missing=missing) for c in self.columns]
         return [list(row) for row in zip(*by_column, strict=True)] if by_column else []
 
+    def header(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    def texts(self, emphasized: str = "{}") -> list[list[str]]:
+        """The body as text, an emphasized cell formatted with `emphasized`."""
+        return [
+            [emphasized.format(c.text) if c.emphasis else c.text for c in row]
+            for row in self.cells()
+        ]
+
     def markdown(self) -> str:
         """A GitHub Markdown table (title and notes not included), emphasis in bold."""
-        return markdown_lines([c.header for c in self.columns], self._texts("**{}**"))
+        return markdown_lines(self.header(), self.texts("**{}**"))
 
     def csv(self) -> str:
         """CSV: raw numbers at the column's precision without separators, a spread's
@@ -119,6 +142,7 @@ class Table:
         for c in self.columns:
             name = c.csv or c.header
             head += [name, f"{name}_low", f"{name}_high"] if c.spread else [name]
+            head += [f"{name}_verdict"] if c.spread and c.verdict else []
         body: list[list[str]] = [[] for _ in self.rows]
         for c in self.columns:
             plain = Column(c.header, c.kind, c.key)  # no suffix, no spread in the cell
@@ -129,6 +153,9 @@ class Table:
                     bound = Column(side, c.kind, side)
                     for i, cell in enumerate(self._raw(bound)):
                         extra[i].append(cell.text)
+            if c.spread and c.verdict:
+                for i, row in enumerate(self.rows):
+                    extra[i].append(c.judged(row) or "")
             for i, v in enumerate(values):
                 body[i] += [v, *extra[i]]
         buf = StringIO()
@@ -140,11 +167,13 @@ class Table:
     def _raw(self, col: Column) -> list[Cell]:
         return self.column_cells(col, grouping=False, missing="")
 
-    def _texts(self, emphasized: str) -> list[list[str]]:
-        return [
-            [emphasized.format(c.text) if c.emphasis else c.text for c in row]
-            for row in self.cells()
-        ]
+
+def _spread(low: str, high: str, col: Column, row: dict, equal: bool) -> str:
+    """What follows a number: its interval and verdict, or its range where it has one."""
+    if col.verdict is not None:
+        verdict = col.judged(row)
+        return f" [{low}-{high}] {verdict}" if verdict else ""
+    return "" if equal else f" ({low}-{high})"
 
 
 def markdown_lines(head: Sequence[str], body: Iterable[Sequence[str]]) -> str:

@@ -98,10 +98,11 @@ def test_compare_at_80_columns_keeps_full_names_and_one_line_per_case(terminal80
 
 def test_bench_table_names_whole_and_one_precision_per_column():
     from zoo import perf
+    from zoo.perf import tables
 
     rows = perf.summarize(perf.read_records(RESULTS / "quick-cpu.jsonl"), "graph")
     console = Console(width=80, color_system=None, record=True)
-    console.print(render.bench_table("quick", rows, "graph"))
+    console.print(render.rich(tables.bench_table(rows, "graph", title="quick")))
     text = console.export_text()
     assert "…" not in text
     for row in rows:

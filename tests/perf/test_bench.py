@@ -12,6 +12,7 @@ from zoo.errors import OutputError, SuiteError
 from zoo.perf import runner as perf_runner
 from zoo.perf import suite as perf_suite
 from zoo.perf import summary as perf_summary
+from zoo.perf import tables as perf_tables
 
 runner = CliRunner()
 
@@ -389,6 +390,8 @@ def test_quantized_records_summarize_as_inference_only():
     assert rows[0]["quantize"] == "none" and rows[0]["infer_vs_float32"] is None
     assert rows[1]["train_samples_per_s"] is None and rows[1]["speedup"] is None
     assert rows[1]["infer_vs_float32"] == pytest.approx(0.5)
-    head, body = perf_summary.markdown_table(rows, "graph")
-    assert "infer vs float32" in head and body[1][2] == "float32, int8 weights"
-    assert body[1][head.index("infer vs float32")] == "0.50x"
+    table = perf_tables.bench_table(rows, "graph")
+    head, body = table.header(), table.texts()
+    assert "infer vs float32 [95% interval]" in head
+    assert body[1][head.index("precision")] == "float32, int8 weights"
+    assert body[1][head.index("infer vs float32 [95% interval]")] == "0.50x"

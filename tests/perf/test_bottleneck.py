@@ -255,13 +255,14 @@ def test_the_bench_table_shows_each_verdict_with_its_evidence():
     from zoo.cli import render
 
     from zoo import perf
+    from zoo.perf import tables
 
     path = Path(__file__).parents[2] / "benchmarks/results/quick-cpu.jsonl"
     records = perf.read_records(path)
     rows = perf.summarize(records, "graph")
     bottleneck.annotate_rows(rows, records)
     console = Console(width=250, color_system=None, record=True)
-    console.print(render.bench_table("quick", rows, "graph"))
+    console.print(render.rich(tables.bench_table(rows, "graph", title="quick")))
     text = console.export_text()
     assert "bottleneck: evidence" in text and "compute: MFU 73% >= 50%" in text
     assert text.count("unknown: not measured: step overhead") == 10

@@ -13,6 +13,7 @@ from zoo.cli.main import app
 from tests.perf.test_bench import profile_fields
 from zoo.perf import compare as perf_compare
 from zoo.perf import summary as perf_summary
+from zoo.perf import tables as perf_tables
 from zoo.perf.suite import case_key
 
 runner = CliRunner()
@@ -150,13 +151,16 @@ def test_summary_ratios_carry_paired_intervals_and_verdicts(tmp_path):
     assert xla["speedup_low"] < 1.45 and 1.55 < xla["speedup_high"] < 1.7
     assert xla["speedup_verdict"] == "faster" and xla["speedup_repeats_needed"] is None
     assert rows["graph"]["speedup_verdict"] is None  # the baseline itself
-    head, body = perf_summary.markdown_table(list(rows.values()), "graph")
+    table = perf_tables.bench_table(list(rows.values()), "graph")
+    head, body = table.header(), table.texts()
     cell = body[1][head.index("speed-up vs graph [95% interval]")]
     assert cell.startswith("1.50x [1.") and cell.endswith("] faster")
     assert body[0][head.index("speed-up vs graph [95% interval]")] == "1.00x"
     one = perf_summary.summarize(records[:2])  # one repeat: no interval, the ratio alone
     assert one[1]["speedup_verdict"] == "too few repeats"
-    assert perf_summary.ratio_cells(one, "speedup") == ["1.00x", "1.50x"]
+    one_table = perf_tables.bench_table(one, "graph")
+    speedup = one_table.header().index("speed-up vs graph [95% interval]")
+    assert [row[speedup] for row in one_table.texts()] == ["1.00x", "1.50x"]
 
 
 def test_reference_and_quantized_ratios_carry_intervals():

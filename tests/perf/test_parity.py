@@ -129,11 +129,11 @@ def test_linear_regression_tf_and_jax_agree_and_the_report_has_every_field(cli_r
 @needs_jax
 def test_the_table_shows_the_verdicts_and_the_tolerances(cli_report):
     from rich.console import Console
-    from zoo.cli import render
+    from zoo.cli.views import parity as parity_view
 
     console = Console(width=200, record=True)
-    console.print(render.parity_table(cli_report))
-    console.print(render.parity_notes(cli_report))
+    console.print(parity_view.parity_table(cli_report))
+    console.print(parity_view.parity_notes(cli_report))
     text = console.export_text()
     assert "reference" in text and "equal" in text and "Tolerances: forward" in text
 

@@ -14,6 +14,7 @@ from zoo.errors import SuiteError
 from zoo.perf import runner as perf_runner
 from zoo.perf import suite as perf_suite
 from zoo.perf import summary as perf_summary
+from zoo.perf import tables as perf_tables
 from zoo.training.target import parse
 from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
 
@@ -98,9 +99,10 @@ def test_a_run_that_never_reached_counts_as_never_in_the_median():
     one_of_three = [_record(0, True, 10.0), _record(1, False, 0), _record(2, True, 0, "timeout")]
     (row,) = perf_summary.summarize_targets(one_of_three)
     assert row["time_to_target_s"] is None and row["steps_to_target"] is None
-    cells = perf_summary.target_cells([row])
-    assert cells["time to target s (min-max)"] == ["not reached"]
-    assert cells["steps"] == ["not reached"] and cells["reached"] == ["1/3"]
+    table = perf_tables.target_table([row])
+    cells = dict(zip(table.header(), table.texts()[0], strict=True))
+    assert cells["time to target s (min-max)"] == "not reached"
+    assert cells["steps"] == "not reached" and cells["reached"] == "1/3"
 
 
 def test_a_tiny_real_run_of_two_seeds(tmp_path):
@@ -153,12 +155,15 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
     assert [r["tuned"] for r in rows] == [False, True]
     assert rows[0]["vs_default"] is None
     assert rows[1]["vs_default"] == pytest.approx(25.0 / 5.5)  # median over median
-    head, body = perf_summary.target_markdown(rows)
+    table = perf_tables.target_table(rows)
+    head, body = table.header(), table.texts()
     assert "vs default" in head and body[1][0] == "mlp (tuned)"
+    assert body[1][head.index("vs default")] == "4.55x"
 
 
 def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
     from zoo.tuning import cache
+
     # As zoo tune caches a winner: its settings name the backend it was found on.
     settings = {"batch_size": 256, "learning_rate": 0.003, "backend": "jax"}
     found = {("mlp", "synthetic"): {"settings": settings, "backend": "jax"}}

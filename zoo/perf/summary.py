@@ -1,11 +1,11 @@
-"""Summaries of suite results: the data of the tables (rows and columns); the CLI renders.
+"""Summaries of suite results: the rows of the tables; `zoo.perf.tables` describes them.
 
 `summarize` gives one row per case (medians over repeats, spread, speed-up over the suite's
 baseline), `by_backend` pivots it per backend, `reference_ratios` compares the zoo with the
-hand-written references, and `write_tables` writes the summary as CSV and Markdown beside
-the results file (`zoo.perf.compare` matches two result files). `format_column` is the one
-rule that prints a column of numbers with one precision: the written tables and the CLI
-use it.
+hand-written references, `summarize_targets` sums up a time-to-target suite, and
+`write_tables` / `write_target_tables` write the summary as CSV and Markdown beside the
+results file (`zoo.perf.compare` matches two result files). The tables themselves, the
+same on the terminal, beside the results and in docs/results.md, are `zoo.perf.tables`.
 
 Every ratio (the speed-up over the baseline, zoo against a reference, quantized against
 float32) comes with a confidence interval and a verdict from `zoo.stats.paired`: the two
@@ -14,24 +14,16 @@ sides ran interleaved, so repeat i of one is paired with repeat i of the other.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import statistics
 from collections.abc import Iterable
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from zoo import io, stats
-from zoo.formatting import (  # noqa: F401
-    KINDS,
-    decimals,
-    format_column,
-    format_number,
-    format_spread,
-    is_number,
-)
+from zoo.formatting import KINDS, format_column, format_spread, is_number  # noqa: F401
+from zoo.perf import bottleneck, tables
 from zoo.perf.suite import case_key
 
 # What each reference mode is, as the tables name it.
@@ -275,7 +267,10 @@ def reference_ratios(
     by: dict[tuple, dict[tuple, list[dict]]] = {}
     for r in records:
         if r.get("status") == "ok":
-            group = (r["model"], r["precision"], r["batch_size"], r["device"], r.get("backend"))
+            # A reference record written before records named their backend has none:
+            # it ran beside TensorFlow, as every case did then.
+            backend = r.get("backend") or "tensorflow"
+            group = (r["model"], r["precision"], r["batch_size"], r["device"], backend)
             variant = (r["mode"], r.get("steps_per_execution", 1))
             by.setdefault(group, {}).setdefault(variant, []).append(r)
     out = []
@@ -341,142 +336,29 @@ TABLE_KINDS: dict[str, str | None] = {
 TABLE_COLUMNS = list(TABLE_KINDS)
 
 
-def csv_columns(rows: list[dict]) -> dict[str, list[str]]:
-    """The CSV's columns as text: each number column with one precision, no separators."""
-    return {
-        name: format_column([r.get(name) for r in rows], kind, grouping=False, missing="")
-        if kind
-        else ["" if r.get(name) is None else str(r.get(name)) for r in rows]
-        for name, kind in TABLE_KINDS.items()
-    }
-
-
-def _with_spread(rows: list[dict], key: str, kind: str, suffix: str = "") -> list[str]:
-    """`key (min-max)` per row, the three at the one precision of the column."""
-    return format_spread(rows, key, kind, suffix)
-
-
-# A verdict as a table cell.
-VERDICT_CELLS = {"no difference detected": "no difference", "too few repeats": "1 repeat"}
-
-
-def ratio_cells(rows: list[dict], key: str, suffix: str = "x") -> list[str]:
-    """`ratio [low-high] verdict` per row, the three numbers at one precision: `key`, its
-    interval (`{key}_low`, `{key}_high`) and `{key}_verdict`; the ratio alone where there
-    is no verdict (the baseline) or no interval (one repeat); "-" where there is no ratio."""
-    places = decimals([r.get(f"{key}{p}") for r in rows for p in ("", "_low", "_high")], "ratio")
-    cells = []
-    for r in rows:
-        if r.get(key) is None:
-            cells.append("-")
-            continue
-        text = format_number(r[key], "ratio", places) + suffix
-        low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
-        if r.get(f"{key}_verdict") and low is not None and high is not None:
-            bounds = "-".join(format_number(b, "ratio", places) for b in (low, high))
-            verdict = r[f"{key}_verdict"]
-            text += f" [{bounds}] {VERDICT_CELLS.get(verdict, verdict)}"
-        cells.append(text)
-    return cells
-
-
-def interval_note(confidence: float = stats.CONFIDENCE) -> str:
-    """What the `[low-high]` of a ratio cell is (a line under a written table)."""
-    return (
-        f"Ratios: the median of the per-repeat ratios, then [the {confidence:.0%} interval "
-        "of their geometric mean] from the repeats paired as they ran interleaved (t "
-        "interval on log-ratios, zoo.stats), and the verdict: faster or slower where the "
-        "interval excludes 1, no difference where it holds 1. A ratio of one repeat has no "
-        "interval."
-    )
-
-
-def markdown_table(
-    rows: list[dict],
-    baseline: str,
-    baseline_precision: str | None = None,
-    confidence: float = stats.CONFIDENCE,
-) -> tuple[list[str], list[list[str]]]:
-    """The Markdown summary: its header and its rows of cells (the fastest setting of each
-    model in bold), every number column with one precision; each ratio with its interval
-    and verdict."""
-    versus = f"speed-up vs {baseline}" + (f" {baseline_precision}" if baseline_precision else "")
-    rates = _with_spread(rows, "train_samples_per_s", "throughput")
-    columns = {
-        "model": [r["model"] for r in rows],
-        "mode": [r["mode"] for r in rows],
-        "precision": [quantized_label(r) for r in rows],
-        "batch": [str(r["batch_size"]) for r in rows],
-        "train samples/s (min-max)": [
-            f"**{c}**" if r["fastest"] else c for c, r in zip(rates, rows, strict=True)
-        ],
-        f"{versus} [{confidence:.0%} interval]": ratio_cells(rows, "speedup"),
-        "infer p50 ms": format_column([r["infer_p50_ms"] or None for r in rows], "ms"),
-        "compile s": format_column([r["compile_s"] or None for r in rows], "s"),
-        "peak MB": format_column([r["peak_memory_mb"] or None for r in rows], "MB"),
-        "MFU": format_column([r["mfu"] for r in rows], "%"),
-        "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
-    }
-    if any(r.get("quantize", "none") != "none" for r in rows):  # the quantization columns
-        columns = {
-            **{k: v for k, v in columns.items() if k != "status"},
-            "infer samples/s": format_column(
-                [r.get("infer_samples_per_s") for r in rows], "throughput"
-            ),
-            "infer vs float32": ratio_cells(rows, "infer_vs_float32"),
-            "status": columns["status"],
-        }
-    return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
-
-
-def quantized_label(row: dict) -> str:
-    """The precision of a case, with the weights' quantization where it has one."""
-    q = row.get("quantize", "none")
-    return row["precision"] if q == "none" else f"{row['precision']}, {q} weights"
-
-
-def reference_markdown(
-    refs: list[dict], confidence: float = stats.CONFIDENCE
-) -> tuple[list[str], list[list[str]]]:
-    """The Markdown table of `reference_ratios`: header and rows of cells."""
-    places = decimals([v for r in refs for v in (r["ratio"], r["min"], r["max"])], "ratio")
-    ratios = ratio_cells(refs, "ratio") if refs else []
-    body = []
-    for r, ratio in zip(refs, ratios, strict=True):
-        low, high = (format_number(r[k], "ratio", places) for k in ("min", "max"))
-        body.append([r["model"], r["comparison"], ratio, f"{low}-{high}", str(r["repeats"])])
-    head = ["model", "comparison", f"ratio [{confidence:.0%} interval]", "min-max", "repeats"]
-    return head, body
-
-
-def _markdown(head: list[str], body: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-        *("| " + " | ".join(cells) + " |" for cells in body),
-    ]
-
-
 def write_tables(
     output: Path, records: list[dict], baseline: str, baseline_precision: str | None
 ) -> tuple[Path, Path]:
-    """Writes the summary as CSV and Markdown beside the JSON-lines file."""
+    """Writes the summary beside the JSON-lines file: the CSV (every field of every row)
+    and the Markdown of `zoo.perf.tables` (the bench table, the reference ratios where
+    there are, and what a ratio's interval is), as `zoo bench` prints them."""
     rows = summarize(records, baseline, baseline_precision)
-    columns = csv_columns(rows)
-    buf = StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(TABLE_COLUMNS)
-    writer.writerows(zip(*columns.values(), strict=True))
-    lines = _markdown(*markdown_table(rows, baseline, baseline_precision))
+    bottleneck.annotate_rows(rows, records)
+    parts = [tables.bench_table(rows, baseline, baseline_precision).markdown()]
     refs = reference_ratios(records, baseline)
     if refs:
-        lines += ["", *_markdown(*reference_markdown(refs))]
-    lines += ["", interval_note()]
+        parts.append(tables.reference_table(refs).markdown())
+    parts.append(tables.interval_note() + "\n")
+    return _write(output, tables.data_table(rows, TABLE_KINDS).csv(), "\n".join(parts))
+
+
+def _write(output: Path, csv_text: str, markdown: str) -> tuple[Path, Path]:
+    """The CSV and the Markdown beside `output`, each written atomically."""
     csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
     with io.atomic_path(csv_path) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
+        tmp.write_text(csv_text, encoding="utf-8")
     with io.atomic_path(md_path) as tmp:
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.write_text(markdown, encoding="utf-8")
     return csv_path, md_path
 
 
@@ -504,6 +386,7 @@ def _median_reached(runs: list[dict], dotted: str) -> float | None:
 def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
     """One time-to-target case: reached n/N, medians over its seeds, the setting used."""
     first = recs[0]
+    metric = first["target_spec"].partition("=")[0]
     runs = [r for r in recs if r.get("status") != "skipped"]
     reached = [r for r in runs if math.isfinite(_run_value(r, "target.time_to_target_s"))]
     times = [r["target"]["time_to_target_s"] for r in reached]
@@ -515,7 +398,8 @@ def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
     return {
         "case": key,
         **{k: first.get(k) for k in ("model", "dataset", "target_spec", "tuned")},
-        "metric": first["target_spec"].partition("=")[0],
+        "metric": metric,
+        "optimum": (ok.get("optimum") or {}).get(metric),
         "seeds": [r["seed"] for r in runs],
         "runs": len(runs),
         "reached": len(reached),
@@ -554,22 +438,12 @@ def summarize_targets(records: Iterable[dict]) -> list[dict[str, Any]]:
     return rows
 
 
-def target_setting(row: dict) -> str:
-    """The setting a case ran with: batch, learning rate, schedule, jit, precision."""
-    if row["batch_size"] is None:
-        return "-"
-    jit = "xla" if row["jit_compile"] else "graph"
-    return (
-        f"b{row['batch_size']} lr {row['learning_rate']:g} {row['schedule']} {jit} "
-        f"{row['precision']}, <= {row['max_epochs']} epochs"
-    )
-
-
 # The time-to-target CSV's columns and the number kind of each (None: written as it is).
 TARGET_KINDS: dict[str, str | None] = {
     "model": None,
     "dataset": None,
     "target_spec": None,
+    "optimum": "value",
     "tuned": None,
     "runs": "count",
     "reached": "count",
@@ -592,78 +466,9 @@ TARGET_KINDS: dict[str, str | None] = {
 }
 
 
-def target_cells(rows: list[dict], not_reached: str = "not reached") -> dict[str, list[str]]:
-    """The printed columns of a time-to-target table, one precision per column; a median
-    that did not reach the target reads `not_reached`, never a number."""
-    times = format_spread(rows, "time_to_target_s", "s", only_when_varies=True)
-    tests = format_column([r["test_metric"] for r in rows], "value")
-    never = [r["status"] != "skipped" and r["time_to_target_s"] is None for r in rows]
-
-    def col(key: str, kind: str) -> list[str]:
-        cells = format_column([r[key] for r in rows], kind)
-        return [not_reached if n else c for c, n in zip(cells, never, strict=True)]
-
-    return {
-        "reached": [f"{r['reached']}/{r['runs']}" if r["runs"] else "-" for r in rows],
-        "time to target s (min-max)": [
-            not_reached if n else c for c, n in zip(times, never, strict=True)
-        ],
-        "train s": col("train_time_to_target_s", "s"),
-        "steps": col("steps_to_target", "count"),
-        "epochs": col("epochs_to_target", "ratio"),  # two decimals: a fraction of one
-        "test metric": [
-            f"{c} {r['metric']}" if r["test_metric"] is not None else "-"
-            for c, r in zip(tests, rows, strict=True)
-        ],
-    }
-
-
-def target_markdown(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """The Markdown summary of a time-to-target suite: header and rows of cells."""
-    tuned = any(r["tuned"] for r in rows)
-    columns = {
-        "model": [r["model"] + (" (tuned)" if r["tuned"] else "") for r in rows],
-        "dataset": [r["dataset"] for r in rows],
-        "target (validation)": [r["target_spec"] for r in rows],
-        **target_cells(rows),
-        **({"vs default": [_ratio_cell(r["vs_default"]) for r in rows]} if tuned else {}),
-        "setting": [target_setting(r) for r in rows],
-        "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
-    }
-    return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
-
-
-def _ratio_cell(value: float | None) -> str:
-    return "-" if value is None else f"{format_number(value, 'ratio', 2)}x"
-
-
 def write_target_tables(output: Path, records: list[dict]) -> tuple[Path, Path]:
-    """Writes a time-to-target suite's summary as CSV and Markdown beside its JSON lines."""
+    """Writes a time-to-target suite's summary beside its JSON lines: the CSV (every field)
+    and the Markdown of `zoo.perf.tables.target_table` with what it measures."""
     rows = summarize_targets(records)
-    buf = StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(TARGET_KINDS))
-    text = {
-        name: format_column([r.get(name) for r in rows], kind, grouping=False, missing="")
-        if kind
-        else ["" if r.get(name) is None else str(r.get(name)) for r in rows]
-        for name, kind in TARGET_KINDS.items()
-    }
-    writer.writerows(zip(*text.values(), strict=True))
-    lines = _markdown(*target_markdown(rows)) + ["", TARGET_NOTE]
-    csv_path, md_path = output.with_suffix(".csv"), output.with_suffix(".md")
-    with io.atomic_path(csv_path) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-    with io.atomic_path(md_path) as tmp:
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return csv_path, md_path
-
-
-# What the time-to-target tables measure (under the Markdown table and the printed one).
-TARGET_NOTE = (
-    "The target is checked on the validation split (held out from training); the test "
-    "metric is the test split's, of the model that reached it. Time to target counts from "
-    "the run's process start (imports, data loading and compilation included); train s "
-    "is the training alone. Medians over the seeds, a run that never reached the target "
-    "counting as never; the range is over the runs that reached it."
-)
+    markdown = tables.target_table(rows).markdown() + "\n" + tables.TARGET_NOTE + "\n"
+    return _write(output, tables.data_table(rows, TARGET_KINDS).csv(), markdown)
