@@ -438,10 +438,10 @@ def target_table(title: str, rows: Sequence[dict]) -> RenderableType:
     from zoo.perf.summary import target_cells, target_setting
 
     cells = target_cells(list(rows))
-    tuned = any(r["tuned"] for r in rows)
     columns = [Col("model"), Col("dataset"), Col("target (validation)")]
     # The cells are text already (a median that was not reached reads so): right-aligned.
-    columns += [Col(h, "name" if h == "test metric" else "count") for h in cells]
+    kinds = {"test metric": "name", "vs default": "text"}
+    columns += [Col(h, kinds.get(h, "count")) for h in cells]
     body = [
         [
             r["model"] + (" (tuned)" if r["tuned"] else ""),
@@ -451,10 +451,6 @@ def target_table(title: str, rows: Sequence[dict]) -> RenderableType:
         ]
         for i, r in enumerate(rows)
     ]
-    if tuned:
-        columns.append(Col("vs default", "ratio"))
-        for cells_of_row, r in zip(body, rows, strict=True):
-            cells_of_row.append(r["vs_default"])
     columns += [Col("setting", "text"), Col("status", "text")]
     for cells_of_row, r in zip(body, rows, strict=True):
         reason = f": {r['reason']}" if r["reason"] else ""

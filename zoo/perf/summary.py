@@ -533,6 +533,9 @@ def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
         "schedule": config.get("schedule"),
         "jit_compile": run.get("jit_compile"),
         "precision": run.get("precision"),
+        "check_every_steps": config.get("eval_every") or ok.get("steps_per_epoch"),
+        "same_as_default": first.get("same_as_default"),
+        "tuned_seed": first.get("tuned_seed"),
         "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
         "reason": failed.get("reason") if failed else None,
     }
@@ -549,9 +552,40 @@ def summarize_targets(records: Iterable[dict]) -> list[dict[str, Any]]:
     defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not r["tuned"]}
     for row in rows:
         base = defaults.get((row["model"], row["dataset"], row["target_spec"]))
-        both = row["tuned"] and base and base["time_to_target_s"] and row["time_to_target_s"]
-        row["vs_default"] = base["time_to_target_s"] / row["time_to_target_s"] if both else None
+        row.update(
+            _vs_default(by_case[row["case"]], by_case[base["case"]])
+            if row["tuned"] and base
+            else _NO_RATIO
+        )
     return rows
+
+
+_NO_RATIO = {
+    "vs_default": None,
+    "vs_default_pairs": 0,
+    **ratio_fields([], [], "vs_default", stats.CONFIDENCE),
+}
+
+
+def _vs_default(
+    tuned: list[dict], default: list[dict], confidence: float = stats.CONFIDENCE
+) -> dict:
+    """The tuned speed-up: the default's time to target over the tuned one's, paired by
+    seed (the two ran one after the other, in alternating order), over the seeds where
+    both reached the target: the geometric mean of the per-seed ratios, its interval and
+    verdict ("faster": the tuned recipe is, at that confidence)."""
+    times = {r["seed"]: _run_value(r, "target.time_to_target_s") for r in default}
+    pairs = [
+        (t, times[r["seed"]])
+        for r in tuned
+        if r["seed"] in times
+        and math.isfinite(t := _run_value(r, "target.time_to_target_s"))
+        and math.isfinite(times[r["seed"]])
+    ]
+    if not pairs:
+        return _NO_RATIO
+    ratio = stats.paired([p[0] for p in pairs], [p[1] for p in pairs], confidence)
+    return {"vs_default": ratio.ratio, "vs_default_pairs": len(pairs), **ratio.fields("vs_default")}
 
 
 def target_setting(row: dict) -> str:
@@ -581,6 +615,12 @@ TARGET_KINDS: dict[str, str | None] = {
     "epochs_to_target": "ratio",
     "test_metric": "value",
     "vs_default": "ratio",
+    "vs_default_low": "ratio",
+    "vs_default_high": "ratio",
+    "vs_default_verdict": None,
+    "vs_default_pairs": "count",
+    "same_as_default": None,
+    "check_every_steps": "count",
     "batch_size": "count",
     "learning_rate": "value",
     "schedule": None,
@@ -615,26 +655,38 @@ def target_cells(rows: list[dict], not_reached: str = "not reached") -> dict[str
             f"{c} {r['metric']}" if r["test_metric"] is not None else "-"
             for c, r in zip(tests, rows, strict=True)
         ],
+        **(_tuned_cells(rows) if any(r["tuned"] for r in rows) else {}),
     }
+
+
+def _tuned_cells(rows: list[dict]) -> dict[str, list[str]]:
+    """A tuned twin's speed-up over its default with interval and verdict (or why there is
+    none: the same recipe, no seed where both reached), and each case's check cadence."""
+    ratios = ratio_cells(rows, "vs_default")
+    vs = []
+    for r, cell in zip(rows, ratios, strict=True):
+        same = r.get("same_as_default")
+        if not r["tuned"]:
+            vs.append("-")
+        elif r.get("vs_default") is None:
+            vs.append(same or "no seed where both reached")
+        else:
+            vs.append(cell + (f"; {same}" if same else ""))
+    checks = format_column([r.get("check_every_steps") for r in rows], "count")
+    return {"vs default": vs, "checks every (steps)": checks}
 
 
 def target_markdown(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """The Markdown summary of a time-to-target suite: header and rows of cells."""
-    tuned = any(r["tuned"] for r in rows)
     columns = {
         "model": [r["model"] + (" (tuned)" if r["tuned"] else "") for r in rows],
         "dataset": [r["dataset"] for r in rows],
         "target (validation)": [r["target_spec"] for r in rows],
         **target_cells(rows),
-        **({"vs default": [_ratio_cell(r["vs_default"]) for r in rows]} if tuned else {}),
         "setting": [target_setting(r) for r in rows],
         "status": [r["status"] + (f" ({r['reason']})" if r["reason"] else "") for r in rows],
     }
     return list(columns), [list(cells) for cells in zip(*columns.values(), strict=True)]
-
-
-def _ratio_cell(value: float | None) -> str:
-    return "-" if value is None else f"{format_number(value, 'ratio', 2)}x"
 
 
 def write_target_tables(output: Path, records: list[dict]) -> tuple[Path, Path]:
@@ -665,5 +717,10 @@ TARGET_NOTE = (
     "metric is the test split's, of the model that reached it. Time to target counts from "
     "the run's process start (imports, data loading and compilation included); train s "
     "is the training alone. Medians over the seeds, a run that never reached the target "
-    "counting as never; the range is over the runs that reached it."
+    "counting as never; the range is over the runs that reached it. A tuned recipe runs "
+    "beside its default on each seed, in alternating order, never on the seed its search "
+    "ran on; vs default is the geometric mean of the per-seed ratios (default time over "
+    "tuned) over the seeds where both reached the target, [its 95% interval] (t interval "
+    "on the log-ratios, zoo.stats) and the verdict: faster only where the interval "
+    "excludes 1."
 )
