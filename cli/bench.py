@@ -70,6 +70,15 @@ Against = Annotated[
         "Keras or TensorFlow), alternating A B B A, and compare B/A with paired intervals.",
     ),
 ]
+FailAbove = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=99.0,
+        help="With --against: exit 1 when a case is slower on B than on A by more than this "
+        "percent with 95% confidence (its whole interval below 1 - PCT/100), as zoo compare.",
+    ),
+]
 Tuned = Annotated[
     bool,
     typer.Option(
@@ -91,6 +100,7 @@ def bench(
     matmul_precision: MatmulOption = None,
     tuned: Tuned = False,
     against: Against = None,
+    fail_above: FailAbove = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
@@ -101,6 +111,12 @@ def bench(
         s, output = _load(suite, models, output, repeat, resume, backend)
         if against and s.kind in ("parity", "target"):
             raise perf.InvalidArgumentError(f"--against times throughput, not suite {s.name}.")
+        if fail_above is not None and not against:
+            raise perf.InvalidArgumentError(
+                "--fail-above gates an A/B run.",
+                "Add --against PYTHON, or compare two finished runs: zoo compare BASE NEW "
+                "--fail-above PCT.",
+            )
         if s.kind == "parity":  # `zoo parity` per model: its own runner and table
             from zoo.cli import parity
 
@@ -121,7 +137,8 @@ def bench(
             if against:  # A/B: this interpreter and another, alternating
                 from zoo.cli import compare
 
-                return compare.bench_against(s, output, models, repeat, resume, against, as_json)
+                ab = (against, fail_above)
+                return compare.bench_against(s, output, models, repeat, resume, ab, as_json)
             records = _run(s, suite, output, models, repeat, resume)
     rows = _summarize(s, records)
     if plot is not None:

@@ -97,11 +97,14 @@ def compare(
     _exit_code(result)
 
 
-def bench_against(s, output: Path, models, repeat, resume: bool, python: str, as_json: bool):
-    """`zoo bench --against PYTHON`: every case on A (this interpreter) and B, alternating
-    A B B A; then B/A per case with paired intervals, and what differs between A and B."""
+def bench_against(s, output: Path, models, repeat, resume: bool, against: tuple, as_json: bool):
+    """`zoo bench --against PYTHON [--fail-above PCT]`: every case on A (this interpreter)
+    and B, alternating A B B A; then B/A per case with paired intervals, and what differs
+    between A and B; exit 1 where B regressed beyond PCT, as `zoo compare`."""
     from zoo.perf import ab
     from zoo.perf import compare as perf_compare
+
+    python, fail_above = against
 
     render.err.print(f"A: {sys.executable}\nB: {python}", soft_wrap=True)
     try:
@@ -116,18 +119,21 @@ def bench_against(s, output: Path, models, repeat, resume: bool, python: str, as
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
-    result = perf_compare.compare_sides(records, baseline=s.baseline)
+    result = perf_compare.compare_sides(records, fail_above, baseline=s.baseline)
     md = perf_compare.write_ab_tables(output, result)
     if as_json:
         render.print_json(result)
-        return
-    if result["rows"]:
+    elif result["rows"]:
         render.show(compare_table(f"suite {s.name}: B vs A, base A, new B", result))
         render.out.print(geomean_line(result))
+        for line in decision_notes(result):
+            render.note(line)
     else:
         render.note("A and B share no successful case: nothing to compare.")
-    render.note(ab_note(result))
-    render.err.print(f"Results: {output} (+ {md.name})", soft_wrap=True)
+    if not as_json:
+        render.note(ab_note(result))
+        render.err.print(f"Results: {output} (+ {md.name})", soft_wrap=True)
+    _exit_code(result)
 
 
 def ab_note(result: dict) -> str:

@@ -109,7 +109,7 @@ class Table:
 
             texts = []
             for v, (low, high), row in zip(values, bounds, self.rows, strict=True):
-                cell = text(v) + (col.suffix if v is not None and col.suffix else "")
+                cell = text(v) + (col.suffix if is_number(v) else "")  # text passes through
                 if is_number(v) and low is not None and high is not None:
                     cell += _spread(text(low), text(high), col, row, low == high)
                 texts.append(cell)

@@ -271,6 +271,26 @@ def test_bench_against_through_the_cli(tmp_path, monkeypatch):
     assert r.exit_code == 2 and "cannot run the zoo's benchmark worker" in r.output
 
 
+def test_bench_against_gates_like_compare(tmp_path, monkeypatch):
+    """--fail-above on an A/B run: exit 1 where B is slower beyond it, as zoo compare."""
+    import sys
+
+    from zoo.perf import runner as perf_runner
+
+    run, calls = _fake_sides(slow_b=0.7)
+    monkeypatch.setattr(perf_runner, "run_case", run)
+    suite, out = _write(tmp_path / "s.toml", TINY), tmp_path / "ab.jsonl"
+    args = ["bench", "--suite", suite, "--repeat", "2", "--against", sys.executable]
+    r = runner.invoke(app, [*args, "--output", str(out), "--fail-above", "5"])
+    assert r.exit_code == 1, r.output
+    assert "1 case(s) regressed by more than 5%" in r.output and "REGRESSION" in r.output
+    r = runner.invoke(app, [*args, "--output", str(tmp_path / "b.jsonl"), "--fail-above", "40"])
+    assert r.exit_code == 0, r.output  # 0.7x is within 40%
+    r = runner.invoke(app, ["bench", "--suite", suite, "--output", "x.jsonl", "--fail-above", "5"])
+    assert r.exit_code == 2 and "--fail-above gates an A/B run" in r.output
+    assert "zoo compare BASE NEW" in r.output and "Traceback" not in r.output
+
+
 @pytest.mark.slow  # four real worker processes: about 20 s
 def test_an_a_a_run_against_this_interpreter_flags_nothing(tmp_path):
     import sys

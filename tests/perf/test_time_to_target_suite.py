@@ -154,11 +154,125 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
     rows = perf_summary.summarize_targets(default + tuned)
     assert [r["tuned"] for r in rows] == [False, True]
     assert rows[0]["vs_default"] is None
-    assert rows[1]["vs_default"] == pytest.approx(25.0 / 5.5)  # median over median
+    # Paired by seed: 20/5 and 30/6, their geometric mean and its interval.
+    assert rows[1]["vs_default"] == pytest.approx((4.0 * 5.0) ** 0.5)
+    assert rows[1]["vs_default_pairs"] == 2
+    assert rows[1]["vs_default_low"] < rows[1]["vs_default"] < rows[1]["vs_default_high"]
+    assert rows[1]["vs_default_verdict"] == "faster"  # 2 pairs, both 4x-5x: the interval > 1
     table = perf_tables.target_table(rows)
     head, body = table.header(), table.texts()
-    assert "vs default" in head and body[1][0] == "mlp (tuned)"
-    assert body[1][head.index("vs default")] == "4.55x"
+    vs_head = "vs default [95% interval]"
+    assert vs_head in head and body[1][0] == "mlp (tuned)"
+    vs = body[1][head.index(vs_head)]
+    assert vs.startswith("4.47x [") and vs.endswith("faster")
+    assert body[0][head.index(vs_head)] == "-"
+    assert body[1][head.index("checks every (steps)")] == "-"  # no steps_per_epoch recorded
+
+
+def test_a_tuned_speedup_within_the_noise_is_no_difference():
+    times = ((0, 10.0, 10.5), (1, 12.0, 11.0), (2, 9.0, 9.4))
+    default = [_record(s, True, d) for s, d, _ in times]
+    tuned = [{**_record(s, True, t), "tuned": True, "case": "tuned"} for s, _, t in times]
+    _, row = perf_summary.summarize_targets(default + tuned)
+    assert row["vs_default_low"] < 1 < row["vs_default_high"]
+    assert row["vs_default_verdict"] == "no difference detected"
+    assert row["vs_default_repeats_needed"] is None or row["vs_default_repeats_needed"] > 3
+    table = perf_tables.target_table([row])
+    vs = table.texts()[0][table.header().index("vs default [95% interval]")]
+    assert "no difference" in vs and "faster" not in vs
+
+
+def test_only_seeds_where_both_reached_are_paired():
+    default = [_record(0, True, 20.0), _record(1, False, 0), _record(2, True, 30.0)]
+    tuned = [{**_record(s, True, 10.0), "tuned": True, "case": "tuned"} for s in (0, 1, 2)]
+    _, row = perf_summary.summarize_targets(default + tuned)
+    assert row["vs_default_pairs"] == 2 and row["vs_default"] == pytest.approx(6**0.5)
+
+
+def _case(**changes) -> perf_suite.TargetCase:
+    return perf_suite.TargetCase("mlp", "synthetic", "accuracy=0.9", **changes)
+
+
+def test_default_and_tuned_alternate_across_seeds():
+    default, tuned = _case(), _case(tuned=True, settings='{"epochs": 3, "batch_size": 32}')
+    other = perf_suite.TargetCase("lstm_classifier", "synthetic", "accuracy=1")
+    todo = [(s, c) for s in range(4) for c in (default, tuned, other)]
+    order = [(s, "tuned" if c.tuned else c.model) for s, c in perf_runner.alternate(todo)]
+    assert order == [
+        (0, "mlp"), (0, "tuned"), (0, "lstm_classifier"),
+        (1, "tuned"), (1, "mlp"), (1, "lstm_classifier"),
+        (2, "mlp"), (2, "tuned"), (2, "lstm_classifier"),
+        (3, "tuned"), (3, "mlp"), (3, "lstm_classifier"),
+    ]  # fmt: skip
+
+
+def test_a_tuned_recipe_equal_to_the_default_is_said_so():
+    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 3}) == "same as default"
+    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 9}) == (
+        "same as default but its epoch limit (3 -> 9)"
+    )
+    # Under a schedule that spans the run, the epoch limit changes every step: not the same.
+    cosine = {"schedule": "warmup_cosine"}
+    assert perf_suite.same_recipe("mlp", {"epochs": 3, **cosine}, {"epochs": 9, **cosine}) is None
+    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 3, "batch_size": 32}) is None
+
+
+def _fake_trial(calls):
+    def run_trial(model, dataset, settings, *, seed, **kwargs):
+        calls.append((seed, dict(settings)))
+        time_s = 10.0 + seed if settings.get("batch_size") != 256 else 5.0 + seed
+        record = _record(seed, True, time_s)
+        return {k: record[k] for k in ("status", "target", "config", "run")}
+
+    return run_trial
+
+
+def test_the_suite_never_judges_a_tuned_recipe_on_its_search_seed(tmp_path, monkeypatch):
+    """Through the CLI, as a user runs it: the cached winner was searched on seed 1."""
+    from zoo.tuning import cache, trial
+
+    entry = {"settings": {"epochs": 3, "batch_size": 256}, "backend": "tensorflow", "seed": 1}
+    monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: entry if m == "mlp" else None)
+    calls: list = []
+    monkeypatch.setattr(trial, "run_trial", _fake_trial(calls))
+    out = tmp_path / "ttt.jsonl"
+    args = ["bench", "--suite", "time-to-target", "--models", "mlp", "--tuned", "--repeat", "3"]
+    result = cli.invoke(app, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    tuned_seeds = [seed for seed, settings in calls if settings.get("batch_size") == 256]
+    assert tuned_seeds == [0, 2]  # never seed 1, the search's
+    records = perf_runner.read_records(out)
+    (held,) = [r for r in records if r["tuned"] and r["seed"] == 1]
+    assert held["status"] == "skipped" and "the one its search ran on" in held["reason"]
+    assert [(r["seed"], r["tuned"]) for r in records] == [
+        (0, False),
+        (0, True),
+        (1, True),
+        (1, False),
+        (2, False),
+        (2, True),
+    ]  # alternating
+    _, row = perf_summary.summarize_targets(records)
+    assert row["vs_default_pairs"] == 2 and row["vs_default"] == pytest.approx((2 * 12 / 7) ** 0.5)
+    assert "vs default" in result.output
+
+
+def test_a_tuned_twin_that_is_the_default_is_not_run(tmp_path, monkeypatch):
+    from zoo.tuning import cache, trial
+
+    entry = {"settings": {"epochs": 3}, "backend": "tensorflow", "seed": 100}
+    monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: entry if m == "mlp" else None)
+    calls: list = []
+    monkeypatch.setattr(trial, "run_trial", _fake_trial(calls))
+    out = tmp_path / "same.jsonl"
+    args = ["bench", "--suite", "time-to-target", "--models", "mlp", "--tuned", "--repeat", "2"]
+    result = cli.invoke(app, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [seed for seed, _ in calls] == [0, 1]  # the default's runs only
+    _, row = perf_summary.summarize_targets(perf_runner.read_records(out))
+    assert row["status"] == "skipped" and row["same_as_default"] == "same as default"
+    table = perf_tables.target_table([row])
+    assert table.texts()[0][table.header().index("vs default [95% interval]")] == "same as default"
 
 
 def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):

@@ -167,6 +167,41 @@ def missing_dataset(dataset: str) -> str | None:
     )
 
 
+def alternate(todo: list[tuple[int, TargetCase]]) -> list[tuple[int, TargetCase]]:
+    """The runs in alternating order: on even seeds each default case runs before its tuned
+    twin, on odd seeds after it (A B, B A, ...), so neither arm always runs second, on a
+    machine warmed or loaded by the other."""
+    out, i = list(todo), 0
+    while i < len(out) - 1:
+        (seed, a), (seed_b, b) = out[i], out[i + 1]
+        if seed % 2 and seed == seed_b and not a.tuned and b.tuned and _twin(a, b):
+            out[i], out[i + 1] = out[i + 1], out[i]
+            i += 1
+        i += 1
+    return out
+
+
+def _twin(a: TargetCase, b: TargetCase) -> bool:
+    return (a.model, a.dataset, a.target, a.samples) == (b.model, b.dataset, b.target, b.samples)
+
+
+def held_out(case: TargetCase, seed: int) -> dict[str, Any] | None:
+    """A skip for a tuned run that would be judged on the seed its search picked it on
+    (it would grade the search on its own data), or for a twin that is its default again
+    (nothing to compare); None where the run goes ahead."""
+    if not case.tuned:
+        return None
+    if case.same_as_default == "same as default":
+        return {"status": "skipped", "reason": "the tuned recipe is the default's: same as default"}
+    if case.tuned_seed is not None and seed == case.tuned_seed:
+        return {
+            "status": "skipped",
+            "reason": f"seed {seed} is the one its search ran on; tuned recipes are judged "
+            "on held-out seeds only (zoo tune --seed picks the search's)",
+        }
+    return None
+
+
 def run_target_suite(
     suite: Suite,
     output: str | Path,
@@ -186,10 +221,12 @@ def run_target_suite(
     """
     results = ResultsFile(output)
     records, todo = _todo(suite, results, models, repeat or suite.repeat, resume)
+    todo = alternate(todo)
     skipped: dict[str, dict] = {}  # a case skipped once is skipped for every seed
     for n, (seed, case) in enumerate(todo, 1):
-        result = skipped.get(case.key) or runner(case, seed, suite.timeout_s)
-        if result.get("status") == "skipped":
+        held = held_out(case, seed)  # for this seed alone
+        result = held or skipped.get(case.key) or runner(case, seed, suite.timeout_s)
+        if not held and result.get("status") == "skipped":
             skipped[case.key] = result
         record = {"suite": suite.name, "kind": "target", "case": case.key, "repeat": seed}
         record |= {"seed": seed, **dataclasses.asdict(case), "settings": case.overrides}

@@ -131,6 +131,8 @@ class TargetCase:
     samples: int | None = None  # synthetic training examples (None: the task's default)
     backend: str = "tensorflow"
     tuned: bool = False  # the recipe `zoo tune` cached for this machine, not the default
+    tuned_seed: int | None = None  # the seed its search ran on: never judged on that seed
+    same_as_default: str | None = None  # why a tuned twin is its default's recipe again
 
     @property
     def overrides(self) -> dict:
@@ -488,7 +490,9 @@ def with_backends(cases: list[Case], backends: Iterable[str]) -> list[Case]:
 def with_tuned(cases: list[TargetCase]) -> tuple[list[TargetCase], list[TargetCase]]:
     """Each target case followed by its tuned twin: the settings `zoo tune` cached for its
     model and dataset on this machine and backend, over the case's own (same target, data
-    and seeds). Returns the cases and those without a tuned recipe here."""
+    and seeds). A twin carries the seed its search ran on (`tuned_seed`, never judged on)
+    and, where the tuned recipe is the default's again, why (`same_as_default`). Returns
+    the cases and those without a tuned recipe here."""
     try:
         from zoo.tuning import cache
     except ImportError:  # pragma: no cover - a zoo without `zoo tune`
@@ -501,10 +505,37 @@ def with_tuned(cases: list[TargetCase]) -> tuple[list[TargetCase], list[TargetCa
             missing.append(case)
             continue
         tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
-        settings = json.dumps({**case.overrides, **tuned}, sort_keys=True)
+        settings = {**case.overrides, **tuned}
         backend = entry.get("backend", case.backend)  # where the winner was found
-        out.append(dataclasses.replace(case, settings=settings, tuned=True, backend=backend))
+        same = (
+            None if backend != case.backend else same_recipe(case.model, case.overrides, settings)
+        )
+        twin = dataclasses.replace(
+            case,
+            settings=json.dumps(settings, sort_keys=True),
+            tuned=True,
+            backend=backend,
+            tuned_seed=entry.get("seed"),
+            same_as_default=same,
+        )
+        out.append(twin)
     return out, missing
+
+
+def same_recipe(model: str, default: dict, tuned: dict) -> str | None:
+    """Why two settings over `model`'s recipe train the same way, or None where they differ.
+    An epoch limit alone changes nothing under a constant schedule (the run stops at its
+    target first, or at the limit either way): "same as default" then, with that said."""
+    from zoo import recipe
+
+    a = recipe.from_settings(model, default, "the default case").settings()
+    b = recipe.from_settings(model, tuned, "the tuned recipe").settings()
+    differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    if not differ:
+        return "same as default"
+    if differ == {"epochs"} and a.get("schedule") == b.get("schedule") == "constant":
+        return f"same as default but its epoch limit ({a['epochs']} -> {b['epochs']})"
+    return None
 
 
 def filter_cases(cases: list[Case], pattern: str | None) -> list[Case]:

@@ -417,6 +417,9 @@ def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
         "schedule": config.get("schedule"),
         "jit_compile": run.get("jit_compile"),
         "precision": run.get("precision"),
+        "check_every_steps": config.get("eval_every") or ok.get("steps_per_epoch"),
+        "same_as_default": first.get("same_as_default"),
+        "tuned_seed": first.get("tuned_seed"),
         "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
         "reason": failed.get("reason") if failed else None,
     }
@@ -433,9 +436,40 @@ def summarize_targets(records: Iterable[dict]) -> list[dict[str, Any]]:
     defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not r["tuned"]}
     for row in rows:
         base = defaults.get((row["model"], row["dataset"], row["target_spec"]))
-        both = row["tuned"] and base and base["time_to_target_s"] and row["time_to_target_s"]
-        row["vs_default"] = base["time_to_target_s"] / row["time_to_target_s"] if both else None
+        row.update(
+            _vs_default(by_case[row["case"]], by_case[base["case"]])
+            if row["tuned"] and base
+            else _NO_RATIO
+        )
     return rows
+
+
+_NO_RATIO = {
+    "vs_default": None,
+    "vs_default_pairs": 0,
+    **ratio_fields([], [], "vs_default", stats.CONFIDENCE),
+}
+
+
+def _vs_default(
+    tuned: list[dict], default: list[dict], confidence: float = stats.CONFIDENCE
+) -> dict:
+    """The tuned speed-up: the default's time to target over the tuned one's, paired by
+    seed (the two ran one after the other, in alternating order), over the seeds where
+    both reached the target: the geometric mean of the per-seed ratios, its interval and
+    verdict ("faster": the tuned recipe is, at that confidence)."""
+    times = {r["seed"]: _run_value(r, "target.time_to_target_s") for r in default}
+    pairs = [
+        (t, times[r["seed"]])
+        for r in tuned
+        if r["seed"] in times
+        and math.isfinite(t := _run_value(r, "target.time_to_target_s"))
+        and math.isfinite(times[r["seed"]])
+    ]
+    if not pairs:
+        return _NO_RATIO
+    ratio = stats.paired([p[0] for p in pairs], [p[1] for p in pairs], confidence)
+    return {"vs_default": ratio.ratio, "vs_default_pairs": len(pairs), **ratio.fields("vs_default")}
 
 
 # The time-to-target CSV's columns and the number kind of each (None: written as it is).
@@ -455,6 +489,12 @@ TARGET_KINDS: dict[str, str | None] = {
     "epochs_to_target": "ratio",
     "test_metric": "value",
     "vs_default": "ratio",
+    "vs_default_low": "ratio",
+    "vs_default_high": "ratio",
+    "vs_default_verdict": None,
+    "vs_default_pairs": "count",
+    "same_as_default": None,
+    "check_every_steps": "count",
     "batch_size": "count",
     "learning_rate": "value",
     "schedule": None,

@@ -9,6 +9,7 @@ its precision or its spread. Each takes the rows of `zoo.perf.summary` (`summari
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from zoo import stats
@@ -183,10 +184,30 @@ def target_table(
         Column("test metric", "value", "test_metric"),
     ]
     if any(r["tuned"] for r in rows):
-        columns.append(Column("vs default", "ratio", "vs_default", suffix="x"))
+        vs = ratio_column("vs default", "vs_default", stats.CONFIDENCE)
+        columns.append(dataclasses.replace(vs, key=_vs_default))
+        columns.append(Column("checks every (steps)", "count", "check_every_steps"))
     columns.append(Column("setting", "text", target_setting))
-    columns.append(Column("status", "text", lambda r: status({**r, "note": None})))
+    columns.append(Column("status", "text", _target_status))
     return Table(title, columns, list(rows))
+
+
+def _vs_default(row: dict) -> float | str | None:
+    """A tuned twin's speed-up, or why it has none (the default's recipe again, or no
+    seed where both reached the target); nothing for a default row."""
+    if not row["tuned"]:
+        return None
+    if row.get("vs_default") is not None:
+        return row["vs_default"]
+    return row.get("same_as_default") or "no seed where both reached"
+
+
+def _target_status(row: dict) -> str:
+    """The status and its reason; a tuned twin that differs from its default in its epoch
+    limit alone says so."""
+    text = status({**row, "note": None})
+    same = row.get("same_as_default")
+    return f"{text}; {same}" if same and row.get("vs_default") is not None else text
 
 
 # What the time-to-target tables measure (under each of them).
@@ -195,7 +216,12 @@ TARGET_NOTE = (
     "metric is the test split's, of the model that reached it. Time to target counts from "
     "the run's process start (imports, data loading and compilation included); train s "
     "is the training alone. Medians over the seeds, a run that never reached the target "
-    "counting as never; the range is over the runs that reached it."
+    "counting as never; the range is over the runs that reached it. A tuned recipe runs "
+    "beside its default on each seed, in alternating order, never on the seed its search "
+    "ran on; vs default is the geometric mean of the per-seed ratios (default time over "
+    "tuned) over the seeds where both reached the target, [its 95% interval] (t interval "
+    "on the log-ratios, zoo.stats) and the verdict: faster only where the interval "
+    "excludes 1."
 )
 
 
