@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -58,6 +59,33 @@ def _small_model(name):
     return zoo.create_model(name, **spec.small)
 
 
+# In the slow tier (still run in CI, and on JAX by tests/test_backends.py): keras.
+# applications' training steps (8-15 s each even eagerly), and the models whose training
+# step takes 2.5-8 s to trace here (2-core AVX-512), each of which the slow tier also
+# trains to convergence (tests/training/test_learning.py) or, for keras-hub's, runs
+# through `zoo bench --suite parity`.
+SLOW_STEPS = {"transformer_seq2seq", "resnet20", "gpt_tiny", "transformer_classifier"}
+SLOW_STEPS |= {"bert_base", "gpt2_small"}
+
+
+def _slow_where(params, slow: Callable[[str], bool]):
+    return [
+        pytest.param(
+            *p.values, marks=[*p.marks, pytest.mark.slow] if slow(p.values[0]) else p.marks
+        )
+        for p in params
+    ]
+
+
+def _applications(name: str) -> bool:
+    return zoo.get_spec(name).family == "applications"
+
+
+FEW_STEPS = _slow_where(NAMES, lambda n: _applications(n) or n in SLOW_STEPS)
+# Building and saving keras.applications' published architectures takes 2-3.5 s each.
+HEAVY_BUILDS = _slow_where(NAMES, _applications)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_spec_defaults_match_factory_signature(name):
     spec = zoo.get_spec(name)
@@ -65,7 +93,7 @@ def test_spec_defaults_match_factory_signature(name):
     assert {k: p.default for k, p in params.items()} == dict(spec.defaults)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", HEAVY_BUILDS)
 def test_builds_with_defaults_output_shape_and_no_nan(name):
     spec = zoo.get_spec(name)
     model = zoo.create_model(name)  # the defaults build
@@ -75,18 +103,6 @@ def test_builds_with_defaults_output_shape_and_no_nan(name):
     y = np.asarray(model(x, training=False))
     assert y.shape == (len(labels), *_output_shape(spec, len(labels)))
     assert np.isfinite(y).all()
-
-
-# keras.applications' training steps take 8-15 s each even eagerly: in the slow tier.
-FEW_STEPS = [
-    pytest.param(
-        *p.values,
-        marks=[*p.marks, pytest.mark.slow]
-        if zoo.get_spec(p.values[0]).family == "applications"
-        else p.marks,
-    )
-    for p in NAMES
-]
 
 
 @pytest.mark.parametrize("name", FEW_STEPS)
@@ -111,7 +127,7 @@ def test_a_few_steps_on_one_batch_lower_the_loss(name):
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", HEAVY_BUILDS)
 def test_keras_round_trip_gives_identical_outputs(name, tmp_path):
     spec = zoo.get_spec(name)
     model = _small_model(name)

@@ -180,6 +180,7 @@ modes = ["graph"]
     assert "GPU" in by[("mlp", "graph")]["reason"]
 
 
+@pytest.mark.slow  # a JAX worker process: about 8 s
 def test_bench_workers_pin_the_matmul_precision_and_record_it():
     from zoo.perf import manifest
 

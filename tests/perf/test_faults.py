@@ -29,8 +29,8 @@ from zoo.perf import summary as perf_summary
 def test_random_sigkills_of_training_lose_nothing():
     from benchmarks.faults import kill_resume
 
-    records = kill_resume.run(points=3, seed=1, epochs=6)
-    assert sum(len(r["kills_after_s"]) for r in records) >= 3
+    records = kill_resume.run(points=2, seed=1, epochs=6)  # `--points 10` for more
+    assert sum(len(r["kills_after_s"]) for r in records) >= 2
     assert all(r["survived"] for r in records), records
 
 
@@ -130,12 +130,12 @@ def test_a_crashing_worker_process_is_reported_as_failed(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_the_runner_stays_small_because_cases_run_elsewhere():
-    code = "from benchmarks.faults import load; import json; print(json.dumps(load.run(4)))"
+    code = "from benchmarks.faults import load; import json; print(json.dumps(load.run(2)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout.strip().splitlines()[-1])
-    assert report["ok"] == 4 and report["runner_imported_tensorflow"] is False
-    assert report["memory_mb"]["4"]["VmHWM"] < 200  # TensorFlow alone would be ~600 MB
+    assert report["ok"] == 2 and report["runner_imported_tensorflow"] is False
+    assert report["memory_mb"]["2"]["VmHWM"] < 200  # TensorFlow alone would be ~600 MB
 
 
 def test_ctrl_c_in_a_benchmark_says_where_the_results_are_and_how_to_finish(tmp_path, monkeypatch):

@@ -78,6 +78,7 @@ def test_bad_run_settings(kwargs, match):
         RunConfig(**kwargs)
 
 
+@pytest.mark.slow  # a process training seed_cnn twice: about 7 s
 def test_deterministic_runs_repeat_the_loss_history_to_the_last_digit():
     code = (
         "import json, zoo\n"
