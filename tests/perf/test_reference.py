@@ -4,8 +4,6 @@ XLA probe, and the reference suite's ratios."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
 
 import pytest
@@ -36,17 +34,10 @@ def test_the_hand_written_loop_trains_the_zoo_model():
 def test_the_pytorch_seed_cnn_is_the_zoo_port_and_trains():
     # In its own process, as `zoo bench` runs it: PyTorch builds that ship Triton can
     # crash when torch._dynamo is imported into a process already running TensorFlow.
-    case = {"model": "seed_cnn", "mode": "ref_torch", "precision": "float32", "device": "cpu"}
-    case.update(batch_size=16, steps=3)
-    proc = subprocess.run(
-        [sys.executable, "-m", "zoo.perf.worker", json.dumps(case)],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    case = perf_suite.Case("seed_cnn", "ref_torch", "float32", 16, "cpu")
+    r = perf_runner.run_case(case, steps=3, timeout_s=600)  # zoo.proc's worker, as bench's
     assert r["status"] == "ok", r.get("reason")
-    assert r["mode"] == "ref_torch" and r["params"] == 1_625_866  # the zoo port's count
+    assert r["mode"] == "ref_torch" and r["num_params"] == 1_625_866  # the zoo port's count
     assert r["loss_last"] < r["loss_first"]
 
 
