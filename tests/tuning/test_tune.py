@@ -31,16 +31,29 @@ def test_budget_parsing():
             parse_budget(bad)
 
 
-def test_the_cache_key_holds_the_cpu_flags(fresh_cache, monkeypatch):
+@pytest.fixture
+def on_cpu(monkeypatch):
+    """Sets what this process reads as /proc/cpuinfo; `zoo.io.machine()` reads it once per
+    process (the machine does not change under it), so its cache is emptied around."""
+
+    def read_as(cpuinfo: str) -> None:
+        monkeypatch.setattr(io, "_read_cpuinfo", lambda: cpuinfo)
+        io.machine.cache_clear()
+
+    yield read_as
+    io.machine.cache_clear()
+
+
+def test_the_cache_key_holds_the_cpu_flags(fresh_cache, on_cpu):
     avx512 = "flags\t: fpu avx2 avx512f avx512_bf16\nmodel name\t: AMD EPYC\n"
     avx2 = "flags\t: fpu avx2\nmodel name\t: AMD EPYC\n"
-    monkeypatch.setattr(io, "_read_cpuinfo", lambda: avx512)
+    on_cpu(avx512)
     entry = {"model": "mlp", "dataset": "synthetic", "backend": "tensorflow", "created": "x"}
     cache.store({**entry, "settings": {"precision": "mixed_bfloat16"}})
     assert cache.lookup("mlp", "synthetic", "tensorflow")["settings"]["precision"] == (
         "mixed_bfloat16"
     )
-    monkeypatch.setattr(io, "_read_cpuinfo", lambda: avx2)  # the other kind of EPYC
+    on_cpu(avx2)  # the other kind of EPYC
     assert cache.lookup("mlp", "synthetic", "tensorflow") is None
     assert cache.entries() == [] and len(cache.entries(this_machine=False)) == 1
     cache.store({**entry, "settings": {"precision": "float32"}})

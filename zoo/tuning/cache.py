@@ -21,15 +21,10 @@ CACHE = "tuned.json"
 
 
 def fingerprint() -> dict[str, Any]:
-    """What makes this machine's measurements its own."""
-    cpu = io.cpu_info()
-    return {
-        "cpu": cpu["model"],
-        "cpu_id": cpu["id"],
-        "cpu_flags": cpu["flags"],
-        "cores": os.cpu_count(),
-        "gpus": _gpus(),
-    }
+    """What makes this machine's measurements its own: `zoo.io.machine()` but the driver's
+    version (kept as cache keys were before it was recorded; [] for no GPU)."""
+    m = io.machine()
+    return {**{k: m[k] for k in ("cpu", "cpu_id", "cpu_flags", "cores")}, "gpus": _gpus()}
 
 
 def machine_id(fp: dict[str, Any] | None = None) -> str:
@@ -102,13 +97,7 @@ def entries(model: str | None = None, this_machine: bool = True) -> list[dict[st
 
 def _gpus() -> list[str]:
     """NVIDIA GPUs from the driver's files (no framework import); [] without any."""
-    root = Path("/proc/driver/nvidia/gpus")
-    names = []
-    for info in sorted(root.glob("*/information")) if root.is_dir() else []:
-        for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("Model:"):
-                names.append(line.partition(":")[2].strip())
-    return names
+    return io.nvidia_gpus()[0] or []
 
 
 def recipe_of(entry: dict[str, Any]):
