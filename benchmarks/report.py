@@ -307,19 +307,21 @@ def tune_record(search: dict) -> dict:
             )
         },
         "execution_trials": sum(1 for e in search["execution"] if e["status"] != "left out"),
+        # Each execution trial's speed, so a figure quoted from the search has its file.
+        "execution": [
+            {k: e.get(k) for k in ("settings", "status", "samples_per_s", "compile_s")}
+            for e in search["execution"]
+            if e["status"] != "left out"
+        ],
         "left_out": [e for e in search["execution"] if e["status"] == "left out"],
         "recipe_trials": len(search["trials"]),
         "default": trial(search.get("default")),
         "winner": trial(search.get("winner")),
-        # Searches saved before they carried it: this machine's, where they were run.
-        "env": search.get("env") or _this_environment(),
+        # Where the search ran, as it recorded it; never this machine's filled in.
+        "env": search.get("env"),
+        "schema": search.get("schema"),
+        "provenance": search.get("provenance"),
     }
-
-
-def _this_environment() -> dict:
-    from zoo import io
-
-    return io.environment()
 
 
 def _trial_cell(t: dict | None) -> str:

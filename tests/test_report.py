@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,3 +139,28 @@ def test_a_tune_search_becomes_a_row_of_default_against_winner():
     row = next(line for line in section.splitlines() if line.startswith("| seed_cnn"))
     assert "50.0 s (test 0.91)" in row and "20.0 s (test 0.91)" in row and "2.50x" in row
     assert "precision=mixed_bfloat16" in row and "1 + 2" in row and "590 of 600" in row
+
+
+def test_a_search_keeps_its_own_provenance_and_never_this_machines(monkeypatch):
+    from zoo import io
+
+    monkeypatch.setattr(io, "environment", lambda: pytest.fail("read this machine"))
+    execution = [
+        {"settings": {"jit_compile": True}, "status": "ok", "samples_per_s": 968.0, "wall_s": 20},
+        {"status": "left out", "precision": "mixed_float16"},
+    ]
+    search = {"model": "mlp", "execution": execution, "trials": [], "default": None}
+    record = report.tune_record(search)  # saved before searches carried an environment
+    assert record["env"] is None and record["provenance"] is None
+    assert record["execution"] == [
+        {
+            "settings": {"jit_compile": True},
+            "status": "ok",
+            "samples_per_s": 968.0,
+            "compile_s": None,
+        }
+    ]  # each trial's speed, so a figure quoted from the search has its file
+    stamped = {**search, "schema": 2, "provenance": {"git": {"commit": "abc"}}}
+    assert report.tune_record(stamped)["provenance"] == {"git": {"commit": "abc"}}
+    section = report.environment_table({"tune-cpu": [record]})
+    assert "| tune-cpu.jsonl | 1 | - |" in section  # not recorded reads "-", never filled in

@@ -542,6 +542,7 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "env": io.environment(),  # the machine the figures were measured on
     }
+    result = stamp(result, "tune")  # the schema, command line, commit and machine
     if winner is not None:
         found = winner_recipe(result, search.common["device"], search.common["data_dir"])
         result["recipe"] = io.to_jsonable(found)
