@@ -70,10 +70,11 @@ def compare(
     from zoo.perf import compare as perf_compare
 
     allowed = [a.strip() for a in (allow_different or "").split(",") if a.strip()]
+    read_notes: list[str] = []  # a torn last line skipped, per file
     with _errors():
         result = perf_compare.compare_runs(
-            perf_compare.load_run(base),
-            perf_compare.load_run(new),
+            perf_compare.load_run(base, read_notes),
+            perf_compare.load_run(new, read_notes),
             fail_above,
             allow_different=allowed,
             confidence=confidence,
@@ -92,7 +93,7 @@ def compare(
     else:
         render.show(compare_table(f"{new.name} vs {base.name}", result))
         render.out.print(geomean_line(result))
-    for line in [*fairness_notes(result), *decision_notes(result)]:
+    for line in [*read_notes, *fairness_notes(result), *decision_notes(result)]:
         render.note(line)
     _exit_code(result)
 

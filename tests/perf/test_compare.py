@@ -62,6 +62,18 @@ def _gate(base: str, new: str, *extra: str):
     return runner.invoke(app, ["compare", base, new, "--fail-above", "5", *extra])
 
 
+def test_a_torn_last_line_is_read_past_and_said(tmp_path):
+    """A run killed while writing: compare reads the whole records and says what it left."""
+    base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A))
+    new = _run(tmp_path / "b.jsonl", dict.fromkeys(CASES, NOISE_A))
+    with open(new, "a") as f:
+        f.write('{"model": "mlp", "mode": "gr')  # the writer died here
+    r = _gate(base, new)
+    assert r.exit_code == 0, r.output
+    assert "b.jsonl, line" in r.output and "cut short" in r.output
+    assert "Traceback" not in r.output
+
+
 def test_an_a_a_pair_of_noisy_runs_flags_nothing(tmp_path):
     base = _run(tmp_path / "a.jsonl", dict.fromkeys(CASES, NOISE_A))
     factors = {**dict.fromkeys(CASES, NOISE_B), ("mlp", "xla"): CHANCE_LOW}

@@ -24,22 +24,25 @@ from typing import Any
 from zoo import stats
 from zoo.errors import OutputError
 from zoo.perf.summary import paired_rates, summarize
+from zoo.results import ResultsFile
 
 # The keys of every bench record, and those of a successful one.
 RECORD_KEYS = ("case", "status", "model", "mode", "precision", "batch_size", "device")
 OK_KEYS = ("train",)
 
 
-def load_run(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a `zoo bench` results file, checked.
+def load_run(path: str | Path, notes: list[str] | None = None) -> list[dict[str, Any]]:
+    """The records of a `zoo bench` results file, checked; what reading left out (a last
+    line a killed writer cut short) is appended to `notes`.
 
     Raises:
         OutputError: the file is missing or unreadable, holds no record, or holds records
             that are not the zoo's bench records (one line naming the file and the keys).
     """
-    from zoo.perf.runner import read_records
-
-    records = read_records(path)
+    results = ResultsFile(path)
+    records = results.read()
+    if results.note and notes is not None:
+        notes.append(results.note)
     check_records(path, records)
     return records
 
