@@ -4,8 +4,9 @@
     python -m benchmarks.report --check    # exit 1 if docs/results.md is out of step
 
 Reads benchmarks/results/*.jsonl (one record per case and repeat) and summarizes them as
-`zoo bench` does (`zoo.perf.summary`), into the tables `zoo bench` prints and writes
-beside its results (`zoo.perf.tables`): the figures cannot drift from the files they come
+`zoo bench` does (`zoo.perf.summary`; a time-to-target suite's `zoo.perf.target`), into the
+tables `zoo bench` prints and writes beside its results (`zoo.perf.tables`,
+`zoo.perf.target.table`): the figures cannot drift from the files they come
 from, nor the page's tables from the terminal's. Regenerating and checking import no
 framework (the zoo's summaries and tables are standard library only: they run anywhere).
 One path imports Keras: `--add-tune` with a search saved before searches recorded their
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from benchmarks import figures
 from zoo.perf import bottleneck, suite, summary, tables
+from zoo.perf import target as perf_target
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -377,7 +379,7 @@ SECTIONS = {
 
 def target_table(records: list[dict]) -> str:
     """The time-to-target table `zoo bench` prints and writes beside its results."""
-    return tables.target_table(summary.summarize_targets(records)).markdown()
+    return perf_target.table(perf_target.summarize(records)).markdown()
 
 
 def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> str:

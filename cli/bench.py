@@ -153,17 +153,18 @@ def bench(
 
 def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json: bool) -> None:
     """The time-to-target suite: each case trained to its target once per seed; its table."""
-    from zoo.perf import runner, suite, summary, tables
+    from zoo.perf import suite
+    from zoo.perf import target as perf_target
 
     if tuned:
-        s.cases, missing = suite.with_tuned(suite.filter_cases(s.cases, models))
+        s.cases, missing = perf_target.with_tuned(suite.filter_cases(s.cases, models))
         for case in missing:
             render.note(
                 f"no tuned recipe for {case.model} on {case.dataset} on this machine "
                 f"(zoo tune {case.model} --dataset {case.dataset} finds one)."
             )
     try:
-        records = runner.run_target_suite(
+        records = perf_target.run_suite(
             s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.target_done
         )
     except KeyboardInterrupt:
@@ -173,13 +174,13 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
-    rows = summary.summarize_targets(records)
+    rows = perf_target.summarize(records)
     if as_json:
         render.print_json(rows)
         return
     title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
-    render.print_wide(render.rich(tables.target_table(rows, title)))
-    render.note(tables.TARGET_NOTE)
+    render.print_wide(render.rich(perf_target.table(rows, title)))
+    render.note(perf_target.NOTE)
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 

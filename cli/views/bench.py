@@ -1,7 +1,8 @@
 """The lines and tables of `zoo bench` and `zoo compare` that are theirs alone: a line as
-each case finishes, the backends side by side, a setting in a few characters. The bench,
-reference and time-to-target tables themselves are `zoo.perf.tables` (laid out by
-`render.rich`), shared with the Markdown beside the results and docs/results.md."""
+each case finishes, the backends side by side, a setting in a few characters. The bench
+and reference tables themselves are `zoo.perf.tables`, the time-to-target table
+`zoo.perf.target.table` (each laid out by `render.rich`), shared with the Markdown beside
+the results and docs/results.md."""
 
 from __future__ import annotations
 

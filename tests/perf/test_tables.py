@@ -150,15 +150,15 @@ def _target(seed: int, time_s: float | None, tuned: bool = False) -> dict:
 
 
 def test_the_time_to_target_table_is_shared_too(tmp_path, capsys, monkeypatch):
-    from zoo.perf import runner
+    from zoo.perf import target
 
     records = [_target(s, t) for s, t in enumerate((10.0, None, 30.0))]  # 2 of 3 reached
     records += [_target(s, t, tuned=True) for s, t in enumerate((4.0, None, None))]
-    monkeypatch.setattr(runner, "run_target_suite", lambda *args, **kwargs: records)
+    monkeypatch.setattr(target, "run_suite", lambda *args, **kwargs: records)
     suite = perf.load_suite("time-to-target")
     bench_cli._bench_targets(suite, tmp_path / "t.jsonl", None, None, False, False, False)
     head, body = _terminal(capsys.readouterr().out)
-    _, md_path = summary.write_target_tables(tmp_path / "t.jsonl", records)
+    _, md_path = target.write_tables(tmp_path / "t.jsonl", records)
     md_head, md_body = _markdown(md_path.read_text())
     page_head, page_body = _markdown(report.target_table(records))
     assert head == md_head == page_head and body == md_body == page_body

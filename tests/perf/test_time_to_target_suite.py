@@ -14,7 +14,7 @@ from zoo.errors import SuiteError
 from zoo.perf import runner as perf_runner
 from zoo.perf import suite as perf_suite
 from zoo.perf import summary as perf_summary
-from zoo.perf import tables as perf_tables
+from zoo.perf import target as perf_target
 from zoo.training.target import parse
 from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
 
@@ -91,15 +91,15 @@ def _record(seed: int, reached: bool, time_s: float, status: str = "ok") -> dict
 
 def test_a_run_that_never_reached_counts_as_never_in_the_median():
     two_of_three = [_record(0, True, 10.0), _record(1, False, 0), _record(2, True, 30.0)]
-    (row,) = perf_summary.summarize_targets(two_of_three)
+    (row,) = perf_target.summarize(two_of_three)
     assert (row["reached"], row["runs"]) == (2, 3)
     assert row["time_to_target_s"] == 30.0  # median of 10, 30 and never
     assert (row["time_to_target_s_min"], row["time_to_target_s_max"]) == (10.0, 30.0)
     assert row["test_metric"] == pytest.approx(0.91)  # over the runs that reached it
     one_of_three = [_record(0, True, 10.0), _record(1, False, 0), _record(2, True, 0, "timeout")]
-    (row,) = perf_summary.summarize_targets(one_of_three)
+    (row,) = perf_target.summarize(one_of_three)
     assert row["time_to_target_s"] is None and row["steps_to_target"] is None
-    table = perf_tables.target_table([row])
+    table = perf_target.table([row])
     cells = dict(zip(table.header(), table.texts()[0], strict=True))
     assert cells["time to target s (min-max)"] == "not reached"
     assert cells["steps"] == "not reached" and cells["reached"] == "1/3"
@@ -117,7 +117,7 @@ def test_a_tiny_real_run_of_two_seeds(tmp_path):
     assert all(r["target"]["split"] == "validation" for r in records)
     assert all(r["target"]["reached"] for r in records)  # the target sits in reach
     times = [r["target"]["time_to_target_s"] for r in records]
-    (row,) = perf_summary.summarize_targets(records)
+    (row,) = perf_target.summarize(records)
     assert row["time_to_target_s"] == pytest.approx(statistics.median(times))
     assert row["seeds"] == [0, 1] and row["reached"] == 2
     median = perf_summary.format_spread([row], "time_to_target_s", "s", only_when_varies=True)
@@ -151,7 +151,7 @@ def test_tuned_belongs_to_the_time_to_target_suite():
 def test_a_tuned_case_shows_its_speedup_over_the_default():
     tuned = [{**_record(s, True, t), "tuned": True, "case": "tuned"} for s, t in ((0, 5), (1, 6))]
     default = [_record(0, True, 20.0), _record(1, True, 30.0)]
-    rows = perf_summary.summarize_targets(default + tuned)
+    rows = perf_target.summarize(default + tuned)
     assert [r["tuned"] for r in rows] == [False, True]
     assert rows[0]["vs_default"] is None
     # Paired by seed: 20/5 and 30/6, their geometric mean and its interval.
@@ -159,7 +159,7 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
     assert rows[1]["vs_default_pairs"] == 2
     assert rows[1]["vs_default_low"] < rows[1]["vs_default"] < rows[1]["vs_default_high"]
     assert rows[1]["vs_default_verdict"] == "faster"  # 2 pairs, both 4x-5x: the interval > 1
-    table = perf_tables.target_table(rows)
+    table = perf_target.table(rows)
     head, body = table.header(), table.texts()
     vs_head = "vs default [95% interval]"
     assert vs_head in head and body[1][0] == "mlp (tuned)"
@@ -173,11 +173,11 @@ def test_a_tuned_speedup_within_the_noise_is_no_difference():
     times = ((0, 10.0, 10.5), (1, 12.0, 11.0), (2, 9.0, 9.4))
     default = [_record(s, True, d) for s, d, _ in times]
     tuned = [{**_record(s, True, t), "tuned": True, "case": "tuned"} for s, _, t in times]
-    _, row = perf_summary.summarize_targets(default + tuned)
+    _, row = perf_target.summarize(default + tuned)
     assert row["vs_default_low"] < 1 < row["vs_default_high"]
     assert row["vs_default_verdict"] == "no difference detected"
     assert row["vs_default_repeats_needed"] is None or row["vs_default_repeats_needed"] > 3
-    table = perf_tables.target_table([row])
+    table = perf_target.table([row])
     vs = table.texts()[0][table.header().index("vs default [95% interval]")]
     assert "no difference" in vs and "faster" not in vs
 
@@ -185,19 +185,19 @@ def test_a_tuned_speedup_within_the_noise_is_no_difference():
 def test_only_seeds_where_both_reached_are_paired():
     default = [_record(0, True, 20.0), _record(1, False, 0), _record(2, True, 30.0)]
     tuned = [{**_record(s, True, 10.0), "tuned": True, "case": "tuned"} for s in (0, 1, 2)]
-    _, row = perf_summary.summarize_targets(default + tuned)
+    _, row = perf_target.summarize(default + tuned)
     assert row["vs_default_pairs"] == 2 and row["vs_default"] == pytest.approx(6**0.5)
 
 
-def _case(**changes) -> perf_suite.TargetCase:
-    return perf_suite.TargetCase("mlp", "synthetic", "accuracy=0.9", **changes)
+def _case(**changes) -> perf_target.TargetCase:
+    return perf_target.TargetCase("mlp", "synthetic", "accuracy=0.9", **changes)
 
 
 def test_default_and_tuned_alternate_across_seeds():
     default, tuned = _case(), _case(tuned=True, settings='{"epochs": 3, "batch_size": 32}')
-    other = perf_suite.TargetCase("lstm_classifier", "synthetic", "accuracy=1")
+    other = perf_target.TargetCase("lstm_classifier", "synthetic", "accuracy=1")
     todo = [(s, c) for s in range(4) for c in (default, tuned, other)]
-    order = [(s, "tuned" if c.tuned else c.model) for s, c in perf_runner.alternate(todo)]
+    order = [(s, "tuned" if c.tuned else c.model) for s, c in perf_target.alternate(todo)]
     assert order == [
         (0, "mlp"), (0, "tuned"), (0, "lstm_classifier"),
         (1, "tuned"), (1, "mlp"), (1, "lstm_classifier"),
@@ -207,14 +207,14 @@ def test_default_and_tuned_alternate_across_seeds():
 
 
 def test_a_tuned_recipe_equal_to_the_default_is_said_so():
-    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 3}) == "same as default"
-    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 9}) == (
+    assert perf_target.same_recipe("mlp", {"epochs": 3}, {"epochs": 3}) == "same as default"
+    assert perf_target.same_recipe("mlp", {"epochs": 3}, {"epochs": 9}) == (
         "same as default but its epoch limit (3 -> 9)"
     )
     # Under a schedule that spans the run, the epoch limit changes every step: not the same.
     cosine = {"schedule": "warmup_cosine"}
-    assert perf_suite.same_recipe("mlp", {"epochs": 3, **cosine}, {"epochs": 9, **cosine}) is None
-    assert perf_suite.same_recipe("mlp", {"epochs": 3}, {"epochs": 3, "batch_size": 32}) is None
+    assert perf_target.same_recipe("mlp", {"epochs": 3, **cosine}, {"epochs": 9, **cosine}) is None
+    assert perf_target.same_recipe("mlp", {"epochs": 3}, {"epochs": 3, "batch_size": 32}) is None
 
 
 def _fake_trial(calls):
@@ -252,7 +252,7 @@ def test_the_suite_never_judges_a_tuned_recipe_on_its_search_seed(tmp_path, monk
         (2, False),
         (2, True),
     ]  # alternating
-    _, row = perf_summary.summarize_targets(records)
+    _, row = perf_target.summarize(records)
     assert row["vs_default_pairs"] == 2 and row["vs_default"] == pytest.approx((2 * 12 / 7) ** 0.5)
     assert "vs default" in result.output
 
@@ -269,9 +269,9 @@ def test_a_tuned_twin_that_is_the_default_is_not_run(tmp_path, monkeypatch):
     result = cli.invoke(app, [*args, "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert [seed for seed, _ in calls] == [0, 1]  # the default's runs only
-    _, row = perf_summary.summarize_targets(perf_runner.read_records(out))
+    _, row = perf_target.summarize(perf_runner.read_records(out))
     assert row["status"] == "skipped" and row["same_as_default"] == "same as default"
-    table = perf_tables.target_table([row])
+    table = perf_target.table([row])
     assert table.texts()[0][table.header().index("vs default [95% interval]")] == "same as default"
 
 
@@ -283,7 +283,7 @@ def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
     found = {("mlp", "synthetic"): {"settings": settings, "backend": "jax"}}
     monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: found.get((m, d)))
     cases = perf_suite.load_suite("time-to-target").cases
-    twins, missing = perf_suite.with_tuned(cases)
+    twins, missing = perf_target.with_tuned(cases)
     assert len(twins) == len(cases) + 1 and len(missing) == len(cases) - 1
     default, tuned = [c for c in twins if c.model == "mlp"]
     assert not default.tuned and tuned.tuned and tuned.key != default.key

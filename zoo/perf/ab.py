@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import InvalidArgumentError
-from zoo.perf.suite import Case, Suite, filter_cases
+from zoo.perf.suite import Case, Suite
 
 SIDES = ("A", "B")
 # What B's interpreter runs to show that it can run the worker, and where it comes from.
@@ -97,9 +97,7 @@ def run_ab_suite(
     from zoo.record import stamp
     from zoo.results import ResultsFile
 
-    cases = filter_cases(suite.cases, models)
-    if not cases:
-        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
+    cases = suite.select(models)
     prov = sides_provenance(python)
     # B runs as given: a wrapper (taskset, env) must stay between us and its interpreter.
     interpreters = {"A": None, "B": python}

@@ -340,13 +340,8 @@ def _verdict(row: dict, tol: dict) -> dict[str, str]:
 def suite_requests(suite, models: str | None = None) -> list[Request]:
     """The suite's cases as parity requests: one per model and setting, the cases'
     backends gathered (in order), each model built with its spec's `small` overrides."""
-    from zoo.perf.suite import filter_cases
-
-    cases = filter_cases(suite.cases, models)
-    if not cases:
-        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
     grouped: dict[tuple, list[str]] = {}
-    for c in cases:
+    for c in suite.select(models):  # raises InvalidArgumentError when none matches
         grouped.setdefault((c.model, c.precision, c.batch_size, c.params), []).append(c.backend)
     return [
         check_request(m, b, suite.steps, p, batch, dict(params), small=True)

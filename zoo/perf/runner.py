@@ -10,28 +10,26 @@ appended to a JSON-lines file (`zoo.results`) as soon as it is known, one line e
 `resume` runs only the missing cases. Records are stamped (`zoo.record`): kind "bench",
 the case's hyper-parameters as `model_kwargs` and the model's size as `num_params`.
 
-A suite of kind "target" runs `run_target_suite`: each case trained to its quality target
-once per seed (seed = repeat), each run a `zoo.tuning.trial` in its own process.
+This is the profile kind's runner; the other kinds run in their own modules
+(`zoo.perf.parity.run_suite`, `zoo.perf.target.run_suite`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from zoo import proc
 from zoo.choices import TENSORFLOW_MODES, not_installed
-from zoo.errors import InvalidArgumentError
-from zoo.perf.suite import Case, Suite, TargetCase, filter_cases
-from zoo.perf.summary import write_tables, write_target_tables
+from zoo.perf.suite import Case, Suite
+from zoo.perf.summary import write_tables
 from zoo.record import stamp
 from zoo.results import ResultsFile, check_output
 
-__all__ = ["check_output", "read_records", "run_case", "run_suite", "run_target_suite"]
+__all__ = ["check_output", "read_records", "run_case", "run_suite"]
 # What a worker process of a case is told besides its job.
 WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -119,122 +117,7 @@ def run_suite(
 def _todo(suite: Suite, results: ResultsFile, models: str | None, repeat: int, resume: bool):
     """The records kept from an earlier run (failures run again) and the (repeat, case)
     pairs still to run, interleaved: every case once, then every case again."""
-    cases = filter_cases(suite.cases, models)
-    if not cases:
-        raise InvalidArgumentError(f"No case of suite {suite.name!r} matches models={models!r}.")
+    cases = suite.select(models)
     records = results.resume(resume, key=lambda r: (r["case"], r["repeat"]))
     todo = [(r, c) for r in range(repeat) for c in cases if not results.done((c.key, r))]
     return records, todo
-
-
-def run_target_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, Any]:
-    """Trains one case to its target with one seed, in a fresh process (zoo.tuning.trial);
-    skipped, with the reason, when its backend or its prepared dataset is missing here."""
-    from zoo.tuning.trial import run_trial
-
-    if not backend_installed(case.backend):
-        return {"status": "skipped", "reason": _not_installed(case.backend)}
-    missing = missing_dataset(case.dataset)
-    if missing:
-        return {"status": "skipped", "reason": missing}
-    record = run_trial(
-        case.model,
-        case.dataset,
-        case.overrides,
-        target=case.target,
-        seed=seed,
-        samples=case.samples,
-        backend=case.backend,
-        timeout_s=timeout_s,
-    )
-    record.pop("history", None)  # the per-epoch logs: the target's checks are kept
-    return record
-
-
-def missing_dataset(dataset: str) -> str | None:
-    """Why a real dataset cannot be read here (it is never downloaded), or None."""
-    if dataset == "synthetic":
-        return None
-    from zoo.data import prepare
-
-    # TFDS_DATA_DIR as the trial's process will read it (TFDS reads it once, at import).
-    status = prepare.status(dataset, os.environ.get("TFDS_DATA_DIR"))
-    if status["prepared"]:
-        return None
-    return (
-        f"{dataset} is not prepared in {Path(status['path']).parent.parent} (never downloaded "
-        f"here): zoo data prepare {dataset} --from DIR"
-    )
-
-
-def alternate(todo: list[tuple[int, TargetCase]]) -> list[tuple[int, TargetCase]]:
-    """The runs in alternating order: on even seeds each default case runs before its tuned
-    twin, on odd seeds after it (A B, B A, ...), so neither arm always runs second, on a
-    machine warmed or loaded by the other."""
-    out, i = list(todo), 0
-    while i < len(out) - 1:
-        (seed, a), (seed_b, b) = out[i], out[i + 1]
-        if seed % 2 and seed == seed_b and not a.tuned and b.tuned and _twin(a, b):
-            out[i], out[i + 1] = out[i + 1], out[i]
-            i += 1
-        i += 1
-    return out
-
-
-def _twin(a: TargetCase, b: TargetCase) -> bool:
-    return (a.model, a.dataset, a.target, a.samples) == (b.model, b.dataset, b.target, b.samples)
-
-
-def held_out(case: TargetCase, seed: int) -> dict[str, Any] | None:
-    """A skip for a tuned run that would be judged on the seed its search picked it on
-    (it would grade the search on its own data), or for a twin that is its default again
-    (nothing to compare); None where the run goes ahead."""
-    if not case.tuned:
-        return None
-    if case.same_as_default == "same as default":
-        return {"status": "skipped", "reason": "the tuned recipe is the default's: same as default"}
-    if case.tuned_seed is not None and seed == case.tuned_seed:
-        return {
-            "status": "skipped",
-            "reason": f"seed {seed} is the one its search ran on; tuned recipes are judged "
-            "on held-out seeds only (zoo tune --seed picks the search's)",
-        }
-    return None
-
-
-def run_target_suite(
-    suite: Suite,
-    output: str | Path,
-    *,
-    models: str | None = None,
-    repeat: int | None = None,
-    resume: bool = False,
-    on_result: Callable[[int, int, TargetCase, dict], None] | None = None,
-    runner: Callable[[TargetCase, int, float], dict] = run_target_case,
-) -> list[dict[str, Any]]:
-    """Runs a target suite: every case once per seed 0..repeat-1, interleaved (each case
-    with seed 0, then each with seed 1, ...), streaming records to `output`; then writes
-    the CSV and Markdown summaries beside it.
-
-    Raises:
-        OutputError: `output` exists and `resume` is off, or it cannot be written.
-    """
-    results = ResultsFile(output)
-    records, todo = _todo(suite, results, models, repeat or suite.repeat, resume)
-    todo = alternate(todo)
-    skipped: dict[str, dict] = {}  # a case skipped once is skipped for every seed
-    for n, (seed, case) in enumerate(todo, 1):
-        held = held_out(case, seed)  # for this seed alone
-        result = held or skipped.get(case.key) or runner(case, seed, suite.timeout_s)
-        if not held and result.get("status") == "skipped":
-            skipped[case.key] = result
-        record = {"suite": suite.name, "kind": "target", "case": case.key, "repeat": seed}
-        record |= {"seed": seed, **dataclasses.asdict(case), "settings": case.overrides}
-        record["target_spec"] = record.pop("target")  # `target`: what the run recorded
-        record = stamp({**record, **result}, "target")
-        results.append(record)
-        records.append(record)
-        if on_result:
-            on_result(n, len(todo), case, record)
-    write_target_tables(Path(output), records)
-    return records

@@ -1,10 +1,12 @@
 """Benchmark suites: TOML files of cases (model x mode x precision x batch x device x backend
-x quantize), or, in a suite of kind "target", training runs to a quality target.
+x quantize): the suite file of every kind, and the parse of the profile kind.
 
 `load_suite` reads a suite shipped with the zoo (`zoo/perf/suites/*.toml`, package data) or
 any path, checks every field against the zoo's vocabulary (`zoo.choices`) and the registry,
-and expands its axes into `Case`s (a target suite's entries become `TargetCase`s);
-`zoo.perf.runner` runs them.
+and expands its axes into `Case`s, which `zoo.perf.runner` runs. The other kinds take the
+file as read here: a parity suite's cases become `zoo parity` requests
+(`zoo.perf.parity.suite_requests`); a target suite's [[case]] entries are parsed by
+`zoo.perf.target.parse_case`, which is all of that kind.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from zoo.choices import (
     check_positive,
 )
 from zoo.errors import InvalidArgumentError, SuiteError
+from zoo.perf import target
 from zoo.spec import ModelSpec
 
 if sys.version_info >= (3, 11):
@@ -52,14 +55,6 @@ SUITE_KEYS = {
 AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
-# A [[case]] of a suite of kind "target": a model trained until its validation split
-# reaches `target`, written as a recipe file is (zoo.recipe): `eval_every`, and the tables
-# `recipe` (e.g. epochs = the most it may take), `run` and `data` (dataset, samples,
-# val_fraction). Suites written before take a flat `settings` table and top-level
-# `dataset` and `samples` too.
-TARGET_CASE_KEYS = {"model", "target", "eval_every", "recipe", "run", "data"}
-TARGET_CASE_KEYS |= {"dataset", "samples", "settings"}
-TARGET_DATA_KEYS = ("dataset", "samples", "val_fraction")
 # [suite] numbers and their defaults.
 SUITE_NUMBERS = {"steps": 10, "timeout_s": 600, "repeat": 1}
 
@@ -120,36 +115,6 @@ class Case:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class TargetCase:
-    """A training run to a quality target (run once per seed by `zoo.perf.runner`)."""
-
-    model: str
-    dataset: str  # "synthetic", or a real dataset that must be prepared on this machine
-    target: str  # METRIC=VALUE, checked on the validation split
-    settings: str = "{}"  # zoo.train's settings over the recipe, as sorted JSON (hashable)
-    samples: int | None = None  # synthetic training examples (None: the task's default)
-    backend: str = "tensorflow"
-    tuned: bool = False  # the recipe `zoo tune` cached for this machine, not the default
-    tuned_seed: int | None = None  # the seed its search ran on: never judged on that seed
-    same_as_default: str | None = None  # why a tuned twin is its default's recipe again
-
-    @property
-    def overrides(self) -> dict:
-        return json.loads(self.settings)
-
-    @property
-    def key(self) -> str:
-        parts = [self.model, self.dataset, self.target, self.settings]
-        parts += [f"samples={self.samples}"] if self.samples else []
-        parts += [self.backend] if self.backend != "tensorflow" else []
-        return "|".join(parts + (["tuned"] if self.tuned else []))
-
-    def label(self) -> str:
-        tuned = " (tuned)" if self.tuned else ""
-        return f"{self.model} on {self.dataset} to {self.target}{tuned}"
-
-
 @dataclasses.dataclass
 class Suite:
     name: str
@@ -159,10 +124,21 @@ class Suite:
     steps: int
     timeout_s: float
     repeat: int
-    cases: list  # of Case; of TargetCase in a suite of kind "target"
+    cases: list  # of Case; of zoo.perf.target.TargetCase in a suite of kind "target"
     source: str
-    # "parity": each model runs `zoo parity` (zoo.perf.parity); "target": TargetCases
+    # "parity": each model runs `zoo parity` (zoo.perf.parity); "target": zoo.perf.target
     kind: str = "profile"
+
+    def select(self, models: str | None) -> list:
+        """The cases whose model matches `models` (`filter_cases`; None: every case).
+
+        Raises:
+            InvalidArgumentError: no case matches.
+        """
+        cases = filter_cases(self.cases, models)
+        if not cases:
+            raise InvalidArgumentError(f"No case of suite {self.name!r} matches models={models!r}.")
+        return cases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +159,13 @@ class _Source:
 
     def error(self, key: str, message: str, model: str | None = None) -> SuiteError:
         return SuiteError(f"{self.at(key, model)}: {message}")
+
+    def positive(self, key: str, value, message: str, kind: type = int) -> None:
+        """The shared positive-number check, its error pointing at the suite's line."""
+        try:
+            check_positive(key, value, kind)
+        except InvalidArgumentError:
+            raise self.error(key, f"{message}; received {value!r}.") from None
 
 
 # Axis -> (what one value is called, the allowed values); devices are checked by pattern.
@@ -206,7 +189,7 @@ def load_suite(ref: str | Path) -> Suite:
     src, data = _parse(path, str(ref) if path.parent == SUITES_DIR else str(path))
     head, defaults, entries = _tables(data, src)
     if head.get("kind") == "target":
-        cases = [_target_case(entry, defaults, src) for entry in entries]
+        cases = [target.parse_case(entry, defaults, src) for entry in entries]
     else:
         cases = [case for entry in entries for case in _expand(entry, defaults, src)]
     return _suite(head, path.stem, cases, src)
@@ -251,12 +234,12 @@ def _tables(data: dict, src: _Source) -> tuple[dict, dict, list[dict]]:
     kind = head.get("kind", "profile")
     if kind not in SUITE_KINDS:
         raise src.error("kind", f"unknown kind {kind!r}. Allowed: {', '.join(SUITE_KINDS)}.")
-    target_kind = kind == "target"
-    default_keys = TARGET_CASE_KEYS - {"model"} if target_kind else DEFAULT_KEYS
+    case_keys = target.CASE_KEYS if kind == "target" else CASE_KEYS
+    default_keys = case_keys - {"model"} if kind == "target" else DEFAULT_KEYS
     _known(defaults, default_keys, "[defaults]", src)
     entries = list(data.get("case", []))
     for entry in entries:
-        _known(entry, TARGET_CASE_KEYS if target_kind else CASE_KEYS, "[[case]]", src)
+        _known(entry, case_keys, "[[case]]", src)
         if "model" not in entry:
             raise SuiteError(f"{src.name}: a [[case]] has no `model`.")
     if "models" in defaults:  # every registry model matching the pattern(s), minus excludes
@@ -273,14 +256,6 @@ def _known(table: dict, allowed: set, where: str, src: _Source) -> None:
         allowed_text = ", ".join(sorted(allowed))
         message = f"unknown field {extra[0]!r} in {where}. Allowed: {allowed_text}."
         raise src.error(extra[0], message)
-
-
-def _positive(src: _Source, key: str, value, message: str, kind: type = int) -> None:
-    """The shared positive-number check, its error pointing at the suite's line."""
-    try:
-        check_positive(key, value, kind)
-    except InvalidArgumentError:
-        raise src.error(key, f"{message}; received {value!r}.") from None
 
 
 def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[str, list]:
@@ -308,7 +283,7 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
         if not re.fullmatch(DEVICE_PATTERN, str(d)):
             raise src.error("devices", f"unknown device {d!r}. Allowed: cpu, gpu, gpu:N, auto.")
     for b in axes["batch_sizes"]:
-        _positive(src, "batch_sizes", b, "batch sizes are positive integers")
+        src.positive("batch_sizes", b, "batch sizes are positive integers")
     refs = [m for m in axes["modes"] if m in REFERENCE_MODES]
     if refs and any(q != "none" for q in axes["quantize"]):
         message = f"the references ({refs[0]}) are not quantized: keep them to quantize = none."
@@ -325,7 +300,7 @@ def _entry_settings(entry: dict, defaults: dict, spec: ModelSpec, modes: list, s
     except InvalidArgumentError as e:
         raise src.error("params", str(e)) from None
     spe = entry.get("steps_per_execution", defaults.get("steps_per_execution", 1))
-    _positive(src, "steps_per_execution", spe, "steps_per_execution is a positive integer")
+    src.positive("steps_per_execution", spe, "steps_per_execution is a positive integer")
     dataset = entry.get("dataset", defaults.get("dataset"))
     if "pipeline" in modes and not dataset:
         message = "mode pipeline needs a `dataset` (a prepared real dataset, e.g. fashion_mnist)."
@@ -379,7 +354,7 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
     kind = head.get("kind", "profile")  # checked by _tables
     steps, timeout_s, repeat = (head.get(k, d) for k, d in SUITE_NUMBERS.items())
     for key, value in zip(SUITE_NUMBERS, (steps, timeout_s, repeat), strict=True):
-        _positive(src, key, value, f"`{key}` must be a positive number", float)
+        src.positive(key, value, f"`{key}` must be a positive number", float)
     return Suite(
         name=head.get("name", stem),
         description=head.get("description", ""),
@@ -392,76 +367,6 @@ def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:
         source=src.name,
         kind=kind,
     )
-
-
-def _target_case(entry: dict, defaults: dict, src: _Source) -> TargetCase:
-    """One [[case]] of a target suite, checked: the model, a dataset of its task, a target
-    among its task's metrics, and settings that zoo.train takes."""
-    from zoo import tasks
-    from zoo.training.target import parse
-
-    entry = {**defaults, **entry}
-    name = entry["model"]
-    try:
-        spec = registry.get_spec(name)
-    except registry.UnknownModelError as e:
-        raise src.error("model", str(e), repr(name)) from None
-    data = _target_data(entry, name, src)
-    dataset = data.get("dataset", entry.get("dataset", "synthetic"))
-    if dataset not in ("synthetic", *spec_datasets(spec)):
-        allowed = ", ".join(("synthetic", *spec_datasets(spec)))
-        raise src.error("dataset", f"unknown dataset {dataset!r}. Allowed: {allowed}.", name)
-    if "target" not in entry:
-        raise src.error("model", 'a target case needs `target = "METRIC=VALUE"`.', name)
-    try:
-        target = parse(entry["target"], tasks.get(spec.task))
-    except InvalidArgumentError as e:
-        raise src.error("target", str(e), name) from None
-    settings = _target_settings(entry, name, src)
-    samples = data.get("samples", entry.get("samples"))
-    if samples is not None:
-        _positive(src, "samples", samples, "samples is a positive integer")
-    return TargetCase(name, dataset, str(target), json.dumps(settings, sort_keys=True), samples)
-
-
-def _target_settings(entry: dict, name: str, src: _Source) -> dict:
-    """A target case's zoo.train settings: the `recipe` and `run` tables, eval_every and
-    the data's val_fraction (or a flat `settings` table), each part checked where it is
-    written: a trial takes it (`zoo.tuning.trial`) and its field's check passes."""
-    from zoo import recipe as zrecipe
-    from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
-
-    settings: dict = {}
-    for key in ("settings", "recipe", "run", "eval_every", "data"):
-        if key not in entry:
-            continue
-        part = entry[key] if key != "eval_every" else {key: entry[key]}
-        if key == "data":
-            part = {k: v for k, v in part.items() if k == "val_fraction"}
-        unknown = sorted(set(part) - set(TRAIN_KEYS) - set(RUN_KEYS))
-        if unknown:
-            allowed = ", ".join((*TRAIN_KEYS, *RUN_KEYS))
-            raise src.error(key, f"unknown setting {unknown[0]!r}. Allowed: {allowed}.", name)
-        try:
-            kept = {k: v for k, v in part.items() if k != "val_fraction"}
-            zrecipe.from_settings(name, kept, source="")  # the suite names the file
-            zrecipe.Data(val_fraction=part.get("val_fraction"))
-        except InvalidArgumentError as e:
-            raise src.error(key, str(e), name) from None
-        settings.update(part)
-    return settings
-
-
-def _target_data(entry: dict, name: str, src: _Source) -> dict:
-    """The case's `data` table (dataset, samples, val_fraction), or {}."""
-    data = entry.get("data", {})
-    if not isinstance(data, dict):
-        raise src.error("data", '`data` is a table, e.g. data = { dataset = "mnist" }.', name)
-    extra = sorted(set(data) - set(TARGET_DATA_KEYS))
-    if extra:
-        allowed = ", ".join(TARGET_DATA_KEYS)
-        raise src.error("data", f"unknown data key {extra[0]!r}. Allowed: {allowed}.", name)
-    return data
 
 
 def spec_datasets(spec: ModelSpec) -> tuple[str, ...]:
@@ -485,57 +390,6 @@ def with_backends(cases: list[Case], backends: Iterable[str]) -> list[Case]:
             )
     unique = list(dict.fromkeys(dataclasses.replace(c, backend="tensorflow") for c in cases))
     return [dataclasses.replace(c, backend=b) for c in unique for b in backends]
-
-
-def with_tuned(cases: list[TargetCase]) -> tuple[list[TargetCase], list[TargetCase]]:
-    """Each target case followed by its tuned twin: the settings `zoo tune` cached for its
-    model and dataset on this machine and backend, over the case's own (same target, data
-    and seeds). A twin carries the seed its search ran on (`tuned_seed`, never judged on)
-    and, where the tuned recipe is the default's again, why (`same_as_default`). Returns
-    the cases and those without a tuned recipe here."""
-    try:
-        from zoo.tuning import cache
-    except ImportError:  # pragma: no cover - a zoo without `zoo tune`
-        raise InvalidArgumentError("--tuned needs `zoo tune`, which this zoo lacks.") from None
-    out, missing = [], []
-    for case in cases:
-        out.append(case)
-        entry = cache.lookup(case.model, case.dataset)  # this backend's, else the newest
-        if not entry:
-            missing.append(case)
-            continue
-        tuned = {k: v for k, v in entry["settings"].items() if k != "backend"}
-        settings = {**case.overrides, **tuned}
-        backend = entry.get("backend", case.backend)  # where the winner was found
-        same = (
-            None if backend != case.backend else same_recipe(case.model, case.overrides, settings)
-        )
-        twin = dataclasses.replace(
-            case,
-            settings=json.dumps(settings, sort_keys=True),
-            tuned=True,
-            backend=backend,
-            tuned_seed=entry.get("seed"),
-            same_as_default=same,
-        )
-        out.append(twin)
-    return out, missing
-
-
-def same_recipe(model: str, default: dict, tuned: dict) -> str | None:
-    """Why two settings over `model`'s recipe train the same way, or None where they differ.
-    An epoch limit alone changes nothing under a constant schedule (the run stops at its
-    target first, or at the limit either way): "same as default" then, with that said."""
-    from zoo import recipe
-
-    a = recipe.from_settings(model, default, "the default case").settings()
-    b = recipe.from_settings(model, tuned, "the tuned recipe").settings()
-    differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
-    if not differ:
-        return "same as default"
-    if differ == {"epochs"} and a.get("schedule") == b.get("schedule") == "constant":
-        return f"same as default but its epoch limit ({a['epochs']} -> {b['epochs']})"
-    return None
 
 
 def filter_cases(cases: list[Case], pattern: str | None) -> list[Case]:

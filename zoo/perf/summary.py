@@ -2,10 +2,13 @@
 
 `summarize` gives one row per case (medians over repeats, spread, speed-up over the suite's
 baseline), `by_backend` pivots it per backend, `reference_ratios` compares the zoo with the
-hand-written references, `summarize_targets` sums up a time-to-target suite, and
-`write_tables` / `write_target_tables` write the summary as CSV and Markdown beside the
-results file (`zoo.perf.compare` matches two result files). The tables themselves, the
+hand-written references, and `write_tables` writes the summary as CSV and Markdown beside
+the results file (`zoo.perf.compare` matches two result files). The tables themselves, the
 same on the terminal, beside the results and in docs/results.md, are `zoo.perf.tables`.
+The other suite kinds sum up in their own modules (`zoo.perf.target.summarize`,
+`zoo.perf.parity.summarize`); the helpers here (`ratio_fields`, `_get`, `_write`) serve
+the target kind too, so this module imports no suite kind, nor `zoo.perf.suite` (which
+reads a target suite through `zoo.perf.target`).
 
 Every ratio (the speed-up over the baseline, zoo against a reference, quantized against
 float32) comes with a confidence interval and a verdict from `zoo.stats.paired`: the two
@@ -15,7 +18,6 @@ sides ran interleaved, so repeat i of one is paired with repeat i of the other.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,7 +26,6 @@ from typing import Any
 from zoo import io, stats
 from zoo.formatting import KINDS, format_column, format_spread, is_number  # noqa: F401
 from zoo.perf import bottleneck, tables
-from zoo.perf.suite import case_key
 
 # What each reference mode is, as the tables name it.
 REFERENCE_NAMES = {"ref_tf": "hand-written tf.function loop", "ref_torch": "PyTorch eager"}
@@ -139,14 +140,14 @@ def _quantized_ratio(ok: list[dict], confidence: float) -> dict[str, Any]:
     return {"infer_vs_float32": median, **ratio_fields(a, b, "infer_vs_float32", confidence)}
 
 
-def _row_key(row: dict, **changes) -> str:
-    """The case key of a row (with `changes`), the dataset left out: the baseline of a
-    pipeline case is the same model fed from memory."""
+def _row_key(row: dict, **changes) -> tuple:
+    """The identity of a row (with `changes`) among the summary's rows, the dataset left
+    out: the baseline of a pipeline case is the same model fed from memory."""
     names = ("model", "mode", "precision", "batch_size", "device", "steps_per_execution")
     fields = {k: row[k] for k in names}
-    fields.update(params=row["model_kwargs"] or None, backend=row["backend"])
-    fields["quantize"] = row.get("quantize", "none")
-    return case_key(**{**fields, **changes})
+    fields.update(params=json.dumps(row["model_kwargs"] or {}, sort_keys=True))
+    fields.update(backend=row["backend"], quantize=row.get("quantize", "none"))
+    return tuple(sorted({**fields, **changes}.items()))
 
 
 def _speedup(
@@ -360,155 +361,3 @@ def _write(output: Path, csv_text: str, markdown: str) -> tuple[Path, Path]:
     with io.atomic_path(md_path) as tmp:
         tmp.write_text(markdown, encoding="utf-8")
     return csv_path, md_path
-
-
-# --- time to target ----------------------------------------------------------------------
-
-
-def _run_value(record: dict, dotted: str) -> float:
-    """A field of a run's target record; infinity for a run that did not reach its target
-    (a timeout, an error, a crash included), so a median over runs counts it as never."""
-    target = record.get("target") if record.get("status") == "ok" else None
-    if not target or not target.get("reached"):
-        return math.inf
-    return float(_get(record, dotted))
-
-
-def _median_reached(runs: list[dict], dotted: str) -> float | None:
-    """The median over all runs, an unreached one counting as infinitely slow: a number
-    only when the median run reached the target (None: "not reached")."""
-    if not runs:
-        return None
-    value = statistics.median(_run_value(r, dotted) for r in runs)
-    return None if math.isinf(value) else value
-
-
-def _target_row(key: str, recs: list[dict]) -> dict[str, Any]:
-    """One time-to-target case: reached n/N, medians over its seeds, the setting used."""
-    first = recs[0]
-    metric = first["target_spec"].partition("=")[0]
-    runs = [r for r in recs if r.get("status") != "skipped"]
-    reached = [r for r in runs if math.isfinite(_run_value(r, "target.time_to_target_s"))]
-    times = [r["target"]["time_to_target_s"] for r in reached]
-    tests = [r["target"]["test_metric"] for r in reached]
-    tests = [t for t in tests if t is not None]
-    ok = next((r for r in runs if r.get("status") == "ok"), {})
-    config, run = ok.get("config", {}), ok.get("run", {})
-    failed = next((r for r in reversed(recs) if r.get("status") != "ok"), None)
-    return {
-        "case": key,
-        **{k: first.get(k) for k in ("model", "dataset", "target_spec", "tuned")},
-        "metric": metric,
-        "optimum": (ok.get("optimum") or {}).get(metric),
-        "seeds": [r["seed"] for r in runs],
-        "runs": len(runs),
-        "reached": len(reached),
-        "repeats": len(reached),  # what the printed range is over
-        "time_to_target_s": _median_reached(runs, "target.time_to_target_s"),
-        "time_to_target_s_min": min(times) if times else None,
-        "time_to_target_s_max": max(times) if times else None,
-        "train_time_to_target_s": _median_reached(runs, "target.train_time_to_target_s"),
-        "steps_to_target": _median_reached(runs, "target.steps_to_target"),
-        "epochs_to_target": _median_reached(runs, "target.epochs_to_target"),
-        "test_metric": statistics.median(tests) if tests else None,
-        "max_epochs": config.get("epochs"),
-        "batch_size": config.get("batch_size"),
-        "learning_rate": config.get("learning_rate"),
-        "schedule": config.get("schedule"),
-        "jit_compile": run.get("jit_compile"),
-        "precision": run.get("precision"),
-        "check_every_steps": config.get("eval_every") or ok.get("steps_per_epoch"),
-        "same_as_default": first.get("same_as_default"),
-        "tuned_seed": first.get("tuned_seed"),
-        "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
-        "reason": failed.get("reason") if failed else None,
-    }
-
-
-def summarize_targets(records: Iterable[dict]) -> list[dict[str, Any]]:
-    """One row per time-to-target case (medians over its seeds); a tuned case also gets
-    `vs_default`: the default recipe's median time over its own (the tuned speed-up)."""
-    by_case: dict[str, list[dict]] = {}
-    for r in records:
-        if r.get("kind") == "target":
-            by_case.setdefault(r["case"], []).append(r)
-    rows = [_target_row(key, recs) for key, recs in by_case.items()]
-    defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not r["tuned"]}
-    for row in rows:
-        base = defaults.get((row["model"], row["dataset"], row["target_spec"]))
-        row.update(
-            _vs_default(by_case[row["case"]], by_case[base["case"]])
-            if row["tuned"] and base
-            else _NO_RATIO
-        )
-    return rows
-
-
-_NO_RATIO = {
-    "vs_default": None,
-    "vs_default_pairs": 0,
-    **ratio_fields([], [], "vs_default", stats.CONFIDENCE),
-}
-
-
-def _vs_default(
-    tuned: list[dict], default: list[dict], confidence: float = stats.CONFIDENCE
-) -> dict:
-    """The tuned speed-up: the default's time to target over the tuned one's, paired by
-    seed (the two ran one after the other, in alternating order), over the seeds where
-    both reached the target: the geometric mean of the per-seed ratios, its interval and
-    verdict ("faster": the tuned recipe is, at that confidence)."""
-    times = {r["seed"]: _run_value(r, "target.time_to_target_s") for r in default}
-    pairs = [
-        (t, times[r["seed"]])
-        for r in tuned
-        if r["seed"] in times
-        and math.isfinite(t := _run_value(r, "target.time_to_target_s"))
-        and math.isfinite(times[r["seed"]])
-    ]
-    if not pairs:
-        return _NO_RATIO
-    ratio = stats.paired([p[0] for p in pairs], [p[1] for p in pairs], confidence)
-    return {"vs_default": ratio.ratio, "vs_default_pairs": len(pairs), **ratio.fields("vs_default")}
-
-
-# The time-to-target CSV's columns and the number kind of each (None: written as it is).
-TARGET_KINDS: dict[str, str | None] = {
-    "model": None,
-    "dataset": None,
-    "target_spec": None,
-    "optimum": "value",
-    "tuned": None,
-    "runs": "count",
-    "reached": "count",
-    "time_to_target_s": "s",
-    "time_to_target_s_min": "s",
-    "time_to_target_s_max": "s",
-    "train_time_to_target_s": "s",
-    "steps_to_target": "count",
-    "epochs_to_target": "ratio",
-    "test_metric": "value",
-    "vs_default": "ratio",
-    "vs_default_low": "ratio",
-    "vs_default_high": "ratio",
-    "vs_default_verdict": None,
-    "vs_default_pairs": "count",
-    "same_as_default": None,
-    "check_every_steps": "count",
-    "batch_size": "count",
-    "learning_rate": "value",
-    "schedule": None,
-    "jit_compile": None,
-    "precision": None,
-    "max_epochs": "count",
-    "status": None,
-    "reason": None,
-}
-
-
-def write_target_tables(output: Path, records: list[dict]) -> tuple[Path, Path]:
-    """Writes a time-to-target suite's summary beside its JSON lines: the CSV (every field)
-    and the Markdown of `zoo.perf.tables.target_table` with what it measures."""
-    rows = summarize_targets(records)
-    markdown = tables.target_table(rows).markdown() + "\n" + tables.TARGET_NOTE + "\n"
-    return _write(output, tables.data_table(rows, TARGET_KINDS).csv(), markdown)

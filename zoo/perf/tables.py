@@ -4,12 +4,13 @@
 writes their Markdown beside a results file and `benchmarks/report.py` puts the same
 Markdown into docs/results.md: one description, so the three cannot disagree on a column,
 its precision or its spread. Each takes the rows of `zoo.perf.summary` (`summarize`,
-`reference_ratios`, `summarize_targets`). Standard library only.
+`reference_ratios`). The cells every kind shares (`status`, `ratio_column`, `verdict_of`,
+`data_table`) are here too: the time-to-target table is `zoo.perf.target.table`, built
+from them. Standard library only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 from zoo import stats
@@ -139,90 +140,6 @@ def interval_note(confidence: float = stats.CONFIDENCE) -> str:
         "interval excludes 1, no difference where it holds 1. A ratio of one repeat has no "
         "interval."
     )
-
-
-# --- time to target ----------------------------------------------------------------------
-
-
-def target_setting(row: dict) -> str:
-    """The setting a case ran with: batch, learning rate, schedule, jit, precision."""
-    if row["batch_size"] is None:
-        return "-"
-    jit = "xla" if row["jit_compile"] else "graph"
-    return (
-        f"b{row['batch_size']} lr {row['learning_rate']:g} {row['schedule']} {jit} "
-        f"{row['precision']}, <= {row['max_epochs']} epochs"
-    )
-
-
-def _never(row: dict) -> bool:
-    """The median run did not reach the target (a skipped case did not run at all)."""
-    return row["status"] != "skipped" and row["time_to_target_s"] is None
-
-
-def _reached(key: str, not_reached: str) -> Callable[[dict], float | str | None]:
-    return lambda row: not_reached if _never(row) else row.get(key)
-
-
-def target_table(
-    rows: Sequence[dict], title: str | None = None, not_reached: str = "not reached"
-) -> Table:
-    """`zoo bench --suite time-to-target`: a row per case (`summarize_targets`), medians
-    over its seeds; a median that did not reach the target reads `not_reached`, never a
-    number. A tuned case adds its speed-up over the default recipe."""
-    times = ("time_to_target_s_min", "time_to_target_s_max")
-    columns = [
-        Column("model", key=lambda r: r["model"] + (" (tuned)" if r["tuned"] else "")),
-        Column("dataset"),
-        Column("target (validation)", key="target_spec"),
-        Column("optimum", "value"),
-        Column("reached", "count", lambda r: f"{r['reached']}/{r['runs']}" if r["runs"] else None),
-        Column("time to target s (min-max)", "s", _reached("time_to_target_s", not_reached), times),
-        Column("train s", "s", _reached("train_time_to_target_s", not_reached)),
-        Column("steps", "count", _reached("steps_to_target", not_reached)),
-        Column("epochs", "ratio", _reached("epochs_to_target", not_reached)),  # a fraction
-        Column("test metric", "value", "test_metric"),
-    ]
-    if any(r["tuned"] for r in rows):
-        vs = ratio_column("vs default", "vs_default", stats.CONFIDENCE)
-        columns.append(dataclasses.replace(vs, key=_vs_default))
-        columns.append(Column("checks every (steps)", "count", "check_every_steps"))
-    columns.append(Column("setting", "text", target_setting))
-    columns.append(Column("status", "text", _target_status))
-    return Table(title, columns, list(rows))
-
-
-def _vs_default(row: dict) -> float | str | None:
-    """A tuned twin's speed-up, or why it has none (the default's recipe again, or no
-    seed where both reached the target); nothing for a default row."""
-    if not row["tuned"]:
-        return None
-    if row.get("vs_default") is not None:
-        return row["vs_default"]
-    return row.get("same_as_default") or "no seed where both reached"
-
-
-def _target_status(row: dict) -> str:
-    """The status and its reason; a tuned twin that differs from its default in its epoch
-    limit alone says so."""
-    text = status({**row, "note": None})
-    same = row.get("same_as_default")
-    return f"{text}; {same}" if same and row.get("vs_default") is not None else text
-
-
-# What the time-to-target tables measure (under each of them).
-TARGET_NOTE = (
-    "The target is checked on the validation split (held out from training); the test "
-    "metric is the test split's, of the model that reached it. Time to target counts from "
-    "the run's process start (imports, data loading and compilation included); train s "
-    "is the training alone. Medians over the seeds, a run that never reached the target "
-    "counting as never; the range is over the runs that reached it. A tuned recipe runs "
-    "beside its default on each seed, in alternating order, never on the seed its search "
-    "ran on; vs default is the geometric mean of the per-seed ratios (default time over "
-    "tuned) over the seeds where both reached the target, [its 95% interval] (t interval "
-    "on the log-ratios, zoo.stats) and the verdict: faster only where the interval "
-    "excludes 1."
-)
 
 
 def data_table(rows: Sequence[dict], kinds: dict[str, str | None]) -> Table:
