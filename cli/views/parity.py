@@ -24,26 +24,20 @@ PARITY_COLUMNS = (
 )
 
 
-def _in_eps(row: dict, key: str, eps: float) -> float | None:
-    value = row.get(key)
-    return None if value is None else value / eps
-
-
 def parity_table(report: dict) -> RenderableType:
-    """`zoo parity`: a row per backend, every difference in multiples of the compute
-    dtype's eps, against the first backend."""
-    from zoo.perf.parity import COMPUTE_EPS
+    """`zoo parity`: a row per backend (`zoo.perf.parity.summarize`), every difference in
+    multiples of the compute dtype's eps, against the first backend."""
+    from zoo.perf import parity
 
-    eps = COMPUTE_EPS[report["precision"]]
     body = []
-    for r in report["rows"]:
+    for r in parity.summarize(report):
         verdict = r["verdict"] + (f": {r['detail']}" if r.get("detail") else "")
         if r["status"] != "ok":
             verdict = f"{r['status']}: {r.get('reason', '')}"
-        cells = [_in_eps(r, k, eps) for k in ("forward_max_abs", "forward_max_rel")]
-        cells += [_in_eps(r, k, eps) for k in ("loss_step1_rel", "gradient_worst_rel")]
+        cells = [r[f"{k}_eps"] for k in ("forward_max_abs", "forward_max_rel")]
+        cells += [r[f"{k}_eps"] for k in ("loss_step1_rel", "gradient_worst_rel")]
         cells += [r.get("gradient_worst")]
-        cells += [_in_eps(r, k, eps) for k in ("curve_max_rel", "curve_final_rel")]
+        cells += [r[f"{k}_eps"] for k in ("curve_max_rel", "curve_final_rel")]
         body.append([r["backend"], *cells, r.get("metric"), r.get("samples_per_s"), verdict])
     title = (
         f"{report['model']}: {report['steps']} steps of {report['optimizer']} "

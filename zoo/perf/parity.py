@@ -6,6 +6,11 @@
 compares each backend's outputs, gradients, loss curve, metric and throughput with the
 first's. The tolerances come from the compute dtype's machine epsilon; docs/parity.md
 derives them. A parity suite appends one record per model (`zoo.results`, kind "parity").
+
+The parity suite kind is this module: its parse (`suite_requests`: the suite file's cases,
+read by `zoo.perf.suite`, as requests), run (`run_suite`), summary (`summarize`: a row per
+backend in eps) and the Markdown table beside its results (`write_markdown`); the rich
+table of `zoo parity` is its view (`zoo.cli.views.parity`), laid out from `summarize`.
 """
 
 from __future__ import annotations
@@ -387,6 +392,34 @@ def _suite_record(req: Request, timeout_s: float) -> dict[str, Any]:
     return {"status": "ok", **report, "wall_s": time.perf_counter() - t0}
 
 
+# ---- the summary and its tables ----
+
+# The differences of a backend from the reference that the tables read in eps.
+EPS_FIELDS = (
+    "forward_max_abs", "forward_max_rel", "loss_step1_rel", "gradient_worst_rel",
+    "curve_max_rel", "curve_final_rel",
+)  # fmt: skip
+# What a summary row carries over from the report's row as it is.
+SUMMARY_FIELDS = (
+    "backend", "status", "reason", "verdict", "detail", "gradient_worst", "metric",
+    "samples_per_s",
+)  # fmt: skip
+
+
+def summarize(report: dict) -> list[dict[str, Any]]:
+    """One row per backend of a parity report (`run_parity`, or a parity suite's record):
+    each difference in multiples of the compute dtype's eps (`{field}_eps`, None where not
+    measured), the verdict with what decided it, and what the backend measured; the
+    tables of `zoo parity`, of the suite and beside its results are laid out from these."""
+    eps = COMPUTE_EPS[report["precision"]]
+    rows = []
+    for r in report["rows"]:
+        row = {k: r[k] for k in SUMMARY_FIELDS if k in r}
+        row |= {f"{k}_eps": None if r.get(k) is None else r[k] / eps for k in EPS_FIELDS}
+        rows.append(row)
+    return rows
+
+
 def markdown_rows(records: list[dict]) -> list[list[str]]:
     """One row per model and backend: differences in multiples of the precision's eps."""
     out = []
@@ -394,18 +427,17 @@ def markdown_rows(records: list[dict]) -> list[list[str]]:
         if rec.get("status") != "ok":
             out.append([rec["model"], "-", rec.get("status", "?"), rec.get("reason", "")])
             continue
-        eps = COMPUTE_EPS[rec["precision"]]
-        for row in rec["rows"]:
-            out.append([rec["model"], row["backend"], *_cells(row, rec, eps)])
+        for row in summarize(rec):
+            out.append([rec["model"], row["backend"], *_cells(row, rec)])
     return out
 
 
-def _cells(row: dict, rec: dict, eps: float) -> list[str]:
+def _cells(row: dict, rec: dict) -> list[str]:
     from zoo.formatting import format_number
 
     def e(key):
-        value = row.get(key)
-        return "-" if value is None else format_number(value / eps, "number", 1)
+        value = row[f"{key}_eps"]
+        return "-" if value is None else format_number(value, "number", 1)
 
     if row["status"] != "ok":
         return [row["status"], row.get("reason") or ""]
