@@ -105,6 +105,7 @@ def test_a_run_that_never_reached_counts_as_never_in_the_median():
     assert cells["steps"] == "not reached" and cells["reached"] == "1/3"
 
 
+@pytest.mark.slow  # two real training processes: about 11 s
 def test_a_tiny_real_run_of_two_seeds(tmp_path):
     out = tmp_path / "ttt.jsonl"
     args = ["bench", "--suite", "time-to-target", "--models", "linear_regression"]
