@@ -21,7 +21,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks import figures
+from benchmarks import examples, figures
 from zoo.perf import bottleneck, suite, summary, tables
 from zoo.perf import target as perf_target
 
@@ -42,7 +42,13 @@ COMMANDS = {
     "--output benchmarks/results/time-to-target-cpu.jsonl",
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json, then "
     "python -m benchmarks.report --add-tune search.json",
+    "ab-same-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
+    "--fail-above 5 --output benchmarks/results/ab-same-cpu.jsonl",
+    "ab-one-core-cpu": "zoo bench --suite quick --repeat 10 --against "
+    "benchmarks/one-core-python --fail-above 10 --output benchmarks/results/ab-one-core-cpu.jsonl",
 }
+# The --fail-above each A/B run was gated at, and the fewer repeats it is also judged on.
+AB_GATES = {"ab-same-cpu": (5.0, None), "ab-one-core-cpu": (10.0, 5)}
 
 HEADER = """\
 # Measured results
@@ -154,6 +160,46 @@ def run_section(stem: str, records: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def ab_section(stem: str, records: list[dict]) -> str:
+    """An A/B run (`zoo bench --against`): B/A per case with its paired interval, what
+    differs between the sides, and which cases the gate flags; where AB_GATES names fewer
+    repeats, the same gate on only the first ones, beside."""
+    from zoo.perf import compare
+
+    pct, fewer = AB_GATES.get(stem, (None, None))
+    result = compare.compare_sides(records, pct)
+    repeats = len({r["repeat"] for r in records})
+    command = COMMANDS.get(stem, f"zoo bench --against PYTHON --output {stem}.jsonl")
+    parts = [f"## {stem}: A/B in one run\n", f"`{command}`: {repeats} repeats a side.\n"]
+    table = compare.ab_table(result)
+    parts += [table.markdown(), *(f"{n}\n" for n in table.notes)]
+    if pct is not None:
+        parts.append(_gate_line(result, pct, repeats))
+    if fewer:
+        early = compare.compare_sides([r for r in records if r["repeat"] < fewer], pct)
+        parts.append(_gate_line(early, pct, fewer) + _agreement(result, early))
+    return "\n".join(parts)
+
+
+def _gate_line(result: dict, pct: float, repeats: int) -> str:
+    flagged = ", ".join(result["regressions"]) or "none"
+    undecided = len(result["undecided"])
+    return (
+        f"At --fail-above {pct:g} with {repeats} repeats: {len(result['regressions'])} of "
+        f"{len(result['rows'])} cases flagged ({flagged}); {undecided} undecided.\n"
+    )
+
+
+def _agreement(full: dict, early: dict) -> str:
+    """Whether the fewer repeats flag every case whose ratio over all repeats is below 0.9."""
+    slow = [r["case"] for r in full["rows"] if r["ratio"] < 0.9]
+    missed = [c for c in slow if c not in early["regressions"]]
+    return (
+        f"Cases below 0.9x over all repeats: {len(slow)}; flagged with the fewer repeats: "
+        f"{len(slow) - len(missed)}" + (f" (missed: {', '.join(missed)})" if missed else "") + ".\n"
+    )
+
+
 def render(results: Path = RESULTS) -> str:
     """The whole page, from the result files in `results` (sorted: deterministic)."""
     # The committed runs in the order the docs discuss them, then any others by name.
@@ -169,16 +215,19 @@ def render(results: Path = RESULTS) -> str:
     runs = {stem: records for stem, records in runs.items() if records}
     # Benchmark suites have one record per case and repeat; other result files have
     # their own section (SECTIONS) or, failing that, the Markdown table written beside them.
+    ab = {stem for stem, records in runs.items() if records[0].get("side")}
     bench = {
         stem: records
         for stem, records in runs.items()
-        if "case" in records[0] and records[0].get("kind") != "target"
+        if "case" in records[0] and records[0].get("kind") != "target" and stem not in ab
     }
     parts = [HEADER, "## Environment\n", environment_table(runs)]
     parts += ["## Device peak behind MFU\n", PEAK_NOTE, peak_table(bench)]
     for stem, records in runs.items():
         if stem in bench:
             parts.append(run_section(stem, records))
+        elif stem in ab:
+            parts.append(ab_section(stem, records))
         elif records[0].get("kind") == "target":
             parts.append(target_section(stem, records, results))
         elif stem in SECTIONS:
@@ -443,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         print(f"{args.output} matches benchmarks/results/")
-        return figures.main([])  # and no page quotes a figure that no file holds
+        # And no page quotes a figure no file holds, or a transcript its record does not.
+        return max(figures.main([]), examples.main(["--check"]))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}")

@@ -164,3 +164,25 @@ def test_a_search_keeps_its_own_provenance_and_never_this_machines(monkeypatch):
     assert report.tune_record(stamped)["provenance"] == {"git": {"commit": "abc"}}
     section = report.environment_table({"tune-cpu": [record]})
     assert "| tune-cpu.jsonl | 1 | - |" in section  # not recorded reads "-", never filled in
+
+
+def test_an_ab_run_gets_its_own_section_with_the_gate_on_fewer_repeats(tmp_path, monkeypatch):
+    from tests.perf.test_compare import TINY, _fake_sides
+    from zoo.perf import ab
+    from zoo.perf import suite as perf_suite
+
+    monkeypatch.setattr(ab, "probe", lambda python: {"executable": python, "prefix": "/b"})
+    (tmp_path / "s.toml").write_text(TINY)
+    run, _ = _fake_sides(slow_b=0.7)
+    out = tmp_path / "ab-one-core-cpu.jsonl"
+    records = ab.run_ab_suite(perf_suite.load_suite(tmp_path / "s.toml"), out, "/b/python",
+                              repeat=6, runner=run)  # fmt: skip
+    section = report.ab_section("ab-one-core-cpu", records)
+    assert section.startswith("## ab-one-core-cpu: A/B in one run")
+    assert "B/A (95% interval)" in section and "0.70x" in section
+    assert "At --fail-above 10 with 6 repeats: 1 of 1 cases flagged" in section
+    assert "At --fail-above 10 with 5 repeats: 1 of 1 cases flagged" in section
+    assert "Cases below 0.9x over all repeats: 1; flagged with the fewer repeats: 1." in section
+    page = report.render(tmp_path)  # a file with sides is never summarized as one run
+    assert "## ab-one-core-cpu: A/B in one run" in page
+    assert "the `tiny` suite" not in page
