@@ -1,7 +1,12 @@
-"""Each family's model, trained with its default recipe, gets near its task's optimum.
+"""Each family's model, trained by zoo.train, gets near its task's optimum.
 
-These train to convergence (about two minutes in all on 2 CPU cores), so they are marked
-slow; CI runs them.
+Most run their default recipe; where that is more training than the threshold needs, a
+test passes fewer epochs or samples (or a schedule that gets there in fewer epochs),
+each measured on seeds 0-2 (the test runs seed 0) so that the margin is not one seed's
+luck: the comment beside it gives the range. The thresholds are the tasks' own.
+
+These train to convergence (about two and a half minutes in all on 2 CPU cores), so they
+are marked slow; CI runs them.
 """
 
 from __future__ import annotations
@@ -23,17 +28,36 @@ def test_linear_regression_recovers_w_and_b():
     assert r.test_metrics["mse"] <= 1.1 * r.optimum["mse"]
 
 
-@pytest.mark.parametrize("name", ["mlp", "seed_cnn"])
-def test_image_classifiers_approach_bayes_accuracy(name):
-    r = zoo.train(name)
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("mlp", {}),
+        # 1 epoch of one_cycle to 0.003, not 3 constant at 0.001: test accuracy 0.980-0.991,
+        # 0.031-0.036 above optimum - 0.04, over seeds 0-2 (2-core AVX-512).
+        ("seed_cnn", {"epochs": 1, "schedule": "one_cycle", "learning_rate": 0.003}),
+    ],
+    ids=["mlp", "seed_cnn"],
+)
+def test_image_classifiers_approach_bayes_accuracy(name, settings):
+    r = zoo.train(name, **settings)
     assert r.optimum["accuracy"] > 0.99
     assert r.test_metrics["accuracy"] >= 0.95
     assert r.test_metrics["accuracy"] >= r.optimum["accuracy"] - 0.04
 
 
-@pytest.mark.parametrize("name", ["lstm_classifier", "transformer_classifier"])
-def test_text_classifiers_find_the_marker_tokens(name):
-    r = zoo.train(name)
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        # 2 and 1 epochs, not 5: test accuracy 0.995-0.999 (lstm_classifier) and 1.0
+        # (transformer_classifier, validation 1.0 after epoch 1) over seeds 0-2 (2-core
+        # AVX-512).
+        ("lstm_classifier", {"epochs": 2}),
+        ("transformer_classifier", {"epochs": 1}),
+    ],
+    ids=["lstm_classifier", "transformer_classifier"],
+)
+def test_text_classifiers_find_the_marker_tokens(name, settings):
+    r = zoo.train(name, **settings)
     assert r.optimum["accuracy"] == 1.0
     assert r.test_metrics["accuracy"] >= 0.95
 
@@ -44,9 +68,19 @@ def test_matrix_factorization_reaches_the_noise_floor():
     assert r.test_metrics["rmse"] <= 1.10 * noise_std
 
 
-@pytest.mark.parametrize("name", ["simple_rnn", "gru_classifier", "bilstm_classifier"])
-def test_recurrent_text_classifiers_find_the_marker_tokens(name):
-    assert zoo.train(name).test_metrics["accuracy"] >= 0.95
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("simple_rnn", {}),
+        # 3 and 2 epochs, not 5: test accuracy 1.0 over seeds 0-2 (2-core AVX-512); the
+        # validation accuracy reaches 1.0 in epoch 2.
+        ("gru_classifier", {"epochs": 3}),
+        ("bilstm_classifier", {"epochs": 2}),
+    ],
+    ids=["simple_rnn", "gru_classifier", "bilstm_classifier"],
+)
+def test_recurrent_text_classifiers_find_the_marker_tokens(name, settings):
+    assert zoo.train(name, **settings).test_metrics["accuracy"] >= 0.95
 
 
 def test_keras_convnet_approaches_bayes_accuracy():
@@ -55,22 +89,38 @@ def test_keras_convnet_approaches_bayes_accuracy():
 
 
 def test_resnet20_learns_cifar_shaped_images():
-    r = zoo.train("resnet20", samples=3000, epochs=5)
+    # Batch 32, 2 epochs of one_cycle to 0.003: test accuracy 0.960-0.985 over seeds 0-2,
+    # where batch 128 for 5 epochs at a constant 0.001 gave 0.69-0.92 (2-core AVX-512).
+    r = zoo.train(
+        "resnet20",
+        samples=3000,
+        epochs=2,
+        batch_size=32,
+        schedule="one_cycle",
+        learning_rate=0.003,
+    )
     assert r.keras_model.input_shape == (None, 32, 32, 3)
     assert r.test_metrics["accuracy"] >= 0.9
 
 
 def test_kws_cnn_tells_the_keywords_apart():
-    assert zoo.train("kws_cnn").test_metrics["accuracy"] >= 0.95
+    # 1000 clips for 3 epochs, not 3000 for 5 (generating the clips is much of the time):
+    # test accuracy 1.0 over seeds 0-2, validation 1.0 from epoch 2 (2-core AVX-512).
+    assert zoo.train("kws_cnn", samples=1000, epochs=3).test_metrics["accuracy"] >= 0.95
 
 
 def test_lstm_forecaster_approaches_the_noise_floor():
-    r = zoo.train("lstm_forecaster")
+    # 12 epochs of one_cycle to 0.01, not 20 constant at 0.003: test MSE 1.25-1.43 x the
+    # optimum over seeds 0-2 (the default: 1.30-1.42; 2-core AVX-512).
+    r = zoo.train("lstm_forecaster", epochs=12, schedule="one_cycle", learning_rate=0.01)
     assert r.test_metrics["mse"] <= 1.5 * r.optimum["mse"]
 
 
 def test_gpt_tiny_approaches_the_entropy_rate_and_samples_the_chain():
-    r = zoo.train("gpt_tiny")
+    # 2 epochs of cosine decay from 0.005, not 4 at a constant 0.002: test perplexity
+    # 1.023-1.040 x optimum over seeds 0-2 (the default: 1.031-1.044) and 0.96-0.99 of the
+    # samples likely (2-core AVX-512).
+    r = zoo.train("gpt_tiny", epochs=2, schedule="cosine", learning_rate=0.005)
     assert r.test_metrics["perplexity"] <= 1.06 * r.optimum["perplexity"]
     chain = zoo.load_dataset("language_modeling").truth["transitions"]
     tokens = zoo.generate(r.keras_model, [0], 300, seed=0)
@@ -80,7 +130,10 @@ def test_gpt_tiny_approaches_the_entropy_rate_and_samples_the_chain():
 
 
 def test_transformer_seq2seq_learns_to_reverse():
-    assert zoo.train("transformer_seq2seq").test_metrics["accuracy"] >= 0.99
+    # 2500 pairs for 4 epochs, not 5000 for 8: test accuracy 1.0 over seeds 0-2, validation
+    # 1.0 from epoch 3 (2-core AVX-512).
+    r = zoo.train("transformer_seq2seq", samples=2500, epochs=4)
+    assert r.test_metrics["accuracy"] >= 0.99
 
 
 @pytest.mark.parametrize("name, factor", [("ncf", 1.1), ("dcn", 1.2)])
@@ -90,5 +143,7 @@ def test_neural_recommenders_approach_the_noise_floor(name, factor):
 
 
 def test_two_tower_approaches_the_best_in_batch_recall():
-    r = zoo.train("two_tower")
+    # 6 epochs of cosine decay, not 8 constant: test recall@10 0.927-0.956 x the optimum
+    # over seeds 0-2 (the default: 0.915-0.942; 2-core AVX-512).
+    r = zoo.train("two_tower", epochs=6, schedule="cosine")
     assert r.test_metrics["recall_at_10"] >= 0.9 * r.optimum["recall_at_10"]
