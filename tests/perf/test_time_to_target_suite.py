@@ -228,18 +228,25 @@ def _fake_trial(calls):
     return run_trial
 
 
-def test_the_suite_never_judges_a_tuned_recipe_on_its_search_seed(tmp_path, monkeypatch):
-    """Through the CLI, as a user runs it: the cached winner was searched on seed 1."""
+def _tuned_suite(monkeypatch, out, entry: dict, repeat: int):
+    """`zoo bench --suite time-to-target --models mlp --tuned` with `entry` as mlp's cached
+    recipe and a fake trial: the CLI's result and the (seed, settings) of each trial."""
     from zoo.tuning import cache, trial
 
-    entry = {"settings": {"epochs": 3, "batch_size": 256}, "backend": "tensorflow", "seed": 1}
     monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: entry if m == "mlp" else None)
     calls: list = []
     monkeypatch.setattr(trial, "run_trial", _fake_trial(calls))
-    out = tmp_path / "ttt.jsonl"
-    args = ["bench", "--suite", "time-to-target", "--models", "mlp", "--tuned", "--repeat", "3"]
-    result = cli.invoke(app, [*args, "--output", str(out)])
+    args = ["bench", "--suite", "time-to-target", "--models", "mlp", "--tuned"]
+    result = cli.invoke(app, [*args, "--repeat", str(repeat), "--output", str(out)])
     assert result.exit_code == 0, result.output
+    return result, calls
+
+
+def test_the_suite_never_judges_a_tuned_recipe_on_its_search_seed(tmp_path, monkeypatch):
+    """Through the CLI, as a user runs it: the cached winner was searched on seed 1."""
+    entry = {"settings": {"epochs": 3, "batch_size": 256}, "backend": "tensorflow", "seed": 1}
+    out = tmp_path / "ttt.jsonl"
+    result, calls = _tuned_suite(monkeypatch, out, entry, repeat=3)
     tuned_seeds = [seed for seed, settings in calls if settings.get("batch_size") == 256]
     assert tuned_seeds == [0, 2]  # never seed 1, the search's
     records = perf_runner.read_records(out)
@@ -259,16 +266,9 @@ def test_the_suite_never_judges_a_tuned_recipe_on_its_search_seed(tmp_path, monk
 
 
 def test_a_tuned_twin_that_is_the_default_is_not_run(tmp_path, monkeypatch):
-    from zoo.tuning import cache, trial
-
     entry = {"settings": {"epochs": 3}, "backend": "tensorflow", "seed": 100}
-    monkeypatch.setattr(cache, "lookup", lambda m, d, b=None: entry if m == "mlp" else None)
-    calls: list = []
-    monkeypatch.setattr(trial, "run_trial", _fake_trial(calls))
     out = tmp_path / "same.jsonl"
-    args = ["bench", "--suite", "time-to-target", "--models", "mlp", "--tuned", "--repeat", "2"]
-    result = cli.invoke(app, [*args, "--output", str(out)])
-    assert result.exit_code == 0, result.output
+    _, calls = _tuned_suite(monkeypatch, out, entry, repeat=2)
     assert [seed for seed, _ in calls] == [0, 1]  # the default's runs only
     _, row = perf_target.summarize(perf_runner.read_records(out))
     assert row["status"] == "skipped" and row["same_as_default"] == "same as default"
