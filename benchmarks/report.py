@@ -181,8 +181,14 @@ def ab_section(stem: str, records: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def _names(result: dict, cases: list[str]) -> str:
+    """Cases as `model mode`, in the table's words."""
+    rows = {r["case"]: r for r in result["rows"]}
+    return ", ".join(f"{rows[c]['model']} {rows[c]['mode']}" if c in rows else c for c in cases)
+
+
 def _gate_line(result: dict, pct: float, repeats: int) -> str:
-    flagged = ", ".join(result["regressions"]) or "none"
+    flagged = _names(result, result["regressions"]) or "none"
     undecided = len(result["undecided"])
     return (
         f"At --fail-above {pct:g} with {repeats} repeats: {len(result['regressions'])} of "
@@ -196,7 +202,9 @@ def _agreement(full: dict, early: dict) -> str:
     missed = [c for c in slow if c not in early["regressions"]]
     return (
         f"Cases below 0.9x over all repeats: {len(slow)}; flagged with the fewer repeats: "
-        f"{len(slow) - len(missed)}" + (f" (missed: {', '.join(missed)})" if missed else "") + ".\n"
+        f"{len(slow) - len(missed)}"
+        + (f" (missed: {_names(full, missed)})" if missed else "")
+        + ".\n"
     )
 
 
