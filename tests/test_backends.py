@@ -194,6 +194,7 @@ def test_profile_on_another_backend_from_the_cli():
     assert bad.returncode == 2 and "Unknown backend 'mxnet'" in bad.stderr
 
 
+@pytest.mark.slow  # the script starts Python processes: about 5 s
 def test_the_gpu_script_is_valid_and_says_when_there_is_no_gpu(tmp_path):
     script = ROOT / "benchmarks" / "gpu.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0

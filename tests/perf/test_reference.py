@@ -62,6 +62,7 @@ def test_pipeline_mode_reads_a_real_dataset_and_needs_one():
         profiling.profile("mlp", mode="pipeline", steps=2)
 
 
+@pytest.mark.slow  # a real probe of graph against XLA: about 4 s
 def test_auto_xla_is_the_faster_by_a_probe_measured_once(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = zoo.train("linear_regression", epochs=1, samples=128, run=RunConfig(jit_compile="auto"))

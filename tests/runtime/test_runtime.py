@@ -95,6 +95,7 @@ def test_deterministic_runs_repeat_the_loss_history_to_the_last_digit():
 
 
 @pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo script is not installed")
+@pytest.mark.slow  # a `zoo train` process: about 7 s
 def test_threads_size_tensorflows_pools(tmp_path):
     proc = subprocess.run(
         [
