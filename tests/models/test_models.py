@@ -84,6 +84,8 @@ def _applications(name: str) -> bool:
 FEW_STEPS = _slow_where(NAMES, lambda n: _applications(n) or n in SLOW_STEPS)
 # Building and saving keras.applications' published architectures takes 2-3.5 s each.
 HEAVY_BUILDS = _slow_where(NAMES, _applications)
+# So does building keras-hub's at their published sizes (110M and 124M parameters).
+DEFAULT_BUILDS = _slow_where(NAMES, lambda n: _applications(n) or zoo.get_spec(n).family == "hub")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -93,7 +95,7 @@ def test_spec_defaults_match_factory_signature(name):
     assert {k: p.default for k, p in params.items()} == dict(spec.defaults)
 
 
-@pytest.mark.parametrize("name", HEAVY_BUILDS)
+@pytest.mark.parametrize("name", DEFAULT_BUILDS)
 def test_builds_with_defaults_output_shape_and_no_nan(name):
     spec = zoo.get_spec(name)
     model = zoo.create_model(name)  # the defaults build
