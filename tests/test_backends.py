@@ -54,6 +54,9 @@ def test_registry_wide_model_tests_pass_on_jax_without_tensorflow(tmp_path):
         [
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
             "tests/models/test_models.py",
+            # The fast tier of the model tests: the slow tier's heavy training steps run
+            # on JAX in `zoo bench --suite parity`, with every model of the registry.
+            *("-m", "not slow"),
             # keras.applications is Keras' own code, tested on JAX by Keras; its three
             # models would double this test's time. The keras-hub models are built on JAX
             # at their small sizes; at their published sizes (110M, 124M parameters) only

@@ -123,8 +123,10 @@ def test_a_few_steps_on_one_batch_lower_the_loss(name):
         run_eagerly=spec.family == "applications",
     )
     x, y = _batch(spec)
-    # Training-mode losses (batch normalization's moving averages lag behind at first).
-    losses = [float(model.train_on_batch(x, y)) for _ in range(10)]
+    # Training-mode losses (batch normalization's moving averages lag behind at first);
+    # keras.applications' eager steps take 1-1.5 s each, so they take 5.
+    steps = 5 if spec.family == "applications" else 10
+    losses = [float(model.train_on_batch(x, y)) for _ in range(steps)]
     assert np.isfinite(losses).all()
     assert losses[-1] < losses[0]
 

@@ -252,7 +252,7 @@ def test_a_real_search_from_the_command_line(fresh_cache, tmp_path):
             "--budget",
             "80s",
             "--max-trials",
-            "3",
+            "2",
             "--output",
             str(out),
         ],
