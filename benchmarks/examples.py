@@ -51,13 +51,17 @@ COLUMNS = "100"
 class Example:
     """One transcript: `id` (the pages' marker), `command` (as the page shows it, starting
     with `zoo`) and whether the transcript shows standard error (`stderr`: merged into
-    the output in the order it was written) or only standard output."""
+    the output in the order it was written) or only standard output. `setup`: `zoo`
+    commands run first in the same scratch folder (a model trained for the command to
+    read), recorded but not shown."""
 
     id: str
     command: str
     stderr: bool = False
+    setup: tuple[str, ...] = ()
 
 
+TRAIN_MLP = "zoo train mlp --samples 2048 --output runs/mlp"
 EXAMPLES = (
     Example("train-mlp", "zoo train mlp --epochs 2 --output runs/mlp", stderr=True),
     Example("tune-mlp", "zoo tune mlp --target accuracy=0.96 --budget 2m", stderr=True),
@@ -67,6 +71,8 @@ EXAMPLES = (
         "profile-seed_cnn-onnx",
         "zoo profile seed_cnn --inference --batch-sizes 1,8,32,128 --format onnx",
     ),
+    Example("export-mlp-onnx", "zoo export runs/mlp --format onnx", setup=(TRAIN_MLP,)),
+    Example("evaluate-mlp-int8", "zoo evaluate runs/mlp --quantize int8", setup=(TRAIN_MLP,)),
 )
 
 
@@ -113,15 +119,29 @@ def environment(env: dict[str, str]) -> dict[str, Any] | None:
     return json.loads(lines[-1]) if done.returncode == 0 and lines else None
 
 
+def _argv(command: str) -> list[str]:
+    return [sys.executable, "-m", "zoo", *shlex.split(command)[1:]]
+
+
 def run(e: Example) -> dict[str, Any]:
     """Runs the example's command once, in a scratch folder, and returns its record."""
     from zoo import record
 
-    argv = [sys.executable, "-m", "zoo", *shlex.split(e.command)[1:]]
+    argv = _argv(e.command)
     with tempfile.TemporaryDirectory(prefix=f"example-{e.id}-") as scratch:
         env = _scratch_env(Path(scratch) / "cache")
         work = Path(scratch) / "work"
         work.mkdir()
+        for command in e.setup:
+            subprocess.run(
+                _argv(command),
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
         start = time.perf_counter()
         done = subprocess.run(
             argv,
@@ -137,6 +157,7 @@ def run(e: Example) -> dict[str, Any]:
         measured = {
             "id": e.id,
             "command": e.command,
+            "setup": list(e.setup),
             "argv": argv[1:],
             "stderr": "merged" if e.stderr else "left out",
             "exit_code": done.returncode,

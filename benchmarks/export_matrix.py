@@ -54,7 +54,14 @@ def train_runs(root: Path) -> None:
 
 
 def run_case(kind: str, model: str, fmt: str, quantize: str, runs: str) -> dict:
-    """One case, in this process: the record to write."""
+    """One case, in this process: the record to write, stamped with the schema and the
+    provenance (command line, git commit, machine with its ISA flags, versions)."""
+    from zoo import record
+
+    return record.stamp(_measure(kind, model, fmt, quantize, runs), kind)
+
+
+def _measure(kind: str, model: str, fmt: str, quantize: str, runs: str) -> dict:
     from zoo import deploy, io
     from zoo.errors import ParityError, ZooError
 
@@ -79,6 +86,12 @@ def run_case(kind: str, model: str, fmt: str, quantize: str, runs: str) -> dict:
     return record
 
 
+def ratio_text(r: dict, unit: str) -> str:
+    from zoo.formatting import ratio_text
+
+    return ratio_text(r, unit)
+
+
 def _fmt(values: list, kind: str) -> list[str]:
     from zoo.formatting import format_column
 
@@ -88,6 +101,13 @@ def _fmt(values: list, kind: str) -> list[str]:
 def _pair(a, b, kind: str) -> str:
     x, y = _fmt([a, b], kind)
     return f"{x} -> {y}"
+
+
+def _speeds(r: dict) -> list[str]:
+    """The second version's speed over the first's at batch 1 and at the batch size, with
+    the interval and verdict of their interleaved turns (`zoo.deploy.verify.speedup`)."""
+    s = r.get("speedup")
+    return [ratio_text(s[k], "turns") if s else "-" for k in ("latency", "throughput")]
 
 
 def export_table(records: list[dict]) -> str:
@@ -102,6 +122,8 @@ def export_table(records: list[dict]) -> str:
         "size MB",
         "p50 ms, batch 1",
         "samples/s, batch 128",
+        "artifact/Keras speed, batch 1 [95% interval]",
+        "the same, batch 128",
         "weights in artifact",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -111,7 +133,7 @@ def export_table(records: list[dict]) -> str:
         cells = [r["model"], r["format"], r["quantize"] or "float32", r["status"]]
         if "metrics" not in r:
             reason = r["reason"].replace("|", "/")
-            lines.append("| " + " | ".join(cells + [reason] + [""] * 6) + " |")
+            lines.append("| " + " | ".join(cells + [reason] + [""] * 8) + " |")
             continue
         p = r["parity"]
         tol = "not checked" if p["tolerance"] is None else f"{p['tolerance']:.2g}"
@@ -126,6 +148,7 @@ def export_table(records: list[dict]) -> str:
             _pair(r["size_bytes"]["keras"] / 1e6, r["size_bytes"]["artifact"] / 1e6, "MB"),
             _pair(t["keras"]["p50_ms"], t["artifact"]["p50_ms"], "ms"),
             _pair(t["keras"]["samples_per_s"], t["artifact"]["samples_per_s"], "throughput"),
+            *_speeds(r),
             weights,
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -142,6 +165,8 @@ def quantize_table(records: list[dict]) -> str:
         "size MB",
         "p50 ms, batch 1",
         "samples/s, batch 256",
+        "int8/float32 speed, batch 1 [95% interval]",
+        "the same, batch 256",
         "quantized layers",
         "kept float32",
     ]
@@ -150,7 +175,7 @@ def quantize_table(records: list[dict]) -> str:
         if r["kind"] != "evaluate":
             continue
         if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['reason']} |" + " |" * 8)
+            lines.append(f"| {r['model']} | {r['reason']} |" + " |" * 10)
             continue
         m, t = r["headline"], r["timing"]
         f32, q = r["metrics"]["float32"][m], r["metrics"]["int8"][m]
@@ -164,6 +189,7 @@ def quantize_table(records: list[dict]) -> str:
             _pair(r["size_bytes"]["float32"] / 1e6, r["size_bytes"]["int8"] / 1e6, "MB"),
             _pair(t["float32"]["p50_ms"], t["int8"]["p50_ms"], "ms"),
             _pair(t["float32"]["samples_per_s"], t["int8"]["samples_per_s"], "throughput"),
+            *_speeds(r),
             str(len(r["report"]["quantized"])),
             ", ".join(r["report"]["kept_float"]) or "-",
         ]

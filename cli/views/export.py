@@ -7,6 +7,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from zoo.cli.render import Col, column, table
 
+from zoo.formatting import ratio_text
+
 
 def _side_by_side(title: str, r: dict, sides: list[str], labels: list[str]) -> RenderableType:
     """One row per measure, a column per version and the change from the first to the
@@ -35,6 +37,23 @@ def _side_by_side(title: str, r: dict, sides: list[str], labels: list[str]) -> R
         rows.append([name, *column(values, kind), change])
     cols = [Col(""), Col(labels[0], "number"), Col(labels[1], "number"), Col("change", "number")]
     return table(title, cols, rows)
+
+
+def speed_lines(r: dict, labels: list[str]) -> list[Text]:
+    """The speed of the second version over the first, from the interleaved turns, with
+    its interval and verdict (`zoo.deploy.verify.speedup`); none for a report without it."""
+    s = r.get("speedup")
+    if not s:
+        return []
+    lat, thr = s["latency"], s["throughput"]
+    batch = next(iter(r["timing"].values()))["batch_size"]
+    return [
+        Text(
+            f"Speed of {labels[1]} over {labels[0]} ({lat['confidence']:.0%} interval, "
+            f"{lat['repeats']} and {thr['repeats']} interleaved turns): batch 1 "
+            f"{ratio_text(lat, 'turns')}; batch {batch} {ratio_text(thr, 'turns')}"
+        )
+    ]
 
 
 def contract_view(c: dict) -> RenderableType:
@@ -76,6 +95,7 @@ def export_view(r: dict) -> RenderableType:
         bound = f"tolerance {p['tolerance']:.2g} x max(1, |output|)"
         verdict = f"{'outside' if p['failing'] else 'within'} {bound}"
     lines = [
+        *speed_lines(r, ["Keras", r["format"]]),
         Text(f"max |artifact - Keras| = {worst:.3g}: {verdict}"),
         Text(f"Weights stored in the artifact (MB): {_by_dtype(r['weight_bytes'])}"),
         Text(f"Wrote {r['artifact']} and its contract {r['contract_path']}"),
@@ -97,6 +117,7 @@ def quantized_view(r: dict) -> RenderableType:
     title = f"{r['model']} float32 vs {mode} on {r['dataset']} test ({n:,} examples)"
     better = "higher" if r["higher_is_better"] else "lower"
     lines = [
+        *speed_lines(r, ["float32", mode]),
         Text(
             f"{r['headline']}: {better} is better; max |{mode} - float32| output "
             f"difference {r['max_abs_diff']:.3g}"

@@ -197,6 +197,16 @@ def test_evaluate_quantize_int8_compares_with_float32(small_mlp_run):
     assert 0 < record["max_abs_diff"] < 1.0
     accuracy = {mode: m["accuracy"] for mode, m in record["metrics"].items()}
     assert abs(accuracy["int8"] - accuracy["float32"]) < 0.1
+    # the speed of int8 over float32, from the interleaved turns, with its interval
+    for key, turns in (("latency", 50), ("throughput", 10)):
+        s = record["speedup"][key]
+        assert s["repeats"] == turns and s["low"] <= s["ratio"] <= s["high"]
+        assert s["verdict"] in ("faster", "slower", "no difference detected")
+    shown = runner.invoke(app, ["evaluate", str(small_mlp_run), "--quantize", "int8"])
+    assert shown.exit_code == 0, shown.output
+    assert "Speed of int8 over float32 (95% interval, 50 and 10 interleaved turns)" in " ".join(
+        shown.output.split()
+    )
 
 
 def test_a_model_without_quantizable_layers_is_refused():

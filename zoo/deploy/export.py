@@ -60,6 +60,7 @@ class ExportResult:
     size_bytes: dict[str, int] = field(default_factory=dict)  # "keras" (.keras), "artifact"
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # the same two
     timing: dict[str, verify.Timing] = field(default_factory=dict)
+    speedup: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact over Keras
     parity: verify.Parity = field(default_factory=lambda: verify.Parity([], [], None))
     weight_bytes: dict[str, int] = field(default_factory=dict)  # the artifact's, by dtype
 
@@ -312,4 +313,5 @@ def _compare(
     }
     result.weight_bytes = runtimes.weight_dtypes(result.artifact, result.format)
     result.timing = verify.interleaved_timing(calls, x, batch_size, repeats)
+    result.speedup = verify.speedup(result.timing["keras"], result.timing["artifact"])
     return result

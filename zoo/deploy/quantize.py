@@ -104,6 +104,7 @@ class QuantizedEvaluation:
     metrics: dict[str, dict[str, float]]  # "float32" and the mode
     size_bytes: dict[str, int]  # the .keras file of each
     timing: dict[str, Any]  # verify.Timing of each, measured interleaved
+    speedup: dict[str, dict[str, Any]]  # the quantized model over float32 (verify.speedup)
     max_abs_diff: float  # between the two models' outputs
     report: QuantizeReport
     headline: str  # the task's headline metric
@@ -136,6 +137,7 @@ def evaluate_quantized(
         k: verify.task_metrics(src.task, src.data.y_test, o, eval_batch) for k, o in outputs.items()
     }
     diff = verify.parity(outputs["float32"], outputs[mode], mode).max_abs_diff
+    timing = verify.interleaved_timing(calls, src.data.x_test, batch_size, repeats)
     return QuantizedEvaluation(
         model=src.spec.name,
         mode=mode,
@@ -143,7 +145,8 @@ def evaluate_quantized(
         num_examples=src.data.num_test,
         metrics=metrics,
         size_bytes={"float32": verify.keras_bytes(src.net), mode: verify.keras_bytes(twin)},
-        timing=verify.interleaved_timing(calls, src.data.x_test, batch_size, repeats),
+        timing=timing,
+        speedup=verify.speedup(timing["float32"], timing[mode]),
         max_abs_diff=max(diff),
         report=report,
         headline=src.task.headline,

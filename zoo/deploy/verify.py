@@ -1,7 +1,8 @@
 """Checking an artifact against the Keras model it came from, in one process: outputs
 (max abs difference against a tolerance derived from the dtype), the task metric of both,
-and batch-1 latency and batch throughput of both, measured interleaved (A B A B...), so
-that a change in the machine's load hits both alike.
+and batch-1 latency and batch throughput of both, measured interleaved (A B, B A...), so
+that a change in the machine's load hits both alike, and the speed of one over the other
+from those paired turns with its confidence interval and verdict (`speedup`).
 
 Tolerances (docs/export.md): a float32 artifact computes the same arithmetic in another
 kernel library, which reorders sums; the bound is FLOAT32_ULPS float32 epsilons relative
@@ -16,13 +17,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo import io
+from zoo import io, stats
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)  # 2^-23
 FLOAT32_ULPS = 2**10  # sqrt of 2^20 terms: the typical growth of a reordered sum's error
@@ -36,12 +37,17 @@ def tolerance(quantize: str | None) -> float:
 
 @dataclass
 class Timing:
-    """Batch-1 latency percentiles and throughput at `batch_size`."""
+    """Batch-1 latency percentiles and throughput at `batch_size`, with the samples they
+    come from: `latency_s` (one batch-1 call each) and `batch_s` (one call at `batch_size`
+    each), in the order they ran, so that two Timings of one `interleaved_timing` pair up by
+    position (`speedup`). The samples stay out of the JSON."""
 
     p50_ms: float
     p99_ms: float
     samples_per_s: float
     batch_size: int
+    latency_s: list[float] = field(default_factory=list, repr=False, metadata={"json": False})
+    batch_s: list[float] = field(default_factory=list, repr=False, metadata={"json": False})
 
     def to_dict(self) -> dict[str, Any]:
         return io.to_jsonable(self)
@@ -111,29 +117,56 @@ def task_metrics(
 def interleaved_timing(
     calls: dict[str, Callable[[Any], Any]], x: Any, batch_size: int, repeats: int = 50
 ) -> dict[str, Timing]:
-    """Batch-1 latency (p50, p99) and throughput at `batch_size` of each call, timed in
-    turn (A B A B...) after one warm-up call each."""
+    """Batch-1 latency (p50, p99) and throughput at `batch_size` of each call, after one
+    warm-up call each, timed in turns whose order alternates (A B, B A, A B...), so that a
+    drift in the machine's speed hits every call alike and each turn pairs its calls."""
     one, batch = slice_inputs(x, 0, 1), slice_inputs(x, 0, batch_size)
     batch_size = num_rows(batch)
     for call in calls.values():
         call(one), call(batch)
-    latency = {k: [] for k in calls}
-    for _ in range(repeats):
-        for k, call in calls.items():
-            latency[k].append(_seconds(call, one))
-    through = {k: [] for k in calls}
-    for _ in range(max(repeats // 5, 3)):
-        for k, call in calls.items():
-            through[k].append(_seconds(call, batch))
+    latency = _turns(calls, one, repeats)
+    through = _turns(calls, batch, max(repeats // 5, 3))
     return {
         k: Timing(
             p50_ms=1e3 * float(np.percentile(latency[k], 50)),
             p99_ms=1e3 * float(np.percentile(latency[k], 99)),
             samples_per_s=batch_size / statistics.median(through[k]),
             batch_size=batch_size,
+            latency_s=latency[k],
+            batch_s=through[k],
         )
         for k in calls
     }
+
+
+def _turns(calls: dict[str, Callable[[Any], Any]], x: Any, turns: int) -> dict[str, list[float]]:
+    """`turns` timed calls of each on `x`, the order reversed every other turn."""
+    seconds: dict[str, list[float]] = {k: [] for k in calls}
+    order = list(calls)
+    for i in range(turns):
+        for k in order if i % 2 == 0 else order[::-1]:
+            seconds[k].append(_seconds(calls[k], x))
+    return seconds
+
+
+def speedup(
+    a: Timing, b: Timing, confidence: float = stats.CONFIDENCE
+) -> dict[str, dict[str, Any]]:
+    """B's speed over A's from one `interleaved_timing`: `latency` (A's batch-1 time over
+    B's, above 1 where B answers sooner) and `throughput` (at the batch size), each the
+    geometric mean of the per-turn ratios with its interval, verdict, the turns it rests
+    on and, where undecided, the turns that would decide it (`zoo.stats.paired`)."""
+
+    def ratio(ta: list[float], tb: list[float]) -> dict[str, Any]:
+        r = stats.paired([1 / t for t in ta], [1 / t for t in tb], confidence)
+        return {
+            "ratio": r.ratio,
+            **{k[1:]: v for k, v in r.fields("").items()},
+            "repeats": r.repeats,
+            "confidence": confidence,
+        }
+
+    return {"latency": ratio(a.latency_s, b.latency_s), "throughput": ratio(a.batch_s, b.batch_s)}
 
 
 def _seconds(call, x) -> float:
