@@ -46,9 +46,15 @@ COMMANDS = {
     "--fail-above 5 --output benchmarks/results/ab-same-cpu.jsonl",
     "ab-one-core-cpu": "zoo bench --suite quick --repeat 10 --against "
     "benchmarks/one-core-python --fail-above 10 --output benchmarks/results/ab-one-core-cpu.jsonl",
+    "ab-same-cpu-epyc": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
+    "--fail-above 5 --output benchmarks/results/ab-same-cpu-epyc.jsonl",
 }
 # The --fail-above each A/B run was gated at, and the fewer repeats it is also judged on.
-AB_GATES = {"ab-same-cpu": (5.0, None), "ab-one-core-cpu": (10.0, 5)}
+AB_GATES = {
+    "ab-same-cpu": (5.0, None),
+    "ab-one-core-cpu": (10.0, 5),
+    "ab-same-cpu-epyc": (5.0, None),
+}
 
 HEADER = """\
 # Measured results
