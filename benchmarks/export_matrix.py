@@ -86,12 +86,6 @@ def _measure(kind: str, model: str, fmt: str, quantize: str, runs: str) -> dict:
     return record
 
 
-def ratio_text(r: dict, unit: str) -> str:
-    from zoo.formatting import ratio_text
-
-    return ratio_text(r, unit)
-
-
 def _fmt(values: list, kind: str) -> list[str]:
     from zoo.formatting import format_column
 
@@ -106,6 +100,8 @@ def _pair(a, b, kind: str) -> str:
 def _speeds(r: dict) -> list[str]:
     """The second version's speed over the first's at batch 1 and at the batch size, with
     the interval and verdict of their interleaved turns (`zoo.deploy.verify.speedup`)."""
+    from zoo.formatting import ratio_text
+
     s = r.get("speedup")
     return [ratio_text(s[k], "turns") if s else "-" for k in ("latency", "throughput")]
 
