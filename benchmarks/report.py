@@ -38,10 +38,11 @@ COMMANDS = {
     "reference-cpu": "zoo bench --suite reference --output benchmarks/results/reference-cpu.jsonl",
     "quantization-cpu": "zoo bench --suite quantization "
     "--output benchmarks/results/quantization-cpu.jsonl",
-    "time-to-target-cpu": "zoo bench --suite time-to-target --tuned --repeat 3 "
+    "time-to-target-cpu": "zoo bench --suite time-to-target --tuned --repeat 5 "
     "--output benchmarks/results/time-to-target-cpu.jsonl",
-    "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json, then "
-    "python -m benchmarks.report --add-tune search.json",
+    "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
+    "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
+    "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
     "ab-same-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
     "--fail-above 5 --output benchmarks/results/ab-same-cpu.jsonl",
     "ab-one-core-cpu": "zoo bench --suite quick --repeat 10 --against "
