@@ -283,11 +283,23 @@ def _target_line(t: dict[str, Any], epochs: int) -> str:
             f"{render.plural(epochs, 'epoch')} ({best}); raise --epochs or try `zoo tune`."
         )
     test = "" if t["test_metric"] is None else f"; test {t['metric']} {t['test_metric']:.4g}"
-    return (
+    line = (
         f"Reached {goal} on the validation split in {t['time_to_target_s']:.1f} s from the "
         f"command's start ({t['train_time_to_target_s']:.1f} s training), "
         f"{t['steps_to_target']} steps = {t['epochs_to_target']:g} epochs{test}."
     )
+    return line if not t.get("phases") else f"{line}\n{phases_line(t['phases'])}"
+
+
+def phases_line(phases: dict[str, float | None]) -> str:
+    """Where the time to target went: each phase of `zoo.training.target.PHASES` that
+    was measured, in seconds (compilation inside training where it could not be told)."""
+    from zoo.training.target import PHASES
+
+    parts = [f"{PHASES[k]} {v:.1f} s" for k, v in phases.items() if v is not None]
+    if phases.get("compile_s") is None:
+        parts.append("(compilation inside training: one execution)")
+    return "Where the time went: " + ", ".join(parts) + "."
 
 
 def _interrupted(output: Path | None, resume: bool) -> None:

@@ -66,6 +66,31 @@ def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_
     assert again.metrics["accuracy"] == pytest.approx(r.test_metrics["accuracy"], abs=1e-6)
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["target"]["steps_to_target"] == t["steps_to_target"]
+    # Where the time went: every phase measured, and together they are the whole time.
+    phases = saved["target"]["phases"]
+    assert set(phases) == set(ztarget.PHASES)
+    assert sum(v for v in phases.values() if v is not None) == pytest.approx(
+        t["time_to_target_s"], abs=0.01
+    )
+    assert all(phases[k] > 0 for k in ("start_s", "data_s", "build_s", "train_s", "checks_s"))
+    assert phases["compile_s"] is not None and phases["compile_s"] >= 0  # many executions
+    assert phases["train_s"] + phases["compile_s"] <= t["train_time_to_target_s"] + 1e-3
+
+
+def test_the_breakdown_splits_the_first_execution_into_compilation_and_a_step():
+    marks = {"imported": 3.0, "data": 3.5, "built": 4.5, "xla_probe_s": 0.25}
+    # 10 steps in 5 executions of 2: the first took 2.4 s, the other four 0.1 s each.
+    at = {"steps_s": 2.8, "first_s": 2.4, "first_steps": 2, "steps_run": 10, "checks_s": 0.5}
+    phases = ztarget.breakdown(9.0, marks, at)
+    assert phases["start_s"] == 3.0 and phases["data_s"] == 0.5
+    assert phases["build_s"] == 0.75 and phases["xla_probe_s"] == 0.25
+    assert phases["compile_s"] == pytest.approx(2.3)  # 2.4 s less two steps of 0.05 s
+    assert phases["train_s"] == pytest.approx(0.5) and phases["checks_s"] == 0.5
+    assert phases["other_s"] == pytest.approx(9.0 - 7.8)
+    # One execution only: compilation cannot be told from the step, and is not made up.
+    one = ztarget.breakdown(6.0, {**marks, "xla_probe_s": None}, {**at, "steps_run": 2})
+    assert one["compile_s"] is None and one["train_s"] == 2.8 and one["build_s"] == 1.0
+    assert one["other_s"] == pytest.approx(6.0 - 3.0 - 0.5 - 1.0 - 2.8 - 0.5)
 
 
 def test_an_unreached_target_is_recorded_without_times():
@@ -92,6 +117,8 @@ def test_the_command_line_says_when_the_target_was_reached():
     )
     assert r.exit_code == 0, r.output
     assert "Reached mse=1e+09 on the validation split in" in r.output
+    assert "Where the time went: process start and imports" in r.output
+    assert "data loading and preparation" in r.output and "training" in r.output
     assert "1 epochs" in r.output or "= 1 epochs" in r.output
     bad = CliRunner().invoke(app, ["train", "mlp", "--target", "rmse=0.5"])
     assert bad.exit_code == 2 and "report accuracy, loss" in bad.output

@@ -107,7 +107,11 @@ class TargetCheck(keras.callbacks.Callback):
 
     Times: `time_to_target_s` counts from `started` (a `time.time()`, the command's start:
     imports, data loading and compilation included); `train_time_to_target_s` counts the
-    time inside `fit` without the validation passes."""
+    time inside `fit` without the validation passes. Each check also keeps what the
+    breakdown of that time needs (`zoo.training.target.breakdown`): the seconds inside
+    training steps (`steps_s`: each execution from `on_train_batch_begin` to `_end`), the
+    first execution's (`first_s`, which holds the compilation) and its steps, the steps run
+    in this process, and the seconds of validation passes (`checks_s`)."""
 
     def __init__(
         self,
@@ -125,6 +129,8 @@ class TargetCheck(keras.callbacks.Callback):
         self.checks: list[dict[str, Any]] = []
         self.reached_at: dict[str, Any] | None = None
         self._eval_s, self._test_t0 = 0.0, None
+        self._first_step = self.step  # where this process started (after a resume)
+        self._steps_s, self._batch_t0, self._first = 0.0, None, None
 
     def on_train_begin(self, logs=None):
         self._fit_t0 = time.perf_counter()
@@ -140,11 +146,19 @@ class TargetCheck(keras.callbacks.Callback):
             self._eval_s += time.perf_counter() - self._test_t0
             self._test_t0 = None
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_t0 = time.perf_counter()
+
     def on_train_batch_end(self, batch, logs=None):
         # Keras reports the last step of a steps_per_execution chunk as if it were whole,
         # also for the shorter last chunk of an epoch.
         before = self.step
         self.step = self._epoch_step0 + min(batch + 1, self.steps_per_epoch)
+        if self._batch_t0 is not None:
+            seconds = time.perf_counter() - self._batch_t0
+            self._steps_s += seconds
+            if self._first is None:  # the first execution: tracing and compilation
+                self._first = (seconds, self.step - self._first_step)
         if self.eval_every and self.step // self.eval_every > before // self.eval_every:
             self._evaluate()
 
@@ -178,6 +192,11 @@ class TargetCheck(keras.callbacks.Callback):
             "value": value,
             "time_s": time.time() - self.started,
             "train_time_s": train_s,
+            "steps_s": self._steps_s,
+            "first_s": self._first[0] if self._first else None,
+            "first_steps": self._first[1] if self._first else None,
+            "steps_run": self.step - self._first_step,
+            "checks_s": self._eval_s,
         }
         self.checks.append(check)
         if self.reached_at is None and self.target.reached(value):

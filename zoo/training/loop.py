@@ -136,9 +136,15 @@ class _Fitted:
 
 
 def _train(request: TrainRequest) -> TrainResult:
+    # Where the time to a target goes (`zoo.training.target.breakdown`): seconds from the
+    # command's start. The framework's import counts with the start.
+    import keras  # noqa: F401
+
+    marks = {"imported": time.time() - request.started}
     job = _prepare(request)
+    marks["data"] = time.time() - request.started
     with runtime.apply(job.run, job.config.seed) as resolved:
-        fitted = _fit(job, resolved)
+        fitted = _fit(job, resolved, marks)
     result = _result(job, fitted, resolved)
     checkpoint.write_run(job.folder, result, fitted.net, request.tensorboard)
     checkpoint.finish(job.folder)
@@ -232,10 +238,14 @@ def _load_data(request: TrainRequest, spec, task: tasks.Task, overrides: dict) -
     )
 
 
-def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
-    """Builds, fits and evaluates the model; `resolved` gains what really ran."""
+def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitted:
+    """Builds, fits and evaluates the model; `resolved` gains what really ran, `marks`
+    when the model was built."""
     strategy = resolved.pop("strategy_object", None)
     net = _build_for_run(job, resolved, strategy)
+    marks["built"] = time.time() - job.request.started
+    if "jit_probe" in resolved:
+        marks["xla_probe_s"] = resolved["jit_probe"]["seconds"]
     checkpoint.write_recipe(job.folder, _as_run(job.asked, resolved))
     # Under XLA a last, smaller batch would compile a second program every epoch.
     drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.config.batch_size
@@ -255,7 +265,8 @@ def _fit(job: _Job, resolved: dict[str, Any]) -> _Fitted:
         return_dict=True,
         verbose=0,
     )
-    return _Fitted(net, history, best_epoch, test, seconds, _target_record(callbacks, test))
+    target = _target_record(callbacks, test, marks)
+    return _Fitted(net, history, best_epoch, test, seconds, target)
 
 
 def _as_run(asked: RecipeFile, resolved: dict[str, Any]) -> RecipeFile:
@@ -265,12 +276,12 @@ def _as_run(asked: RecipeFile, resolved: dict[str, Any]) -> RecipeFile:
     return dataclasses.replace(asked, run=run)
 
 
-def _target_record(callbacks, test: dict[str, Any]) -> dict[str, Any] | None:
+def _target_record(callbacks, test: dict[str, Any], marks) -> dict[str, Any] | None:
     check = callbacks.target
     if check is None:
         return None
     metrics = {k: float(v) for k, v in test.items()}
-    return ztarget.record(check.target, check.reached_at, check.checks, metrics)
+    return ztarget.record(check.target, check.reached_at, check.checks, metrics, marks)
 
 
 def _steps_per_epoch(job: _Job, drop: bool) -> int:
@@ -284,7 +295,9 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
 
     run = job.run
     if run.jit_compile == "auto" and strategy is None and keras.backend.backend() == "tensorflow":
-        run, resolved["jit_probe"] = _probe_jit(job)
+        t0 = time.perf_counter()
+        run, probe = _probe_jit(job)
+        resolved["jit_probe"] = {**probe, "seconds": round(time.perf_counter() - t0, 4)}
     total_steps = job.config.epochs * -(-len(job.split.y) // job.config.batch_size)
     net = _build(job.spec, job.task, job.config, run, total_steps)
     resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled

@@ -71,15 +71,65 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
     return Target(metric, value)
 
 
+# Where the time to target went, in the order it is spent (`breakdown`).
+PHASES = {
+    "start_s": "process start and imports",
+    "data_s": "data loading and preparation",
+    "build_s": "model build",
+    "xla_probe_s": "XLA probe",
+    "compile_s": "compilation",
+    "train_s": "training",
+    "checks_s": "target checks",
+    "other_s": "other",
+}
+
+
+def breakdown(total_s: float, marks: dict[str, float], at: dict[str, Any]) -> dict[str, Any]:
+    """`total_s` (the time to target, from the command's start) split into PHASES.
+
+    `marks` are seconds from the start: `imported` (the framework imported), `data` (the
+    data loaded and split), `built` (the model built and compiled, `xla_probe_s` of it in
+    the XLA probe where one ran). `at` is the check that reached the target, with the
+    seconds inside training steps (`steps_s`), the first execution's (`first_s`, over
+    `first_steps` steps), the steps run (`steps_run`) and the validation passes'
+    (`checks_s`).
+
+    Compilation is what the first execution took beyond the steady step time of the
+    executions after it, times its steps; with one execution only it cannot be told from
+    training (`compile_s` None, inside `train_s`). `other_s` is the rest: inside `fit`
+    but outside steps and checks (epoch boundaries, callbacks, checkpoint writes) and the
+    zoo's own setup between the phases.
+    """
+    probe = marks.get("xla_probe_s") or 0.0
+    steps_s, first_s = at["steps_s"], at["first_s"]
+    compile_s = None
+    if first_s is not None and at["steps_run"] > at["first_steps"]:
+        steady = (steps_s - first_s) / (at["steps_run"] - at["first_steps"])
+        compile_s = max(0.0, first_s - at["first_steps"] * steady)
+    out = {
+        "start_s": marks["imported"],
+        "data_s": marks["data"] - marks["imported"],
+        "build_s": marks["built"] - marks["data"] - probe,
+        "xla_probe_s": marks.get("xla_probe_s"),
+        "compile_s": compile_s,
+        "train_s": steps_s - (compile_s or 0.0),
+        "checks_s": at["checks_s"],
+    }
+    out["other_s"] = total_s - sum(v for v in out.values() if v is not None)
+    return {k: None if v is None else round(v, 4) for k, v in out.items()}
+
+
 def record(
     target: Target,
     reached_at: dict[str, Any] | None,
     checks: list[dict[str, Any]],
     test_metrics: dict[str, float] | None,
+    marks: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The `target` entry of result.json. `checks` are the checks made (step, epoch,
-    validation value, time_s, train_time_s); `reached_at` is the one that reached the
-    target (None: never reached, and the times are None, not a number)."""
+    validation value, time_s, train_time_s and what `breakdown` needs); `reached_at` is
+    the one that reached the target (None: never reached, and the times are None, not a
+    number). With `marks` (see `breakdown`), `phases` says where the time to target went."""
     values = [c["value"] for c in checks if c["value"] is not None]
     best = None
     if values:
@@ -96,6 +146,9 @@ def record(
         "epochs_to_target": at.get("epoch"),
         "best_validation": best,
         "checks": len(checks),
+        "phases": (
+            breakdown(at["time_s"], marks, at) if reached_at and marks is not None else None
+        ),
         "test_metric": (test_metrics or {}).get(target.metric) if reached_at else None,
         "history": checks,
     }
