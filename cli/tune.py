@@ -66,6 +66,18 @@ Seed = Annotated[
     ),
 ]
 
+Task = Annotated[
+    str | None,
+    typer.Option(
+        help="Race the zoo's models of this task (those not tagged large) instead of "
+        "tuning one: each is searched in turn, and the fastest to the target wins."
+    ),
+]
+Models = Annotated[
+    str | None,
+    typer.Option(help="Race these models (comma-separated, one task) instead of tuning one."),
+]
+
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
 
@@ -95,15 +107,40 @@ def tune(
     data_dir: options.DataDir = None,
     device: X.device = None,
     backends: Backends = None,
+    task: Task = None,
+    models: Models = None,
     show: Show = False,
     output: Output = None,
     resume: Resume = False,
     as_json: options.Json = False,
 ) -> None:
-    """Find the execution settings and recipe that reach a target fastest on this machine."""
+    """Find the execution settings and recipe that reach a target fastest on this machine
+    (with --task or --models: the model too)."""
     with render.errors():
         if show:
             return _show_cached(name, as_json)
+        if task is not None or models is not None:
+            for given, flag in (
+                (name, "model NAME"),
+                (backends, "--backends"),
+                (resume, "--resume"),
+            ):
+                if given:
+                    raise InvalidArgumentError(
+                        f"A race of models (--task, --models) takes no {flag}.",
+                        "Leave it out, or tune one model with `zoo tune NAME`.",
+                    )
+            search = dict(
+                target=target,
+                budget=budget,
+                dataset=dataset,
+                max_trials=max_trials,
+                seed=seed,
+                samples=samples,
+                data_dir=data_dir,
+                device=device,
+            )
+            return _race(task, models, search, output, as_json)
         _check(name, target)
         if resume and output is None:
             raise InvalidArgumentError(
@@ -135,6 +172,55 @@ def tune(
         render.print_json(result)
     else:
         _show(result, dataset, output)
+
+
+def _race(task, models, search: dict, output, as_json) -> None:
+    """`zoo tune --task T` / `--models a,b`: the race of models (`zoo.tuning.race`);
+    `search` holds the search options shared with one model's search."""
+    from zoo.tuning import race as zrace
+
+    names = zrace.race_models(task, models.split(",") if models is not None else None)
+    target, dataset, seed, device = (search[k] for k in ("target", "dataset", "seed", "device"))
+    if target is None:
+        raise InvalidArgumentError(
+            "A race of models runs to a target, and none was given.",
+            "Pass --target METRIC=VALUE, e.g. --target accuracy=0.9",
+        )
+    budget_s = parse_budget(search["budget"])
+    _keras.import_quietly()
+    result = zrace.race(
+        target=target,
+        models=names,
+        dataset=dataset,
+        budget_s=budget_s,
+        max_trials=search["max_trials"],
+        seed=seed,
+        samples=search["samples"],
+        data_dir=search["data_dir"],
+        **({} if device is None else {"device": device}),
+        on_trial=tune_view.race_trial_done,
+    )
+    if output is not None:
+        _write(output, result)
+    if as_json:
+        return render.print_json(result)
+    render.show(tune_view.race_table(result))
+    winner = result.get("winner")
+    if winner is None:
+        render.err.print("No model reached the target. Raise --budget or lower the target.")
+        return None
+    flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
+    again = f"zoo train {winner['model']}{flag} --tuned --target {target}"
+    if output is not None:
+        again += f", or zoo train --recipe {winner_path(output)}"
+    render.err.print(
+        f"{winner['model']} reached {target} fastest, in {winner['time_to_target_s']:.1f} s "
+        f"(one run, on the search seed {seed}; `zoo bench --suite time-to-target --tuned` "
+        f"judges it on other seeds). Train with it: {again}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return None
 
 
 def beside(output: Path, suffix: str) -> Path:

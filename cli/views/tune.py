@@ -79,10 +79,11 @@ def _trial_outcome(row: dict[str, Any]) -> str:
     return f"reached in {row['time_to_target_s']:.1f} s ({row['epochs_to_target']:g} epochs)"
 
 
-def tune_trial_done(stage: str, row: dict[str, Any]) -> None:
-    """`zoo tune`'s line on stderr as each trial finishes."""
+def tune_trial_done(stage: str, row: dict[str, Any], model: str = "") -> None:
+    """`zoo tune`'s line on stderr as each trial finishes (in a race: the model's first)."""
+    lead = f"{model:22} " if model else ""
     err.print(
-        escape(f"{stage:9} {settings_text(row['settings'])}: {_trial_outcome(row)}")
+        escape(f"{lead}{stage:9} {settings_text(row['settings'])}: {_trial_outcome(row)}")
         + f" ({row.get('wall_s') or 0:.0f} s)",
         soft_wrap=True,
         highlight=False,
@@ -184,4 +185,44 @@ def tuned_table(entries: Sequence[dict[str, Any]]) -> RenderableType:
             Col("settings", "text"),
         ],
         rows,
+    )
+
+
+def race_trial_done(model: str, stage: str, row: dict[str, Any]) -> None:
+    """`zoo tune --task/--models`' line on stderr as each trial finishes."""
+    tune_trial_done(stage, row, model)
+
+
+def race_table(result: dict[str, Any]) -> RenderableType:
+    """The race: each model's fastest time to target (its winner) beside its default
+    route's, fastest first; the models that could not run say why."""
+    rows = sorted(
+        result["models"],
+        key=lambda r: (r.get("time_to_target_s") is None, r.get("time_to_target_s") or 0),
+    )
+    winner = (result.get("winner") or {}).get("model")
+    metric = result["target"].partition("=")[0]
+    return table(
+        f"race on {result['dataset']}: time to {result['target']} (validation)",
+        [
+            Col(""),
+            Col("model"),
+            Col("time s", "s"),
+            Col("default route s", "s"),
+            Col(f"test {metric}", "value"),
+            Col("trials", "count"),
+            Col("status", "text"),
+        ],
+        [
+            [
+                "winner" if r["model"] == winner else "",
+                r["model"],
+                r.get("time_to_target_s"),
+                r.get("default_time_to_target_s"),
+                r.get("test_metric"),
+                r.get("trials"),
+                r["status"] if r["status"] != "skipped" else f"skipped: {r['reason']}",
+            ]
+            for r in rows
+        ],
     )

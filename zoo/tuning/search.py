@@ -87,6 +87,7 @@ class _Search:
     backends: tuple[str, ...]  # the Keras backends measured; the first is the default
     on_trial: Callable[[str, dict[str, Any]], None]
     fit_examples: int = 0
+    beat_s: float | None = None  # a time to target to race besides the search's own best
     results: ResultsFile | None = None  # where each trial goes as it ends
     kept: dict[str, dict] = dataclasses.field(default_factory=dict)  # resumed: key -> row
     execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -111,6 +112,7 @@ def tune(
     on_trial: Callable[[str, dict[str, Any]], None] | None = None,
     trials: str | Path | None = None,
     resume: bool = False,
+    beat_s: float | None = None,
 ) -> dict[str, Any]:
     """Finds the execution settings and recipe that reach `target` fastest on this
     machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
@@ -119,7 +121,9 @@ def tune(
     process's). `on_trial(stage, record)` hears of each trial. `trials`: a results file
     (`zoo.results`) each trial is appended to as it ends; `resume`: go on with the search
     in it, taking the trials it holds instead of running them again (the budget counts
-    from now).
+    from now). `beat_s`: a time to target found before (another model's, in a race of
+    models, `zoo.tuning.race`): every recipe trial races it as it races this search's
+    own best.
 
     Raises:
         ZooError: a bad argument, or a trials file that exists without `resume` or holds
@@ -128,6 +132,8 @@ def tune(
     search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
     search.backends = _check_backends(backends)
     check_positive("max_trials", max_trials)
+    check_positive("beat_s", beat_s, float, optional=True)
+    search.beat_s = beat_s
     if trials is not None:
         search.results, search.kept = _trials_file(search, trials, resume)
     fastest, batches = _execution_stage(search)
@@ -486,12 +492,11 @@ def _recipe_stage(
             continue  # the same recipe and epochs, only faster: it would miss the target too
         seen.append(settings)
         best = _best(search.trials)
+        times = [t for t in (best and best["time_to_target_s"], search.beat_s) if t]
         limit = search.left()
-        if best is not None:  # race: past the best time (and a margin) it cannot win
-            limit = min(limit, best["time_to_target_s"] + MARGIN_S + _startup(search))
-        row = _trial(
-            search, "recipe", settings, target=True, timeout_s=limit, racing=best is not None
-        )
+        if times:  # race: past the best time (and a margin) it cannot win
+            limit = min(limit, min(times) + MARGIN_S + _startup(search))
+        row = _trial(search, "recipe", settings, target=True, timeout_s=limit, racing=bool(times))
         search.trials.append(row)
 
 
