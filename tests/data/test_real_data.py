@@ -129,7 +129,7 @@ def _write_idx(folder: Path, prefix: str, n: int, rng, gz: bool):
 
 
 @pytest.mark.slow
-def test_prepare_fashion_mnist_from_the_original_files_then_train(tmp_path):
+def test_prepare_fashion_mnist_from_the_original_files_then_train(tmp_path, monkeypatch):
     if FASHION.is_dir():
         source = FASHION  # the real files, gzipped by Debian (other checksums than TFDS's)
     else:
@@ -147,6 +147,16 @@ def test_prepare_fashion_mnist_from_the_original_files_then_train(tmp_path):
     assert int(ds.cardinality()) == 10000
     data = zoo.load_dataset("image_classification", "fashion_mnist", data_dir=data_dir, samples=512)
     assert data.x_train.shape == (512, 28, 28, 1) and len(data.y_test) == 10000
+    # A full read is cached decoded (zoo.data.decoded); the next read gives the same arrays.
+    from zoo.data import decoded
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    full = zoo.load_dataset("image_classification", "fashion_mnist", data_dir=data_dir)
+    key = decoded.fingerprint(prepare.status("fashion_mnist", data_dir)["path"])
+    assert key is not None and decoded.path("fashion_mnist", key).is_file()
+    again = zoo.load_dataset("image_classification", "fashion_mnist", data_dir=data_dir)
+    assert np.array_equal(full.x_train, again.x_train) and np.array_equal(full.y_test, again.y_test)
+    assert np.array_equal(full.x_train[:512], data.x_train)  # the cap is the same first rows
 
 
 @pytest.mark.slow
