@@ -37,14 +37,17 @@ def info(name: Name, as_json: AsJson = False, as_recipe: AsRecipe = False) -> No
         (layer.name, type(layer).__name__, str(tuple(layer.output.shape)), layer.count_params())
         for layer in model.layers
     ]
+    from zoo import presets
     from zoo.tuning import cache
 
     tuned = cache.entries(name)  # this machine's, beside (never instead of) the recipe
+    shipped = presets.list_presets(name)
     if as_json:
         render.print_json(
             {
                 **spec_dict(spec),
                 "tuned": tuned,
+                "presets": shipped,
                 "num_params": model.count_params(),
                 "layers": [
                     dict(zip(("name", "type", "output_shape", "params"), row, strict=True))
@@ -54,6 +57,14 @@ def info(name: Name, as_json: AsJson = False, as_recipe: AsRecipe = False) -> No
         )
         return
     _show(spec, model.count_params(), layers)
+    if shipped:
+        render.out.print()
+        render.out.print(
+            render.key_values(
+                "shipped recipes (zoo train --recipe NAME)",
+                [(p["name"], f"{p['summary']} ({p['dataset']}, {p['target']})") for p in shipped],
+            )
+        )
     if tuned:
         render.out.print()
         render.show(tune_view.tuned_table(tuned))

@@ -30,6 +30,14 @@ Plain = Annotated[
 AsTable = Annotated[
     bool, typer.Option("--table", help="A table even when stdout is not a terminal.")
 ]
+Recipes = Annotated[
+    bool,
+    typer.Option(
+        "--recipes",
+        help="List the shipped recipes (presets: `zoo train --recipe NAME`) instead of the "
+        "models; PATTERN, --family, --task and --tag select by their model.",
+    ),
+]
 
 
 def spec_dict(spec) -> dict:
@@ -46,9 +54,13 @@ def list_models(
     as_json: AsJson = False,
     plain: Plain = False,
     as_table: AsTable = False,
+    recipes: Recipes = False,
 ) -> None:
-    """List the models in the zoo: a table in a terminal, tab-separated lines in a pipe."""
+    """List the models in the zoo (--recipes: its shipped recipes): a table in a terminal,
+    tab-separated lines in a pipe."""
     specs = _find(pattern, family, task, tag)
+    if recipes:
+        return _list_recipes(specs, as_json, plain or not (as_table or render.out.is_terminal))
     if as_json:
         render.print_json([spec_dict(s) for s in specs])
     elif not specs:
@@ -84,3 +96,25 @@ def models_table(title: str, specs: Sequence[Any]) -> render.RenderableType:
         ],
         [(s.name, s.family, s.task, s.summary) for s in specs],
     )
+
+
+def _list_recipes(specs: Sequence[Any], as_json: bool, plain: bool) -> None:
+    """`zoo list --recipes`: the presets of the selected models."""
+    from zoo import presets
+
+    wanted = {s.name for s in specs}
+    with render.errors():
+        found = [p for p in presets.list_presets() if p["model"] in wanted]
+    if as_json:
+        return render.print_json(found)
+    if not found:
+        return render.note("no shipped recipe matches; `zoo list --recipes` shows them all.")
+    rows = [(p["name"], p["model"], p["dataset"], p["target"] or "-", p["summary"]) for p in found]
+    if plain:
+        render.err.print(render.plural(len(found), "recipe"))
+        return render.print_plain(rows)
+    Col = render.Col
+    title = render.plural(len(found), "recipe") + ": zoo train --recipe NAME"
+    cols = [Col("name"), Col("model"), Col("dataset"), Col("target"), Col("summary", "text")]
+    render.show(render.table(title, cols, rows))
+    return None

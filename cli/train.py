@@ -34,9 +34,10 @@ RecipeOption = Annotated[
     Path | None,
     typer.Option(
         "--recipe",
-        metavar="FILE_OR_RUN",
-        help="Run a recipe again: a run folder (its recipe.toml), `zoo info NAME --recipe`'s "
-        "TOML or `zoo tune`'s winner. Options given here go on top.",
+        metavar="FILE_RUN_OR_PRESET",
+        help="Run a recipe: a run folder (its recipe.toml), `zoo info NAME --recipe`'s "
+        "TOML, `zoo tune`'s winner, or a shipped preset by name (`zoo list --recipes`). "
+        "Options given here go on top.",
     ),
 ]
 Param = Annotated[

@@ -24,7 +24,7 @@ def run(code):
 def test_import_zoo_and_list_models_import_no_framework():
     run(
         "import zoo\nzoo.list_models(family='cnn')\nzoo.get_spec('seed_cnn')\n"
-        "zoo.list_models(task='regression')\n" + CHECK
+        "zoo.list_models(task='regression')\nzoo.list_presets()\n" + CHECK
     )
 
 
@@ -35,7 +35,8 @@ def test_cli_help_list_version_and_completion_import_no_framework():
         "os.environ['_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION'] = '1'\n"
         "from typer.testing import CliRunner\n"
         "from zoo.cli.main import app\n"
-        "for args in (['--help'], ['list'], ['list', '--json'], ['train', '--help'],\n"
+        "for args in (['--help'], ['list'], ['list', '--json'], ['list', '--recipes'],\n"
+        "             ['train', '--help'],\n"
         "             ['--version'], ['--show-completion', 'bash']):\n"
         "    r = CliRunner().invoke(app, args)\n"
         "    assert r.exit_code == 0 and r.stdout, (args, r.output)\n" + CHECK

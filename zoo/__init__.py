@@ -22,6 +22,7 @@ _EXPORTS = {
     "RunConfig": "zoo.runtime",
     "register": "zoo.registry",
     "list_models": "zoo.registry",
+    "list_presets": "zoo.presets",
     "families": "zoo.registry",
     "get_spec": "zoo.registry",
     "create_model": "zoo.registry",
@@ -49,6 +50,7 @@ _SUBMODULES = {
     "generation",
     "perf",
     "recipe",
+    "presets",
     "runtime",
 }
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from zoo.data import load as load_dataset  # noqa: F401
     from zoo.errors import ZooError  # noqa: F401
     from zoo.generation import generate  # noqa: F401
+    from zoo.presets import list_presets  # noqa: F401
     from zoo.registry import (  # noqa: F401
         ModelSpec,
         Recipe,

@@ -172,10 +172,11 @@ def write(path: str | Path, file: RecipeFile, comment: str = "", explain: bool =
 
 
 def recipe_path(path: str | Path) -> Path:
-    """The recipe file of `path`: the file itself, or a run folder's recipe.toml.
+    """The recipe file of `path`: the file itself, a run folder's recipe.toml, or the
+    file of a shipped preset of that name (`zoo.presets`) where no such path exists.
 
     Raises:
-        InvalidArgumentError: nothing there.
+        InvalidArgumentError: nothing there, and no preset of that name.
     """
     path = Path(path)
     if path.is_dir():
@@ -186,9 +187,14 @@ def recipe_path(path: str | Path) -> Path:
                 "Pass a run folder written by `zoo train --output`, or a recipe file.",
             )
     elif not path.is_file():
-        raise InvalidArgumentError(
-            f"No recipe file at {path}.", "Pass a recipe .toml file or a run folder."
-        )
+        if path.suffix or len(path.parts) > 1:  # a path, not a preset's name
+            raise InvalidArgumentError(
+                f"No recipe file at {path}.",
+                "Pass a recipe .toml file, a run folder, or a preset (`zoo list --recipes`).",
+            )
+        from zoo import presets
+
+        return presets.path(str(path))
     return path
 
 

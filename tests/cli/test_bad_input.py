@@ -103,6 +103,8 @@ CLI_CASES = [
     ("param without =", ["train", "mlp", "-p", "hidden_units"], 2, "KEY=VALUE"),
     ("negative val fraction", ["train", "mlp", "--val-fraction", "-0.1"], 2, "val_fraction"),
     ("resume without output", ["train", "mlp", "--resume"], 2, "needs an output"),
+    ("misspelt preset", ["train", "--recipe", "fast-fashion-mnst"], 2, "'fast-fashion-mnist'"),
+    ("missing recipe file", ["train", "--recipe", "nope.toml"], 2, "No recipe file at nope.toml"),
     ("tensorboard without output", ["train", "mlp", "--tensorboard"], 2, "needs an output"),
     ("unknown strategy", ["train", "mlp", "--strategy", "horovod"], 2, "--strategy"),
     (

@@ -125,6 +125,23 @@ CATALOG: tuple[ModelSpec, ...] = (
         recipe=Recipe(epochs=3, batch_size=128, learning_rate=1e-3),
     ),
     ModelSpec(
+        name="fast_cnn",
+        family="cnn",
+        task="image_classification",
+        summary="Small BatchNorm convnet, pooled before each wider conv: built for time to target.",
+        reference="Keller Jordan's airbench (2024); the ResNet-9 DAWNBench entries (Page 2018)",
+        factory="zoo.models.cnn:fast_cnn",
+        defaults={"input_shape": (28, 28, 1), "num_classes": 10, "widths": (32, 64), "hidden": 128},
+        tags=("vision", "fast"),
+        recipe=Recipe(
+            epochs=2,
+            batch_size=128,
+            learning_rate=4e-3,
+            schedule="one_cycle",
+            label_smoothing=0.1,
+        ),
+    ),
+    ModelSpec(
         name="resnet20",
         family="cnn",
         task="image_classification",
