@@ -293,3 +293,73 @@ def test_tuned_twins_come_from_the_cache_of_this_machine(monkeypatch):
     from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
 
     assert set(tuned.overrides) <= {*TRAIN_KEYS, *RUN_KEYS}  # what run_trial accepts
+
+
+def test_the_fast_suite_runs_each_preset_against_its_baseline_through_the_cli(
+    tmp_path, monkeypatch
+):
+    """`zoo bench --suite fast`: the preset's case takes its model, data, target and
+    settings from the shipped recipe, runs beside seed_cnn's default in alternating order,
+    and its speed-up is over seed_cnn's time, paired by seed."""
+    from zoo import recipe
+    from zoo.tuning import trial
+
+    s = perf_suite.load_suite("fast")
+    base, preset = s.cases
+    shipped = recipe.read("fast-fashion-mnist")
+    assert (base.model, base.against, base.challenger) == ("seed_cnn", None, False)
+    assert (preset.model, preset.dataset, preset.target) == (
+        shipped.model,
+        shipped.data.dataset,
+        shipped.target,
+    )
+    assert preset.against == "seed_cnn" and preset.challenger and not preset.tuned
+    assert preset.overrides["schedule"] == shipped.recipe.schedule
+    assert preset.overrides["eval_every"] == shipped.eval_every
+    assert (base.dataset, base.target) == (preset.dataset, preset.target)
+
+    calls: list = []
+
+    def run_trial(model, dataset, settings, *, seed, **kwargs):
+        calls.append((seed, model))
+        record = _record(seed, True, (4.0 if model == "fast_cnn" else 40.0) + seed)
+        return {k: record[k] for k in ("status", "target", "config", "run")}
+
+    monkeypatch.setattr(trial, "run_trial", run_trial)
+    monkeypatch.setattr(perf_target, "missing_dataset", lambda dataset: None)
+    out = tmp_path / "fast.jsonl"
+    args = ["bench", "--suite", "fast", "--repeat", "3", "--output", str(out)]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert calls == [
+        (0, "seed_cnn"), (0, "fast_cnn"),
+        (1, "fast_cnn"), (1, "seed_cnn"),
+        (2, "seed_cnn"), (2, "fast_cnn"),
+    ]  # fmt: skip
+    rows = perf_target.summarize(perf_runner.read_records(out))
+    (row,) = [r for r in rows if r["model"] == "fast_cnn"]
+    expected = statistics.geometric_mean([40 / 4, 41 / 5, 42 / 6])
+    assert row["vs_default"] == pytest.approx(expected) and row["vs_default_pairs"] == 3
+    table = perf_target.table(rows)
+    labels = [line[0] for line in table.texts()]
+    assert "fast_cnn (preset fast-fashion-mnist, vs seed_cnn default)" in labels
+    assert "fast-fashion-mnist" in result.output
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ('preset = "no-such-preset"', "No recipe file or preset named 'no-such-preset'"),
+        ('preset = "fast-fashion-mnist"\nagainst = "nope"', "Unknown model 'nope'"),
+        (
+            'preset = "fast-fashion-mnist"\nagainst = "lstm_classifier"',
+            "lstm_classifier is a text_classification model",
+        ),
+    ],
+)
+def test_a_wrong_preset_or_baseline_is_one_line_naming_it(tmp_path, case, message):
+    path = tmp_path / "t.toml"
+    path.write_text(f'[suite]\nkind = "target"\n\n[[case]]\n{case}\n')
+    with pytest.raises(SuiteError) as e:
+        perf_suite.load_suite(path)
+    assert message in str(e.value)

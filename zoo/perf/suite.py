@@ -240,7 +240,7 @@ def _tables(data: dict, src: _Source) -> tuple[dict, dict, list[dict]]:
     entries = list(data.get("case", []))
     for entry in entries:
         _known(entry, case_keys, "[[case]]", src)
-        if "model" not in entry:
+        if "model" not in entry and not (kind == "target" and "preset" in entry):
             raise SuiteError(f"{src.name}: a [[case]] has no `model`.")
     if "models" in defaults:  # every registry model matching the pattern(s), minus excludes
         names = registry.list_models(defaults["models"], exclude=defaults.get("exclude", ()))

@@ -46,8 +46,11 @@ from zoo.table import Column, Table
 # reaches `target`, written as a recipe file is (zoo.recipe): `eval_every`, and the tables
 # `recipe` (e.g. epochs = the most it may take), `run` and `data` (dataset, samples,
 # val_fraction). Suites written before take a flat `settings` table and top-level
-# `dataset` and `samples` too.
-CASE_KEYS = {"model", "target", "eval_every", "recipe", "run", "data"}
+# `dataset` and `samples` too. `preset = NAME` takes all of these from a shipped recipe
+# (`zoo.presets`, keys given beside it go on top), and `against = MODEL` judges the case
+# against that model's default case in the same suite (same dataset and target) instead
+# of against its own model's: a route with another model, such as a preset's.
+CASE_KEYS = {"model", "target", "eval_every", "recipe", "run", "data", "preset", "against"}
 CASE_KEYS |= {"dataset", "samples", "settings"}
 DATA_KEYS = ("dataset", "samples", "val_fraction")
 
@@ -65,6 +68,13 @@ class TargetCase:
     tuned: bool = False  # the recipe `zoo tune` cached for this machine, not the default
     tuned_seed: int | None = None  # the seed its search ran on: never judged on that seed
     same_as_default: str | None = None  # why a tuned twin is its default's recipe again
+    preset: str | None = None  # the shipped recipe the case runs (zoo.presets)
+    against: str | None = None  # judged against this model's default case, not its own
+
+    @property
+    def challenger(self) -> bool:
+        """Judged against a default case: a tuned twin, or a route `against` a model."""
+        return self.tuned or self.against is not None
 
     @property
     def overrides(self) -> dict:
@@ -75,11 +85,14 @@ class TargetCase:
         parts = [self.model, self.dataset, self.target, self.settings]
         parts += [f"samples={self.samples}"] if self.samples else []
         parts += [self.backend] if self.backend != "tensorflow" else []
+        parts += [f"preset={self.preset}"] if self.preset else []
+        parts += [f"against={self.against}"] if self.against else []
         return "|".join(parts + (["tuned"] if self.tuned else []))
 
     def label(self) -> str:
         tuned = " (tuned)" if self.tuned else ""
-        return f"{self.model} on {self.dataset} to {self.target}{tuned}"
+        preset = f" (preset {self.preset})" if self.preset else ""
+        return f"{self.model} on {self.dataset} to {self.target}{preset}{tuned}"
 
 
 class Source(Protocol):
@@ -100,13 +113,23 @@ def parse_case(entry: dict, defaults: dict, src: Source) -> TargetCase:
     from zoo import tasks
     from zoo.training.target import parse
 
-    entry = {**defaults, **entry}
+    entry = {**defaults, **_preset(entry, src)}
     name = entry["model"]
     try:
         spec = registry.get_spec(name)
     except registry.UnknownModelError as e:
         raise src.error("model", str(e), repr(name)) from None
     task = tasks.get(spec.task)
+    against = entry.get("against")
+    if against is not None:
+        try:
+            other = registry.get_spec(against)
+        except registry.UnknownModelError as e:
+            raise src.error("against", str(e), name) from None
+        if other.task != spec.task:
+            raise src.error(
+                "against", f"{against} is a {other.task} model; {name} is {spec.task}.", name
+            )
     data = _data(entry, name, src)
     dataset = data.get("dataset", entry.get("dataset", "synthetic"))
     datasets = ("synthetic", *(d for d in task.datasets if d != "synthetic"))
@@ -123,7 +146,34 @@ def parse_case(entry: dict, defaults: dict, src: Source) -> TargetCase:
     samples = data.get("samples", entry.get("samples"))
     if samples is not None:
         src.positive("samples", samples, "samples is a positive integer")
-    return TargetCase(name, dataset, str(target), json.dumps(settings, sort_keys=True), samples)
+    return TargetCase(
+        name,
+        dataset,
+        str(target),
+        json.dumps(settings, sort_keys=True),
+        samples,
+        preset=entry.get("preset"),
+        against=against,
+    )
+
+
+def _preset(entry: dict, src: Source) -> dict:
+    """A case with `preset = NAME`: the shipped recipe's model, target, eval_every, data
+    and settings (flat, as a trial takes them), the case's own keys on top."""
+    name = entry.get("preset")
+    if name is None:
+        return entry
+    from zoo import recipe
+
+    try:
+        file = recipe.read(name)
+    except InvalidArgumentError as e:
+        raise src.error("preset", str(e)) from None
+    settings = {k: v for k, v in file.settings().items() if k != "backend"}
+    data = {"dataset": file.data.dataset}
+    data |= {} if file.data.val_fraction is None else {"val_fraction": file.data.val_fraction}
+    base = {"model": file.model, "target": file.target, "settings": settings, "data": data}
+    return {**{k: v for k, v in base.items() if v is not None}, **entry}
 
 
 def _settings(entry: dict, name: str, src: Source) -> dict:
@@ -267,7 +317,7 @@ def alternate(todo: list[tuple[int, TargetCase]]) -> list[tuple[int, TargetCase]
     out, i = list(todo), 0
     while i < len(out) - 1:
         (seed, a), (seed_b, b) = out[i], out[i + 1]
-        if seed % 2 and seed == seed_b and not a.tuned and b.tuned and _twin(a, b):
+        if seed % 2 and seed == seed_b and not a.challenger and b.challenger and _twin(a, b):
             out[i], out[i + 1] = out[i + 1], out[i]
             i += 1
         i += 1
@@ -275,7 +325,9 @@ def alternate(todo: list[tuple[int, TargetCase]]) -> list[tuple[int, TargetCase]
 
 
 def _twin(a: TargetCase, b: TargetCase) -> bool:
-    return (a.model, a.dataset, a.target, a.samples) == (b.model, b.dataset, b.target, b.samples)
+    """`b` is judged against `a`: the same data and target, and `a` is its baseline."""
+    base = b.against or b.model
+    return (a.model, a.dataset, a.target, a.samples) == (base, b.dataset, b.target, b.samples)
 
 
 def held_out(case: TargetCase, seed: int) -> dict[str, Any] | None:
@@ -371,7 +423,10 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
     failed = next((r for r in reversed(recs) if r.get("status") != "ok"), None)
     return {
         "case": key,
-        **{k: first.get(k) for k in ("model", "dataset", "target_spec", "tuned")},
+        **{
+            k: first.get(k)
+            for k in ("model", "dataset", "target_spec", "tuned", "preset", "against")
+        },
         "metric": metric,
         "optimum": (ok.get("optimum") or {}).get(metric),
         "seeds": [r["seed"] for r in runs],
@@ -407,15 +462,21 @@ def summarize(records: Iterable[dict]) -> list[dict[str, Any]]:
         if r.get("kind") == "target":
             by_case.setdefault(r["case"], []).append(r)
     rows = [_row(key, recs) for key, recs in by_case.items()]
-    defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not r["tuned"]}
+    defaults = {(r["model"], r["dataset"], r["target_spec"]): r for r in rows if not _challenger(r)}
     for row in rows:
-        base = defaults.get((row["model"], row["dataset"], row["target_spec"]))
+        base_model = row.get("against") or row["model"]
+        base = defaults.get((base_model, row["dataset"], row["target_spec"]))
         row.update(
             _speedup(by_case[row["case"]], by_case[base["case"]])
-            if row["tuned"] and base
+            if _challenger(row) and base
             else _NO_RATIO
         )
     return rows
+
+
+def _challenger(row: dict) -> bool:
+    """A row judged against a default row: a tuned twin, or a route `against` a model."""
+    return bool(row.get("tuned") or row.get("against"))
 
 
 _NO_RATIO = {
@@ -475,7 +536,7 @@ def table(
     tuned case adds its speed-up over the default recipe."""
     times = ("time_to_target_s_min", "time_to_target_s_max")
     columns = [
-        Column("model", key=lambda r: r["model"] + (" (tuned)" if r["tuned"] else "")),
+        Column("model", key=_model_label),
         Column("dataset"),
         Column("target (validation)", key="target_spec"),
         Column("optimum", "value"),
@@ -486,7 +547,7 @@ def table(
         Column("epochs", "ratio", _reached("epochs_to_target", not_reached)),  # a fraction
         Column("test metric", "value", "test_metric"),
     ]
-    if any(r["tuned"] for r in rows):
+    if any(_challenger(r) for r in rows):
         vs = ratio_column("vs default", "vs_default", stats.CONFIDENCE)
         columns.append(dataclasses.replace(vs, key=_vs_default))
         columns.append(Column("checks every (steps)", "count", "check_every_steps"))
@@ -495,10 +556,19 @@ def table(
     return Table(title, columns, list(rows))
 
 
+def _model_label(row: dict) -> str:
+    """The model, and what it runs beside its default: tuned, a preset, against whom."""
+    notes = ["tuned"] if row["tuned"] else []
+    notes += [f"preset {row['preset']}"] if row.get("preset") else []
+    notes += [f"vs {row['against']} default"] if row.get("against") else []
+    return row["model"] + (f" ({', '.join(notes)})" if notes else "")
+
+
 def _vs_default(row: dict) -> float | str | None:
-    """A tuned twin's speed-up, or why it has none (the default's recipe again, or no
-    seed where both reached the target); nothing for a default row."""
-    if not row["tuned"]:
+    """A tuned twin's (or a route's `against` another model) speed-up over its default
+    row, or why it has none (the default's recipe again, or no seed where both reached
+    the target); nothing for a default row."""
+    if not _challenger(row):
         return None
     if row.get("vs_default") is not None:
         return row["vs_default"]
@@ -521,7 +591,8 @@ NOTE = (
     "is the training alone. Medians over the seeds, a run that never reached the target "
     "counting as never; the range is over the runs that reached it. A tuned recipe runs "
     "beside its default on each seed, in alternating order, never on the seed its search "
-    "ran on; vs default is the geometric mean of the per-seed ratios (default time over "
+    "ran on; a route `against` another model runs beside that model's default the same "
+    "way; vs default is the geometric mean of the per-seed ratios (default time over "
     "tuned) over the seeds where both reached the target, [its 95% interval] (t interval "
     "on the log-ratios, zoo.stats) and the verdict: faster only where the interval "
     "excludes 1."
@@ -534,6 +605,8 @@ TABLE_KINDS: dict[str, str | None] = {
     "target_spec": None,
     "optimum": "value",
     "tuned": None,
+    "preset": None,
+    "against": None,
     "runs": "count",
     "reached": "count",
     "time_to_target_s": "s",
