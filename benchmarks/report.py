@@ -124,17 +124,39 @@ def peaks(records: list[dict]) -> dict[str, float]:
 
 
 def environment_table(runs: dict[str, list[dict]]) -> str:
-    head = ["file", "records", "CPU", "cores", "device", "platform", "Python", "Keras"]
-    head += ["backend", "TensorFlow", "NumPy", "oneDNN"]
+    """Where each file was measured, as its records say (nothing filled in from the
+    machine running the report): the CPU and its widest vector extensions, the versions,
+    and the git commit of the zoo that measured it ("-": the records do not say)."""
+    head = ["file", "records", "CPU", "ISA", "cores", "device", "platform", "Python", "Keras"]
+    head += ["backend", "TensorFlow", "NumPy", "oneDNN", "commit"]
     rows = []
     for stem, records in runs.items():
         env = next((r["env"] for r in records if r.get("env")), {})  # a skipped run has none
-        cells = [f"{stem}.jsonl", str(len(records))]
-        keys = ("cpu", "cpu_count", "device", "platform", "python", "keras", "backend")
+        prov = next((r["provenance"] for r in records if r.get("provenance")), {})
+        cells = [f"{stem}.jsonl", str(len(records)), str(env.get("cpu", "-")), isa(env, prov)]
+        keys = ("cpu_count", "device", "platform", "python", "keras", "backend")
         cells += [str(env.get(k, "-")) for k in keys]
         cells += [str(env.get(k, "-")) for k in ("tensorflow", "numpy", "onednn")]
-        rows.append(cells)
+        rows.append([*cells, commit(prov)])
     return table(head, rows)
+
+
+def isa(env: dict, prov: dict) -> str:
+    """The CPU's widest vector and matrix extensions the records name: its AVX-512 and
+    AMX flags, else avx2; "-" where the records carry no flags."""
+    flags = (prov.get("machine") or {}).get("cpu_flags") or env.get("cpu_flags")
+    if not flags:
+        return "-"
+    wide = [f for f in flags if f.startswith(("avx512", "amx"))]
+    return " ".join(wide) if wide else ("avx2" if "avx2" in flags else " ".join(flags))
+
+
+def commit(prov: dict) -> str:
+    """The measuring zoo's git commit, short, with "(dirty)" for uncommitted changes."""
+    git = prov.get("git")
+    if not git:
+        return "-"
+    return git["commit"][:7] + (" (dirty)" if git.get("dirty") else "")
 
 
 def peak_table(runs: dict[str, list[dict]]) -> str:
