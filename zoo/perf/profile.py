@@ -15,8 +15,8 @@ What is measured, and how:
   probe, then times the choice; "fit" times the path `zoo train` takes, `Model.fit` (with
   `steps_per_execution`), over the batch repeated from memory: whole epochs of `steps`
   steps, each ended by Keras fetching the logs, the first epoch apart as `compile_s`;
-  "pipeline" is "fit" fed by the zoo's tf.data pipeline (`zoo.data.pipeline.make`: cache,
-  shuffle, batch, prefetch) over the training split of a real `dataset`, timed in rounds
+  "pipeline" is "fit" fed by the zoo's tf.data pipeline (`zoo.data.pipeline.make`: index
+  shuffle, batch, gather, prefetch) over the training split of a real `dataset`, timed in rounds
   interleaved with the same model fed one batch of that data from memory (`memory_fit`),
   each round one `fit` call of an untimed epoch and a timed one.
 - The fixed cost of a step (`overhead`): the step of linear_regression (next to no
