@@ -40,6 +40,7 @@ COMMANDS = {
     "--output benchmarks/results/quantization-cpu.jsonl",
     "time-to-target-cpu": "zoo bench --suite time-to-target --tuned --repeat 5 "
     "--output benchmarks/results/time-to-target-cpu.jsonl",
+    "fast-cpu": "zoo bench --suite fast --output benchmarks/results/fast-cpu.jsonl",
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
     "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
     "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
