@@ -8,36 +8,13 @@ fast and where it was measured. Listing reads only the files: no framework is im
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
 from typing import Any
 
-from zoo.errors import InvalidArgumentError
+from zoo import recipe
 
-FOLDER = Path(__file__).resolve().parent / "recipes"
-
-
-def names() -> list[str]:
-    """The presets' names, sorted: the files' names without .toml."""
-    return sorted(p.stem for p in FOLDER.glob("*.toml"))
-
-
-def path(name: str) -> Path:
-    """The file of preset `name`.
-
-    Raises:
-        InvalidArgumentError: no such preset (with the close names and the list).
-    """
-    found = FOLDER / f"{name}.toml"
-    if name in names():
-        return found
-    close = difflib.get_close_matches(name, names(), n=1, cutoff=0.6)
-    hint = f"Did you mean {close[0]!r}? " if close else ""
-    raise InvalidArgumentError(
-        f"No recipe file or preset named {name!r}.",
-        f"{hint}Pass a recipe .toml file, a run folder, or a preset: {', '.join(names())} "
-        "(`zoo list --recipes`).",
-    )
+FOLDER = recipe.PRESETS_DIR
+names = recipe.preset_names  # the presets' names, sorted
+path = recipe.preset_path  # the file of one (InvalidArgumentError: no such preset)
 
 
 def describe(name: str) -> dict[str, Any]:
@@ -47,8 +24,6 @@ def describe(name: str) -> dict[str, Any]:
     Raises:
         InvalidArgumentError: no such preset, or the file is not a valid recipe.
     """
-    from zoo import recipe
-
     file = path(name)
     parsed = recipe.read(file)
     text = file.read_text(encoding="utf-8")

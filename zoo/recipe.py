@@ -26,6 +26,7 @@ Reading uses tomllib (tomli before Python 3.11); writing is the small emitter be
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import re
@@ -192,10 +193,35 @@ def recipe_path(path: str | Path) -> Path:
                 f"No recipe file at {path}.",
                 "Pass a recipe .toml file, a run folder, or a preset (`zoo list --recipes`).",
             )
-        from zoo import presets
-
-        return presets.path(str(path))
+        return preset_path(str(path))
     return path
+
+
+# Shipped recipes (presets): named recipe files in zoo/recipes/ (`zoo.presets` lists them).
+PRESETS_DIR = Path(__file__).resolve().parent / "recipes"
+
+
+def preset_names() -> list[str]:
+    """The shipped presets' names, sorted: the files' names without .toml."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    """The file of the shipped preset `name`.
+
+    Raises:
+        InvalidArgumentError: no such preset (with the close name and the list).
+    """
+    names = preset_names()
+    if name in names:
+        return PRESETS_DIR / f"{name}.toml"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    raise InvalidArgumentError(
+        f"No recipe file or preset named {name!r}.",
+        f"{hint}Pass a recipe .toml file, a run folder, or a preset: {', '.join(names)} "
+        "(`zoo list --recipes`).",
+    )
 
 
 def read(path: str | Path, model: str | None = None) -> RecipeFile:
