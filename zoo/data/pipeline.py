@@ -35,9 +35,10 @@ def make(
 
     # The arrays become tensors once; the dataset shuffles and batches their indices and
     # gathers each batch. Shuffling the examples themselves (from_tensor_slices, cache,
-    # shuffle(n)) refilled an n-example buffer, a copy of the whole split, at the start of
-    # every epoch: a stall at each epoch boundary with no step running (tens of seconds
-    # for Fashion-MNIST on a 2-core CPU).
+    # shuffle(n)) kept two more copies of the split (the cache and an n-example shuffle
+    # buffer, refilled at the start of every epoch); the same seed gives the same order.
+    # (The 40-60 s stalls at some epoch boundaries of the fast suite's runs are not this:
+    # they remained after the change, docs/tuning.md.)
     tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
     n = len(y)
     ds = tf.data.Dataset.range(n)
