@@ -119,6 +119,16 @@ def tune(
     with render.errors():
         if show:
             return _show_cached(name, as_json)
+        search = dict(
+            target=target,
+            budget=budget,
+            dataset=dataset,
+            max_trials=max_trials,
+            seed=seed,
+            samples=samples,
+            data_dir=data_dir,
+            device=device,
+        )
         if task is not None or models is not None:
             for given, flag in (
                 (name, "model NAME"),
@@ -130,48 +140,45 @@ def tune(
                         f"A race of models (--task, --models) takes no {flag}.",
                         "Leave it out, or tune one model with `zoo tune NAME`.",
                     )
-            search = dict(
-                target=target,
-                budget=budget,
-                dataset=dataset,
-                max_trials=max_trials,
-                seed=seed,
-                samples=samples,
-                data_dir=data_dir,
-                device=device,
-            )
             return _race(task, models, search, output, as_json)
-        _check(name, target)
-        if resume and output is None:
-            raise InvalidArgumentError(
-                "--resume goes on with the search in --output's trials file; none was given.",
-                "Repeat the search's command, --output included, with --resume.",
-            )
-        budget_s = parse_budget(budget)
-        _keras.import_quietly()  # the search loads the data here first: TensorFlow's logs
-        from zoo.tuning.search import tune as run_search
-
-        result = run_search(
-            name,
-            dataset,
-            target=target,
-            budget_s=budget_s,
-            max_trials=max_trials,
-            seed=seed,
-            samples=samples,
-            data_dir=data_dir,
-            **({} if device is None else {"device": device}),  # else the library's default
-            backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
-            on_trial=tune_view.tune_trial_done,
-            trials=None if output is None else beside(output, ".trials.jsonl"),
-            resume=resume,
-        )
-        if output is not None:
-            _write(output, result)
+        result = _search(name, search, backends, output, resume)
     if as_json:
         render.print_json(result)
     else:
         _show(result, dataset, output)
+
+
+def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
+    """`zoo tune NAME`: one model's search (`zoo.tuning.search`), written to `output`."""
+    target, device = search["target"], search["device"]
+    _check(name, target)
+    if resume and output is None:
+        raise InvalidArgumentError(
+            "--resume goes on with the search in --output's trials file; none was given.",
+            "Repeat the search's command, --output included, with --resume.",
+        )
+    budget_s = parse_budget(search["budget"])
+    _keras.import_quietly()  # the search loads the data here first: TensorFlow's logs
+    from zoo.tuning.search import tune as run_search
+
+    result = run_search(
+        name,
+        search["dataset"],
+        target=target,
+        budget_s=budget_s,
+        max_trials=search["max_trials"],
+        seed=search["seed"],
+        samples=search["samples"],
+        data_dir=search["data_dir"],
+        **({} if device is None else {"device": device}),  # else the library's default
+        backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
+        on_trial=tune_view.tune_trial_done,
+        trials=None if output is None else beside(output, ".trials.jsonl"),
+        resume=resume,
+    )
+    if output is not None:
+        _write(output, result)
+    return result
 
 
 def _race(task, models, search: dict, output, as_json) -> None:

@@ -72,7 +72,10 @@ def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_
     assert sum(v for v in phases.values() if v is not None) == pytest.approx(
         t["time_to_target_s"], abs=0.01
     )
-    assert all(phases[k] > 0 for k in ("start_s", "data_s", "build_s", "train_s", "checks_s"))
+    assert all(phases[k] > 0 for k in ("data_s", "build_s", "train_s", "checks_s"))
+    # In-process the framework may be imported already (another test in this worker did):
+    # the start phase is then the microseconds before the data, rounded to 0.0.
+    assert isinstance(phases["start_s"], float)
     assert phases["compile_s"] is not None and phases["compile_s"] >= 0  # many executions
     assert phases["train_s"] + phases["compile_s"] <= t["train_time_to_target_s"] + 1e-3
 

@@ -108,36 +108,42 @@ def race(
         raise InvalidArgumentError("A race needs a target.", "Pass --target METRIC=VALUE.")
     run = tune or zsearch.tune
     deadline = time.monotonic() + budget_s
+    common = {"target": target, "max_trials": max_trials, "seed": seed, "samples": samples}
+    common.update(data_dir=data_dir, device=device)
     rows, searches, best = [], {}, None
     for i, name in enumerate(names):
         share = (deadline - time.monotonic()) / (len(names) - i)
-        if share < 1:
-            rows.append({"model": name, "status": "skipped", "reason": "the budget was spent"})
-            continue
-        heard = (lambda m: lambda stage, rec: on_trial(m, stage, rec))(name) if on_trial else None
-        try:
-            result = run(
-                name,
-                dataset,
-                target=target,
-                budget_s=share,
-                max_trials=max_trials,
-                seed=seed,
-                samples=samples,
-                data_dir=data_dir,
-                device=device,
-                on_trial=heard,
-                beat_s=best and best["time_to_target_s"],
-            )
-        except ZooError as e:  # this model cannot run here: the race goes on without it
-            rows.append({"model": name, "status": "skipped", "reason": str(e)})
+        result, row = _search_one(run, name, dataset, share, best, on_trial, common)
+        rows.append(row)
+        if result is None:
             continue
         searches[name] = result
-        rows.append(_row(name, result))
         winner = result.get("winner")
         if winner and (best is None or winner["time_to_target_s"] < best["time_to_target_s"]):
             best = {**winner, "model": name}
     return _finish(names, rows, searches, best, target, dataset, seed, budget_s, deadline)
+
+
+def _search_one(
+    run: Callable[..., dict[str, Any]],
+    name: str,
+    dataset: str,
+    share: float,
+    best: dict[str, Any] | None,
+    on_trial: Callable[[str, str, dict[str, Any]], None] | None,
+    common: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """One model's search on `share` seconds, to beat `best`: (its search, or None where
+    it was skipped, and its row)."""
+    if share < 1:
+        return None, {"model": name, "status": "skipped", "reason": "the budget was spent"}
+    heard = (lambda stage, rec: on_trial(name, stage, rec)) if on_trial else None
+    beat_s = best and best["time_to_target_s"]
+    try:
+        result = run(name, dataset, budget_s=share, on_trial=heard, beat_s=beat_s, **common)
+    except ZooError as e:  # this model cannot run here: the race goes on without it
+        return None, {"model": name, "status": "skipped", "reason": str(e)}
+    return result, _row(name, result)
 
 
 def _row(name: str, result: dict[str, Any]) -> dict[str, Any]:
