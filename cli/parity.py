@@ -18,7 +18,8 @@ Name = Annotated[str, typer.Argument(metavar="NAME", help="A model name from `zo
 Backends = Annotated[
     str | None,
     typer.Option(
-        help="Comma-separated, the first is the reference: tensorflow,jax,torch. "
+        help="Comma-separated, the first is the reference: tensorflow,jax,torch; "
+        "BACKEND:DEVICE places one (jax:cpu,jax:gpu compares a GPU with the CPU). "
         "Default: the installed ones among them, in that order."
     ),
 ]

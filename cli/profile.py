@@ -88,6 +88,10 @@ MatmulOption = Annotated[
         "--matmul-precision highest` pins) or default (the backend's own)."
     ),
 ]
+PeakOutput = Annotated[
+    Path | None,
+    typer.Option(help="Also append the measurement, stamped (commit, machine), to this .jsonl."),
+]
 Size = Annotated[int | None, typer.Option(min=64, help="Matrix side (default 2048 CPU, 8192 GPU).")]
 
 
@@ -247,6 +251,7 @@ def peak(
     dtype: DTypeOption = DType.float32,
     size: Size = None,
     matmul_precision: MatmulOption = MatmulPrecision.default,
+    output: PeakOutput = None,
     as_json: options.Json = False,
 ) -> None:
     """Measure the device's peak matmul FLOP/s and memory bandwidth; cache them for MFU
@@ -254,11 +259,16 @@ def peak(
     with render.errors():
         _keras.import_quietly()
         from zoo.perf import peak
+        from zoo.record import stamp
+        from zoo.results import ResultsFile
         from zoo.runtime.device import set_matmul_precision
 
         set_matmul_precision(matmul_precision.value)
         with render.err.status(f"Measuring {device} {dtype.value} ..."):
             r = peak.measure_peak(device, dtype.value, size=size)
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            ResultsFile(output).append(stamp({"status": "ok", **r}, "peak"))
     if as_json:
         render.print_json(r)
         return

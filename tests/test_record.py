@@ -87,3 +87,11 @@ def test_cache_keys_are_the_fingerprint_not_the_hostname(monkeypatch):
     assert key == f"{record.machine_fingerprint()}|jax|cpu|float32"
     flags = io.cpu_info()["flags"]
     assert " ".join(flags) in key and f"{io.machine()['cores']} cores" in key
+
+
+def test_a_wheel_without_a_checkout_reports_the_commit_it_was_built_from(tmp_path, monkeypatch):
+    built = tmp_path / "_git.json"
+    monkeypatch.setattr(record, "BUILT_FROM", built)
+    assert record.built_from() is None
+    built.write_text('{"commit": "abc123", "dirty": false}')
+    assert record.built_from() == {"commit": "abc123", "dirty": False, "source": "wheel"}

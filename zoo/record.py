@@ -13,6 +13,7 @@ metadata, the GPUs from the NVIDIA driver's files.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,26 @@ def versions() -> dict[str, str | None]:
     return {"python": sys.version.split()[0], **{name: dist_version(name) for name in LIBRARIES}}
 
 
+# Written into a wheel by benchmarks/gpu_wheels.sh: the commit it was built from, for a
+# machine that runs the zoo from that wheel, with no checkout (the GPU machine).
+BUILT_FROM = Path(__file__).resolve().parent / "_git.json"
+
+
+def built_from() -> dict[str, Any] | None:
+    """{commit, dirty, source} recorded in an installed wheel (`BUILT_FROM`), else None."""
+    try:
+        data = json.loads(BUILT_FROM.read_text())
+    except (OSError, ValueError):
+        return None
+    return {"commit": str(data["commit"]), "dirty": bool(data["dirty"]), "source": "wheel"}
+
+
 def git_state(root: Path | None = None) -> dict[str, Any] | None:
-    """{commit, dirty} of the checkout the zoo's own source sits in (or `root`); None
-    where it is not one (an installed wheel) or git cannot say."""
+    """{commit, dirty} of the checkout the zoo's own source sits in (or `root`); in an
+    installed wheel, the commit it was built from where the wheel records one
+    (`built_from`); else None (git cannot say)."""
+    if root is None and not (Path(__file__).resolve().parents[1] / ".git").exists():
+        return built_from()
     root = root or Path(__file__).resolve().parents[1]
     if not (root / ".git").exists():
         return None

@@ -30,9 +30,17 @@ def profile_view(r: Any) -> RenderableType:
             f"{i['p50_ms']:.2f} / {i['p90_ms']:.2f} / {i['p99_ms']:.2f} ms",
         ),
         (f"inference throughput, batch {r.batch_size}", f"{i['samples_per_s']:,.0f} samples/s"),
-        ("peak memory", f"{r.peak_memory_mb:,.0f} MB"),
+        ("peak memory", _memory_text(r)),
         ("XLA really ran", "yes" if r.resolved["jit_compile"] else "no"),
     ]
+    e = r.energy or {}
+    if e.get("source"):
+        rows.append(
+            (
+                "GPU power, energy per sample",
+                f"{e['mean_watts']:,.0f} W, {1e3 * e['joules_per_sample']:,.3f} mJ ({e['source']})",
+            )
+        )
     probe = r.resolved.get("jit_probe")
     if probe:
         rows.append(
@@ -49,6 +57,13 @@ def profile_view(r: Any) -> RenderableType:
         return view
     lines = [f"bottleneck: {v['kind']} ({v['evidence']})", f"try: {v['advice']}"]
     return Group(view, *(Text(line) for line in lines))
+
+
+def _memory_text(r: Any) -> str:
+    if r.peak_memory_mb is None:
+        return "- (the backend keeps no statistics for this device)"
+    where = "device" if r.device.startswith("gpu") else "process resident set"
+    return f"{r.peak_memory_mb:,.0f} MB ({where})"
 
 
 def _mfu_text(r: Any) -> str:

@@ -69,6 +69,7 @@ def test_bad_requests_raise_usage_errors(kwargs, error):
         (["no_such_model"], "Unknown model"),
         (["mlp", "--backends", "tensorflow,mxnet"], "Unknown backend 'mxnet'"),
         (["mlp", "--steps", "0"], "steps must be a positive integer"),
+        (["mlp", "--backends", "jax:cpu,jax:tpu"], "Unknown device 'tpu' in 'jax:tpu'"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(args, says):
@@ -89,6 +90,44 @@ def test_a_backend_not_installed_is_a_skipped_row_naming_the_extra(monkeypatch):
     assert torch_row["status"] == "skipped" and torch_row["verdict"] == "skipped"
     assert "pip install 'keras-zoo[torch]'" in torch_row["reason"]
     assert parity.default_backends() == ["tensorflow", "jax"]
+
+
+def test_an_entry_places_its_backend_on_a_device(monkeypatch):
+    spawned = []
+
+    def run_module(module, job, timeout_s, env):
+        spawned.append((job["backend"], job["file"], job["device"], env))
+        return {"status": "skipped", "reason": "not run here"}
+
+    monkeypatch.setattr(parity.proc, "run_module", run_module)
+    req = parity.check_request("linear_regression", ["jax:cpu", "jax:gpu", "jax"], steps=2)
+    report = parity.run_parity(req)
+    assert [r["backend"] for r in report["rows"]] == ["jax:cpu", "jax:gpu", "jax"]
+    (cpu, cpu_file, cpu_dev, cpu_env), (gpu, _, gpu_dev, gpu_env), (_, plain, _, plain_env) = (
+        spawned
+    )
+    assert (cpu, cpu_file, cpu_dev) == ("jax:cpu", "jax-cpu", "cpu")
+    # The CPU entry hides every GPU from its backend; the others leave the machine as it is.
+    assert cpu_env["CUDA_VISIBLE_DEVICES"] == "" and cpu_env["JAX_PLATFORMS"] == "cpu"
+    assert cpu_env["KERAS_BACKEND"] == gpu_env["KERAS_BACKEND"] == "jax"
+    assert gpu_dev == "gpu" and "CUDA_VISIBLE_DEVICES" not in gpu_env
+    assert plain == "jax" and "JAX_PLATFORMS" not in plain_env
+
+
+@slow
+@needs_jax
+def test_a_gpu_entry_where_there_is_none_is_skipped_and_the_cpu_entry_runs_there():
+    """The GPU path of `zoo parity` (jax:cpu against jax:gpu) on a machine without one."""
+    result = runner.invoke(
+        app,
+        ["parity", "linear_regression", "--backends", "jax:cpu,jax:gpu", "--steps", "2"]
+        + ["--batch-size", "8", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    cpu, gpu = json.loads(result.output[result.output.index("{") :])["rows"]
+    assert cpu["verdict"] == "reference" and cpu["env"]["device"] == "cpu"
+    assert cpu["env"]["matmul_precision"] == "highest"
+    assert gpu["status"] == "skipped" and "sees no GPU" in gpu["reason"]
 
 
 def _run(model, steps=3, **kwargs):

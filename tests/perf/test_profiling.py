@@ -200,10 +200,14 @@ def test_a_profile_without_a_cached_peak_measures_it_after_the_step(tmp_path, mo
 def test_profile_and_peak_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     runner = CliRunner()
-    r = runner.invoke(app, ["peak", "--size", "256", "--json"])
+    out = tmp_path / "peaks" / "peak.jsonl"
+    r = runner.invoke(app, ["peak", "--size", "256", "--json", "--output", str(out)])
     assert r.exit_code == 0, r.output
     default = json.loads(r.stdout)
     assert default["dtype"] == "float32" and default["matmul"]["matmul_precision"] == "default"
+    (kept,) = [json.loads(line) for line in out.read_text().splitlines()]  # stamped
+    assert kept["kind"] == "peak" and kept["provenance"]["machine"]["cpu_flags"]
+    assert kept["matmul_flops_per_s"] == default["matmul_flops_per_s"]
     r = runner.invoke(app, ["profile", "linear_regression", "--steps", "3", "--jit-compile"])
     assert r.exit_code == 0, r.output
     assert "XLA really ran" in r.output and "MFU" in r.output and "%" in r.output

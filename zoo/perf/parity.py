@@ -51,11 +51,28 @@ def tolerances(precision: str) -> dict[str, float]:
     return {"forward": forward, "gradient": gradient, "curve_per_step": ADAM_FACTOR * gradient}
 
 
+# An entry of a parity run is a backend, or BACKEND:DEVICE to place it (`jax:gpu` against
+# `jax:cpu`: the same backend on two devices).
+ENTRY_DEVICES = ("cpu", "gpu")
+
+
+def split_entry(entry: str) -> tuple[str, str | None]:
+    """("jax", "gpu") of "jax:gpu"; ("jax", None) of "jax" (the backend's own choice)."""
+    backend, _, device = entry.partition(":")
+    return backend, device or None
+
+
+def entry_file(entry: str) -> str:
+    """The stem of an entry's arrays in the run's folder ("jax-gpu")."""
+    return entry.replace(":", "-")
+
+
 def installed(backend: str) -> bool:
-    """Whether the backend's package can be imported (checked without importing it)."""
+    """Whether the backend's package can be imported (checked without importing it); an
+    entry's device is left aside."""
     import importlib.util
 
-    return importlib.util.find_spec(backend) is not None
+    return importlib.util.find_spec(split_entry(backend)[0]) is not None
 
 
 def default_backends() -> list[str]:
@@ -104,7 +121,13 @@ def check_request(
             "pip install tensorflow (a dependency of keras-zoo), or pip install 'keras-zoo[jax]'.",
         )
     for b in backends:
-        check_choice("backend", b, BACKENDS)
+        backend, device = split_entry(b)
+        check_choice("backend", backend, BACKENDS)
+        if device is not None and device not in ENTRY_DEVICES:
+            raise InvalidArgumentError(
+                f"Unknown device {device!r} in {b!r}. Allowed: cpu, gpu.",
+                "Write BACKEND:DEVICE, e.g. --backends jax:cpu,jax:gpu.",
+            )
     check_choice("precision", precision, PRECISIONS)
     check_positive("steps", steps)
     batch_size = batch_size if batch_size is not None else min(spec.recipe.batch_size, 32)
@@ -149,10 +172,15 @@ def _inputs(data) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return [("", data.x_train, data.x_test)]
 
 
-def _spawn(backend: str, job: dict, timeout_s: float) -> dict[str, Any]:
-    """One backend's worker: its record, or why there is none."""
+def _spawn(entry: str, job: dict, timeout_s: float) -> dict[str, Any]:
+    """One entry's worker: its record, or why there is none. A `cpu` entry hides the GPUs
+    from every backend (CUDA_VISIBLE_DEVICES, and JAX_PLATFORMS for JAX); a `gpu` entry
+    is refused by the worker where its backend sees none."""
+    backend, device = split_entry(entry)
     env = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
-    job = {**job, "backend": backend}
+    if device == "cpu":
+        env.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
+    job = {**job, "backend": entry, "file": entry_file(entry), "device": device}
     return proc.run_module("zoo.perf.parity_worker", job, timeout_s=timeout_s, env=env)
 
 
@@ -208,7 +236,8 @@ def _report(req: Request, spec: ModelSpec, setup: dict, rows: list[dict]) -> dic
     from zoo import tasks
 
     headline = tasks.get(spec.task).headline
-    verdicts = [r["verdict"] for r in rows if r["status"] == "ok"]
+    # Equal only where something was compared: a reference alone proves nothing.
+    verdicts = [r["verdict"] for r in rows if r["status"] == "ok" and r["verdict"] != "reference"]
     return {
         "model": req.model, "family": spec.family, "task": spec.task,
         "backends": list(req.backends), "steps": req.steps, "precision": req.precision,
@@ -216,7 +245,7 @@ def _report(req: Request, spec: ModelSpec, setup: dict, rows: list[dict]) -> dic
         "dropout_off": list(req.dropout_off), "optimizer": spec.recipe.optimizer,
         "learning_rate": spec.recipe.learning_rate, "metric": headline,
         "optimum": setup["optimum"].get(headline), "tolerance": tolerances(req.precision),
-        "equal": bool(verdicts) and all(v in ("reference", "equal") for v in verdicts),
+        "equal": bool(verdicts) and all(v == "equal" for v in verdicts),
         "env": next((r["env"] for r in rows if r.get("env")), {}),
         "rows": rows,
     }  # fmt: skip
@@ -231,7 +260,7 @@ def compare_results(req: Request, results: dict[str, dict], folder: Path) -> lis
     tol = tolerances(req.precision)
     ok = [b for b in req.backends if results[b].get("status") == "ok"]
     ref = ok[0] if ok else None
-    arrays = {b: dict(np.load(folder / f"{b}.npz")) for b in ok}
+    arrays = {b: dict(np.load(folder / f"{entry_file(b)}.npz")) for b in ok}
     rows = []
     for backend in req.backends:
         result = results[backend]

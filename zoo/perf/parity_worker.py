@@ -3,6 +3,7 @@ started by `zoo.perf.parity` through `zoo.proc` (not an interface for users).
 
 Runs with `KERAS_BACKEND` set. Reads the shared batches (and, unless it is the first
 backend, the shared initial weights) from the job's folder, writes `<backend>.npz`
+(`jax-gpu.npz` for an entry `jax:gpu`: the job's `file`)
 (outputs, gradients, initial weights) there, and returns the record (losses, metric,
 throughput, what ran) that `zoo.proc.worker_main` writes; a ZooError or another exception
 is a "failed" record, a missing optional package a "skipped" one.
@@ -24,11 +25,20 @@ from zoo.proc import worker_main
 def run(job: dict) -> dict[str, Any]:
     """The backend's record; its arrays go to `<backend>.npz` in the job's folder."""
     folder = Path(job["folder"])
+    from zoo.runtime import device as zdevice
+
+    # Float32 matmuls in full float32 on every backend and device (a GPU's default may
+    # run them in TF32, far outside the float32 tolerances): the parity of the arithmetic.
+    zdevice.set_matmul_precision("highest")
+    ran_on = zdevice.resolve("auto")
+    if job.get("device") == "gpu" and ran_on != "gpu":
+        return {"status": "skipped", "reason": f"{job['backend']}: the backend sees no GPU"}
     try:
         record, arrays = _run(job, folder)
     except ImportError as e:  # a factory's optional package (keras-hub, keras-rs)
         return {"status": "skipped", "reason": f"needs {e.name or e}: {e}"}
-    with io.atomic_path(folder / f"{job['backend']}.npz", suffix=".npz") as tmp:
+    record["env"] = {**record["env"], "device": ran_on, **zdevice.matmul_settings()}
+    with io.atomic_path(folder / f"{job.get('file', job['backend'])}.npz", suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
     return record
 

@@ -24,8 +24,12 @@ What is measured, and how:
   per machine fingerprint (`zoo.perf.peak.measurement_key`) and cached. `bottleneck` is
   `zoo.perf.bottleneck.verdict` of the record: a kind, the figures and thresholds that
   decided it, and `unknown` naming what was not measured.
-- Peak memory: on GPU, TensorFlow's peak for the device; on CPU, the peak resident set
-  of this process (run each case in its own process to measure one model alone).
+- Peak memory: on a GPU, the backend's own peak for the device (JAX's `memory_stats`,
+  PyTorch's `max_memory_allocated`, TensorFlow's `get_memory_info`), None where the backend
+  gives none, never host memory in its place; on CPU, the peak resident set of this
+  process (run each case in its own process to measure one model alone).
+- Energy (`energy`): on an NVIDIA GPU, the joules NVML counts over the timed steps, their
+  mean power and joules per training sample (`zoo.perf.energy`); elsewhere why not.
 - MFU: achieved training FLOP/s over the matmul peak of the same machine, backend,
   device, dtype and float32 matmul precision (`zoo.perf.peak.device_peak`: cached, else
   measured in this process after the step, in a second or two); the record's `peak` is
@@ -50,7 +54,7 @@ from zoo import data as zdata
 from zoo import io, registry, tasks
 from zoo.choices import FIT_MODES, PRECISIONS, PROFILE_MODES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError
-from zoo.perf import bottleneck
+from zoo.perf import bottleneck, energy
 from zoo.perf import flops as zflops
 from zoo.perf import manifest as zmanifest
 from zoo.spec import ModelSpec
@@ -73,7 +77,7 @@ class ProfileResult:
     compile_s: float
     train: dict[str, float]  # step_ms_median, step_ms_p10, step_ms_p90, samples_per_s, steps
     infer: dict[str, float]  # p50_ms, p90_ms, p99_ms (batch 1), samples_per_s (batch)
-    peak_memory_mb: float
+    peak_memory_mb: float | None  # None: a GPU whose backend keeps no statistics
     train_flops_per_s: float
     mfu: float | None
     resolved: dict[str, Any]  # what really ran: jit_compile, precision policy, threads
@@ -83,6 +87,7 @@ class ProfileResult:
     memory_fit: dict[str, float] | None = None  # pipeline: the in-memory fit, interleaved
     overhead: dict[str, Any] | None = None  # the fixed per-step cost (see the docstring)
     peak: dict[str, Any] | None = None  # the device peak behind `mfu` (zoo.perf.peak)
+    energy: dict[str, Any] | None = None  # GPU joules over the timed steps (zoo.perf.energy)
     bottleneck: dict[str, Any] = field(default_factory=dict)  # zoo.perf.bottleneck.verdict
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,8 +179,9 @@ def _backend() -> str:
     return keras.backend.backend()
 
 
-def peak_memory_mb(device: str) -> float:
-    """Peak memory of this process (CPU, resident set) or of the GPU (its backend's)."""
+def peak_memory_mb(device: str) -> float | None:
+    """Peak memory of this process (CPU, resident set) or of the GPU (its backend's; None
+    where the backend keeps no statistics: never host memory for a GPU's)."""
     index = int(device.split(":")[1]) if ":" in device else 0
     if device.startswith("gpu") and _backend() == "jax":
         import jax
@@ -194,6 +200,7 @@ def peak_memory_mb(device: str) -> float:
             return tf.config.experimental.get_memory_info(f"GPU:{index}")["peak"] / 2**20
         except (ImportError, ValueError):
             pass
+        return None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (2**20 if sys.platform == "darwin" else 2**10)
 
@@ -227,6 +234,7 @@ class Timing:
     steps: int  # timed steps
     warmup: int = 0  # untimed steps after the first
     memory: dict[str, float] | None = None  # pipeline: the in-memory fit's step, interleaved
+    energy: dict[str, Any] | None = None  # GPU energy over the timed steps (zoo.perf.energy)
 
 
 def profile(
@@ -396,8 +404,17 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
         probe = autojit.choose(build, x, y, key=key)
         jit = probe["jit_compile"]
     model = build(jit)
-    compile_s, step_times = time_calls(lambda: model.train_on_batch(x, y), run.steps, run.warmup)
-    return model, Timing(compile_s, step_times, run.steps, run.warmup), probe
+
+    def step():
+        return model.train_on_batch(x, y)
+
+    compile_s = _timed(step, 1)[0]  # as time_calls, with the timed steps metered
+    for _ in range(run.warmup):
+        step()
+    with energy.meter(run.device) as reading:
+        step_times = _timed(step, run.steps)
+    used = energy.per_sample(reading, run.steps * run.batch_size)
+    return model, Timing(compile_s, step_times, run.steps, run.warmup, energy=used), probe
 
 
 def _time_pipeline(run: _Run, build) -> tuple[Any, Timing]:
@@ -557,6 +574,7 @@ def make_result(
         memory_fit=timing.memory,
         overhead=overhead,
         peak=device_peak,
+        energy=timing.energy,
     )
     result.bottleneck = bottleneck.verdict(result.to_dict())
     return result

@@ -141,12 +141,13 @@ class Suite:
         return cases
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _Source:
     """A suite file being read: its name in messages and its text, to point at lines."""
 
     name: str
     text: str
+    kind: str | None = None  # the suite's kind, once its [suite] table is read
 
     def at(self, key: str, model: str | None = None) -> str:
         """'<source>, line N' of the first `key = ...` line (and the model, if given)."""
@@ -188,6 +189,7 @@ def load_suite(ref: str | Path) -> Suite:
     path = suite_path(ref)
     src, data = _parse(path, str(ref) if path.parent == SUITES_DIR else str(path))
     head, defaults, entries = _tables(data, src)
+    src.kind = head.get("kind")
     if head.get("kind") == "target":
         cases = [target.parse_case(entry, defaults, src) for entry in entries]
     else:
@@ -276,6 +278,10 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
             raise SuiteError(f"{src.name}, {entry['model']}: `{axis}` is empty.")
     for axis, (kind, allowed) in CHOICES.items():
         for value in axes[axis]:
+            if axis == "backends" and src.kind == "parity" and ":" in str(value):
+                backend, _, device = str(value).partition(":")  # BACKEND:DEVICE (zoo parity)
+                if backend in allowed and device in ("cpu", "gpu"):
+                    continue
             if value not in allowed:
                 message = f"unknown {kind} {value!r}. Allowed: {', '.join(allowed)}."
                 raise src.error(axis, message)

@@ -70,6 +70,10 @@ def _median(ok: list[dict], dotted: str) -> float | None:
     return statistics.median(values) if ok and None not in values else None
 
 
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
 def _present(ok: list[dict], dotted: str) -> list:
     """The values of a field in the records that have it."""
     return [v for v in (_get(r, dotted) for r in ok) if v is not None]
@@ -121,6 +125,8 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "compile_s": _median(ok, "compile_s"),
         "peak_memory_mb": max(peaks) if (peaks := _present(ok, "peak_memory_mb")) else None,
         "mfu": _median(ok, "mfu"),
+        "power_w": _median(ok, "energy.mean_watts"),
+        "energy_mj_per_sample": _scaled(_median(ok, "energy.joules_per_sample"), 1e3),
         "xla_ran": any(_get(r, "resolved.jit_compile") for r in ok) if ok else None,
         "note": next((r["note"] for r in recs if r.get("note")), None),
     }
@@ -333,6 +339,9 @@ TABLE_KINDS: dict[str, str | None] = {
     "infer_vs_float32_low": "ratio",
     "infer_vs_float32_high": "ratio",
     "infer_vs_float32_verdict": None,
+    # GPU power and energy over the timed steps (zoo.perf.energy; NVML only)
+    "power_w": "throughput",
+    "energy_mj_per_sample": "number",
 }
 TABLE_COLUMNS = list(TABLE_KINDS)
 

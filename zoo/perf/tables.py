@@ -111,6 +111,9 @@ def bench_table(
     if any(r.get("quantize", "none") != "none" for r in rows):  # inference side by side
         columns.append(Column("infer samples/s", "throughput", "infer_samples_per_s"))
         columns.append(ratio_column("infer vs float32", "infer_vs_float32", confidence))
+    if any(r.get("power_w") is not None for r in rows):  # NVML read a GPU's energy
+        columns.append(Column("GPU W", "throughput", "power_w"))
+        columns.append(Column("mJ/sample", "number", "energy_mj_per_sample"))
     if any(r.get("bottleneck") for r in rows):
         columns.append(Column("bottleneck: evidence", "text", bottleneck))
     columns.append(Column("status", "text", status))
