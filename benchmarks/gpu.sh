@@ -16,7 +16,7 @@
 # machines carry JAX and no TensorFlow: benchmarks/gpu_wheels.sh prepares what they lack).
 #
 # --dry-run runs the same steps on this machine's CPU with KERAS_BACKEND=jax and tiny
-# sizes (on the CPU at batch 8, 3 steps: linear_regression's cases, and mlp's parity, whose
+# sizes (on the CPU: 256x256 peaks; batch 8, 3 steps: linear_regression's cases and mlp's parity, whose
 # GPU row is a skipped row), so the GPU run's plumbing is tested before a GPU is lent.
 set -euo pipefail
 
@@ -47,6 +47,7 @@ gpu_suite=gpu
 parity_suite=parity-gpu
 models=()
 pmodels=()
+size=()
 if [ "$dry" = 1 ]; then
   device=cpu
   here=$(mktemp -d)
@@ -60,13 +61,14 @@ if [ "$dry" = 1 ]; then
   parity_suite="$here/parity-gpu.toml"
   models=(--models linear_regression)
   pmodels=(--models mlp)
+  size=(--size 256)
 fi
 
 peaks="$out/peak-$device-$backend.jsonl"
 rm -f "$peaks"
-zoo peak --device "$device" --dtype float32 --output "$peaks"
-zoo peak --device "$device" --dtype float32 --matmul-precision highest --output "$peaks"
-zoo peak --device "$device" --dtype bfloat16 --output "$peaks"
+zoo peak --device "$device" "${size[@]}" --dtype float32 --output "$peaks"
+zoo peak --device "$device" "${size[@]}" --dtype float32 --matmul-precision highest --output "$peaks"
+zoo peak --device "$device" "${size[@]}" --dtype bfloat16 --output "$peaks"
 
 results="$out/gpu-$backend.jsonl"
 resume=()
