@@ -79,6 +79,15 @@ FailAbove = Annotated[
         "percent with 95% confidence (its whole interval below 1 - PCT/100), as zoo compare.",
     ),
 ]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="I/N",
+        help="Run only every N-th case from case I (0 <= I < N), into this shard's own results "
+        "file; N alone takes I from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID "
+        "(SLURM). Merge the shards with `zoo bench merge`.",
+    ),
+]
 Tuned = Annotated[
     bool,
     typer.Option(
@@ -89,7 +98,15 @@ Tuned = Annotated[
 ]
 
 
+app = typer.Typer(
+    help="Run a benchmark suite: every case in its own process; a table of the results.",
+    rich_markup_mode=None,
+)
+
+
+@app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     suite: SuiteName = "quick",
     models: Models = None,
     output: Output = None,
@@ -101,28 +118,26 @@ def bench(
     tuned: Tuned = False,
     against: Against = None,
     fail_above: FailAbove = None,
+    shard: ShardOption = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
+    if ctx.invoked_subcommand is not None:  # `zoo bench merge ...`
+        return
     from zoo import perf
     from zoo.perf import manifest
+    from zoo.perf import shard as zshard
 
     with render.errors():
-        s, output = _load(suite, models, output, repeat, resume, backend)
-        if against and s.kind in ("parity", "target"):
-            raise perf.InvalidArgumentError(f"--against times throughput, not suite {s.name}.")
-        if fail_above is not None and not against:
-            raise perf.InvalidArgumentError(
-                "--fail-above gates an A/B run.",
-                "Add --against PYTHON, or compare two finished runs: zoo compare BASE NEW "
-                "--fail-above PCT.",
-            )
+        part = zshard.parse(shard) if shard is not None else None
+        s, output = _load(suite, models, output, repeat, resume, backend, part)
+        _check_together(s, part, against, fail_above)
         if s.kind == "parity":  # `zoo parity` per model: its own runner and table
             from zoo.cli import parity
 
-            return parity.bench_suite(s, output, models, resume, as_json)
+            return parity.bench_suite(s, output, models, resume, as_json, part)
         if s.kind == "target":  # training runs to a quality target, one per seed
-            return _bench_targets(s, output, models, repeat, resume, tuned, as_json)
+            return _bench_targets(s, output, models, repeat, resume, tuned, as_json, part)
         if tuned:
             raise perf.InvalidArgumentError(
                 "--tuned applies to a time-to-target suite.", "Use --suite time-to-target."
@@ -139,7 +154,7 @@ def bench(
 
                 ab = (against, fail_above)
                 return compare.bench_against(s, output, models, repeat, resume, ab, as_json)
-            records = _run(s, suite, output, models, repeat, resume)
+            records = _run(s, suite, output, models, repeat, resume, part)
     rows = _summarize(s, records)
     if plot is not None:
         _chart(lambda charts: charts.bench_chart(rows, plot, f"suite {s.name}"))
@@ -151,7 +166,28 @@ def bench(
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 
-def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json: bool) -> None:
+def _check_together(s, part, against: str | None, fail_above: float | None) -> None:
+    """Options that do not go together, refused before anything runs."""
+    from zoo.errors import InvalidArgumentError
+
+    if part is not None and against:
+        raise InvalidArgumentError(
+            "--shard splits a suite over machines; --against compares two interpreters on one.",
+            "Run the A/B on one machine, without --shard.",
+        )
+    if against and s.kind in ("parity", "target"):
+        raise InvalidArgumentError(f"--against times throughput, not suite {s.name}.")
+    if fail_above is not None and not against:
+        raise InvalidArgumentError(
+            "--fail-above gates an A/B run.",
+            "Add --against PYTHON, or compare two finished runs: zoo compare BASE NEW "
+            "--fail-above PCT.",
+        )
+
+
+def _bench_targets(
+    s, output: Path, models, repeat, resume, tuned: bool, as_json: bool, part=None
+) -> None:
     """The time-to-target suite: each case trained to its target once per seed; its table."""
     from zoo.perf import suite
     from zoo.perf import target as perf_target
@@ -165,7 +201,13 @@ def _bench_targets(s, output: Path, models, repeat, resume, tuned: bool, as_json
             )
     try:
         records = perf_target.run_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.target_done
+            s,
+            output,
+            models=models,
+            repeat=repeat,
+            resume=resume,
+            on_result=bench_view.target_done,
+            shard=part,
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -207,32 +249,45 @@ def _summarize(s, records: list[dict]) -> list[dict]:
     return rows
 
 
-def _load(suite, models, output, repeat, resume, backend):
+def _load(suite, models, output, repeat, resume, backend, part=None):
     """The suite with its backends, and the results file, checked before anything runs."""
     from zoo import perf
+    from zoo.perf import shard as zshard
 
     s = perf.load_suite(suite)
     if backend:
         s.cases = perf.with_backends(s.cases, [b.strip() for b in backend.split(",")])
     if resume and output is None:
         raise perf.InvalidArgumentError("--resume needs the --output file to finish.")
-    output = output or Path("bench") / f"{s.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    default = Path("bench") / f"{s.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    output = output or zshard.output_name(default, part)
     cases = perf.filter_cases(s.cases, models)
     perf.check_output(output, resume)
+    of = ""
+    if part is not None:
+        of = f" (shard {part.index} of {part.count}, from {part.source})"
+        cases = part.take(cases) if s.kind != "parity" else cases
     render.err.print(
-        f"Suite {s.name}: {len(cases)} cases x {repeat or s.repeat} repeat(s), results in {output}",
+        f"Suite {s.name}: {len(cases)} cases x {repeat or s.repeat} repeat(s){of}, "
+        f"results in {output}",
         soft_wrap=True,
     )
     return s, output
 
 
-def _run(s, suite: str, output: Path, models, repeat, resume) -> list[dict]:
+def _run(s, suite: str, output: Path, models, repeat, resume, part=None) -> list[dict]:
     """Every case in its own process, a line per case; Ctrl-C says how to finish."""
     from zoo import perf
 
     try:
         return perf.run_suite(
-            s, output, models=models, repeat=repeat, resume=resume, on_result=bench_view.case_done
+            s,
+            output,
+            models=models,
+            repeat=repeat,
+            resume=resume,
+            on_result=bench_view.case_done,
+            shard=part,
         )
     except KeyboardInterrupt:
         render.err.print(
@@ -266,3 +321,70 @@ def _chart(draw) -> None:
 
     with render.errors():
         draw(charts)
+
+
+MergeFiles = Annotated[
+    list[Path], typer.Argument(help="The shards' results files (.jsonl), one per shard.")
+]
+MergeOutput = Annotated[
+    Path,
+    typer.Option(help="The merged results file (.jsonl); its tables are written beside it."),
+]
+
+
+@app.command("merge")
+def merge(files: MergeFiles, output: MergeOutput, as_json: options.Json = False) -> None:
+    """Merge the results files of a suite's shards (`zoo bench --shard I/N`) into one.
+
+    Refuses a case that two files hold and shards whose suite, zoo, commit, libraries or
+    machine differ (exit 2); lists the shards and runs that are missing (exit 1); exit 0
+    when every shard is there whole.
+    """
+    from zoo.perf import shard as zshard
+    from zoo.results import ResultsFile, check_output
+
+    with render.errors():
+        for f in files:
+            if not f.is_file():
+                raise zshard.InvalidArgumentError(f"No results file at {f}.", "Check the path.")
+        check_output(output, False)
+        merged = zshard.merge((str(f), ResultsFile(f).read()) for f in files)
+        _write_merged(output, merged.records)
+    if as_json:
+        render.print_json({**merged.__dict__, "records": len(merged.records)})
+    count = len(merged.shards) + len(merged.missing_shards)
+    render.err.print(
+        f"Merged {len(merged.records)} records of {len(merged.shards)} of {count} shard(s) "
+        f"into {output}",
+        soft_wrap=True,
+    )
+    for i in merged.missing_shards:
+        render.note(f"shard {i} of {count} is missing: run it with --shard {i}/{count}.")
+    for i, n in merged.missing_runs.items():
+        render.note(f"shard {i} is missing {n} run(s): finish it with --resume.")
+    if merged.missing_shards or merged.missing_runs:
+        raise typer.Exit(1)
+
+
+def _write_merged(output: Path, records: list[dict]) -> None:
+    """The records, written at once (atomically), and the tables of their suite's kind."""
+    import json
+
+    from zoo import io, perf
+    from zoo.perf import parity, summary, target
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with io.atomic_path(output) as tmp:
+        tmp.write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
+    kind = records[0].get("kind")
+    if kind == "parity":
+        parity.write_markdown(output, records)
+    elif kind == "target":
+        target.write_tables(output, records)
+    else:
+        try:
+            s = perf.load_suite(records[0]["suite"])
+            baseline, precision = s.baseline, s.baseline_precision
+        except perf.SuiteError:  # a suite file of the user's that is not at hand
+            baseline, precision = "graph", None
+        summary.write_tables(output, records, baseline, precision)

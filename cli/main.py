@@ -66,7 +66,7 @@ app.command("export")(export.export)
 app.command("generate")(generate.generate)
 app.command("profile")(profile.profile)
 app.command("peak")(profile.peak)
-app.command("bench")(bench.bench)
+app.add_typer(bench.app, name="bench")  # `zoo bench` runs a suite, `zoo bench merge` shards
 app.command("compare")(compare.compare)
 app.command("parity")(parity.parity)
 app.command("tune")(tune.tune)

@@ -72,7 +72,9 @@ def _note_missing(zparity, listed: list[str] | None) -> None:
                 render.note(f"{zparity.not_installed_reason(b)}; not compared.")
 
 
-def bench_suite(s, output: Path, models: str | None, resume: bool, as_json: bool) -> None:
+def bench_suite(
+    s, output: Path, models: str | None, resume: bool, as_json: bool, shard=None
+) -> None:
     """`zoo bench --suite parity`: `zoo parity` per model, a JSON line each, and the
     Markdown table beside the results file."""
     from zoo.perf import parity as zparity
@@ -80,7 +82,12 @@ def bench_suite(s, output: Path, models: str | None, resume: bool, as_json: bool
     with render.errors():
         try:
             records = zparity.run_suite(
-                s, output, models=models, resume=resume, on_result=parity_view.parity_model_done
+                s,
+                output,
+                models=models,
+                resume=resume,
+                on_result=parity_view.parity_model_done,
+                shard=shard,
             )
         except KeyboardInterrupt:
             render.err.print(

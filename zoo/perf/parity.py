@@ -390,8 +390,10 @@ def run_suite(
     models: str | None = None,
     resume: bool = False,
     on_result: Callable[[int, int, Request, dict], None] | None = None,
+    shard: Any = None,
 ) -> list[dict[str, Any]]:
-    """Runs `zoo parity` on every model of a parity suite, a record per model appended to
+    """Runs `zoo parity` on every model of a parity suite (or of `shard`'s part of its
+    models: `zoo.perf.shard`), a record per model appended to
     `output` (JSON lines, kind "parity"; resumable), and writes the Markdown table beside
     it.
 
@@ -399,11 +401,15 @@ def run_suite(
         OutputError: `output` exists and `resume` is off.
     """
     output, requests = Path(output), suite_requests(suite, models)
+    requests = shard.take(requests) if shard is not None else requests
     results = ResultsFile(output)
     records = results.resume(resume, key=lambda r: r["model"], finished=("ok",))
     todo = [r for r in requests if not results.done(r.model)]
     for n, req in enumerate(todo, 1):
-        record = stamp({"suite": suite.name, **_suite_record(req, suite.timeout_s)}, "parity")
+        record = {"suite": suite.name, **_suite_record(req, suite.timeout_s)}
+        if shard is not None:
+            record["shard"] = shard.to_dict(len(requests))
+        record = stamp(record, "parity")
         results.append(record)
         records.append(record)
         if on_result:

@@ -24,6 +24,7 @@ from typing import Any
 
 from zoo import proc
 from zoo.choices import TENSORFLOW_MODES, not_installed
+from zoo.perf.shard import Shard
 from zoo.perf.suite import Case, Suite
 from zoo.perf.summary import write_tables
 from zoo.record import stamp
@@ -89,9 +90,10 @@ def run_suite(
     resume: bool = False,
     on_result: Callable[[int, int, Case, dict], None] | None = None,
     runner: Callable[[Case, int, float], dict] = run_case,
+    shard: Shard | None = None,
 ) -> list[dict[str, Any]]:
     """Runs a suite's cases (interleaved repeats), appending a record to `output` as each
-    ends.
+    ends; with `shard`, only its part of the cases (`zoo.perf.shard`).
 
     Returns:
         All records of the results file, including those of earlier runs when resuming.
@@ -100,10 +102,13 @@ def run_suite(
         OutputError: `output` exists and `resume` is off, or it cannot be written.
     """
     results = ResultsFile(output)
-    records, todo = _todo(suite, results, models, repeat or suite.repeat, resume)
+    repeat = repeat or suite.repeat
+    records, todo, size = _todo(suite, results, models, repeat, resume, shard)
     for n, (rep, case) in enumerate(todo, 1):
         fields = {k: v for k, v in dataclasses.asdict(case).items() if k != "params"}
         record = {"suite": suite.name, "case": case.key, "repeat": rep, **fields}
+        if shard is not None:
+            record["shard"] = shard.to_dict(size)
         record["model_kwargs"] = dict(case.params)
         record = stamp({**record, **runner(case, suite.steps, suite.timeout_s)}, "bench")
         results.append(record)
@@ -114,10 +119,12 @@ def run_suite(
     return records
 
 
-def _todo(suite: Suite, results: ResultsFile, models: str | None, repeat: int, resume: bool):
-    """The records kept from an earlier run (failures run again) and the (repeat, case)
-    pairs still to run, interleaved: every case once, then every case again."""
+def _todo(suite: Suite, results: ResultsFile, models, repeat: int, resume: bool, shard):
+    """The records kept from an earlier run (failures run again), the (repeat, case) pairs
+    still to run, interleaved (every case once, then every case again), and how many the
+    run holds in all."""
     cases = suite.select(models)
+    cases = shard.take(cases) if shard is not None else cases
     records = results.resume(resume, key=lambda r: (r["case"], r["repeat"]))
     todo = [(r, c) for r in range(repeat) for c in cases if not results.done((c.key, r))]
-    return records, todo
+    return records, todo, repeat * len(cases)

@@ -356,6 +356,7 @@ def run_suite(
     resume: bool = False,
     on_result: Callable[[int, int, TargetCase, dict], None] | None = None,
     runner: Callable[[TargetCase, int, float], dict] = run_case,
+    shard: Any = None,
 ) -> list[dict[str, Any]]:
     """Runs a target suite (a `zoo.perf.suite.Suite` of kind "target"): every case once per
     seed 0..repeat-1, interleaved (each case with seed 0, then each with seed 1, ...),
@@ -367,6 +368,7 @@ def run_suite(
     """
     results = ResultsFile(output)
     cases = suite.select(models)
+    cases = shard.take(cases) if shard is not None else cases  # zoo.perf.shard
     records = results.resume(resume, key=lambda r: (r["case"], r["repeat"]))
     seeds = range(repeat or suite.repeat)
     todo = alternate([(s, c) for s in seeds for c in cases if not results.done((c.key, s))])
@@ -379,6 +381,8 @@ def run_suite(
         record = {"suite": suite.name, "kind": "target", "case": case.key, "repeat": seed}
         record |= {"seed": seed, **dataclasses.asdict(case), "settings": case.overrides}
         record["target_spec"] = record.pop("target")  # `target`: what the run recorded
+        if shard is not None:
+            record["shard"] = shard.to_dict(len(seeds) * len(cases))
         record = stamp({**record, **result}, "target")
         results.append(record)
         records.append(record)
