@@ -65,13 +65,13 @@ def import_quietly(run=None) -> None:
         try:
             import keras
 
+            if run is not None:  # before the backend starts (JAX: its CPU split)
+                from zoo import runtime
+
+                runtime.prepare(run)
             if keras.backend.backend() == "tensorflow":  # start the runtime, which logs too
                 import tensorflow as tf
 
-                if run is not None:
-                    from zoo import runtime
-
-                    runtime.prepare(run)
                 tf.config.list_logical_devices()
         except ZooError:
             raise

@@ -93,6 +93,7 @@ SPELLED = {
         "mirrored": "mirrored",
         "multi-worker": "multi_worker",
         "tpu": "tpu",
+        "data-parallel": "data_parallel",
     },
 }
 

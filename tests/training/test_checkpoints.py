@@ -261,3 +261,24 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     state = json.loads((out / "backup" / "state.json").read_text())
     assert f"holds {state['epoch']} of 2000 epochs" in line
     assert zoo.load_model(out / "last.keras").name == "mlp"
+
+
+def test_the_multi_worker_patch_refuses_a_keras_it_was_not_checked_on(monkeypatch):
+    import types
+
+    import keras
+
+    from zoo.runtime import distribute
+
+    def reduce_per_replica(values, strategy, reduction):
+        return values
+
+    trainer = types.SimpleNamespace(reduce_per_replica=reduce_per_replica)
+    distribute._check_patchable(trainer)  # this Keras, the expected signature: accepted
+    monkeypatch.setattr(keras, "__version__", "3.99.0")
+    with pytest.raises(InvalidArgumentError, match="this is Keras 3.99.0") as e:
+        distribute._check_patchable(trainer)
+    assert "keras-team/keras#20585" in str(e.value)
+    monkeypatch.setattr(keras, "__version__", "3.15.1")
+    with pytest.raises(InvalidArgumentError, match="which has no such function"):
+        distribute._check_patchable(types.SimpleNamespace())

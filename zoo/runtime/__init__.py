@@ -51,22 +51,31 @@ def prepare(config: RunConfig) -> None:
         from zoo.runtime import distribute
 
         distribute.make(config)
+    if config.strategy == "data_parallel":
+        from zoo.runtime import distribute
+
+        distribute.initialize_processes()
 
 
 @contextlib.contextmanager
-def apply(config: RunConfig, seed: int = 0):
+def apply(config: RunConfig, seed: int = 0, batch_size: int | None = None):
     """Applies a RunConfig for the duration of the block: seeds, determinism, threads, the
     dtype policy (restored afterwards), the device and the distribution strategy. Yields
-    the resolved settings; under a strategy, ``resolved["strategy_object"]`` is the
-    `tf.distribute.Strategy` (the block runs in its scope; pop it before saving)."""
+    the resolved settings; under a tf.distribute strategy, ``resolved["strategy_object"]``
+    is the `tf.distribute.Strategy` (the block runs in its scope; pop it before saving);
+    under a keras.distribution (`data_parallel`, JAX), it is set for the block and
+    restored after (`batch_size`: the global batch it must split)."""
     import keras
 
     prepare(config)
-    strategy = None
+    strategy = distribution = None
     if config.strategy != "none":
         from zoo.runtime import distribute
 
-        strategy = distribute.make(config)
+        if distribute.is_keras(config):
+            distribution = distribute.make_keras(config, batch_size)
+        else:
+            strategy = distribute.make(config)
     keras.utils.set_random_seed(seed)
     if config.deterministic:
         if keras.backend.backend() == "tensorflow":
@@ -91,7 +100,17 @@ def apply(config: RunConfig, seed: int = 0):
         "gpus": found,
     }
     try:
-        if strategy is None:
+        if distribution is not None:
+            from zoo.runtime import distribute
+
+            resolved.update(distribute.describe_keras(distribution, config))
+            previous_distribution = keras.distribution.distribution()
+            keras.distribution.set_distribution(distribution)
+            try:
+                yield resolved
+            finally:
+                keras.distribution.set_distribution(previous_distribution)
+        elif strategy is None:
             with device_scope(device):
                 yield resolved
         else:

@@ -77,9 +77,12 @@ class RunConfig(Settings):
     )
     strategy: str = setting(
         "none",
-        one_of(STRATEGIES, aliases={"multi-worker": "multi_worker"}),
-        "tf.distribute: none, mirrored (local GPUs or --cpu-devices), multi_worker "
-        "(TF_CONFIG) or tpu; the batch size is the global batch.",
+        one_of(
+            STRATEGIES, aliases={"multi-worker": "multi_worker", "data-parallel": "data_parallel"}
+        ),
+        "none; tf.distribute: mirrored (local GPUs or --cpu-devices), multi_worker (TF_CONFIG) "
+        "or tpu; keras.distribution on JAX: data_parallel (every visible device; several "
+        "processes through KERAS_DISTRIBUTION_*). The batch size is the global batch.",
     )
     cpu_devices: int | None = setting(
         None,

@@ -135,19 +135,22 @@ def backend_jit(jit_compile: bool | str) -> bool | str:
 
 
 def set_cpu_devices(count: int) -> None:
-    """Splits the CPU into `count` logical devices (to try tf.distribute on one machine);
-    must run before TensorFlow starts its runtime.
+    """Splits the CPU into `count` logical devices (to try tf.distribute, or
+    keras.distribution on JAX, on one machine); must run before the backend starts its
+    runtime (on JAX: `XLA_FLAGS=--xla_force_host_platform_device_count=N`).
 
     Raises:
         InvalidArgumentError: the runtime has already started with another split, or the
-            backend is not TensorFlow.
+            backend is PyTorch.
     """
     import keras
 
+    if keras.backend.backend() == "jax":
+        return _split_jax_cpu(count)
     if keras.backend.backend() != "tensorflow":
         raise InvalidArgumentError(
-            f"cpu_devices splits TensorFlow's CPU; the {keras.backend.backend()} backend is "
-            "running."
+            f"cpu_devices splits TensorFlow's or JAX's CPU; the {keras.backend.backend()} "
+            "backend is running."
         )
     import tensorflow as tf
 
@@ -230,3 +233,26 @@ def _keras_backend() -> str:
     import keras
 
     return keras.backend.backend()
+
+
+JAX_SPLIT = "--xla_force_host_platform_device_count"
+
+
+def _split_jax_cpu(count: int) -> None:
+    """XLA's host platform split into `count` devices, set before JAX starts its backends."""
+    import re
+
+    from jax._src import xla_bridge
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    found = re.search(rf"{JAX_SPLIT}=(\d+)", flags)
+    if found and int(found.group(1)) == count:
+        return
+    if xla_bridge.backends_are_initialized():
+        raise InvalidArgumentError(
+            f"cpu_devices={count}: JAX has started with "
+            f"{int(found.group(1)) if found else 1} CPU device(s).",
+            f"Set XLA_FLAGS={JAX_SPLIT}={count} before the process starts (the CLI does).",
+        )
+    rest = re.sub(rf"{JAX_SPLIT}=\d+", "", flags).strip()
+    os.environ["XLA_FLAGS"] = f"{rest} {JAX_SPLIT}={count}".strip()

@@ -1,4 +1,12 @@
-"""Distributed training through tf.distribute (TensorFlow backend only).
+"""Distributed training: tf.distribute on TensorFlow, keras.distribution on JAX.
+
+`make_keras(run_config)` returns the `keras.distribution` of a RunConfig on JAX:
+`data_parallel` is `keras.distribution.DataParallel` over every visible device (the GPUs,
+else the CPU's devices; `XLA_FLAGS=--xla_force_host_platform_device_count=N` splits a CPU
+into N), each global batch split across them and the weights replicated. Several
+processes (hosts) join through `keras.distribution.initialize()`, which reads the
+standard `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+`KERAS_DISTRIBUTION_PROCESS_ID`; `prepare` calls it when they name more than one process.
 
 `make(run_config)` returns the strategy a `RunConfig` names: MirroredStrategy over the
 local GPUs (or the logical CPU devices of `cpu_devices`), MultiWorkerMirroredStrategy from
@@ -57,6 +65,87 @@ def _tf_config() -> dict[str, Any]:
             'It needs {"cluster": {"worker": [...]}, "task": {"type": "worker", "index": N}}.',
         ) from None
     return config
+
+
+# The strategies of keras.distribution (JAX); the others are tf.distribute's.
+KERAS_DISTRIBUTIONS = ("data_parallel",)
+
+
+def is_keras(config) -> bool:
+    """Whether a RunConfig's strategy is keras.distribution's (JAX)."""
+    return config.strategy in KERAS_DISTRIBUTIONS
+
+
+_initialized = False
+
+
+def initialize_processes() -> bool:
+    """Joins this process to a multi-process JAX job where the KERAS_DISTRIBUTION_*
+    variables name more than one process (once per process); whether it did."""
+    global _initialized
+    if _initialized:
+        return True
+    count = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "").strip()
+    if not count or int(count) <= 1:
+        return False
+    import keras
+
+    keras.distribution.initialize()
+    _initialized = True
+    return True
+
+
+def make_keras(config, batch_size: int | None = None):
+    """The keras.distribution of a RunConfig (JAX only).
+
+    Raises:
+        InvalidArgumentError: another backend runs, or the batch does not split evenly
+            over the devices.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise InvalidArgumentError(
+            f"--strategy {config.strategy} is keras.distribution, which runs on JAX; the "
+            f"{keras.backend.backend()} backend is running.",
+            "Use --backend jax (or KERAS_BACKEND=jax), or --strategy mirrored on TensorFlow.",
+        )
+    initialize_processes()
+    from zoo.runtime.device import gpus
+
+    kind = "gpu" if config.device in ("gpu", "auto") and gpus() else "cpu"
+    if config.device.startswith("gpu") and kind != "gpu":
+        raise DeviceError(
+            "--strategy data_parallel --device gpu, but JAX sees 0 GPUs.",
+            "Check `nvidia-smi` and jax[cuda], or use --device cpu.",
+        )
+    devices = keras.distribution.list_devices(kind)
+    if batch_size is not None and batch_size % len(devices):
+        fits = len(devices) * max(1, batch_size // len(devices))
+        raise InvalidArgumentError(
+            f"The batch size {batch_size} does not split over the {len(devices)} devices of "
+            "--strategy data_parallel.",
+            f"Use a multiple of {len(devices)}, e.g. --batch-size {fits}.",
+        )
+    return keras.distribution.DataParallel(devices=devices)
+
+
+def device_count(config) -> int:
+    """How many devices a keras.distribution of this RunConfig splits a batch over."""
+    return len(make_keras(config).device_mesh.devices.flatten())
+
+
+def describe_keras(distribution, config) -> dict[str, Any]:
+    """What a keras.distribution runs on, for the run record."""
+    import jax
+
+    devices = list(distribution.device_mesh.devices.flatten())
+    return {
+        "strategy": config.strategy,
+        "replicas": len(devices),
+        "replica_devices": [str(d) for d in devices],
+        "processes": int(jax.process_count()),
+    }
 
 
 _multi_worker = None
@@ -167,6 +256,7 @@ def _patch_keras_multi_worker() -> None:
     tf = _tf()
     from keras.src.backend.tensorflow import trainer
 
+    _check_patchable(trainer)
     original = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction):
@@ -185,6 +275,35 @@ def _patch_keras_multi_worker() -> None:
 
     trainer.reduce_per_replica = reduce_per_replica
     _patched = True
+
+
+# The Keras releases whose private `reduce_per_replica` the multi-worker patch was checked
+# against (tests/training/test_checkpoints.py's two-process run): (lowest, highest) minor.
+PATCHED_KERAS = ((3, 3), (3, 15))
+
+
+def _check_patchable(trainer) -> None:
+    """Refuses, in one line, a Keras whose private code the patch was not checked against:
+    a wrong run would be worse than none."""
+    import inspect
+
+    import keras
+
+    version = tuple(int(p) for p in keras.__version__.split(".")[:2] if p.isdigit())
+    params = None
+    if hasattr(trainer, "reduce_per_replica"):
+        params = list(inspect.signature(trainer.reduce_per_replica).parameters)
+    low, high = PATCHED_KERAS
+    if params != ["values", "strategy", "reduction"] or not low <= version <= high:
+        raise InvalidArgumentError(
+            f"--strategy multi_worker patches Keras' private reduce_per_replica "
+            f"(keras-team/keras#20585), checked on Keras {low[0]}.{low[1]} to "
+            f"{high[0]}.{high[1]}; this is Keras {keras.__version__}"
+            + ("" if params is not None else ", which has no such function")
+            + ".",
+            f"pip install 'keras>={low[0]}.{low[1]},<{high[0]}.{high[1] + 1}', or train on one "
+            "machine (--strategy mirrored).",
+        )
 
 
 def shard_data_options():

@@ -76,3 +76,12 @@ def feed(
 def take(x, idx):
     """Rows `idx` of an array or of a dict of arrays."""
     return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+
+def even(x: Any, y: Any, n: int) -> tuple[tuple[Any, Any], int]:
+    """(x, y) cut to a multiple of `n` examples, and how many were left out."""
+    keep = len(y) - len(y) % n
+    if keep == len(y):
+        return (x, y), 0
+    cut = {k: v[:keep] for k, v in x.items()} if isinstance(x, dict) else x[:keep]
+    return (cut, y[:keep]), len(y) - keep

@@ -141,9 +141,9 @@ def _train(request: TrainRequest) -> TrainResult:
     import keras  # noqa: F401
 
     marks = {"imported": time.time() - request.started}
-    job = _prepare(request)
+    job = _even_for_replicas(_prepare(request))
     marks["data"] = time.time() - request.started
-    with runtime.apply(job.run, job.config.seed) as resolved:
+    with runtime.apply(job.run, job.config.seed, job.config.batch_size) as resolved:
         fitted = _fit(job, resolved, marks)
     result = _result(job, fitted, resolved)
     checkpoint.write_run(job.folder, result, fitted.net, request.tensorboard)
@@ -282,6 +282,31 @@ def _target_record(callbacks, test: dict[str, Any], marks) -> dict[str, Any] | N
         return None
     metrics = {k: float(v) for k, v in test.items()}
     return ztarget.record(check.target, check.reached_at, check.checks, metrics, marks)
+
+
+def _even_for_replicas(job: _Job) -> _Job:
+    """Under keras.distribution's data_parallel every batch is split over the devices, the
+    last, partial one of an epoch or an evaluation too: each split loses its last examples
+    (fewer than the device count) to a multiple of it (with the batch a multiple of it, so
+    is every batch), and the record says how many."""
+    if job.run.strategy != "data_parallel":
+        return job
+    from zoo.runtime import distribute
+
+    n = distribute.device_count(job.run)
+    if n == 1:
+        return job
+    split, data, left = job.split, job.data, {}
+    (x, y), left["train"] = feed.even(split.x, split.y, n)
+    split = split._replace(x=x, y=y)
+    if split.validation is not None:
+        vx, vy = split.validation
+        (vx, vy), left["validation"] = feed.even(vx, vy, n)
+        split = split._replace(validation=(vx, vy), info={**split.info, "examples": len(vy)})
+    (x_test, y_test), left["test"] = feed.even(data.x_test, data.y_test, n)
+    data = dataclasses.replace(data, x_test=x_test, y_test=y_test)
+    split = split._replace(info={**split.info, "left_out_for_replicas": left})
+    return dataclasses.replace(job, split=split, data=data)
 
 
 def _steps_per_epoch(job: _Job, drop: bool) -> int:

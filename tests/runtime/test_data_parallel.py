@@ -1,0 +1,68 @@
+"""keras.distribution on JAX: `--strategy data-parallel` over the CPU split into devices
+(`--cpu-devices N`: XLA_FLAGS=--xla_force_host_platform_device_count=N), against one
+device, through the command line."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
+
+from zoo.perf import parity
+
+ARGS = ["--samples", "2000", "--epochs", "2", "--batch-size", "64", "-p", "dropout=0", "--json"]
+
+
+def _train(tmp_path, devices: int) -> dict:
+    strategy = "none" if devices == 1 else "data-parallel"
+    argv = [sys.executable, "-m", "zoo.cli.main", "train", "mlp", "--backend", "jax"]
+    argv += ["--strategy", strategy, "--cpu-devices", str(devices), *ARGS]
+    argv += ["--output", str(tmp_path / f"run{devices}")]
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_the_loss_on_2_and_4_devices_matches_one_device_within_the_parity_tolerances(tmp_path):
+    one = _train(tmp_path, 1)
+    steps = 2 * -(-1800 // 64)  # 2 epochs of 1,800 examples (2,000 less 10% validation)
+    tol = parity.tolerances("float32")
+    for n in (2, 4):
+        split = _train(tmp_path, n)
+        assert split["run"]["strategy"] == "data_parallel" and split["run"]["replicas"] == n
+        assert split["run"]["replica_devices"] == [f"cpu:{i}" for i in range(n)]
+        assert split["validation"]["left_out_for_replicas"] == {
+            "train": 0,
+            "validation": 0,
+            "test": 0,
+        }
+        for a, b in zip(one["history"], split["history"], strict=True):
+            for key in ("loss", "val_loss"):
+                rel = abs(a[key] - b[key]) / abs(a[key])
+                assert rel <= tol["forward"] + steps * tol["curve_per_step"], (n, key, rel)
+        assert split["test_metrics"]["accuracy"] == pytest.approx(
+            one["test_metrics"]["accuracy"], abs=1 / 500
+        )
+
+
+def test_data_parallel_on_tensorflow_or_an_uneven_batch_is_one_line_exit_2():
+    runner = CliRunner()
+    r = runner.invoke(app, ["train", "mlp", "--strategy", "data-parallel", "--samples", "300"])
+    assert r.exit_code == 2 and "keras.distribution, which runs on JAX" in r.output
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_a_batch_that_does_not_split_over_the_devices_says_which_would():
+    argv = [sys.executable, "-m", "zoo.cli.main", "train", "mlp", "--backend", "jax"]
+    argv += ["--strategy", "data-parallel", "--cpu-devices", "2", "--batch-size", "63"]
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "The batch size 63 does not split over the 2 devices" in proc.stderr
+    assert "--batch-size 62" in proc.stderr and "Traceback" not in proc.stderr
