@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import examples, figures
+from zoo import report as zreport
 from zoo.perf import bottleneck, suite, summary, tables
 from zoo.perf import target as perf_target
 
@@ -72,6 +73,10 @@ settings as ratios within one run (repeats are interleaved), not absolute number
 runs. Throughput is the median over repeats with (min-max); a speed-up is the median of
 per-repeat ratios against the suite's baseline measured in the same repeat; the fastest
 setting of each model is in bold.
+
+To look rather than read: [report.html](report.html) is `zoo report` of every file here
+(download it and open it in a browser: charts of each speed-up with its interval, of time
+to target and of parity, and tables that sort), made by the same command.
 """
 
 
@@ -520,7 +525,10 @@ def main(argv: list[str] | None = None) -> int:
             for path in args.add_tune:
                 out.write(json.dumps(tune_record(json.loads(path.read_text()))) + "\n")
     text = render()
+    page = args.output.with_name("report.html")
     if args.check:
+        if not _page_current(page):
+            return 1
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
         if current != text:
             print(
@@ -535,7 +543,28 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}")
+    zreport.write(_sources(), page)
+    print(f"wrote {page}")
     return 0
+
+
+def _sources() -> list[Path]:
+    """The results files the report page shows (every committed results file)."""
+    return sorted(RESULTS.glob("*.jsonl"))
+
+
+def _page_current(page: Path) -> bool:
+    """Whether `page` (`zoo report` of every results file) was made from these files."""
+    made = zreport.sources_of(page.read_text(encoding="utf-8")) if page.exists() else None
+    if made != zreport.digests(_sources()):
+        print(
+            f"{page} was not made from the results files as they are; regenerate it with: "
+            "python -m benchmarks.report",
+            file=sys.stderr,
+        )
+        return False
+    print(f"{page} was made from benchmarks/results/ as it is")
+    return True
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from zoo.cli import (  # noqa: E402
     list,
     parity,
     profile,
+    report,
     train,
     tune,
 )
@@ -70,6 +71,7 @@ app.add_typer(bench.app, name="bench")  # `zoo bench` runs a suite, `zoo bench m
 app.command("compare")(compare.compare)
 app.command("parity")(parity.parity)
 app.command("tune")(tune.tune)
+app.command("report")(report.report)
 app.add_typer(data.app, name="data")
 
 if __name__ == "__main__":

@@ -135,6 +135,32 @@ class Table:
         """A GitHub Markdown table (title and notes not included), emphasis in bold."""
         return markdown_lines(self.header(), self.texts("**{}**"))
 
+    def html(self) -> str:
+        """An HTML <table> (title and notes not included): each number column's cells
+        carry their raw value in `data-value`, for a page to sort by; emphasis in <b>."""
+        from html import escape
+
+        head = "".join(
+            f'<th class="{"num" if c.numeric else "txt"}">{escape(c.header)}</th>'
+            for c in self.columns
+        )
+        body = []
+        for row, cells in zip(self.rows, self.cells(), strict=True):
+            tds = []
+            for col, cell in zip(self.columns, cells, strict=True):
+                text = escape(cell.text)
+                text = f"<b>{text}</b>" if cell.emphasis else text
+                value = col.value(row)
+                if col.numeric and is_number(value):
+                    tds.append(f'<td class="num" data-value="{float(value)!r}">{text}</td>')
+                else:
+                    tds.append(f"<td>{text}</td>")
+            body.append("<tr>" + "".join(tds) + "</tr>")
+        return (
+            f'<table class="zoo"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
+
     def csv(self) -> str:
         """CSV: raw numbers at the column's precision without separators, a spread's
         bounds as their own columns, empty where missing."""

@@ -496,6 +496,31 @@ MARKDOWN_HEAD = [
 ]  # fmt: skip
 
 
+def table(records: list[dict], title: str | None = None):
+    """The parity suite's table as a `zoo.table.Table` (the report page's): one row per
+    model and backend, each difference in multiples of the precision's eps."""
+    from zoo.table import Column, Table
+
+    rows = []
+    for rec in records:
+        if rec.get("status") != "ok":
+            rows.append({"model": rec.get("model"), "verdict": rec.get("status", "?")})
+            continue
+        for row in summarize(rec):
+            verdict = row["verdict"] + (f": {row['detail']}" if row.get("detail") else "")
+            rows.append({**row, "model": rec["model"], "verdict": verdict})
+    eps = [
+        ("forward rel (eps)", "forward_max_rel_eps"),
+        ("step-1 loss rel (eps)", "loss_step1_rel_eps"),
+        ("worst gradient rel (eps)", "gradient_worst_rel_eps"),
+        ("loss curve max rel (eps)", "curve_max_rel_eps"),
+    ]
+    columns = [Column("model"), Column("backend"), Column("verdict", "text")]
+    columns += [Column(header, "number", key) for header, key in eps]
+    columns += [Column("train samples/s", "throughput", "samples_per_s")]
+    return Table(title, columns, rows)
+
+
 def write_markdown(output: Path, records: list[dict]) -> Path:
     """The suite's table beside its JSON lines (.md), with the environment it ran in."""
     lines = ["| " + " | ".join(MARKDOWN_HEAD) + " |", "|" + "---|" * len(MARKDOWN_HEAD)]

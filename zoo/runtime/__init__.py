@@ -57,6 +57,18 @@ def prepare(config: RunConfig) -> None:
         distribute.initialize_processes()
 
 
+def _deterministic(backend: str) -> None:
+    """Deterministic kernels for the rest of the process (it cannot be undone)."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
+
+
 @contextlib.contextmanager
 def apply(config: RunConfig, seed: int = 0, batch_size: int | None = None):
     """Applies a RunConfig for the duration of the block: seeds, determinism, threads, the
@@ -78,14 +90,7 @@ def apply(config: RunConfig, seed: int = 0, batch_size: int | None = None):
             strategy = distribute.make(config)
     keras.utils.set_random_seed(seed)
     if config.deterministic:
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.experimental.enable_op_determinism()  # process-wide, cannot be undone
-        elif keras.backend.backend() == "torch":
-            import torch
-
-            torch.use_deterministic_algorithms(True)
+        _deterministic(keras.backend.backend())
     found = gpus()
     device = config.device
     if device == "auto":
