@@ -199,16 +199,20 @@ def _bench_targets(
                 f"no tuned recipe for {case.model} on {case.dataset} on this machine "
                 f"(zoo tune {case.model} --dataset {case.dataset} finds one)."
             )
+    from zoo.cli.progress import Steps
+
     try:
-        records = perf_target.run_suite(
-            s,
-            output,
-            models=models,
-            repeat=repeat,
-            resume=resume,
-            on_result=bench_view.target_done,
-            shard=part,
-        )
+        with Steps(f"suite {s.name}") as steps:
+            records = perf_target.run_suite(
+                s,
+                output,
+                models=models,
+                repeat=repeat,
+                resume=resume,
+                on_start=lambda n, total, case: steps.start(n, total, case.label()),
+                on_result=lambda *done: (bench_view.target_done(*done), steps.done()),
+                shard=part,
+            )
     except KeyboardInterrupt:
         render.err.print(
             f"[yellow]Interrupted.[/] Finished runs are in {output}; "
@@ -277,18 +281,22 @@ def _load(suite, models, output, repeat, resume, backend, part=None):
 
 def _run(s, suite: str, output: Path, models, repeat, resume, part=None) -> list[dict]:
     """Every case in its own process, a line per case; Ctrl-C says how to finish."""
+    from zoo.cli.progress import Steps
+
     from zoo import perf
 
     try:
-        return perf.run_suite(
-            s,
-            output,
-            models=models,
-            repeat=repeat,
-            resume=resume,
-            on_result=bench_view.case_done,
-            shard=part,
-        )
+        with Steps(f"suite {s.name}") as steps:
+            return perf.run_suite(
+                s,
+                output,
+                models=models,
+                repeat=repeat,
+                resume=resume,
+                on_start=lambda n, total, case: steps.start(n, total, case.label()),
+                on_result=lambda *done: (bench_view.case_done(*done), steps.done()),
+                shard=part,
+            )
     except KeyboardInterrupt:
         render.err.print(
             f"[yellow]Interrupted.[/] Finished cases are in {output}; "

@@ -56,12 +56,30 @@ def parity(
             name, listed, steps, precision.value, batch_size, parse_params(param or []), small
         )
         _note_missing(zparity, listed)
-        report = zparity.run_parity(req, on_backend=parity_view.parity_backend_done)
+        report = _run_backends(zparity, req)
     if as_json:
         render.print_json(report)
         return
     render.print_wide(parity_view.parity_table(report))
     render.out.print(parity_view.parity_notes(report), soft_wrap=True)
+
+
+def _run_backends(zparity, req) -> dict:
+    """`zoo parity`'s run, a live line on a terminal naming the backend that runs."""
+    from zoo.cli.progress import Steps
+
+    names, total = list(req.backends), len(req.backends)
+    with Steps(f"parity of {req.model}") as steps:
+        steps.start(1, total, names[0])
+
+        def heard(backend: str, result: dict) -> None:
+            parity_view.parity_backend_done(backend, result)
+            steps.done()
+            done = names.index(backend) + 1
+            if done < total:
+                steps.start(done + 1, total, names[done])
+
+        return zparity.run_parity(req, on_backend=heard)
 
 
 def _note_missing(zparity, listed: list[str] | None) -> None:
@@ -77,18 +95,22 @@ def bench_suite(
 ) -> None:
     """`zoo bench --suite parity`: `zoo parity` per model, a JSON line each, and the
     Markdown table beside the results file."""
+    from zoo.cli.progress import Steps
+
     from zoo.perf import parity as zparity
 
     with render.errors():
         try:
-            records = zparity.run_suite(
-                s,
-                output,
-                models=models,
-                resume=resume,
-                on_result=parity_view.parity_model_done,
-                shard=shard,
-            )
+            with Steps(f"suite {s.name}") as steps:
+                records = zparity.run_suite(
+                    s,
+                    output,
+                    models=models,
+                    resume=resume,
+                    on_start=lambda n, total, req: steps.start(n, total, req.model),
+                    on_result=lambda *done: (parity_view.parity_model_done(*done), steps.done()),
+                    shard=shard,
+                )
         except KeyboardInterrupt:
             render.err.print(
                 f"[yellow]Interrupted.[/] Finished models are in {output}; finish with: "

@@ -150,7 +150,7 @@ def tune(
 
 def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
     """`zoo tune NAME`: one model's search (`zoo.tuning.search`), written to `output`."""
-    target, device = search["target"], search["device"]
+    target = search["target"]
     _check(name, target)
     if resume and output is None:
         raise InvalidArgumentError(
@@ -159,12 +159,28 @@ def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
         )
     budget_s = parse_budget(search["budget"])
     _keras.import_quietly()  # the search loads the data here first: TensorFlow's logs
+    from zoo.cli.progress import Budget
+
     from zoo.tuning.search import tune as run_search
 
-    result = run_search(
+    with Budget(f"zoo tune {name}", budget_s) as live:
+
+        def heard(stage: str, row: dict[str, Any]) -> None:
+            tune_view.tune_trial_done(stage, row)
+            live.trial_done(stage)
+
+        result = _run_search(run_search, name, search, budget_s, backends, output, resume, heard)
+    if output is not None:
+        _write(output, result)
+    return result
+
+
+def _run_search(run_search, name, search, budget_s, backends, output, resume, heard):
+    device = search["device"]
+    return run_search(
         name,
         search["dataset"],
-        target=target,
+        target=search["target"],
         budget_s=budget_s,
         max_trials=search["max_trials"],
         seed=search["seed"],
@@ -172,13 +188,10 @@ def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
         data_dir=search["data_dir"],
         **({} if device is None else {"device": device}),  # else the library's default
         backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
-        on_trial=tune_view.tune_trial_done,
+        on_trial=heard,
         trials=None if output is None else beside(output, ".trials.jsonl"),
         resume=resume,
     )
-    if output is not None:
-        _write(output, result)
-    return result
 
 
 def _race(task, models, search: dict, output, as_json) -> None:
@@ -195,18 +208,26 @@ def _race(task, models, search: dict, output, as_json) -> None:
         )
     budget_s = parse_budget(search["budget"])
     _keras.import_quietly()
-    result = zrace.race(
-        target=target,
-        models=names,
-        dataset=dataset,
-        budget_s=budget_s,
-        max_trials=search["max_trials"],
-        seed=seed,
-        samples=search["samples"],
-        data_dir=search["data_dir"],
-        **({} if device is None else {"device": device}),
-        on_trial=tune_view.race_trial_done,
-    )
+    from zoo.cli.progress import Budget
+
+    with Budget(f"race of {len(names)} models", budget_s) as live:
+
+        def heard(model: str, stage: str, row: dict[str, Any]) -> None:
+            tune_view.race_trial_done(model, stage, row)
+            live.trial_done(model)
+
+        result = zrace.race(
+            target=target,
+            models=names,
+            dataset=dataset,
+            budget_s=budget_s,
+            max_trials=search["max_trials"],
+            seed=seed,
+            samples=search["samples"],
+            data_dir=search["data_dir"],
+            **({} if device is None else {"device": device}),
+            on_trial=heard,
+        )
     if output is not None:
         _write(output, result)
     if as_json:

@@ -391,6 +391,7 @@ def run_suite(
     resume: bool = False,
     on_result: Callable[[int, int, Request, dict], None] | None = None,
     shard: Any = None,
+    on_start: Callable[[int, int, Request], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs `zoo parity` on every model of a parity suite (or of `shard`'s part of its
     models: `zoo.perf.shard`), a record per model appended to
@@ -406,6 +407,8 @@ def run_suite(
     records = results.resume(resume, key=lambda r: r["model"], finished=("ok",))
     todo = [r for r in requests if not results.done(r.model)]
     for n, req in enumerate(todo, 1):
+        if on_start:
+            on_start(n, len(todo), req)
         record = {"suite": suite.name, **_suite_record(req, suite.timeout_s)}
         if shard is not None:
             record["shard"] = shard.to_dict(len(requests))

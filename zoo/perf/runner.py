@@ -91,9 +91,11 @@ def run_suite(
     on_result: Callable[[int, int, Case, dict], None] | None = None,
     runner: Callable[[Case, int, float], dict] = run_case,
     shard: Shard | None = None,
+    on_start: Callable[[int, int, Case], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs a suite's cases (interleaved repeats), appending a record to `output` as each
-    ends; with `shard`, only its part of the cases (`zoo.perf.shard`).
+    ends; with `shard`, only its part of the cases (`zoo.perf.shard`). `on_start(n, total,
+    case)` and `on_result(n, total, case, record)` hear of each case.
 
     Returns:
         All records of the results file, including those of earlier runs when resuming.
@@ -105,6 +107,8 @@ def run_suite(
     repeat = repeat or suite.repeat
     records, todo, size = _todo(suite, results, models, repeat, resume, shard)
     for n, (rep, case) in enumerate(todo, 1):
+        if on_start:
+            on_start(n, len(todo), case)
         fields = {k: v for k, v in dataclasses.asdict(case).items() if k != "params"}
         record = {"suite": suite.name, "case": case.key, "repeat": rep, **fields}
         if shard is not None:

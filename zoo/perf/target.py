@@ -357,6 +357,7 @@ def run_suite(
     on_result: Callable[[int, int, TargetCase, dict], None] | None = None,
     runner: Callable[[TargetCase, int, float], dict] = run_case,
     shard: Any = None,
+    on_start: Callable[[int, int, TargetCase], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs a target suite (a `zoo.perf.suite.Suite` of kind "target"): every case once per
     seed 0..repeat-1, interleaved (each case with seed 0, then each with seed 1, ...),
@@ -374,6 +375,8 @@ def run_suite(
     todo = alternate([(s, c) for s in seeds for c in cases if not results.done((c.key, s))])
     skipped: dict[str, dict] = {}  # a case skipped once is skipped for every seed
     for n, (seed, case) in enumerate(todo, 1):
+        if on_start:
+            on_start(n, len(todo), case)
         held = held_out(case, seed)  # for this seed alone
         result = held or skipped.get(case.key) or runner(case, seed, suite.timeout_s)
         if not held and result.get("status") == "skipped":
