@@ -119,16 +119,20 @@ def bench(
     against: Against = None,
     fail_above: FailAbove = None,
     shard: ShardOption = None,
+    track: options.Track = None,
+    tensorboard: options.TensorBoardDir = None,
     as_json: options.Json = False,
 ) -> None:
     """Run a benchmark suite: every case in its own process; a table of the results."""
     if ctx.invoked_subcommand is not None:  # `zoo bench merge ...`
         return
     from zoo import perf
+    from zoo import track as ztrack
     from zoo.perf import manifest
     from zoo.perf import shard as zshard
 
     with render.errors():
+        ztrack.check_tracker(track)
         part = zshard.parse(shard) if shard is not None else None
         s, output = _load(suite, models, output, repeat, resume, backend, part)
         _check_together(s, part, against, fail_above)
@@ -142,12 +146,7 @@ def bench(
             raise perf.InvalidArgumentError(
                 "--tuned applies to a time-to-target suite.", "Use --suite time-to-target."
             )
-        pin = manifest.bench_matmul_precision(
-            matmul_precision and matmul_precision.value, (c.backend for c in s.cases)
-        )
-        if pin == "highest":
-            render.err.print("float32 matmuls and convolutions pinned to full float32 (no TF32)")
-        _warn_emulated(perf.filter_cases(s.cases, models))
+        pin = _pin(s, models, matmul_precision)
         with manifest.workers_pin(pin):
             if against:  # A/B: this interpreter and another, alternating
                 from zoo.cli import compare
@@ -155,6 +154,7 @@ def bench(
                 ab = (against, fail_above)
                 return compare.bench_against(s, output, models, repeat, resume, ab, as_json)
             records = _run(s, suite, output, models, repeat, resume, part)
+        _track(s.name, records, output, track, tensorboard)
     rows = _summarize(s, records)
     if plot is not None:
         _chart(lambda charts: charts.bench_chart(rows, plot, f"suite {s.name}"))
@@ -164,6 +164,38 @@ def bench(
         return
     _show_bench(s, rows, records)
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
+
+
+def _pin(s, models, matmul_precision) -> str:
+    """The float32 matmul precision the workers pin (said where it is full float32), after
+    a warning line per precision this CPU emulates."""
+    from zoo import perf
+    from zoo.perf import manifest
+
+    pin = manifest.bench_matmul_precision(
+        matmul_precision and matmul_precision.value, (c.backend for c in s.cases)
+    )
+    if pin == "highest":
+        render.err.print("float32 matmuls and convolutions pinned to full float32 (no TF32)")
+    _warn_emulated(perf.filter_cases(s.cases, models))
+    return pin
+
+
+def _track(name: str, records: list[dict], output: Path, track, tensorboard) -> None:
+    """The suite's cases to MLflow (nested under the suite) and to TensorBoard's HParams."""
+    from zoo import track as ztrack
+
+    runs = ztrack.bench_runs(records)
+    if tensorboard is not None:
+        ztrack.tensorboard_runs(tensorboard, runs)
+        render.err.print(f"TensorBoard: {len(runs)} runs in {tensorboard}", soft_wrap=True)
+    if track == "mlflow":
+        parent = ztrack.Run(f"bench {name}", {"suite": name, "cases": len(runs)})
+        parent.artifacts = None
+        run_id = ztrack.mlflow_runs(ztrack.experiment(), parent, runs)
+        render.err.print(
+            f"Logged to MLflow: run {run_id} ({len(runs)} nested) in {ztrack.experiment()}"
+        )
 
 
 def _check_together(s, part, against: str | None, fail_above: float | None) -> None:

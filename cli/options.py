@@ -14,6 +14,7 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from enum import Enum
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -168,3 +169,21 @@ def spelled(name: str, value: Any) -> str:
     if name in SPELLED and value in table:
         return str(table[value])
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+Track = Annotated[
+    str | None,
+    typer.Option(
+        help="Log to this tracker: mlflow (its default local store, or MLFLOW_TRACKING_URI; "
+        "needs keras-zoo[mlflow]). The parameters, metrics and files, and under a suite or "
+        "a search one nested run per case or trial.",
+    ),
+]
+TensorBoardDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--tensorboard",
+        help="Also write each case or trial as a TensorBoard run with its HParams in this "
+        "folder (tensorboard --logdir DIR; needs keras-zoo[tensorboard]).",
+    ),
+]

@@ -124,14 +124,21 @@ def train(
     resume: Resume = False,
     tensorboard: TensorBoard = False,
     backend: X.backend = None,
+    track: options.Track = None,
     as_json: options.Json = False,
 ) -> None:
     """Train a model (or run a --recipe again) and evaluate it on the test split."""
+    from zoo import track as ztrack
+
     with render.errors():
+        ztrack.check_tracker(track)
         plan = _plan(ctx, name, recipe, tuned, parse_params(param or []))
         run = _run_config(plan.run)
         outputs = {"output": output, "resume": resume, "tensorboard": tensorboard}
         result = _run(plan, run, {**outputs, "download": download})
+        if track == "mlflow":
+            run_id = ztrack.mlflow_runs(ztrack.experiment(), ztrack.train_run(result, output))
+            render.err.print(f"Logged to MLflow: run {run_id} in {ztrack.experiment()}")
     if as_json:
         render.print_json(result.to_dict())
     else:

@@ -112,11 +112,16 @@ def tune(
     show: Show = False,
     output: Output = None,
     resume: Resume = False,
+    track: options.Track = None,
+    tensorboard: options.TensorBoardDir = None,
     as_json: options.Json = False,
 ) -> None:
     """Find the execution settings and recipe that reach a target fastest on this machine
     (with --task or --models: the model too)."""
+    from zoo import track as ztrack
+
     with render.errors():
+        ztrack.check_tracker(track)
         if show:
             return _show_cached(name, as_json)
         search = dict(
@@ -142,10 +147,28 @@ def tune(
                     )
             return _race(task, models, search, output, as_json)
         result = _search(name, search, backends, output, resume)
+        _track(result, track, tensorboard)
     if as_json:
         render.print_json(result)
     else:
         _show(result, dataset, output)
+
+
+def _track(result: dict[str, Any], track: str | None, tensorboard) -> None:
+    """The search to MLflow (its trials nested under it) and its trials to TensorBoard."""
+    from zoo import track as ztrack
+
+    parent, trials = ztrack.tune_runs(result)
+    if tensorboard is not None:
+        ztrack.tensorboard_runs(tensorboard, trials)
+        render.err.print(f"TensorBoard: {len(trials)} trials in {tensorboard}", soft_wrap=True)
+    if track == "mlflow":
+        run_id = ztrack.mlflow_runs(ztrack.experiment(), parent, trials)
+        render.err.print(
+            f"Logged to MLflow: run {run_id} ({len(trials)} trials nested) in "
+            f"{ztrack.experiment()}",
+            soft_wrap=True,
+        )
 
 
 def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
