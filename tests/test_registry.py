@@ -37,6 +37,7 @@ def test_list_models_is_sorted_and_covers_every_family():
         "recommender",
         "applications",
         "hub",
+        "bag",
     }
     assert families == set(zoo.families())
 

@@ -5,7 +5,15 @@ Importing this package registers them, so a saved zoo model reloads in safe mode
 
 from zoo.layers.dot_scores import DotScores
 from zoo.layers.global_bias import GlobalBias
+from zoo.layers.hashed_ngrams import HashedBigrams
 from zoo.layers.position_embedding import PositionEmbedding
 from zoo.layers.token_inputs import PaddingMask, SegmentIds
 
-__all__ = ["DotScores", "GlobalBias", "PaddingMask", "PositionEmbedding", "SegmentIds"]
+__all__ = [
+    "DotScores",
+    "GlobalBias",
+    "HashedBigrams",
+    "PaddingMask",
+    "PositionEmbedding",
+    "SegmentIds",
+]

@@ -85,6 +85,17 @@ CATALOG: tuple[ModelSpec, ...] = (
         recipe=Recipe(epochs=5, batch_size=64, learning_rate=2e-3),
     ),
     ModelSpec(
+        name="fasttext_classifier",
+        family="bag",
+        task="text_classification",
+        summary="fastText: the mean of word and hashed-bigram embeddings, a linear classifier.",
+        reference="Joulin et al. 2016, Bag of Tricks for Efficient Text Classification",
+        factory="zoo.models.bag:fasttext_classifier",
+        defaults={**_TEXT, "embedding_dim": 32, "ngrams": 2, "buckets": 4096},
+        tags=("text", "fast"),
+        recipe=Recipe(epochs=5, batch_size=64, learning_rate=1e-2),
+    ),
+    ModelSpec(
         name="transformer_classifier",
         family="transformer",
         task="text_classification",
