@@ -34,7 +34,8 @@ ELEMENTWISE = {
     "Normalization",
     "PositionEmbedding",
 }
-ZERO = {"PaddingMask", "SegmentIds"}  # masks and ids made from the tokens: no arithmetic
+# masks and ids made from the tokens: no floating-point arithmetic
+ZERO = {"PaddingMask", "SegmentIds", "HashedBigrams"}
 FREE = {
     "InputLayer",
     "Flatten",
