@@ -88,13 +88,14 @@ def prepare_dataset(
     with render.errors():
         _keras.import_quietly()
         import tensorflow_datasets as tfds
+        from zoo.cli.progress import Steps
 
         from zoo.data import prepare
 
         tfds.disable_progress_bar()
-        with render.err.status(f"Preparing {name} from {source} ..."):
+        with Steps(f"Preparing {name} from {source}") as steps:
             with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints where it wrote
-                path = prepare.prepare(name, source, data_dir)
+                path = prepare.prepare(name, source, data_dir, on_stage=steps.start)
         st = prepare.status(name, data_dir)
     command = f"zoo train seed_cnn --dataset {name}"
     command += f" --data-dir {data_dir}" if data_dir else ""

@@ -61,18 +61,22 @@ def export(
     """Export a model, run it in its own runtime and compare it with Keras."""
     with render.errors():
         _keras.import_quietly()
+        from zoo.cli.progress import Steps
+
         from zoo import deploy
 
-        result = deploy.export(
-            source,
-            format.value,
-            quantize=quantize.value if quantize else None,
-            output=output,
-            include_preprocessing=include_preprocessing,
-            dataset=dataset,
-            data_dir=data_dir,
-            batch_size=batch_size,
-        )
+        with Steps(f"zoo export {format.value}") as steps:
+            result = deploy.export(
+                source,
+                format.value,
+                quantize=quantize.value if quantize else None,
+                output=output,
+                include_preprocessing=include_preprocessing,
+                dataset=dataset,
+                data_dir=data_dir,
+                batch_size=batch_size,
+                on_stage=steps.start,
+            )
     if as_json:
         render.print_json(result.to_dict())
     else:

@@ -232,3 +232,26 @@ def test_inference_profile_of_a_model_and_of_an_artifact(linear_run, tmp_path):
         rows = deploy.inference_profile(target, batch_sizes=(1, 4), repeats=3)
         assert [r["batch_size"] for r in rows] == [1, 4]
         assert all(r["p99_ms"] >= r["p50_ms"] > 0 and r["samples_per_s"] > 0 for r in rows)
+
+
+def test_export_says_each_stage_and_a_terminal_sees_them_live(linear_run, tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+    from zoo.cli import render
+
+    from zoo.deploy.export import STAGES
+
+    heard = []
+    _export(linear_run, "saved_model", tmp_path, "", on_stage=lambda *s: heard.append(s))
+    assert heard == [(n, 5, what) for n, what in enumerate(STAGES, 1)]
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, color_system=None, width=150)
+    monkeypatch.setattr(render, "err", terminal)
+    out = tmp_path / "again"
+    result = runner.invoke(
+        app, ["export", str(linear_run), "--format", "saved_model", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "zoo export saved_model: timing both, interleaved" in screen.getvalue()
+    assert "left about" not in result.output  # the table on stdout stays clean

@@ -185,3 +185,25 @@ def test_the_documented_job_scripts_run_their_shards_on_one_machine(tmp_path, en
     records = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
     assert sorted(rec["batch_size"] for rec in records) == [8, 16]
     assert all(rec["status"] == "ok" for rec in records)
+
+
+def test_three_shards_of_the_quick_suite_merge_into_the_unsharded_run(tmp_path, fake_worker):
+    """The issue's check: quick at 0/3, 1/3 and 2/3, merged, holds exactly the cases (and
+    repeats) of one unsharded run."""
+    whole = tmp_path / "whole.jsonl"
+    args = ["bench", "--suite", "quick", "--repeat", "2"]
+    assert runner.invoke(app, [*args, "--output", str(whole)]).exit_code == 0
+    parts = [tmp_path / f"q{i}.jsonl" for i in range(3)]
+    for i, part in enumerate(parts):
+        r = runner.invoke(app, [*args, "--shard", f"{i}/3", "--output", str(part)])
+        assert r.exit_code == 0, r.output
+    merged = tmp_path / "merged.jsonl"
+    r = runner.invoke(app, ["bench", "merge", *map(str, parts), "--output", str(merged)])
+    assert r.exit_code == 0, r.output
+
+    def keys(path):
+        return sorted(
+            (rec["case"], rec["repeat"]) for rec in map(json.loads, path.read_text().splitlines())
+        )
+
+    assert keys(merged) == keys(whole) and len(keys(whole)) == 24

@@ -22,6 +22,7 @@ import pickle
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -135,8 +136,14 @@ def _local_files(name: str, source: Path, work: Path):
     return download_and_extract
 
 
-def prepare(name: str, source: str | Path, data_dir: str | None = None) -> Path:
-    """Builds the TFDS dataset `name` from local files in `source`.
+def prepare(
+    name: str,
+    source: str | Path,
+    data_dir: str | None = None,
+    on_stage: Callable[[int, int, str], None] | None = None,
+) -> Path:
+    """Builds the TFDS dataset `name` from local files in `source`; `on_stage(n, total,
+    what)` hears of its two stages (checking the files, building the dataset).
 
     Returns:
         The folder TFDS wrote (under `data_dir`, or TFDS's default).
@@ -158,12 +165,16 @@ def prepare(name: str, source: str | Path, data_dir: str | None = None) -> Path:
     builder = tfds.builder(name, data_dir=data_dir)
     with tempfile.TemporaryDirectory(prefix="zoo-prepare-") as tmp:
         work = Path(tmp)
+        if on_stage:
+            on_stage(1, 2, "checking the files")
         if name in ("mnist", "fashion_mnist"):
             for base, count in zip(IDX_FILES, (60000, 60000, 10000, 10000), strict=True):
                 _check_idx(_find_idx(source, base, work), base.split("-")[1], count)
         patch = mock.patch.object(
             tfds.download.DownloadManager, "download_and_extract", _local_files(name, source, work)
         )
+        if on_stage:
+            on_stage(2, 2, "building the TFDS dataset")
         with patch, contextlib.suppress(FileExistsError):
             builder.download_and_prepare(
                 download_config=tfds.download.DownloadConfig(try_download_gcs=False)

@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,11 @@ def export(
     data_dir: str | None = None,
     batch_size: int = 128,
     repeats: int = 50,
+    on_stage: Callable[[int, int, str], None] | None = None,
 ) -> ExportResult:
     """Exports a run folder, a `.keras` file or a registry model (random weights) and
     checks the artifact in its own runtime on the test split (synthetic for a name).
+    `on_stage(n, total, what)` hears of each stage as it starts (STAGES).
 
     Raises:
         UnsupportedExportError: the format, model, quantization and backend do not go
@@ -108,12 +111,19 @@ def export(
     """
     check_choice("export format", format, EXPORT_FORMATS)
     check_positive("batch_size", batch_size)
+
+    def stage(n: int) -> None:
+        if on_stage:
+            on_stage(n, len(STAGES), STAGES[n - 1])
+
+    stage(1)
     src = load_source(source, dataset=dataset, data_dir=data_dir)
     path = _output_path(src, format, quantize, output)
     net, report, notes = _quantized(src, format, quantize)
     pixels, x, more = _preprocessing(src, include_preprocessing)
     exported = contracts.with_preprocessing(net) if pixels else net
     call_once(exported, x)  # the exporters take only a model that was called
+    stage(2)
     write_artifact(exported, format, path, quantize=quantize)
     contract = contracts.describe(
         exported,
@@ -125,6 +135,7 @@ def export(
     )
     contract.notes = notes + more
     contract_path = contracts.write(contract, path)
+    stage(3)
     runner = runtimes.load(path, format, num_outputs=len(exported.outputs))
     result = ExportResult(
         model=src.spec.name,
@@ -138,7 +149,17 @@ def export(
         quantize_report=report,
         notes=contract.notes,
     )
-    return _compare(src, exported, runner, x, batch_size, repeats, result)
+    return _compare(src, exported, runner, x, batch_size, repeats, result, stage)
+
+
+# What `export` does, in order (its on_stage hears each).
+STAGES = (
+    "loading the model and data",
+    "converting",
+    "loading the artifact in its runtime",
+    "comparing outputs and metrics",
+    "timing both, interleaved",
+)
 
 
 def _quantized(src: Source, fmt: str, mode: str | None):
@@ -293,9 +314,17 @@ def _require_converter(fmt: str) -> None:
 
 
 def _compare(
-    src: Source, exported, runner, x, batch_size: int, repeats: int, result: ExportResult
+    src: Source,
+    exported,
+    runner,
+    x,
+    batch_size: int,
+    repeats: int,
+    result: ExportResult,
+    stage: Callable[[int], None] = lambda n: None,
 ) -> ExportResult:
     """Fills `result` with outputs, metrics, sizes and interleaved timings of both."""
+    stage(4)
     names = [t.name for t in exported.inputs]
     calls = {"keras": verify.keras_call(exported), "artifact": verify.runner_call(runner, names)}
     eval_batch = src.task.eval_batch_size or batch_size
@@ -312,6 +341,7 @@ def _compare(
         "artifact": verify.artifact_bytes(Path(result.artifact)),
     }
     result.weight_bytes = runtimes.weight_dtypes(result.artifact, result.format)
+    stage(5)
     result.timing = verify.interleaved_timing(calls, x, batch_size, repeats)
     result.speedup = verify.speedup(result.timing["keras"], result.timing["artifact"])
     return result
