@@ -112,10 +112,7 @@ def export(
     check_choice("export format", format, EXPORT_FORMATS)
     check_positive("batch_size", batch_size)
 
-    def stage(n: int) -> None:
-        if on_stage:
-            on_stage(n, len(STAGES), STAGES[n - 1])
-
+    stage = _stages(on_stage)
     stage(1)
     src = load_source(source, dataset=dataset, data_dir=data_dir)
     path = _output_path(src, format, quantize, output)
@@ -126,13 +123,9 @@ def export(
     stage(2)
     write_artifact(exported, format, path, quantize=quantize)
     contract = contracts.describe(
-        exported,
-        src.task,
-        fmt=format,
-        preprocessing=pixels,
-        vocab_size=src.vocab_size,
+        exported, src.task, fmt=format, preprocessing=pixels, vocab_size=src.vocab_size,
         quantize=quantize,
-    )
+    )  # fmt: skip
     contract.notes = notes + more
     contract_path = contracts.write(contract, path)
     stage(3)
@@ -150,6 +143,16 @@ def export(
         notes=contract.notes,
     )
     return _compare(src, exported, runner, x, batch_size, repeats, result, stage)
+
+
+def _stages(on_stage: Callable[[int, int, str], None] | None) -> Callable[[int], None]:
+    """stage(n): tells `on_stage` that stage n of STAGES starts."""
+
+    def stage(n: int) -> None:
+        if on_stage:
+            on_stage(n, len(STAGES), STAGES[n - 1])
+
+    return stage
 
 
 # What `export` does, in order (its on_stage hears each).
