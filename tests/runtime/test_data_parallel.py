@@ -13,12 +13,14 @@ from zoo.cli.main import app
 
 from zoo.perf import parity
 
-ARGS = ["--samples", "2000", "--epochs", "2", "--batch-size", "64", "-p", "dropout=0", "--json"]
+# gpt_tiny (dropout 0) for one epoch: 520 examples split into 468 to train and 52 to
+# validate, both multiples of 2 and 4, so every device count sees the same batches.
+ARGS = ["--samples", "520", "--epochs", "1", "--batch-size", "32", "--json"]
 
 
 def _train(tmp_path, devices: int) -> dict:
     strategy = "none" if devices == 1 else "data-parallel"
-    argv = [sys.executable, "-m", "zoo.cli.main", "train", "mlp", "--backend", "jax"]
+    argv = [sys.executable, "-m", "zoo.cli.main", "train", "gpt_tiny", "--backend", "jax"]
     argv += ["--strategy", strategy, "--cpu-devices", str(devices), *ARGS]
     argv += ["--output", str(tmp_path / f"run{devices}")]
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
@@ -30,24 +32,19 @@ def _train(tmp_path, devices: int) -> dict:
 @pytest.mark.slow
 def test_the_loss_on_2_and_4_devices_matches_one_device_within_the_parity_tolerances(tmp_path):
     one = _train(tmp_path, 1)
-    steps = 2 * -(-1800 // 64)  # 2 epochs of 1,800 examples (2,000 less 10% validation)
+    steps = -(-468 // 32)  # one epoch
     tol = parity.tolerances("float32")
     for n in (2, 4):
         split = _train(tmp_path, n)
         assert split["run"]["strategy"] == "data_parallel" and split["run"]["replicas"] == n
         assert split["run"]["replica_devices"] == [f"cpu:{i}" for i in range(n)]
-        assert split["validation"]["left_out_for_replicas"] == {
-            "train": 0,
-            "validation": 0,
-            "test": 0,
-        }
+        left = split["validation"]["left_out_for_replicas"]
+        assert left["train"] == left["validation"] == 0  # the same batches as one device
         for a, b in zip(one["history"], split["history"], strict=True):
             for key in ("loss", "val_loss"):
                 rel = abs(a[key] - b[key]) / abs(a[key])
                 assert rel <= tol["forward"] + steps * tol["curve_per_step"], (n, key, rel)
-        assert split["test_metrics"]["accuracy"] == pytest.approx(
-            one["test_metrics"]["accuracy"], abs=1 / 500
-        )
+        assert split["train_seconds"] > 0  # and the time it took is in the record
 
 
 def test_data_parallel_on_tensorflow_or_an_uneven_batch_is_one_line_exit_2():
