@@ -100,6 +100,8 @@ def test_shipped_suites_load_and_expand():
         ("[[case]]\nmodel = 'mlp'\nparams = {width = 3}", "has no hyper-parameter 'width'"),
         ("[extra]\na = 1", r"unknown table \[extra\]"),
         ("[suite]\nname = 'x'", "no cases"),
+        ("[[case]]\nmodel = 'mlp'\nreplicas = [1, 2]", "line 3 .mlp.: replicas over 1 run"),
+        ("[[case]]\nmodel = 'mlp'\nbackends = ['jax']\nreplicas = [0]", "positive integers"),
     ],
 )
 def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):

@@ -63,3 +63,68 @@ def test_a_batch_that_does_not_split_over_the_devices_says_which_would():
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "The batch size 63 does not split over the 2 devices" in proc.stderr
     assert "--batch-size 62" in proc.stderr and "Traceback" not in proc.stderr
+
+
+SCALING_SUITE = """
+[suite]
+name = "scaling"
+baseline = "xla"
+steps = 3
+repeat = 2
+[[case]]
+model = "mlp"
+modes = ["xla"]
+backends = ["jax"]
+batch_sizes = [64]
+replicas = [1, 2]
+params = { hidden_units = 32 }
+"""
+
+
+def _records(rates: dict[int, list[float]]) -> list[dict]:
+    out = []
+    for replicas, per_repeat in rates.items():
+        for rep, rate in enumerate(per_repeat):
+            key = "mlp|xla|float32|64|cpu||jax" + (f"|x{replicas}" if replicas != 1 else "")
+            out.append({
+                "case": key, "repeat": rep, "model": "mlp", "mode": "xla",
+                "precision": "float32", "batch_size": 64, "device": "cpu", "backend": "jax",
+                "replicas": replicas, "status": "ok", "train": {"samples_per_s": rate},
+            })  # fmt: skip
+    return out
+
+
+def test_scaling_efficiency_is_the_paired_throughput_ratio_over_the_device_count():
+    from zoo.perf import summary, tables
+
+    rows = summary.summarize(_records({1: [100.0, 110.0, 90.0], 2: [150.0, 165.0, 135.0]}), "xla")
+    (two,) = [r for r in rows if r["replicas"] == 2]
+    assert two["scaling"] == pytest.approx(0.75)
+    assert two["scaling_low"] == pytest.approx(0.75) and two["scaling_verdict"] == "below linear"
+    (one,) = [r for r in rows if r["replicas"] == 1]
+    assert "scaling" not in one
+    table = tables.bench_table(rows, "xla")
+    assert "scaling efficiency [95% interval]" in table.header()
+    assert any("0.75x" in cell for row in table.texts() for cell in row)
+    assert "xla x2 jax" in [line[3] for line in table.texts()]
+
+
+@pytest.mark.slow
+def test_zoo_bench_measures_scaling_efficiency_across_forced_cpu_devices(tmp_path):
+    """A suite's `replicas` axis through the CLI: the case on 2 devices runs data_parallel
+    in its own process (the CPU split there) and the table has its efficiency."""
+    suite = tmp_path / "scaling.toml"
+    suite.write_text(SCALING_SUITE)
+    out = tmp_path / "r.jsonl"
+    runner = CliRunner()
+    r = runner.invoke(app, ["bench", "--suite", str(suite), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    two = [rec for rec in records if rec["replicas"] == 2]
+    assert len(two) == 2 and all(rec["status"] == "ok" for rec in records)
+    assert all(rec["resolved"]["replica_devices"] == ["cpu:0", "cpu:1"] for rec in two)
+    assert "scaling efficiency" in r.output
+    from zoo.perf import summary
+
+    (row,) = [x for x in summary.summarize(records, "xla") if x["replicas"] == 2]
+    assert row["scaling"] > 0 and row["scaling_low"] <= row["scaling"] <= row["scaling_high"]

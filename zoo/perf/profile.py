@@ -251,6 +251,7 @@ def profile(
     steps_per_execution: int = 1,
     dataset: str | None = None,
     data_dir: str | None = None,
+    replicas: int = 1,
 ) -> ProfileResult:
     """Profiles training and inference of a registry model (see the module docstring).
 
@@ -269,6 +270,9 @@ def profile(
         steps_per_execution: training steps per call of the compiled step ("fit" and
             "pipeline").
         dataset, data_dir: the prepared real dataset "pipeline" reads (never downloads).
+        replicas: devices the global batch is split over (keras.distribution's
+            data_parallel on JAX; the process must see that many: on a CPU, XLA's host
+            platform split, which `zoo bench` sets for a case).
     """
     from zoo import runtime
 
@@ -280,13 +284,7 @@ def profile(
     if mode == "pipeline":
         _read_real(run, data_dir)
     x, y, run.model_kwargs = synthetic_batch(spec, run.model_kwargs, run.batch_size)
-    # The same run settings as training: seeds, dtype policy (restored after), device.
-    with runtime.apply(runtime.RunConfig(device=device, precision=precision), seed=0):
-        x, y = _on_device(x, y)
-        model, timing, probe = _time_training(run, _builder(run), x, y)
-        infer = _time_inference(model, x, run.batch_size, steps)
-        resolved = _resolved(run, model, probe, runtime.threads())
-        overhead = dispatch_overhead(run, resolved["jit_compile"])
+    model, timing, infer, resolved, overhead = _measure(run, x, y, replicas)
     return make_result(
         spec,
         model,
@@ -297,6 +295,38 @@ def profile(
         peak_flops=peak_flops,
         overhead=overhead,
     )
+
+
+def _measure(run: _Run, x, y, replicas: int):
+    """(model, training clock, inference, what ran, step overhead), under the same run
+    settings as training: seeds, dtype policy (restored after), device or devices."""
+    from zoo import runtime
+
+    strategy = "data_parallel" if replicas != 1 else "none"
+    config = runtime.RunConfig(device=run.device, precision=run.precision, strategy=strategy)
+    with runtime.apply(config, seed=0, batch_size=run.batch_size) as placed:
+        _check_replicas(placed, replicas)
+        x, y = _on_device(x, y)
+        model, timing, probe = _time_training(run, _builder(run), x, y)
+        resolved = _resolved(run, model, probe, runtime.threads())
+        if replicas == 1:
+            infer = _time_inference(model, x, run.batch_size, run.steps)
+            overhead = dispatch_overhead(run, resolved["jit_compile"])
+        else:  # a batch of 1 does not split: training alone is timed across devices
+            infer, overhead = dict.fromkeys(("p50_ms", "p90_ms", "p99_ms", "samples_per_s")), None
+            resolved.update({k: placed[k] for k in ("strategy", "replicas", "replica_devices")})
+    return model, timing, infer, resolved, overhead
+
+
+def _check_replicas(placed: dict[str, Any], replicas: int) -> None:
+    """The devices really split over are the ones asked for."""
+    found = placed.get("replicas", 1)
+    if found != replicas:
+        raise InvalidArgumentError(
+            f"The case asks for {replicas} devices; data_parallel found {found}.",
+            "On a CPU, set XLA_FLAGS=--xla_force_host_platform_device_count=N before "
+            "JAX starts (zoo bench does for a case).",
+        )
 
 
 def _resolved(run: _Run, model, probe: dict | None, threads: Any) -> dict[str, Any]:

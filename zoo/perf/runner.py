@@ -73,6 +73,8 @@ def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None
 def _run_worker(case: Case, steps: int, timeout_s: float, *, python: str | None = None) -> dict:
     job = {**dataclasses.asdict(case), "params": dict(case.params), "steps": steps}
     env = {**WORKER_ENV, "KERAS_BACKEND": case.backend}
+    if case.replicas != 1 and case.device == "cpu":  # the CPU split before JAX starts
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={case.replicas}"
     return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env, python=python)
 
 

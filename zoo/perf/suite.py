@@ -52,7 +52,7 @@ SUITE_KEYS = {
     "repeat",
     "kind",
 }
-AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize"}
+AXES = {"modes", "precisions", "devices", "batch_sizes", "backends", "quantize", "replicas"}
 DEFAULT_KEYS = AXES | {"models", "exclude", "steps_per_execution", "dataset"}
 CASE_KEYS = AXES | {"model", "params", "steps_per_execution", "dataset"}
 # [suite] numbers and their defaults.
@@ -70,6 +70,7 @@ def case_key(
     dataset: str | None = None,
     backend: str = "tensorflow",
     quantize: str = "none",
+    replicas: int = 1,
 ) -> str:
     """The one spelling of a case's identity: the `case` field of a results file (a
     setting at its default adds nothing, so older files keep their keys)."""
@@ -83,6 +84,8 @@ def case_key(
         parts.append(backend)
     if quantize != "none":
         parts.append(f"q={quantize}")
+    if replicas != 1:
+        parts.append(f"x{replicas}")
     return "|".join(parts)
 
 
@@ -100,6 +103,9 @@ class Case:
     # "none", or a Keras quantization mode: the case then times inference only, the
     # quantized model against the float32 one (zoo.perf.inference.quantized_case)
     quantize: str = "none"
+    # Devices the global batch is split over (keras.distribution's data_parallel, JAX):
+    # 1 is one device; on a CPU, N splits it into N (XLA's host platform device count).
+    replicas: int = 1
 
     @property
     def key(self) -> str:
@@ -109,9 +115,10 @@ class Case:
         spe = f" spe{self.steps_per_execution}" if self.steps_per_execution != 1 else ""
         backend = f" {self.backend}" if self.backend != "tensorflow" else ""
         quantized = f" {self.quantize} inference" if self.quantize != "none" else ""
+        replicas = f" x{self.replicas}" if self.replicas != 1 else ""
         return (
             f"{self.model} {self.mode}{spe} {self.precision}{quantized} b{self.batch_size} "
-            f"{self.device}{backend}"
+            f"{self.device}{replicas}{backend}"
         )
 
 
@@ -269,6 +276,7 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
         "batch_sizes": [spec.recipe.batch_size],
         "backends": ["tensorflow"],
         "quantize": ["none"],
+        "replicas": [1],
     }
     axes = {}
     for axis, default in fallback.items():
@@ -290,6 +298,11 @@ def _axes(entry: dict, defaults: dict, spec: ModelSpec, src: _Source) -> dict[st
             raise src.error("devices", f"unknown device {d!r}. Allowed: cpu, gpu, gpu:N, auto.")
     for b in axes["batch_sizes"]:
         src.positive("batch_sizes", b, "batch sizes are positive integers")
+    for n in axes["replicas"]:
+        src.positive("replicas", n, "replicas are positive integers (devices per case)")
+    if any(n != 1 for n in axes["replicas"]) and axes["backends"] != ["jax"]:
+        message = 'replicas over 1 run keras.distribution\'s data_parallel: backends = ["jax"].'
+        raise src.error("replicas", message, entry["model"])
     refs = [m for m in axes["modes"] if m in REFERENCE_MODES]
     if refs and any(q != "none" for q in axes["quantize"]):
         message = f"the references ({refs[0]}) are not quantized: keep them to quantize = none."
@@ -340,15 +353,18 @@ def _expand(entry: dict, defaults: dict, src: _Source) -> list[Case]:
             dataset if mode == "pipeline" else None,
             backend,
             quantize,
+            replicas,
         )
-        for mode, precision, batch, device, backend, quantize in itertools.product(
+        for mode, precision, batch, device, backend, quantize, replicas in itertools.product(
             *(axes[a] for a in PRODUCT_AXES)
         )
     ]
 
 
 # The order of the axes in a suite's expansion (the last varies fastest).
-PRODUCT_AXES = ("modes", "precisions", "batch_sizes", "devices", "backends", "quantize")
+PRODUCT_AXES = (
+    "modes", "precisions", "batch_sizes", "devices", "backends", "quantize", "replicas",
+)  # fmt: skip
 
 
 def _suite(head: dict, stem: str, cases: list[Case], src: _Source) -> Suite:

@@ -110,6 +110,7 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "steps_per_execution": first.get("steps_per_execution", 1),
         "backend": first.get("backend", "tensorflow"),
         "quantize": first.get("quantize", "none"),
+        "replicas": first.get("replicas", 1),
         "status": "ok" if ok else recs[-1].get("status", "?"),
         "reason": None if ok else recs[-1].get("reason"),
         "repeats": len(ok),
@@ -153,6 +154,7 @@ def _row_key(row: dict, **changes) -> tuple:
     fields = {k: row[k] for k in names}
     fields.update(params=json.dumps(row["model_kwargs"] or {}, sort_keys=True))
     fields.update(backend=row["backend"], quantize=row.get("quantize", "none"))
+    fields.update(replicas=row.get("replicas", 1))
     return tuple(sorted({**fields, **changes}.items()))
 
 
@@ -211,8 +213,29 @@ def summarize(
             )
         )
         row.update(_speedup(row, base, by_case, confidence))
+        row.update(_scaling(row, index.get(_row_key(row, replicas=1)), by_case, confidence))
     _mark_fastest(rows)
     return rows
+
+
+def _scaling(
+    row: dict, one: dict | None, by_case: dict[str, list[dict]], confidence: float
+) -> dict[str, Any]:
+    """A case split over N devices against the same case on one: its scaling efficiency,
+    the throughput ratio over N (1: linear), per repeat paired as they ran, the median,
+    the interval and the verdict (`scaling_verdict`: above, below, or no difference from
+    linear). Nothing for a one-device case."""
+    n = row.get("replicas", 1)
+    if n == 1 or not one or row["status"] != "ok" or one["status"] != "ok":
+        return {}
+    a, b = paired_rates(by_case[row["case"]], by_case[one["case"]])
+    ideal = [n * x for x in a]
+    ratios = [y / x for x, y in zip(ideal, b, strict=True)]
+    fields = ratio_fields(ideal, b, "scaling", confidence)
+    words = {"faster": "above linear", "slower": "below linear"}
+    verdict = fields.get("scaling_verdict")
+    fields["scaling_verdict"] = words.get(verdict, verdict)
+    return {"scaling": statistics.median(ratios) if ratios else None, **fields}
 
 
 def _mark_fastest(rows: list[dict[str, Any]]) -> None:
@@ -339,6 +362,12 @@ TABLE_KINDS: dict[str, str | None] = {
     "infer_vs_float32_low": "ratio",
     "infer_vs_float32_high": "ratio",
     "infer_vs_float32_verdict": None,
+    # data_parallel over N devices against one (zoo.perf.suite.Case.replicas)
+    "replicas": "count",
+    "scaling": "ratio",
+    "scaling_low": "ratio",
+    "scaling_high": "ratio",
+    "scaling_verdict": None,
     # GPU power and energy over the timed steps (zoo.perf.energy; NVML only)
     "power_w": "throughput",
     "energy_mj_per_sample": "number",

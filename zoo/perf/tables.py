@@ -49,6 +49,7 @@ def setting(row: dict) -> str:
     spe = row.get("steps_per_execution", 1) or 1
     parts = [row["mode"] + (f" spe{spe}" if spe != 1 else "")]
     parts += [row["device"]] if row.get("device", "cpu") != "cpu" else []
+    parts += [f"x{row['replicas']}"] if row.get("replicas", 1) != 1 else []
     parts += [row["backend"]] if row.get("backend", "tensorflow") != "tensorflow" else []
     return " ".join(parts)
 
@@ -111,6 +112,8 @@ def bench_table(
     if any(r.get("quantize", "none") != "none" for r in rows):  # inference side by side
         columns.append(Column("infer samples/s", "throughput", "infer_samples_per_s"))
         columns.append(ratio_column("infer vs float32", "infer_vs_float32", confidence))
+    if any(r.get("replicas", 1) != 1 for r in rows):  # data_parallel over N devices
+        columns.append(ratio_column("scaling efficiency", "scaling", confidence))
     if any(r.get("power_w") is not None for r in rows):  # NVML read a GPU's energy
         columns.append(Column("GPU W", "throughput", "power_w"))
         columns.append(Column("mJ/sample", "number", "energy_mj_per_sample"))

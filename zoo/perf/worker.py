@@ -54,6 +54,7 @@ def _measure(case: dict, pin: str) -> dict:
         model_kwargs=case.get("params") or None,
         steps_per_execution=case.get("steps_per_execution", 1),
         dataset=case.get("dataset"),
+        replicas=case.get("replicas", 1),
     )
     return result.to_dict()
 
