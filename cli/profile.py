@@ -88,6 +88,14 @@ MatmulOption = Annotated[
         "--matmul-precision highest` pins) or default (the backend's own)."
     ),
 ]
+Replicas = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Split the batch over N devices (keras.distribution's data_parallel, JAX: "
+        "--backend jax); on a CPU, the CPU split into N.",
+    ),
+]
 PeakOutput = Annotated[
     Path | None,
     typer.Option(help="Also append the measurement, stamped (commit, machine), to this .jsonl."),
@@ -108,6 +116,7 @@ def profile(
     data_dir: options.DataDir = None,
     param: Params = None,
     backend: options.Backend = None,
+    replicas: Replicas = 1,
     quantize: Quantize = None,
     inference: Inference = False,
     batch_sizes: BatchSizes = None,
@@ -134,6 +143,7 @@ def profile(
         steps_per_execution=steps_per_execution,
         dataset=dataset,
         data_dir=data_dir,
+        replicas=replicas,
     )
     with render.errors():
         r = _measure(name, backend, settings)
@@ -151,7 +161,12 @@ def _measure(name: str, backend: str | None, settings: dict):
 
     zoo.get_spec(name)
     _keras.select_backend(backend)
-    _keras.import_quietly()
+    run = None
+    if settings["replicas"] != 1 and settings["device"] in ("cpu", "auto"):
+        from zoo.runtime import RunConfig  # the CPU split into N devices, before JAX starts
+
+        run = RunConfig(cpu_devices=settings["replicas"], backend=backend)
+    _keras.import_quietly(run=run)
     from zoo.perf import profile as profiling
 
     warn_if_emulated(settings["precision"], settings["device"])

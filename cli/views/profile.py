@@ -25,14 +25,13 @@ def profile_view(r: Any) -> RenderableType:
         ("train throughput", f"{t['samples_per_s']:,.0f} samples/s"),
         ("train FLOP/s", f"{r.train_flops_per_s / 1e9:,.2f} GFLOP/s"),
         ("MFU", _mfu_text(r)),
-        (
-            "inference latency, batch 1 (p50/p90/p99)",
-            f"{i['p50_ms']:.2f} / {i['p90_ms']:.2f} / {i['p99_ms']:.2f} ms",
-        ),
-        (f"inference throughput, batch {r.batch_size}", f"{i['samples_per_s']:,.0f} samples/s"),
+        *_inference_rows(r, i),
         ("peak memory", _memory_text(r)),
         ("XLA really ran", "yes" if r.resolved["jit_compile"] else "no"),
     ]
+    if r.resolved.get("replicas"):
+        devices = ", ".join(r.resolved["replica_devices"])
+        rows.append(("split over (data_parallel)", f"{r.resolved['replicas']} devices: {devices}"))
     e = r.energy or {}
     if e.get("source"):
         rows.append(
@@ -57,6 +56,18 @@ def profile_view(r: Any) -> RenderableType:
         return view
     lines = [f"bottleneck: {v['kind']} ({v['evidence']})", f"try: {v['advice']}"]
     return Group(view, *(Text(line) for line in lines))
+
+
+def _inference_rows(r: Any, i: dict) -> list[tuple[str, str]]:
+    if i.get("p50_ms") is None:  # split over devices: a batch of 1 does not split
+        return [("inference", "- (not timed across devices: a batch of 1 does not split)")]
+    return [
+        (
+            "inference latency, batch 1 (p50/p90/p99)",
+            f"{i['p50_ms']:.2f} / {i['p90_ms']:.2f} / {i['p99_ms']:.2f} ms",
+        ),
+        (f"inference throughput, batch {r.batch_size}", f"{i['samples_per_s']:,.0f} samples/s"),
+    ]
 
 
 def _memory_text(r: Any) -> str:

@@ -128,3 +128,15 @@ def test_zoo_bench_measures_scaling_efficiency_across_forced_cpu_devices(tmp_pat
 
     (row,) = [x for x in summary.summarize(records, "xla") if x["replicas"] == 2]
     assert row["scaling"] > 0 and row["scaling_low"] <= row["scaling"] <= row["scaling_high"]
+
+
+@pytest.mark.slow
+def test_zoo_profile_splits_the_batch_over_the_devices_it_asks_for():
+    argv = [sys.executable, "-m", "zoo.cli.main", "profile", "mlp", "--backend", "jax"]
+    argv += ["--replicas", "2", "--device", "cpu", "--mode", "xla", "--steps", "3", "--json"]
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads(proc.stdout)
+    assert record["resolved"]["replicas"] == 2 and record["resolved"]["strategy"] == "data_parallel"
+    assert record["train"]["samples_per_s"] > 0 and record["infer"]["p50_ms"] is None
