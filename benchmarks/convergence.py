@@ -47,23 +47,33 @@ def train(name: str) -> dict:
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        return {"model": name, "status": "error", "reason": proc.stderr.strip()[-500:]}
+        return stamp({"model": name, "status": "error", "reason": proc.stderr.strip()[-500:]})
     r = json.loads(proc.stdout)
     epochs = [row["seconds"] for row in r["history"] if "seconds" in row]
-    return {
-        "model": name,
-        "status": "ok",
-        "family": spec.family,
-        "task": spec.task,
-        "params": r["num_params"],
-        "epochs": len(r["history"]),
-        "best_epoch": r.get("best_epoch"),
-        "test_metrics": r["test_metrics"],
-        "optimum": r["optimum"],
-        "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None,
-        "wall_s": wall,
-        "env": r.get("env"),
-    }
+    return stamp(
+        {
+            "model": name,
+            "status": "ok",
+            "family": spec.family,
+            "task": spec.task,
+            "params": r["num_params"],
+            "epochs": len(r["history"]),
+            "best_epoch": r.get("best_epoch"),
+            "test_metrics": r["test_metrics"],
+            "optimum": r["optimum"],
+            "seconds_per_epoch": sum(epochs) / len(epochs) if epochs else None,
+            "wall_s": wall,
+            "env": r.get("env"),
+        }
+    )
+
+
+def stamp(record: dict) -> dict:
+    """The record with the zoo's schema and this process's provenance (command line, git
+    commit and whether the tree was dirty, versions, the machine's ISA flags)."""
+    from zoo.record import stamp as stamp_record
+
+    return stamp_record(record, "convergence")
 
 
 def main(argv: list[str] | None = None) -> int:
