@@ -95,6 +95,7 @@ SPELLED = {
         "multi-worker": "multi_worker",
         "tpu": "tpu",
         "data-parallel": "data_parallel",
+        "model-parallel": "model_parallel",
     },
 }
 

@@ -39,7 +39,7 @@ def not_installed(backend: str) -> str:
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "one_cycle")
 # tf.distribute strategies; the CLI spells multi_worker as multi-worker.
-STRATEGIES = ("none", "mirrored", "multi_worker", "tpu", "data_parallel")
+STRATEGIES = ("none", "mirrored", "multi_worker", "tpu", "data_parallel", "model_parallel")
 JIT_MODES = ("off", "on", "auto")
 # What a suite runs per case: a profile (zoo bench), a cross-backend parity run (zoo parity),
 # or a training run to a quality target, timed (the time-to-target suite).

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -19,13 +20,18 @@ from zoo.perf import parity
 ARGS = ["--samples", "280", "--epochs", "1", "--batch-size", "32", "--json"]
 
 
-def _train(tmp_path, devices: int) -> dict:
-    strategy = "none" if devices == 1 else "data-parallel"
-    argv = [sys.executable, "-m", "zoo.cli.main", "train", "gpt_tiny", "--backend", "jax"]
-    argv += ["--strategy", strategy, "--cpu-devices", str(devices), *ARGS]
-    argv += ["--output", str(tmp_path / f"run{devices}")]
+def _zoo_on_jax(*args: str) -> subprocess.CompletedProcess:
+    """`zoo ARGS --backend jax` in its own process (where --cpu-devices splits the CPU)."""
+    argv = [sys.executable, "-m", "zoo.cli.main", *args, "--backend", "jax"]
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+
+
+def _train(tmp_path, devices: int, strategy: str = "data-parallel") -> dict:
+    strategy = "none" if devices == 1 else strategy
+    out = str(tmp_path / f"run{devices}{strategy}")
+    proc = _zoo_on_jax("train", "gpt_tiny", "--strategy", strategy, "--cpu-devices",
+                       str(devices), *ARGS, "--output", out)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
@@ -35,19 +41,70 @@ def test_the_loss_on_2_devices_matches_one_device_within_the_parity_tolerances(t
     # 2 devices, as the issue asks (4 agreed to the printed digit too, run by hand: each
     # device count is a process of ~15 s here, most of it compiling gpt_tiny).
     one = _train(tmp_path, 1)
-    steps = -(-252 // 32)  # one epoch
-    tol = parity.tolerances("float32")
     for n in (2,):
         split = _train(tmp_path, n)
         assert split["run"]["strategy"] == "data_parallel" and split["run"]["replicas"] == n
         assert split["run"]["replica_devices"] == [f"cpu:{i}" for i in range(n)]
         left = split["validation"]["left_out_for_replicas"]
         assert left["train"] == left["validation"] == 0  # the same batches as one device
-        for a, b in zip(one["history"], split["history"], strict=True):
-            for key in ("loss", "val_loss"):
-                rel = abs(a[key] - b[key]) / abs(a[key])
-                assert rel <= tol["forward"] + steps * tol["curve_per_step"], (n, key, rel)
+        assert_same_curve(one, split, n)
         assert split["train_seconds"] > 0  # and the time it took is in the record
+    # model_parallel: one replica whose attention, feed-forward and embedding weights are
+    # split over the 2 devices (2 blocks x 10, and the token embedding), the same curve
+    split = _train(tmp_path, 2, "model-parallel")
+    run = split["run"]
+    assert (run["strategy"], run["replicas"], run["model_shards"]) == ("model_parallel", 1, 2)
+    assert run["sharded_weights"] == 21 and run["shard_devices"] == ["cpu:0", "cpu:1"]
+    assert_same_curve(one, split, "model")
+
+
+def assert_same_curve(one: dict, split: dict, label) -> None:
+    """Training and validation loss per epoch within parity.md's float32 tolerances."""
+    steps = -(-252 // 32)  # one epoch
+    tol = parity.tolerances("float32")
+    for a, b in zip(one["history"], split["history"], strict=True):
+        for key in ("loss", "val_loss"):
+            rel = abs(a[key] - b[key]) / abs(a[key])
+            assert rel <= tol["forward"] + steps * tol["curve_per_step"], (label, key, rel)
+
+
+@pytest.mark.slow
+def test_model_parallel_over_a_device_count_that_does_not_divide_the_widths_is_one_line():
+    proc = _zoo_on_jax("train", "gpt_tiny", "--strategy", "model-parallel", "--cpu-devices", "3")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "over 3 devices, but one of its weights has a dimension of 64" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+class _Sharding:
+    def __init__(self, spec):
+        self.spec = spec
+
+
+class _Weight:
+    def __init__(self, path, spec):
+        self.path, self.value = path, SimpleNamespace(sharding=_Sharding(spec))
+
+
+def test_model_parallel_counts_the_weights_whose_sharding_splits_and_refuses_none():
+    from zoo.errors import InvalidArgumentError
+    from zoo.runtime import distribute
+
+    run = SimpleNamespace(strategy="model_parallel")
+    split = [_Weight("b/query/kernel", (None, "model", None)), _Weight("n/gamma", (None,))]
+    assert distribute.check_sharded(SimpleNamespace(weights=split, name="t"), run) == 1
+    replicated = SimpleNamespace(weights=[_Weight("dense/kernel", (None, None))], name="mlp")
+    with pytest.raises(InvalidArgumentError, match="mlp has none of them"):
+        distribute.check_sharded(replicated, run)
+    assert distribute.check_sharded(replicated, SimpleNamespace(strategy="none")) == 0
+    # the layout names the zoo's blocks and keras-hub's, each weight at most once
+    import re
+
+    for path in ("block_1_ff_in/kernel", "transformer_layer_0/feedforward_output_dense/kernel",
+                 "decoder_token_embedding/embeddings", "token_embedding/embeddings",
+                 "transformer_layer_0/self_attention_layer/value/bias"):  # fmt: skip
+        hits = [p for p in distribute.TRANSFORMER_LAYOUT if re.fullmatch(p, path)]
+        assert len(hits) == 1, (path, hits)
 
 
 def test_data_parallel_on_tensorflow_or_an_uneven_batch_is_one_line_exit_2():
@@ -59,10 +116,8 @@ def test_data_parallel_on_tensorflow_or_an_uneven_batch_is_one_line_exit_2():
 
 @pytest.mark.slow
 def test_a_batch_that_does_not_split_over_the_devices_says_which_would():
-    argv = [sys.executable, "-m", "zoo.cli.main", "train", "mlp", "--backend", "jax"]
-    argv += ["--strategy", "data-parallel", "--cpu-devices", "2", "--batch-size", "63"]
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    proc = _zoo_on_jax("train", "mlp", "--strategy", "data-parallel", "--cpu-devices", "2",
+                       "--batch-size", "63")  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "The batch size 63 does not split over the 2 devices" in proc.stderr
     assert "--batch-size 62" in proc.stderr and "Traceback" not in proc.stderr

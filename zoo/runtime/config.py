@@ -78,11 +78,18 @@ class RunConfig(Settings):
     strategy: str = setting(
         "none",
         one_of(
-            STRATEGIES, aliases={"multi-worker": "multi_worker", "data-parallel": "data_parallel"}
+            STRATEGIES,
+            aliases={
+                "multi-worker": "multi_worker",
+                "data-parallel": "data_parallel",
+                "model-parallel": "model_parallel",
+            },
         ),
         "none; tf.distribute: mirrored (local GPUs or --cpu-devices), multi_worker (TF_CONFIG) "
         "or tpu; keras.distribution on JAX: data_parallel (every visible device; several "
-        "processes through KERAS_DISTRIBUTION_*). The batch size is the global batch.",
+        "processes through KERAS_DISTRIBUTION_*), model_parallel (a transformer's attention "
+        "heads, feed-forward and embedding weights sharded over every visible device). The "
+        "batch size is the global batch.",
     )
     cpu_devices: int | None = setting(
         None,

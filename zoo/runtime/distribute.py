@@ -7,6 +7,13 @@ into N), each global batch split across them and the weights replicated. Several
 processes (hosts) join through `keras.distribution.initialize()`, which reads the
 standard `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
 `KERAS_DISTRIBUTION_PROCESS_ID`; `prepare` calls it when they name more than one process.
+`model_parallel` is `keras.distribution.ModelParallel` on a ("batch", "model") mesh of
+shape (1, N): the weights of a transformer's attention heads, feed-forward networks and
+token embedding are split over the N devices by `TRANSFORMER_LAYOUT` (Megatron-style:
+query, key and value by head, the attention output by head, the first feed-forward kernel
+by column and the second by row), the rest replicated. The layout names the zoo's own
+blocks and keras-hub's (BERT, GPT-2); a model none of whose weights it shards is refused
+(`check_sharded`).
 
 `make(run_config)` returns the strategy a `RunConfig` names: MirroredStrategy over the
 local GPUs (or the logical CPU devices of `cpu_devices`), MultiWorkerMirroredStrategy from
@@ -22,8 +29,10 @@ failing calls, and only under that strategy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 from typing import Any
 
 from zoo.errors import DeviceError, InvalidArgumentError
@@ -68,7 +77,87 @@ def _tf_config() -> dict[str, Any]:
 
 
 # The strategies of keras.distribution (JAX); the others are tf.distribute's.
-KERAS_DISTRIBUTIONS = ("data_parallel",)
+KERAS_DISTRIBUTIONS = ("data_parallel", "model_parallel")
+
+# model_parallel's layout: a variable-path pattern (matched whole) and the mesh axis of each
+# of the variable's dimensions (None: not split). The zoo's transformer blocks name their
+# feed-forward layers ff_in/ff_out, keras-hub's feedforward_intermediate/output_dense;
+# both name the attention's einsum kernels query/key/value/attention_output, of shape
+# (width, heads, head_dim) and (heads, head_dim, width).
+_FF_IN = "(ff_in|feedforward_intermediate_dense)"
+_FF_OUT = "(ff_out|feedforward_output_dense)"
+TRANSFORMER_LAYOUT: dict[str, tuple[str | None, ...]] = {
+    ".*/(query|key|value)/kernel": (None, "model", None),
+    ".*/(query|key|value)/bias": ("model", None),
+    ".*/attention_output/kernel": ("model", None, None),
+    f".*{_FF_IN}/kernel": (None, "model"),
+    f".*{_FF_IN}/bias": ("model",),
+    f".*{_FF_OUT}/kernel": ("model", None),
+    "(.*_)?token_embedding/embeddings": (None, "model"),
+}
+
+
+def layout_map(mesh):
+    """`TRANSFORMER_LAYOUT` as a keras.distribution.LayoutMap on `mesh`."""
+    import keras
+
+    layouts = keras.distribution.LayoutMap(mesh)
+    for pattern, axes in TRANSFORMER_LAYOUT.items():
+        layouts[pattern] = axes
+    return layouts
+
+
+def _model_parallel(devices):
+    import keras
+
+    mesh = keras.distribution.DeviceMesh((1, len(devices)), ("batch", "model"), devices)
+    return keras.distribution.ModelParallel(layout_map=layout_map(mesh), batch_dim_name="batch")
+
+
+def _is_split(weight) -> bool:
+    """Whether a (JAX) weight's value is split over a mesh axis, as its sharding says."""
+    spec = getattr(getattr(weight.value, "sharding", None), "spec", None)
+    return spec is not None and any(axis is not None for axis in spec)
+
+
+@contextlib.contextmanager
+def indivisible_as_error(config):
+    """Under model_parallel, a weight dimension that does not split evenly over the devices
+    (JAX's IndivisibleError while the model is built) becomes one clear line."""
+    try:
+        yield
+    except ValueError as e:
+        if config.strategy != "model_parallel" or type(e).__name__ != "IndivisibleError":
+            raise
+        found = re.search(r"partitioned (\d+) times, but the dimension size is (\d+)", str(e))
+        n, size = found.groups() if found else ("N", "?")
+        raise InvalidArgumentError(
+            f"--strategy model_parallel splits the model's heads and widths over {n} devices, "
+            f"but one of its weights has a dimension of {size}, which {n} does not divide.",
+            "Use a device count that divides the number of heads, the width and the "
+            "feed-forward width (e.g. --cpu-devices 2 or 4), or set them with --param.",
+        ) from None
+
+
+def check_sharded(model, config) -> int:
+    """How many of `model`'s weights model_parallel split over the devices, as their
+    values' shardings say (0 for any other strategy).
+
+    Raises:
+        InvalidArgumentError: model_parallel split none of them (a model without the
+            transformer blocks TRANSFORMER_LAYOUT names).
+    """
+    if config.strategy != "model_parallel":
+        return 0
+    count = sum(_is_split(w) for w in model.weights)
+    if not count:
+        raise InvalidArgumentError(
+            f"--strategy model_parallel splits a transformer's attention, feed-forward and "
+            f"embedding weights; {model.name} has none of them.",
+            "Use --strategy data_parallel for this model, or a transformer (gpt_tiny, "
+            "transformer_classifier, gpt2_small, bert_base).",
+        )
+    return count
 
 
 def is_keras(config) -> bool:
@@ -116,10 +205,12 @@ def make_keras(config, batch_size: int | None = None):
     kind = "gpu" if config.device in ("gpu", "auto") and gpus() else "cpu"
     if config.device.startswith("gpu") and kind != "gpu":
         raise DeviceError(
-            "--strategy data_parallel --device gpu, but JAX sees 0 GPUs.",
+            f"--strategy {config.strategy} --device gpu, but JAX sees 0 GPUs.",
             "Check `nvidia-smi` and jax[cuda], or use --device cpu.",
         )
     devices = keras.distribution.list_devices(kind)
+    if config.strategy == "model_parallel":
+        return _model_parallel(devices)  # the batch is not split: any size runs
     if batch_size is not None and batch_size % len(devices):
         fits = len(devices) * max(1, batch_size // len(devices))
         raise InvalidArgumentError(
@@ -140,6 +231,14 @@ def describe_keras(distribution, config) -> dict[str, Any]:
     import jax
 
     devices = list(distribution.device_mesh.devices.flatten())
+    if config.strategy == "model_parallel":  # one replica, its weights over every device
+        return {
+            "strategy": config.strategy,
+            "replicas": 1,
+            "model_shards": len(devices),
+            "shard_devices": [str(d) for d in devices],
+            "processes": int(jax.process_count()),
+        }
     return {
         "strategy": config.strategy,
         "replicas": len(devices),

@@ -324,13 +324,17 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
         run, probe = _probe_jit(job)
         resolved["jit_probe"] = {**probe, "seconds": round(time.perf_counter() - t0, 4)}
     total_steps = job.config.epochs * -(-len(job.split.y) // job.config.batch_size)
-    net = _build(job.spec, job.task, job.config, run, total_steps)
+    from zoo.runtime import distribute
+
+    with distribute.indivisible_as_error(run):
+        net = _build(job.spec, job.task, job.config, run, total_steps)
+    sharded = distribute.check_sharded(net, run)  # model_parallel: the weights it split
+    if sharded:
+        resolved["sharded_weights"] = sharded
     resolved["jit_compile"] = bool(net.jit_compile)  # what Keras really compiled
     resolved["steps_per_execution"] = run.steps_per_execution
     resolved["backend"] = keras.backend.backend()
     if strategy is not None:
-        from zoo.runtime import distribute
-
         distribute.prepare_model(net, strategy, job.split.x, job.split.y)
     return net
 
