@@ -8,6 +8,7 @@ The command reads: parse the options -> zoo.tuning.tune (each trial in its own p
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +23,14 @@ from zoo.tuning import TUNING_SEED
 
 X = options.field_options(RunConfig)  # the run settings' options, as `zoo train` has them
 
-Name = Annotated[str | None, typer.Argument(metavar="NAME", help="A model name from `zoo list`.")]
+Name = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="NAME",
+        help="A model name from `zoo list`; or `merge FILE...` with --output: the shards of a "
+        "sharded search (--shard) merged into one, its winner the fastest of any shard.",
+    ),
+]
 Target = Annotated[
     str | None,
     typer.Option(
@@ -66,6 +74,16 @@ Seed = Annotated[
     ),
 ]
 
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="I/N",
+        help="Run only every N-th recipe trial of the search from trial I (the execution "
+        "stage runs whole: each shard measures its machine), into --output with "
+        "-shard-I-of-N; N alone takes I from JOB_COMPLETION_INDEX (Kubernetes) or "
+        "SLURM_ARRAY_TASK_ID (SLURM). Merge the shards with `zoo tune merge`.",
+    ),
+]
 Task = Annotated[
     str | None,
     typer.Option(
@@ -112,6 +130,7 @@ def tune(
     show: Show = False,
     output: Output = None,
     resume: Resume = False,
+    shard: ShardOption = None,
     track: options.Track = None,
     tensorboard: options.TensorBoardDir = None,
     as_json: options.Json = False,
@@ -122,6 +141,9 @@ def tune(
 
     with render.errors():
         ztrack.check_tracker(track)
+        if name and name[0] == "merge":
+            return _merge(name[1:], output, as_json)
+        name = _one_name(name)
         if show:
             return _show_cached(name, as_json)
         search = dict(
@@ -135,23 +157,93 @@ def tune(
             device=device,
         )
         if task is not None or models is not None:
-            for given, flag in (
-                (name, "model NAME"),
-                (backends, "--backends"),
-                (resume, "--resume"),
-            ):
-                if given:
-                    raise InvalidArgumentError(
-                        f"A race of models (--task, --models) takes no {flag}.",
-                        "Leave it out, or tune one model with `zoo tune NAME`.",
-                    )
+            _not_in_a_race(
+                ((name, "model NAME"), (backends, "--backends"), (resume, "--resume"),
+                 (shard, "--shard"))
+            )  # fmt: skip
             return _race(task, models, search, output, as_json)
+        output, search["shard"] = _shard_output(shard, output)
         result = _search(name, search, backends, output, resume)
         _track(result, track, tensorboard)
     if as_json:
         render.print_json(result)
     else:
         _show(result, dataset, output)
+
+
+def _not_in_a_race(options_given) -> None:
+    for given, flag in options_given:
+        if given:
+            raise InvalidArgumentError(
+                f"A race of models (--task, --models) takes no {flag}.",
+                "Leave it out, or tune one model with `zoo tune NAME`.",
+            )
+
+
+def _one_name(names: list[str] | None) -> str | None:
+    if names and len(names) > 1:
+        raise InvalidArgumentError(
+            f"zoo tune takes one model name; received {' '.join(names)}.",
+            "Tune one model, race several with --models a,b, or merge shards with "
+            "`zoo tune merge FILE... --output F`.",
+        )
+    return names[0] if names else None
+
+
+def _shard_output(shard: str | None, output: Path | None):
+    """(the shard's own output file, the Shard) of --shard; (output, None) without it."""
+    if shard is None:
+        return output, None
+    from zoo.perf import shard as zshard
+
+    parsed = zshard.parse(shard)
+    if output is None:
+        raise InvalidArgumentError(
+            "A shard of a search is merged from its --output file, and none was given.",
+            "Pass --output search.json (each shard writes search-shard-I-of-N.json).",
+        )
+    return zshard.output_name(output, parsed), parsed
+
+
+def _merge(files: list[str], output: Path | None, as_json: bool) -> None:
+    """`zoo tune merge FILE... --output F`: the shards' searches as one (zoo.tuning.merge),
+    written as `zoo tune --output` writes a search; exit 1 when a shard is missing."""
+    from zoo import io
+    from zoo.results import check_output
+    from zoo.tuning import merge as zmerge
+
+    if not files or output is None:
+        raise InvalidArgumentError(
+            "zoo tune merge needs the shards' files and --output.",
+            "For example: zoo tune merge s-shard-0-of-2.json s-shard-1-of-2.json --output s.json",
+        )
+    loaded = []
+    for f in map(Path, files):
+        try:
+            loaded.append((str(f), json.loads(f.read_text())))
+        except (OSError, ValueError) as e:
+            raise InvalidArgumentError(
+                f"Cannot read {f} as a search's JSON ({type(e).__name__}).",
+                "Pass the files that `zoo tune NAME --shard I/N --output F` wrote.",
+            ) from None
+    check_output(output, False)
+    merged = zmerge.merge(loaded)
+    result = io.to_jsonable(merged.result)
+    if result.get("winner"):
+        from zoo.tuning.search import winner_recipe
+
+        result["recipe"] = io.to_jsonable(winner_recipe(result, result["device"]))
+    _write(output, result)
+    if as_json:
+        render.print_json(result)
+    else:
+        _show(result, result["dataset"], output, cache=False)
+    count = len(merged.shards) + len(merged.missing_shards)
+    render.err.print(f"Merged {len(merged.shards)} of {count} shard(s) into {output}")
+    for i in merged.missing_shards:
+        render.note(f"shard {i} of {count} is missing: run it with --shard {i}/{count}.")
+    if merged.missing_shards:
+        raise typer.Exit(1)
 
 
 def _track(result: dict[str, Any], track: str | None, tensorboard) -> None:
@@ -214,6 +306,7 @@ def _run_search(run_search, name, search, budget_s, backends, output, resume, he
         on_trial=heard,
         trials=None if output is None else beside(output, ".trials.jsonl"),
         resume=resume,
+        shard=search["shard"],
     )
 
 
@@ -313,11 +406,25 @@ def _check(name: str | None, target: str | None) -> None:
         )
 
 
-def _show(result: dict[str, Any], dataset: str, output: Path | None = None) -> None:
+def _show(
+    result: dict[str, Any], dataset: str, output: Path | None = None, cache: bool = True
+) -> None:
     render.show(tune_view.tune_table(result))
     for note in tune_view.tune_notes(result):
         render.err.print(note, soft_wrap=True, highlight=False)
-    if result.get("winner"):
+    if result.get("winner") and not cache:  # a merge: not this machine's to cache
+        render.err.print(
+            f"Not cached here (the shards measured their machines). Train with it: "
+            f"zoo train --recipe {winner_path(output)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    elif result.get("winner") and result.get("shard"):
+        render.err.print(
+            "This shard's best, not cached: merge the shards with `zoo tune merge`.",
+            soft_wrap=True,
+        )
+    elif result.get("winner"):
         flag = "" if dataset == "synthetic" else f" --dataset {dataset}"
         kept = result.get("cached") == "kept the earlier, faster winner"
         what = "An earlier search here was faster: kept" if kept else "Cached for this machine"

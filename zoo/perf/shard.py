@@ -162,7 +162,7 @@ def merge(files: Iterable[tuple[str, list[dict[str, Any]]]]) -> Merged:
             raise InvalidArgumentError(f"{name} and {by_shard[index][0]} are both shard {index}.")
         reference = reference or (name, manifest_of(records[0]))
         for r in records:
-            _agree(reference, name, manifest_of(r))
+            agree(reference, name, manifest_of(r))
             key = key_of(r)
             if key in seen:
                 raise InvalidArgumentError(
@@ -184,14 +184,22 @@ def merge(files: Iterable[tuple[str, list[dict[str, Any]]]]) -> Merged:
     )
 
 
-def _agree(reference: tuple[str, dict], name: str, manifest: dict) -> None:
+def agree(
+    reference: tuple[str, dict],
+    name: str,
+    manifest: dict,
+    of: str = "run",
+    fix: str = "Run every shard with the same zoo, libraries and kind of machine.",
+) -> None:
+    """Raises InvalidArgumentError naming the first field where `manifest` (file `name`'s)
+    differs from the reference file's: the shards of one `of` share every field."""
     ref_name, ref = reference
     for field, value in manifest.items():
         if value != ref[field]:
             raise InvalidArgumentError(
                 f"{name} and {ref_name} differ in {field}: {_short(value)} against "
-                f"{_short(ref[field])}; shards of one run share it.",
-                "Run every shard with the same zoo, libraries and kind of machine.",
+                f"{_short(ref[field])}; shards of one {of} share it.",
+                fix,
             )
 
 

@@ -49,6 +49,7 @@ from zoo import io, registry, tasks
 from zoo import recipe as zrecipe
 from zoo.choices import BACKEND_EXTRA, BACKENDS, RUN_STATUSES, check_choice, check_positive
 from zoo.errors import InvalidArgumentError, OutputError
+from zoo.perf.shard import Shard
 from zoo.record import stamp
 from zoo.results import ResultsFile
 from zoo.runtime import hardware
@@ -64,6 +65,7 @@ EXECUTION_SHARE = 0.35  # of the budget, at most, for the execution stage
 EPOCH_STEPS = 32  # steps per epoch of an execution trial (3 epochs; the first compiles)
 MARGIN_S = 5.0  # a racing trial may run this much past the best time to target
 DEFAULT_EPOCHS = 3  # the default recipe may take this many times its epochs
+NOT_CACHED_IN_SHARD = "not cached: one shard of a search (`zoo tune merge` picks the winner)"
 # The fields a search varies: those that declare a space (`tune=`).
 TUNED_RECIPE = tuple(f.name for f in dataclasses.fields(Recipe) if f.metadata.get("tune"))
 TUNED_RUN = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata.get("tune"))
@@ -87,8 +89,10 @@ class _Search:
     backends: tuple[str, ...]  # the Keras backends measured; the first is the default
     on_trial: Callable[[str, dict[str, Any]], None]
     fit_examples: int = 0
+    max_trials: int = 20
     beat_s: float | None = None  # a time to target to race besides the search's own best
     results: ResultsFile | None = None  # where each trial goes as it ends
+    shard: Shard | None = None  # this process's share of the recipe queue (--shard I/N)
     kept: dict[str, dict] = dataclasses.field(default_factory=dict)  # resumed: key -> row
     execution: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -113,6 +117,7 @@ def tune(
     trials: str | Path | None = None,
     resume: bool = False,
     beat_s: float | None = None,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Finds the execution settings and recipe that reach `target` fastest on this
     machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
@@ -123,15 +128,19 @@ def tune(
     in it, taking the trials it holds instead of running them again (the budget counts
     from now). `beat_s`: a time to target found before (another model's, in a race of
     models, `zoo.tuning.race`): every recipe trial races it as it races this search's
-    own best.
+    own best. `shard`: run only every `count`-th recipe trial of the search's queue from
+    `index` on (the execution stage runs whole in every shard: each measures its own
+    machine); `zoo.tuning.merge` puts the shards together and picks the winner.
 
     Raises:
         ZooError: a bad argument, or a trials file that exists without `resume` or holds
             another search.
     """
     search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
+    search.shard = shard
     search.backends = _check_backends(backends)
     check_positive("max_trials", max_trials)
+    search.max_trials = max_trials
     check_positive("beat_s", beat_s, float, optional=True)
     search.beat_s = beat_s
     if trials is not None:
@@ -248,12 +257,14 @@ def _trial_key(stage: str, settings: dict, samples: int | None) -> str:
 def _identity(search: _Search) -> dict[str, Any]:
     """What makes two searches the same one: a trials file resumes only its own."""
     common = {k: search.common[k] for k in ("seed", "samples", "data_dir", "device")}
+    shard = search.shard
     return {
         "model": search.spec.name,
         "dataset": search.dataset,
         "target": str(search.target),
         "backends": list(search.backends),
         **common,
+        **({} if shard is None else {"shard": [shard.index, shard.count]}),
     }
 
 
@@ -475,6 +486,8 @@ def default_recipe(spec: registry.ModelSpec) -> dict[str, Any]:
 def _recipe_stage(
     search: _Search, fastest: dict, batches: list[int], max_trials: int, seed: int
 ) -> None:
+    """The recipe trials, in queue order (this shard's share of it), each racing the
+    best so far; every trial row records its `queue_index`."""
     default = default_recipe(search.spec)
     queue = [
         {**default, **DEFAULT_EXECUTION, "backend": search.backends[0]},  # what `zoo train` does
@@ -484,20 +497,25 @@ def _recipe_stage(
             for r in _recipes(search, batches, max_trials, seed)
         ),
     ]
-    seen: list[dict] = []
-    for settings in queue:
-        if len(search.trials) >= max_trials or search.left() < 1 or settings in seen:
-            continue
-        if settings is queue[1] and _missed(search.trials[0]):
+    queue = [q for i, q in enumerate(queue) if q not in queue[:i]]  # each settings once
+    # Sharded, the queue is the search's first max_trials trials, split over the shards;
+    # whole, trials run until max_trials of them have (a skipped one makes room).
+    shard, end = search.shard or Shard(0, 1), len(queue)
+    if search.shard is not None:
+        end = min(end, max_trials)
+    for index in range(shard.index, end, shard.count):
+        settings = queue[index]
+        if len(search.trials) >= max_trials or search.left() < 1:
+            break
+        if index == 1 and search.trials and _missed(search.trials[0]):
             continue  # the same recipe and epochs, only faster: it would miss the target too
-        seen.append(settings)
-        best = _best(search.trials)
+        best = best_trial(search.trials)
         times = [t for t in (best and best["time_to_target_s"], search.beat_s) if t]
         limit = search.left()
         if times:  # race: past the best time (and a margin) it cannot win
             limit = min(limit, min(times) + MARGIN_S + _startup(search))
         row = _trial(search, "recipe", settings, target=True, timeout_s=limit, racing=bool(times))
-        search.trials.append(row)
+        search.trials.append({**row, "queue_index": index})
 
 
 def _cadence(search: _Search, batch_size: int) -> int:
@@ -519,13 +537,13 @@ def _startup(search: _Search) -> float:
     return 2.0 if not done else max(0.0, min(t["wall_s"] - t["time_to_target_s"] for t in done))
 
 
-def _best(trials: list[dict]) -> dict | None:
+def best_trial(trials: list[dict]) -> dict | None:
     reached = [t for t in trials if t.get("reached")]
     return min(reached, key=lambda t: t["time_to_target_s"]) if reached else None
 
 
 def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
-    winner = _best(search.trials)
+    winner = best_trial(search.trials)
     default = search.trials[0] if search.trials else None
     result = {
         "model": search.spec.name,
@@ -543,15 +561,19 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "trials": search.trials,
         "default": default,
         "winner": winner,
-        "speedup": _speedup(default, winner),
+        "speedup": speedup_of(default, winner),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "env": io.environment(),  # the machine the figures were measured on
     }
+    if search.shard is not None:
+        result["shard"] = search.shard.to_dict(len(search.trials))
+        result["max_trials"] = search.max_trials
     result = stamp(result, "tune")  # the schema, command line, commit and machine
     if winner is not None:
         found = winner_recipe(result, search.common["device"], search.common["data_dir"])
         result["recipe"] = io.to_jsonable(found)
-        result["cached"] = _cache_winner(result)
+        # a shard's best is not the search's: `zoo tune merge` picks that, across shards
+        result["cached"] = NOT_CACHED_IN_SHARD if search.shard else _cache_winner(result)
     return result
 
 
@@ -588,7 +610,7 @@ def _cache_winner(result: dict[str, Any]) -> str:
     return "new" if earlier is None else "replaced"
 
 
-def _speedup(default: dict | None, winner: dict | None) -> float | None:
+def speedup_of(default: dict | None, winner: dict | None) -> float | None:
     if not default or not winner or not default.get("reached"):
         return None
     return default["time_to_target_s"] / winner["time_to_target_s"]
