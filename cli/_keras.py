@@ -48,6 +48,16 @@ def select_backend(backend: str | None) -> None:
     os.environ["KERAS_BACKEND"] = backend
 
 
+def native_stdout_to_stderr() -> None:
+    """What native libraries write to the process's stdout goes to stderr from now on
+    (Gloo, the CPU collectives of a multi-process JAX job, announces its peers there),
+    while Python's stdout, the command's results (--json), keeps the real one."""
+    sys.stdout.flush()
+    kept = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(kept, "w", buffering=1, encoding=sys.stdout.encoding or "utf-8")
+
+
 def import_quietly(run=None) -> None:
     """Imports Keras and its backend once, with their stderr start-up chatter captured.
 
@@ -57,6 +67,11 @@ def import_quietly(run=None) -> None:
     """
     if "keras" in sys.modules:
         return
+    if run is not None:
+        from zoo.runtime import distribute
+
+        if distribute.processes_asked(run) > 1:  # before the processes join
+            native_stdout_to_stderr()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     with tempfile.TemporaryFile() as captured:

@@ -198,3 +198,63 @@ def test_zoo_profile_splits_the_batch_over_the_devices_it_asks_for():
     record = json.loads(proc.stdout)
     assert record["resolved"]["replicas"] == 2 and record["resolved"]["strategy"] == "data_parallel"
     assert record["train"]["samples_per_s"] > 0 and record["infer"]["p50_ms"] is None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+MLP = ["train", "mlp", "--strategy", "data-parallel", "--samples", "2000", "--epochs", "3",
+       "--batch-size", "64", "--json"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_data_parallel_over_two_local_processes_trains_one_model(tmp_path):
+    """Two processes on 127.0.0.1 joined by keras.distribution.initialize() through the
+    standard KERAS_DISTRIBUTION_* variables (as on two hosts), one CPU device each: each
+    feeds its half of every global batch, both report the same model, only the first
+    writes the run, and the accuracy is that of one process over 2 devices."""
+    address = f"127.0.0.1:{_free_port()}"
+    base = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "KERAS_BACKEND")}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "zoo.cli.main",
+                *MLP,
+                "--backend",
+                "jax",
+                "--output",
+                str(tmp_path / "run"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **base,
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+                "KERAS_DISTRIBUTION_PROCESS_ID": str(i),
+            },
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    first, second = (json.loads(out) for out, _ in outs)  # stdout is the JSON alone
+    assert first["run"]["processes"] == 2 and first["run"]["replicas"] == 2
+    assert first["validation"]["process"] == {"index": 0, "count": 2}
+    assert second["validation"]["process"] == {"index": 1, "count": 2}
+    assert first["test_metrics"] == second["test_metrics"]  # one model, trained together
+    assert first["paths"] and not second["paths"]  # only the first process writes the run
+    assert "(0 left out" not in outs[1][1] and "1800 train" in outs[0][1].replace(",", "")
+    assert not any(p.name.startswith(".worker") for p in (tmp_path / "run").iterdir())
+    one = _zoo_on_jax(*MLP, "--cpu-devices", "2", "--output", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr[-2000:]
+    acc = json.loads(one.stdout)["test_metrics"]["accuracy"]
+    assert abs(first["test_metrics"]["accuracy"] - acc) < 0.03, (first["test_metrics"], acc)

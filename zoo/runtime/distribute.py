@@ -168,6 +168,15 @@ def is_keras(config) -> bool:
 _initialized = False
 
 
+def processes_asked(config) -> int:
+    """How many processes the KERAS_DISTRIBUTION_* variables name for a keras.distribution
+    strategy (1: none, or another strategy)."""
+    count = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "").strip()
+    if not is_keras(config) or not count.isdigit():
+        return 1
+    return int(count)
+
+
 def initialize_processes() -> bool:
     """Joins this process to a multi-process JAX job where the KERAS_DISTRIBUTION_*
     variables name more than one process (once per process); whether it did."""
@@ -175,7 +184,7 @@ def initialize_processes() -> bool:
     if _initialized:
         return True
     count = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "").strip()
-    if not count or int(count) <= 1:
+    if not count.isdigit() or int(count) <= 1:
         return False
     import keras
 
@@ -218,7 +227,17 @@ def make_keras(config, batch_size: int | None = None):
             "--strategy data_parallel.",
             f"Use a multiple of {len(devices)}, e.g. --batch-size {fits}.",
         )
-    return keras.distribution.DataParallel(devices=devices)
+    distribution = keras.distribution.DataParallel(devices=devices)
+    if process_of()[1] > 1:  # each process feeds its own share of every global batch
+        distribution.auto_shard_dataset = False
+    return distribution
+
+
+def process_of() -> tuple[int, int]:
+    """(this process's index, the process count) of a JAX job: (0, 1) in one process."""
+    import jax
+
+    return int(jax.process_index()), int(jax.process_count())
 
 
 def device_count(config) -> int:
@@ -313,15 +332,27 @@ def describe(strategy, config) -> dict[str, Any]:
     return info
 
 
+def several_processes(config) -> bool:
+    """Whether the run is one of several processes: multi-worker (TF_CONFIG), or a
+    keras.distribution over the processes the KERAS_DISTRIBUTION_* variables name."""
+    return config.strategy == "multi_worker" or processes_asked(config) > 1
+
+
 def task_index(config) -> int:
-    """This worker's index in TF_CONFIG (0 without multi-worker)."""
-    return int(_tf_config()["task"]["index"]) if config.strategy == "multi_worker" else 0
+    """This worker's index in TF_CONFIG, or this process's KERAS_DISTRIBUTION_PROCESS_ID
+    (0 in a run of one process)."""
+    if config.strategy == "multi_worker":
+        return int(_tf_config()["task"]["index"])
+    if processes_asked(config) > 1:
+        return int(os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "0").strip() or 0)
+    return 0
 
 
 def is_chief(config) -> bool:
-    """Whether this process writes the run's files (the first worker, or the chief)."""
+    """Whether this process writes the run's files (the first worker or process, or the
+    chief)."""
     if config.strategy != "multi_worker":
-        return True
+        return task_index(config) == 0
     cfg = _tf_config()
     task, cluster = cfg["task"], cfg["cluster"]
     if task["type"] == "chief":

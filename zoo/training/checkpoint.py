@@ -36,9 +36,10 @@ RECIPE_FILE = zrecipe.FILE  # the settings the run was asked, as a recipe file
 
 @dataclass(frozen=True)
 class RunFolder:
-    """Where one process of a run writes. Under multi-worker every worker saves the same
-    checkpoints (saving reads distributed variables collectively): the chief in `output`,
-    the others in a folder of their own that they delete at the end."""
+    """Where one process of a run writes. Over several processes (multi-worker, or a
+    keras.distribution over several hosts) every process saves the same checkpoints
+    (saving reads distributed variables collectively): the chief (the first) in
+    `output`, the others in a folder of their own that they delete at the end."""
 
     output: Path | None  # what the caller asked for (None: nothing is written)
     path: Path | None  # where this process writes: `output`, or a worker's own folder
@@ -51,10 +52,10 @@ class RunFolder:
 
 def run_folder(output: Path | None, run: runtime.RunConfig) -> RunFolder:
     """The folder this process writes in (created when the first file is due)."""
-    if run.strategy != "multi_worker" or output is None:
-        return RunFolder(output, output)
     from zoo.runtime import distribute
 
+    if output is None or not distribute.several_processes(run):
+        return RunFolder(output, output)
     if distribute.is_chief(run):
         return RunFolder(output, output)
     return RunFolder(output, output / f".worker-{distribute.task_index(run)}", chief=False)

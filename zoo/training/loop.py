@@ -114,6 +114,7 @@ class _Job:
     progress: Progress
     request: TrainRequest
     asked: RecipeFile  # the settings as asked, for recipe.toml
+    processes: int = 1  # data_parallel over several processes: each feeds its share
 
     @property
     def done(self) -> int:
@@ -121,8 +122,13 @@ class _Job:
         return int(self.state["epoch"]) if self.state else 0
 
     @property
+    def batch(self) -> int:
+        """This process's part of the global batch (`config.batch_size`)."""
+        return self.config.batch_size // self.processes
+
+    @property
     def eval_batch(self) -> int:
-        return self.task.eval_batch_size or max(self.config.batch_size, 256)
+        return (self.task.eval_batch_size or max(self.config.batch_size, 256)) // self.processes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,7 +254,7 @@ def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitte
         marks["xla_probe_s"] = resolved["jit_probe"]["seconds"]
     checkpoint.write_recipe(job.folder, _as_run(job.asked, resolved))
     # Under XLA a last, smaller batch would compile a second program every epoch.
-    drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.config.batch_size
+    drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.batch
     _announce(job, net, drop)
     options = _data_options(job.run)
     callbacks = _callbacks(job, _steps_per_epoch(job, drop), options)
@@ -259,7 +265,7 @@ def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitte
     reached = callbacks.target is not None and callbacks.target.reached_at is not None
     if not reached:  # the model that reached a target is the one kept and tested
         _restore_best(job, net, history, callbacks.checkpoints)
-    job.progress.on_evaluate_begin(job.data.num_test)
+    job.progress.on_evaluate_begin(job.data.num_test * job.processes)
     test = net.evaluate(
         **feed.feed(job.data.x_test, job.data.y_test, job.eval_batch, options=options),
         return_dict=True,
@@ -288,29 +294,34 @@ def _even_for_replicas(job: _Job) -> _Job:
     """Under keras.distribution's data_parallel every batch is split over the devices, the
     last, partial one of an epoch or an evaluation too: each split loses its last examples
     (fewer than the device count) to a multiple of it (with the batch a multiple of it, so
-    is every batch), and the record says how many."""
+    is every batch), and the record says how many. Over several processes (hosts), each
+    then keeps every P-th example of each split from its index on and feeds that share
+    of every global batch (Keras assembles the global batch from the processes' shares)."""
     if job.run.strategy != "data_parallel":
         return job
     from zoo.runtime import distribute
 
-    n = distribute.device_count(job.run)
+    n, (index, count) = distribute.device_count(job.run), distribute.process_of()
     if n == 1:
         return job
     split, data, left = job.split, job.data, {}
     (x, y), left["train"] = feed.even(split.x, split.y, n)
-    split = split._replace(x=x, y=y)
+    split = split._replace(x=feed.take(x, slice(index, None, count)), y=y[index::count])
     if split.validation is not None:
-        vx, vy = split.validation
-        (vx, vy), left["validation"] = feed.even(vx, vy, n)
+        (vx, vy), left["validation"] = feed.even(*split.validation, n)
+        vx, vy = feed.take(vx, slice(index, None, count)), vy[index::count]
         split = split._replace(validation=(vx, vy), info={**split.info, "examples": len(vy)})
     (x_test, y_test), left["test"] = feed.even(data.x_test, data.y_test, n)
+    x_test, y_test = feed.take(x_test, slice(index, None, count)), y_test[index::count]
     data = dataclasses.replace(data, x_test=x_test, y_test=y_test)
-    split = split._replace(info={**split.info, "left_out_for_replicas": left})
-    return dataclasses.replace(job, split=split, data=data)
+    info = {**split.info, "left_out_for_replicas": left}
+    if count > 1:
+        info["process"] = {"index": index, "count": count}
+    return dataclasses.replace(job, split=split._replace(info=info), data=data, processes=count)
 
 
 def _steps_per_epoch(job: _Job, drop: bool) -> int:
-    num_train, batch_size = len(job.split.y), job.config.batch_size
+    num_train, batch_size = len(job.split.y), job.batch
     return num_train // batch_size if drop else -(-num_train // batch_size)
 
 
@@ -323,7 +334,7 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
         t0 = time.perf_counter()
         run, probe = _probe_jit(job)
         resolved["jit_probe"] = {**probe, "seconds": round(time.perf_counter() - t0, 4)}
-    total_steps = job.config.epochs * -(-len(job.split.y) // job.config.batch_size)
+    total_steps = job.config.epochs * -(-len(job.split.y) // job.batch)
     from zoo.runtime import distribute
 
     with distribute.indivisible_as_error(run):
@@ -386,7 +397,8 @@ def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
 
 def _announce(job: _Job, net, drop: bool) -> None:
     """Tells `progress` what is about to train."""
-    num_train, steps = len(job.split.y), _steps_per_epoch(job, drop)
+    # over several processes, each holds an equal share: the counts are the job's
+    num_train, steps, share = len(job.split.y), _steps_per_epoch(job, drop), job.processes
     job.progress.on_train_begin(
         {
             "model": job.spec.name,
@@ -395,9 +407,9 @@ def _announce(job: _Job, net, drop: bool) -> None:
             "epochs": job.config.epochs,
             "initial_epoch": job.done,
             "steps_per_epoch": steps,
-            "num_train": num_train,
-            "num_val": job.split.info["examples"],
-            "num_test": job.data.num_test,
+            "num_train": num_train * share,
+            "num_val": job.split.info["examples"] * share,
+            "num_test": job.data.num_test * share,
         }
     )
 
@@ -458,7 +470,7 @@ def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options) -> float:
             **feed.feed(
                 split.x,
                 split.y,
-                config.batch_size,
+                job.batch,
                 shuffle=True,
                 seed=config.seed,
                 drop_remainder=drop,
