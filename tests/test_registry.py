@@ -55,18 +55,23 @@ def test_every_model_names_a_known_task_and_a_factory_module_in_the_zoo():
 
 
 def test_filters():
-    assert zoo.list_models("*lstm*") == ["bilstm_classifier", "lstm_classifier", "lstm_forecaster"]
+    assert zoo.list_models("*lstm*") == [
+        "bilstm_classifier", "convlstm_video", "lstm_classifier", "lstm_forecaster"
+    ]  # fmt: skip
     assert zoo.list_models(family="cnn") == [
+        "conv2plus1d_video",
         "fast_cnn",
         "keras_convnet",
         "kws_cnn",
         "resnet20",
         "seed_cnn",
+        "unet",
     ]
     assert zoo.list_models(task="translation") == ["transformer_seq2seq"]
     assert zoo.list_models(tag="seed") == ["linear_regression", "mlp", "seed_cnn", "simple_rnn"]
     assert zoo.list_models(["mlp", "seed_*"]) == ["mlp", "seed_cnn"]
     assert zoo.list_models("*", exclude="*classifier", family="rnn") == [
+        "convlstm_video",
         "lstm_forecaster",
         "simple_rnn",
     ]

@@ -37,11 +37,20 @@ class Task:
             return _zoo_metrics().SmoothedSparseCrossentropy(label_smoothing)
         return _LOSSES[self.loss](keras)
 
-    def build_metrics(self) -> list:
-        """Fresh Keras metric objects (imports Keras)."""
+    def build_metrics(self, num_classes: int | None = None) -> list:
+        """Fresh Keras metric objects (imports Keras); `num_classes`, the model's output
+        width, sizes the metrics that count per class (mean IoU)."""
         import keras
 
-        return [_METRICS[m](keras) for m in self.metrics]
+        out = []
+        for m in self.metrics:
+            if m in _PER_CLASS:
+                if not num_classes:
+                    raise ValueError(f"The {m} metric needs the number of classes.")
+                out.append(_PER_CLASS[m](keras, int(num_classes)))
+            else:
+                out.append(_METRICS[m](keras))
+        return out
 
 
 # Classifiers in the zoo return logits (like the PyTorch models they port), so the losses
@@ -70,9 +79,16 @@ _METRICS = {
     "recall_at_10": lambda k: _zoo_metrics().InBatchRecallAtK(k=10, name="recall_at_10"),
     "recall_at_50": lambda k: _zoo_metrics().InBatchRecallAtK(k=50, name="recall_at_50"),
 }
+# Metrics sized by the number of classes: Keras' own mean IoU over the argmax of the
+# logits (classes absent from both labels and predictions are left out of the mean).
+_PER_CLASS = {
+    "mean_iou": lambda k, n: k.metrics.MeanIoU(
+        num_classes=n, sparse_y_true=True, sparse_y_pred=False, name="mean_iou"
+    ),
+}
 # The metrics of _METRICS where a larger value is better; the others (and the loss) are
 # minimised.
-HIGHER_IS_BETTER = frozenset({"accuracy", "recall_at_10", "recall_at_50"})
+HIGHER_IS_BETTER = frozenset({"accuracy", "recall_at_10", "recall_at_50", "mean_iou"})
 
 TASKS: dict[str, Task] = {
     t.name: t
@@ -164,6 +180,24 @@ TASKS: dict[str, Task] = {
             higher_is_better=True,
             datasets=("synthetic", "movielens/100k-ratings"),
             eval_batch_size=256,
+        ),
+        Task(
+            name="semantic_segmentation",
+            summary="an image -> one of num_classes classes for every pixel",
+            inputs="float32 (height, width, channels)",
+            outputs="float32 logits (height, width, num_classes)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("mean_iou", "accuracy"),
+            higher_is_better=True,
+        ),
+        Task(
+            name="video_classification",
+            summary="a clip of frames -> one of num_classes classes",
+            inputs="float32 (frames, height, width, channels)",
+            outputs="float32 logits (num_classes,)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("accuracy",),
+            higher_is_better=True,
         ),
     ]
 }

@@ -51,6 +51,8 @@ def _output_shape(spec, batch):
         "language_modeling": (k.get("sequence_length"), k.get("vocab_size")),
         "translation": (k.get("target_length"), k.get("vocab_size")),
         "retrieval": (batch,),
+        "semantic_segmentation": (*k.get("input_shape", (0, 0))[:2], k.get("num_classes")),
+        "video_classification": (k.get("num_classes"),),
     }[spec.task]
 
 

@@ -47,12 +47,24 @@ def _tf_profiler_flops(model) -> int:
 
 
 @pytest.mark.parametrize(
-    "name", ["mlp", "seed_cnn", "keras_convnet", "resnet20", "kws_cnn", "mobilenet_v2"]
+    "name",
+    ["mlp", "seed_cnn", "keras_convnet", "resnet20", "kws_cnn", "mobilenet_v2", "unet",
+     "conv2plus1d_video", "segformer_b0"],  # fmt: skip
 )
 def test_flop_counter_agrees_with_tensorflows_profiler(name):
     model = zoo.create_model(name, **zoo.get_spec(name).small)
     ours, theirs = flops.count(model)["forward"], _tf_profiler_flops(model)
     assert abs(ours - theirs) / theirs < 0.10, (ours, theirs)
+
+
+def test_convlstm_flops_by_hand():
+    # TensorFlow's profiler counts no step of a while loop, so ConvLSTM2D is checked here:
+    # 8 frames x (the per-frame 3x3 conv 1 -> 4 channels, and the ConvLSTM's input and
+    # recurrent 3x3 convs, 4 + 4 channels into 4 gates of 4) on 16x16, pooling, the head.
+    model = zoo.create_model("convlstm_video", filters=4)
+    frame_conv = 8 * 2 * 9 * 1 * 4 * 256
+    conv_lstm = 8 * 2 * 9 * (4 + 4) * 4 * 4 * 256
+    assert flops.count(model)["forward"] == frame_conv + conv_lstm + 16 * 16 * 4 + 2 * 4 * 4
 
 
 def test_flops_by_hand():

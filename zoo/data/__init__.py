@@ -30,6 +30,8 @@ def synthetic_params(task: str, model_kwargs: dict[str, Any]) -> dict[str, Any]:
     accepted = inspect.signature(GENERATORS[task]).parameters
     params = {k: v for k, v in model_kwargs.items() if k in accepted and k != "samples"}
     shape = model_kwargs.get("input_shape")
+    if shape is not None and len(shape) == 4 and "frames" in accepted:  # a clip
+        params["frames"], shape = int(shape[0]), shape[1:]
     if shape is not None and "image_size" in accepted:
         height, width, channels = shape
         if height != width:

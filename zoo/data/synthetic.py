@@ -24,6 +24,18 @@ compare what a model reached with what was reachable:
 - translation: the target is the source reversed; the optimum token accuracy is 1.
 - retrieval: users pick items with probability proportional to exp(u . v_i + b_i); the
   optimum is the in-batch recall@10 of ranking by the true log-odds, log p(i | u) - log p(i).
+- semantic_segmentation: two shapes on noise, one in each half of the image, each a
+  filled square, a filled disk or a square frame 2 pixels wide (classes 1-3; background
+  0) of random size, position and brightness; every pixel's class is the shape it lies
+  in. The labels are a function of the noise-free image and the shapes stand 6 noise
+  deviations or more above the background, so the optimum mean IoU and pixel accuracy
+  are 1 (a test checks that a rule reaches it: a frame's centre is empty, a square's
+  corners are full, a disk's are not).
+- video_classification: a bright square moving in a straight line through noisy frames,
+  one pixel a frame; its direction is the class (right, left, down, up), so no single
+  frame decides it. The square stands 3 noise deviations above the background, so the
+  optimum accuracy is 1 (a rule tracking the brightest block reaches it; a test checks
+  that).
 
 The rule is drawn from one random stream and the train and test examples from two
 others, so the test split depends only on the seed and its own size.
@@ -467,6 +479,128 @@ def retrieval(
     )
 
 
+SHAPES = ("square", "disk", "frame")  # classes 1, 2, 3 of semantic_segmentation
+
+
+def _shape_mask(kind: str, size: int, radius: float, cy: float, cx: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size].astype("float32")
+    dy, dx = np.abs(yy - cy), np.abs(xx - cx)
+    if kind == "square":
+        return (dy <= radius) & (dx <= radius)
+    if kind == "disk":
+        return dy * dy + dx * dx <= radius * radius
+    square = (dy <= radius) & (dx <= radius)
+    return square & ~((dy <= radius - 2) & (dx <= radius - 2))  # a frame 2 pixels wide
+
+
+def semantic_segmentation(
+    seed: int = 0,
+    samples: int = 2000,
+    image_size: int = 32,
+    channels: int = 3,
+    noise_std: float = 0.1,
+) -> Dataset:
+    """Two shapes a image, one in each half; their pixels are their class (1-3)."""
+    rule, train, test = _streams(seed)
+    half = image_size // 2
+
+    def draw(rng, n):
+        x = rng.normal(scale=noise_std, size=(n, image_size, image_size, channels))
+        y = np.zeros((n, image_size, image_size), "int32")
+        for i in range(n):
+            for left in (0, half):  # one shape in each half, apart
+                kind = int(rng.integers(len(SHAPES)))
+                radius = float(rng.uniform(image_size / 8, image_size / 5))
+                cy = float(rng.uniform(radius + 1, image_size - radius - 2))
+                cx = left + float(rng.uniform(radius + 1, half - radius - 2))
+                mask = _shape_mask(SHAPES[kind], image_size, radius, cy, cx)
+                y[i][mask] = kind + 1
+                x[i][mask] += rng.uniform(0.6, 1.0)
+        return x.astype("float32"), y
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 5, 1))
+    return _synthetic(
+        "semantic_segmentation",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={
+            "input_shape": (image_size, image_size, channels),
+            "num_classes": len(SHAPES) + 1,
+        },
+        optimum={"mean_iou": 1.0, "accuracy": 1.0},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "image_size": image_size,
+            "channels": channels,
+            "noise_std": noise_std,
+        },
+    )
+
+
+# The directions of video_classification's classes: (dy, dx) a frame.
+DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
+
+
+def video_classification(
+    seed: int = 0,
+    samples: int = 2000,
+    frames: int = 8,
+    image_size: int = 16,
+    channels: int = 1,
+    noise_std: float = 0.3,
+    square: int = 3,
+) -> Dataset:
+    """A square moving one pixel a frame; its direction is the class."""
+    rule, train, test = _streams(seed)
+    travel = frames - 1
+    if image_size < square + travel + 1:
+        from zoo.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"A {image_size}-pixel frame cannot hold a {square}-pixel square moving "
+            f"{travel} pixels; received image_size={image_size}, frames={frames}.",
+            f"Use image_size >= {square + travel + 1}, or fewer frames.",
+        )
+
+    def draw(rng, n):
+        y = rng.integers(0, len(DIRECTIONS), size=n).astype("int32")
+        x = rng.normal(scale=noise_std, size=(n, frames, image_size, image_size, channels))
+        for i in range(n):
+            dy, dx = DIRECTIONS[y[i]]
+            # a start from which the whole path stays inside the frame
+            lo_y, hi_y = max(0, -dy * travel), image_size - square - max(0, dy * travel)
+            lo_x, hi_x = max(0, -dx * travel), image_size - square - max(0, dx * travel)
+            y0, x0 = int(rng.integers(lo_y, hi_y + 1)), int(rng.integers(lo_x, hi_x + 1))
+            for t in range(frames):
+                r, c = y0 + dy * t, x0 + dx * t
+                x[i, t, r : r + square, c : c + square] += 1.0
+        return x.astype("float32"), y
+
+    x_train, y_train = draw(train, samples)
+    x_test, y_test = draw(test, max(samples // 5, 1))
+    return _synthetic(
+        "video_classification",
+        (x_train, y_train),
+        (x_test, y_test),
+        model_kwargs={
+            "input_shape": (frames, image_size, image_size, channels),
+            "num_classes": len(DIRECTIONS),
+        },
+        optimum={"accuracy": 1.0},
+        params={
+            "seed": seed,
+            "samples": samples,
+            "frames": frames,
+            "image_size": image_size,
+            "channels": channels,
+            "noise_std": noise_std,
+            "square": square,
+        },
+    )
+
+
 GENERATORS = {
     "regression": regression,
     "image_classification": image_classification,
@@ -477,4 +611,6 @@ GENERATORS = {
     "language_modeling": language_modeling,
     "translation": translation,
     "retrieval": retrieval,
+    "semantic_segmentation": semantic_segmentation,
+    "video_classification": video_classification,
 }

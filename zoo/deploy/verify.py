@@ -107,7 +107,7 @@ def task_metrics(
 ) -> dict[str, float]:
     """The task's metrics of predictions `outputs[0]` against labels `y`, batch by batch
     (in-batch metrics need the evaluation batch)."""
-    metrics = task.build_metrics()
+    metrics = task.build_metrics(outputs[0].shape[-1])
     for i in range(0, len(y), batch_size):
         for m in metrics:
             m.update_state(y[i : i + batch_size], outputs[0][i : i + batch_size])

@@ -1,7 +1,8 @@
 """The built-in model catalog: one spec per model, as data.
 
-Each family lives in its own module (linear, mlp, cnn, rnn, transformer, recommender);
-this file only describes them, so reading it imports no deep learning framework. A
+Each family lives in its own module (linear, mlp, cnn, rnn, transformer, recommender,
+segmentation, video, hub); this file only describes them, so reading it imports no deep
+learning framework. A
 spec's `defaults` mirror its factory's keyword defaults (a test keeps them in step), and
 its `recipe` is the default training recipe on the task's synthetic data.
 """
@@ -295,6 +296,67 @@ CATALOG: tuple[ModelSpec, ...] = (
         },
         tags=("recsys",),
         recipe=Recipe(epochs=8, batch_size=256, learning_rate=3e-3),
+    ),
+    ModelSpec(
+        name="unet",
+        family="cnn",
+        task="semantic_segmentation",
+        summary="A small U-Net: conv blocks down, transposed convs up, skip connections.",
+        reference="Ronneberger et al. 2015; keras-io oxford_pets_image_segmentation",
+        factory="zoo.models.segmentation:unet",
+        defaults={"input_shape": (32, 32, 3), "num_classes": 4, "widths": (16, 32, 64)},
+        tags=("vision", "segmentation"),
+        recipe=Recipe(epochs=6, batch_size=32, learning_rate=3e-3),
+        small={"widths": (8, 16)},
+    ),
+    ModelSpec(
+        name="segformer_b0",
+        family="hub",
+        task="semantic_segmentation",
+        summary="SegFormer-B0 via keras-hub: MiT-B0 encoder, all-MLP decoder, upsampled logits.",
+        reference="Xie et al. 2021, SegFormer; keras_hub.models.SegFormerBackbone (extra: hub)",
+        factory="zoo.models.hub:segformer_b0",
+        defaults={
+            "input_shape": (64, 64, 3),
+            "num_classes": 4,
+            "hidden_dims": (32, 64, 160, 256),
+            "depths": (2, 2, 2, 2),
+            "num_heads": (1, 2, 5, 8),
+            "projection_filters": 256,
+            "preset": None,
+        },
+        tags=("vision", "segmentation", "attention", "keras-hub"),
+        recipe=Recipe(epochs=6, batch_size=32, learning_rate=1e-3, optimizer="adamw"),
+        small={
+            "hidden_dims": (8, 16),
+            "depths": (1, 1),
+            "num_heads": (1, 2),
+            "projection_filters": 16,
+        },  # fmt: skip
+    ),
+    ModelSpec(
+        name="convlstm_video",
+        family="rnn",
+        task="video_classification",
+        summary="Per-frame conv, a ConvLSTM2D over the frames, pooled, Dense classifier.",
+        reference="Shi et al. 2015, Convolutional LSTM; keras-io conv_lstm example",
+        factory="zoo.models.video:convlstm_video",
+        defaults={"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": 16},
+        tags=("video",),
+        recipe=Recipe(epochs=5, batch_size=32, learning_rate=3e-3),
+        small={"filters": 4},
+    ),
+    ModelSpec(
+        name="conv2plus1d_video",
+        family="cnn",
+        task="video_classification",
+        summary="(2+1)D convnet: spatial then temporal Conv3D per block, pooled, classifier.",
+        reference="Tran et al. 2018, R(2+1)D; TensorFlow video classification tutorial",
+        factory="zoo.models.video:conv2plus1d_video",
+        defaults={"input_shape": (8, 16, 16, 1), "num_classes": 4, "widths": (16, 32)},
+        tags=("video",),
+        recipe=Recipe(epochs=5, batch_size=32, learning_rate=3e-3),
+        small={"widths": (4, 8)},
     ),
     ModelSpec(
         name="resnet50",

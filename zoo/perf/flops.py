@@ -5,10 +5,13 @@ DepthwiseConv2D, pooling (one op per window element), normalization (2 per eleme
 batch norm, 5 for layer norm), element-wise layers (1 per output element), recurrent
 cells times time steps (SimpleRNN, GRU with 3 gates, LSTM with 4, both directions of a
 Bidirectional), multi-head attention (the Q, K, V and output projections, the score and
-value products and the softmax), dot products, keras-rs FeatureCross, and the in-batch
-scores of a retrieval model (which grow with the batch). Embedding lookups are memory
-reads, 0 FLOPs. A training step is counted as 3x the forward pass (the backward pass
-costs about twice the forward: Kaplan et al. 2020).
+value products and the softmax), dot products, keras-rs FeatureCross, the in-batch
+scores of a retrieval model (which grow with the batch), transposed convolutions,
+bilinear resizing (6 per output element; nearest is a copy), ConvLSTM2D (the input and
+recurrent convolutions into 4 gates, per step), TimeDistributed (its layer per step), and
+keras-hub's MiT blocks (SegFormer: sequence-reduced attention and the Mix-FFN). Embedding
+lookups are memory reads, 0 FLOPs. A training step is counted as 3x the forward pass (the
+backward pass costs about twice the forward: Kaplan et al. 2020).
 """
 
 from __future__ import annotations
@@ -140,6 +143,51 @@ def _bidirectional(layer, ins, out, batch_size) -> int:
     return 2 * _rnn(layer.forward_layer, ins, gates)
 
 
+def _conv_transpose(layer, ins, out, batch_size) -> int:
+    """Each input pixel scatters kernel x filters multiply-adds per input channel."""
+    return 2 * math.prod(layer.kernel_size) * layer.filters * _n(ins[0])
+
+
+def _resize(layer, ins, out, batch_size) -> int:
+    """Nearest: a copy (0); bilinear: three lerps of 2 FLOPs per output element."""
+    return 6 * _n(out) if getattr(layer, "interpolation", "nearest") == "bilinear" else 0
+
+
+def _time_distributed(layer, ins, out, batch_size) -> int:
+    """The wrapped layer on each of the time steps."""
+    steps = ins[0][1]
+    inner_in, inner_out = [(ins[0][0], *ins[0][2:])], [(out[0], *out[2:])]
+    return steps * layer_flops(layer.layer, inner_in, inner_out, batch_size)
+
+
+def _conv_lstm(layer, ins, out, batch_size) -> int:
+    """Per step, the input and the recurrent convolutions into the 4 gates."""
+    steps, cin = ins[0][1], ins[0][-1]
+    pixels = math.prod(ins[0][2:-1])  # "same" padding: the state's size
+    kernel = math.prod(layer.kernel_size)
+    return steps * 2 * kernel * (cin + layer.filters) * 4 * layer.filters * pixels
+
+
+def _mit_patches(layer, ins, out, batch_size) -> int:  # keras-hub MiT
+    """The overlapping patch embedding: a strided convolution, then a layer norm."""
+    cin = ins[0][-1]
+    return 2 * layer.patch_size**2 * cin * _n(out) + 5 * _n(out)
+
+
+def _mit_block(layer, ins, out, batch_size) -> int:  # keras-hub MiT (SegFormer)
+    """Efficient self-attention (keys and values from a sequence reduced sr x sr by a
+    strided convolution) and the Mix-FFN (Dense to 4d, 3x3 depthwise, Dense back)."""
+    tokens, d = ins[0][1], ins[0][-1]
+    sr = layer.attn.sr_ratio
+    reduced = tokens // (sr * sr)
+    attention = 2 * 2 * tokens * d * d  # query and output projections
+    attention += 2 * 2 * reduced * d * d  # key and value projections
+    attention += 2 * sr * sr * d * d * reduced if sr > 1 else 0  # the reduction
+    attention += 2 * 2 * tokens * reduced * d + 3 * tokens * reduced * layer.num_heads
+    feedforward = 2 * 2 * tokens * d * 4 * d + 2 * 9 * tokens * 4 * d
+    return attention + feedforward + 2 * 5 * tokens * d + 2 * tokens * d  # norms, adds
+
+
 def _feature_cross(layer, ins, out, batch_size) -> int:
     d = ins[0][-1]
     return 2 * d * d + 3 * d
@@ -165,6 +213,12 @@ COUNTERS: dict[str, Callable[[Any, list[tuple], tuple, int], int]] = {
     "MultiHeadAttention": _attention,
     "Dot": lambda layer, ins, out, b: 2 * _n(ins[0]),
     "FeatureCross": _feature_cross,
+    "Conv2DTranspose": _conv_transpose,
+    **dict.fromkeys(("UpSampling2D", "Resizing"), _resize),
+    "TimeDistributed": _time_distributed,
+    "ConvLSTM2D": _conv_lstm,
+    "OverlappingPatchingAndEmbedding": _mit_patches,
+    "HierarchicalTransformerEncoder": _mit_block,
     "DotScores": lambda layer, ins, out, batch_size: 2 * ins[0][-1] * batch_size,
 }
 

@@ -87,7 +87,7 @@ def compile_model(
     net.compile(
         optimizer=optimizer,
         loss=task.build_loss(label_smoothing),
-        metrics=task.build_metrics() if metrics else None,
+        metrics=task.build_metrics(net.outputs[0].shape[-1]) if metrics else None,
         jit_compile=False if run_eagerly else runtime.backend_jit(jit_compile),
         run_eagerly=run_eagerly,
         steps_per_execution=steps_per_execution,

@@ -41,7 +41,7 @@ def evaluate(
     net, spec, data = load_with_test_data(path, dataset, seed, samples, data_dir)
     task = tasks.get(spec.task)
     model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
-    net.compile(loss=task.build_loss(), metrics=task.build_metrics())
+    net.compile(loss=task.build_loss(), metrics=task.build_metrics(net.outputs[0].shape[-1]))
     eval_batch = task.eval_batch_size or batch_size
     test = feed(data.x_test, data.y_test, eval_batch)
     metrics = net.evaluate(**test, return_dict=True, verbose=0)
