@@ -19,6 +19,7 @@ from zoo.cli import (  # noqa: E402
     info,
     list,
     parity,
+    predict,
     profile,
     report,
     train,
@@ -65,6 +66,7 @@ app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)
 app.command("generate")(generate.generate)
+app.command("predict")(predict.predict)
 app.command("profile")(profile.profile)
 app.command("peak")(profile.peak)
 app.add_typer(bench.app, name="bench")  # `zoo bench` runs a suite, `zoo bench merge` shards

@@ -35,6 +35,7 @@ _EXPORTS = {
     "load_model": "zoo.training",
     "load_dataset": ("zoo.data", "load"),
     "generate": "zoo.generation",
+    "predict": "zoo.prediction",
     "ZooError": "zoo.errors",
 }
 _SUBMODULES = {
@@ -48,6 +49,7 @@ _SUBMODULES = {
     "layers",
     "metrics",
     "generation",
+    "prediction",
     "perf",
     "recipe",
     "presets",

@@ -71,7 +71,7 @@ def load_with_test_data(
     """
     net, run = load_run(path)
     model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
-    spec = _spec_of(net, run, model_path)
+    spec = spec_of(net, run, model_path)
     task = tasks.get(spec.task)
     params, dataset = _data_params(run, dataset, seed, samples, data_dir)
     hints = {**spec.defaults, **_shape_hints(task, net)}
@@ -81,7 +81,7 @@ def load_with_test_data(
     return net, spec, data
 
 
-def _spec_of(net, run: dict[str, Any], model_path: Path) -> registry.ModelSpec:
+def spec_of(net, run: dict[str, Any], model_path: Path) -> registry.ModelSpec:
     """The registry entry of the saved model (its task says what data it takes)."""
     name = run.get("model") or net.name
     try:

@@ -1,0 +1,98 @@
+"""`zoo predict PATH [INPUT]`: a trained model's output on one example, to look at: the
+class of a classifier, and a segmenter's mask drawn over the image as a PNG.
+
+The command reads: parse the options -> zoo.predict -> print, and write the picture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from zoo.cli import _keras, options, render
+
+
+def predict(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="A run folder or .keras file of a zoo model.")
+    ],
+    example: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="INPUT",
+            help="One example: a .npy file, or a PNG or JPEG for an image model. Default: an "
+            "example of the run's own test split (--example).",
+        ),
+    ] = None,
+    index: Annotated[
+        int, typer.Option("--example", min=0, help="Which test example, without INPUT.")
+    ] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="A segmenter's mask over the image, written here as a PNG."),
+    ] = None,
+    as_json: options.Json = False,
+) -> None:
+    """Show what a trained classifier or segmenter predicts for one example."""
+    import zoo
+
+    with render.errors():
+        if not path.exists():
+            raise zoo.errors.ModelFileError(
+                f"{path} does not exist.", "Pass a run folder from `zoo train --output`."
+            )
+        if output is not None and output.suffix.lower() != ".png":
+            raise zoo.errors.InvalidArgumentError(
+                f"--output {output}: the picture is a PNG.", "Name it e.g. mask.png."
+            )
+        _keras.import_quietly()
+        found = zoo.predict(path, example, index)
+        if output is not None:
+            if found.mask is None:
+                raise zoo.errors.InvalidArgumentError(
+                    f"--output draws a segmenter's mask; {found.model} is a {found.task} model.",
+                    "Leave --output out.",
+                )
+            _write_png(output, zoo.prediction.overlay(found.input, found.mask))
+    summary = found.summary()
+    if output is not None:
+        summary["picture"] = str(output)
+    if as_json:
+        return render.print_json(summary)
+    _show(summary)
+    return None
+
+
+def _show(summary: dict) -> None:
+    where = f"{summary['model']} on {summary['source']}"
+    if "label" in summary:
+        p = summary["probabilities"][summary["label"]]
+        truth = "" if summary.get("truth") is None else f" (truth: class {summary['truth']})"
+        render.out.print(f"{where}: class {summary['label']}, probability {p:.3f}{truth}")
+        return
+    pixels = ", ".join(f"class {k}: {v}" for k, v in summary["pixels"].items())
+    accuracy = summary.get("pixel_accuracy")
+    tail = "" if accuracy is None else f"; pixel accuracy against the truth {accuracy:.4f}"
+    render.out.print(f"{where}: pixels per class {pixels}{tail}", soft_wrap=True)
+    if "picture" in summary:
+        render.err.print(f"The mask over the image: {summary['picture']}", soft_wrap=True)
+
+
+# A picture at least this many pixels a side: small model inputs are scaled up, each
+# pixel a block (nearest), so that a person can see them.
+MIN_SIDE = 256
+
+
+def _write_png(output: Path, rgb) -> None:
+    """The picture, scaled up to MIN_SIDE, written whole or not at all."""
+    from PIL import Image
+
+    from zoo import io
+
+    image = Image.fromarray(rgb, mode="RGB")
+    scale = max(1, MIN_SIDE // min(image.size))
+    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with io.atomic_path(output, ".png") as tmp:
+        image.save(tmp, format="PNG")
