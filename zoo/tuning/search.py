@@ -507,7 +507,7 @@ def _recipe_stage(
         settings = queue[index]
         if len(search.trials) >= max_trials or search.left() < 1:
             break
-        if index == 1 and search.trials and _missed(search.trials[0]):
+        if settings == {**default, **fastest} and _default_missed(search.trials):
             continue  # the same recipe and epochs, only faster: it would miss the target too
         best = best_trial(search.trials)
         times = [t for t in (best and best["time_to_target_s"], search.beat_s) if t]
@@ -524,6 +524,11 @@ def _cadence(search: _Search, batch_size: int) -> int:
     epoch, as `zoo train --target` does)."""
     steps = -(-search.fit_examples // batch_size)
     return max(1, -(-steps // CHECKS_PER_EPOCH))
+
+
+def _default_missed(trials: list[dict]) -> bool:
+    """The default route (queue position 0) ran here and missed the target."""
+    return bool(trials) and trials[0].get("queue_index") == 0 and _missed(trials[0])
 
 
 def _missed(trial: dict) -> bool:
