@@ -272,6 +272,30 @@ def test_bad_npz_files_name_the_file_and_the_problem(tmp_path, arrays, match):
     assert "bad.npz" in str(e.value)
 
 
+def test_segmentation_and_video_npz_files_take_per_pixel_and_per_clip_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    masks = _npz(tmp_path / "masks.npz", x_train=rng.random((12, 16, 16, 3)),
+                 y_train=rng.integers(0, 3, (12, 16, 16)), x_test=rng.random((4, 16, 16, 3)),
+                 y_test=rng.integers(0, 3, (4, 16, 16)))  # fmt: skip
+    recipe = zoo.Recipe(epochs=1, batch_size=4, learning_rate=1e-3, model_kwargs={"widths": (4, 8)})
+    result = zoo.train("unet", masks, recipe=recipe)
+    assert result.keras_model.output_shape == (None, 16, 16, 3)
+    assert set(result.test_metrics) >= {"mean_iou", "accuracy"}
+    d = zoo.load_dataset("semantic_segmentation", masks)
+    assert d.y_train.shape == (12, 16, 16) and d.y_train.dtype == np.int32
+    assert d.model_kwargs == {"input_shape": (16, 16, 3), "num_classes": 3}
+    clips = _npz(tmp_path / "clips.npz", x_train=rng.random((12, 4, 8, 8, 1)),
+                 y_train=np.arange(12) % 2, x_test=rng.random((4, 4, 8, 8, 1)),
+                 y_test=np.arange(4) % 2)  # fmt: skip
+    d = zoo.load_dataset("video_classification", clips)
+    assert d.model_kwargs == {"input_shape": (4, 8, 8, 1), "num_classes": 2}
+    bad = _npz(tmp_path / "bad.npz", x_train=rng.random((12, 16, 16, 3)),
+               y_train=rng.integers(0, 3, (12, 16, 16, 1)), x_test=rng.random((4, 16, 16, 3)),
+               y_test=rng.integers(0, 3, (4, 16, 16)))  # fmt: skip
+    with pytest.raises(DataError, match=r"bad.npz: y_train has shape \(12, 16, 16, 1\)"):
+        zoo.load_dataset("semantic_segmentation", bad)
+
+
 def test_a_file_that_is_not_npz(tmp_path):
     bad = tmp_path / "x.npz"
     bad.write_text("hello")

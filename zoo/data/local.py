@@ -1,8 +1,9 @@
 """The user's own data: an .npz file, a ratings .csv, or a folder of class sub-folders.
 
 - ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``: images as N x H x W x C,
-  token ids as N x T, features as N x F, series windows as N x T x F; labels as integers
-  0..K-1 for classification, numbers for regression and forecasting; optionally
+  token ids as N x T, features as N x F, series windows as N x T x F, clips as
+  N x frames x H x W x C; labels as integers 0..K-1 for classification (for semantic
+  segmentation one per pixel, N x H x W), numbers for regression and forecasting; optionally
   ``x_val``, ``y_val`` (a validation split, used instead of one cut from training).
 - ``.csv`` with a header and columns ``user,item,rating`` (rating prediction, retrieval):
   ids of any kind are re-indexed, and a seeded shuffle splits off ``test_fraction``.
@@ -25,7 +26,12 @@ from zoo.data.dataset import Dataset
 from zoo.errors import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
-CLASSIFICATION = ("image_classification", "text_classification", "audio_classification")
+CLASSIFICATION = (
+    "image_classification",
+    "text_classification",
+    "audio_classification",
+    "video_classification",
+)
 # The rank of x (with the batch axis) each task takes from an .npz file.
 NPZ_RANKS = {
     "image_classification": 4,
@@ -34,6 +40,8 @@ NPZ_RANKS = {
     "regression": 2,
     "forecasting": 3,
     "language_modeling": 2,
+    "video_classification": 5,
+    "semantic_segmentation": 4,
 }
 TEXT_LENGTH = 256
 TEXT_VOCABULARY = 20000
@@ -152,9 +160,16 @@ def _npz_train_test(task, path, arrays, samples) -> tuple[dict[str, Any], dict[s
     kwargs: dict[str, Any] = {}
     if task in CLASSIFICATION:
         y_train, y_test, kwargs["num_classes"] = _labels(path, y_train, y_test)
+    elif task == "semantic_segmentation":
+        _check_masks(path, {"y_train": (x_train, y_train), "y_test": (x_test, y_test)})
+        y_train, y_test, kwargs["num_classes"] = _labels(
+            path, y_train.reshape(-1), y_test.reshape(-1)
+        )
+        y_train, y_test = y_train.reshape(x_train.shape[:3]), y_test.reshape(x_test.shape[:3])
     else:
         y_train, y_test = y_train.astype("float32"), y_test.astype("float32")
-    if task in ("image_classification", "audio_classification"):
+    if task in ("image_classification", "audio_classification", "video_classification",
+                "semantic_segmentation"):  # fmt: skip
         x_train, x_test = x_train.astype("float32"), x_test.astype("float32")
         kwargs["input_shape"] = x_train.shape[1:]
     elif task == "text_classification":
@@ -179,6 +194,10 @@ def _npz_val(task, path, arrays, parts, kwargs) -> dict[str, Any]:
     x_val, y_val = arrays["x_val"], arrays["y_val"]
     if task in CLASSIFICATION:
         _, y_val, _ = _labels(path, parts["y_train"], y_val, test_key="y_val")
+    elif task == "semantic_segmentation":
+        _check_masks(path, {"y_val": (x_val, y_val)})
+        _, flat, _ = _labels(path, parts["y_train"].reshape(-1), y_val.reshape(-1), "y_val")
+        y_val = flat.reshape(y_val.shape)
     else:
         y_val = y_val.astype("float32")
     if parts["x_train"].dtype == np.float32:
@@ -186,6 +205,17 @@ def _npz_val(task, path, arrays, parts, kwargs) -> dict[str, Any]:
     if task == "text_classification" and x_val.max() >= kwargs["vocab_size"]:
         raise DataError(f"{path}: x_val holds token ids absent from x_train and x_test.")
     return dict(x_val=x_val, y_val=y_val)
+
+
+def _check_masks(path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Segmentation labels: one class per pixel, N x H x W, as the images' N x H x W."""
+    for key, (x, y) in splits.items():
+        if y.shape != x.shape[:3]:
+            raise DataError(
+                f"{path}: {key} has shape {y.shape}; a class per pixel of its images needs "
+                f"{x.shape[:3]} (N x height x width).",
+                "Store the masks as integer class indices, one per pixel, without channels.",
+            )
 
 
 def _labels(path, y_train, y_test, test_key="y_test"):
