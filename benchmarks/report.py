@@ -51,11 +51,22 @@ COMMANDS = {
     "benchmarks/one-core-python --fail-above 10 --output benchmarks/results/ab-one-core-cpu.jsonl",
     "ab-same-cpu-epyc": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
     "--fail-above 5 --output benchmarks/results/ab-same-cpu-epyc.jsonl",
+    "ab-one-core-5-cpu": "zoo bench --suite quick --repeat 5 --against "
+    "benchmarks/one-core-python --fail-above 10 "
+    "--output benchmarks/results/ab-one-core-5-cpu.jsonl",
+    "synthetic-domains-cpu": "python -m benchmarks.convergence --models "
+    "unet,convlstm_video,conv2plus1d_video --output benchmarks/results/synthetic-domains-cpu.jsonl",
+    "domains-cpu": "zoo bench --suite domains --repeat 3 "
+    "--output benchmarks/results/domains-cpu.jsonl",
 }
+# A/B runs judged against a separate run of the same sides with more repeats: whether the
+# fewer repeats flag every case the longer run measured below 0.9x.
+AB_JUDGED_BY = {"ab-one-core-5-cpu": "ab-one-core-cpu"}
 # The --fail-above each A/B run was gated at, and the fewer repeats it is also judged on.
 AB_GATES = {
     "ab-same-cpu": (5.0, None),
     "ab-one-core-cpu": (10.0, 5),
+    "ab-one-core-5-cpu": (10.0, None),
     "ab-same-cpu-epyc": (5.0, None),
 }
 
@@ -195,10 +206,12 @@ def run_section(stem: str, records: list[dict]) -> str:
     return "\n".join(parts)
 
 
-def ab_section(stem: str, records: list[dict]) -> str:
+def ab_section(stem: str, records: list[dict], judged_by: list[dict] | None = None) -> str:
     """An A/B run (`zoo bench --against`): B/A per case with its paired interval, what
     differs between the sides, and which cases the gate flags; where AB_GATES names fewer
-    repeats, the same gate on only the first ones, beside."""
+    repeats, the same gate on only the first ones, beside; where AB_JUDGED_BY names a
+    separate run with more repeats (`judged_by`), whether this run flagged every case
+    that one measured below 0.9x."""
     from zoo.perf import compare
 
     pct, fewer = AB_GATES.get(stem, (None, None))
@@ -213,6 +226,13 @@ def ab_section(stem: str, records: list[dict]) -> str:
     if fewer:
         early = compare.compare_sides([r for r in records if r["repeat"] < fewer], pct)
         parts.append(_gate_line(early, pct, fewer) + _agreement(result, early))
+    if judged_by:
+        full = compare.compare_sides(judged_by, pct)
+        longer = len({r["repeat"] for r in judged_by})
+        parts.append(
+            f"Against the separate run {AB_JUDGED_BY[stem]} ({longer} repeats a side): "
+            + _agreement(full, result).replace("fewer repeats", f"{repeats} repeats here")
+        )
     return "\n".join(parts)
 
 
@@ -270,7 +290,7 @@ def render(results: Path = RESULTS) -> str:
         if stem in bench:
             parts.append(run_section(stem, records))
         elif stem in ab:
-            parts.append(ab_section(stem, records))
+            parts.append(ab_section(stem, records, runs.get(AB_JUDGED_BY.get(stem, ""))))
         elif records[0].get("kind") == "target":
             parts.append(target_section(stem, records, results))
         elif stem in SECTIONS:
@@ -306,7 +326,8 @@ def synthetic_section(stem: str, records: list[dict]) -> str:
     return "\n".join(
         [
             f"## {stem}: every model on its synthetic task\n",
-            "`python -m benchmarks.convergence`: each model trained by `zoo train NAME` with its"
+            f"`{COMMANDS.get(stem, 'python -m benchmarks.convergence')}`: each model trained by"
+            " `zoo train NAME` with its"
             " default recipe (seed 0), in its own process; the test result is that of the epoch"
             " with the best validation loss. The `applications` and `hub` families are left out"
             " (hours per CPU epoch at their published sizes). Seconds per epoch include"
@@ -464,6 +485,7 @@ def tune_section(stem: str, records: list[dict]) -> str:
 
 SECTIONS = {
     "synthetic-cpu": synthetic_section,
+    "synthetic-domains-cpu": synthetic_section,
     "parity-cpu": parity_section,
     "tune-cpu": tune_section,
 }
