@@ -73,6 +73,12 @@ EXAMPLES = (
     ),
     Example("export-mlp-onnx", "zoo export runs/mlp --format onnx", setup=(TRAIN_MLP,)),
     Example("evaluate-mlp-int8", "zoo evaluate runs/mlp --quantize int8", setup=(TRAIN_MLP,)),
+    Example(
+        "predict-unet",
+        "zoo predict runs/unet --example 3 --output mask.png",
+        stderr=True,
+        setup=("zoo train unet --output runs/unet",),
+    ),
 )
 
 

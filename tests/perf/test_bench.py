@@ -111,7 +111,7 @@ def test_bad_suites_name_the_problem_and_the_line(tmp_path, text, match):
 
 def test_unknown_suite_name_lists_the_shipped_ones():
     shipped = (
-        "fast, full, gpu, parity, parity-gpu, precision, quantization, quick, reference, "
+        "domains, fast, full, gpu, parity, parity-gpu, precision, quantization, quick, reference, "
         "time-to-target, xla"
     )
     with pytest.raises(SuiteError, match=f"Shipped: {shipped}"):

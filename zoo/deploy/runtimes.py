@@ -127,7 +127,7 @@ RUNNERS = {r.format: r for r in (SavedModelRunner, OnnxRunner, LiteRTRunner, Ope
 
 SUPPORTED_HINT = {
     "litert": "LiteRT runs the image, MLP, Transformer, linear and recommender models; "
-    "export an RNN as saved_model or onnx.",
+    "export an RNN or a video model as saved_model or onnx.",
     "openvino": "OpenVINO runs the image, MLP, Transformer, linear and recommender models; "
     "export an RNN as saved_model or onnx.",
 }
@@ -144,8 +144,12 @@ def _cannot_load(runtime: str, e: Exception) -> str:
 def _litert_reason(e: Exception) -> str:
     text = str(e)
     if "Select TensorFlow op" in text or "Flex" in text:
+        import re
+
+        ops = sorted(set(re.findall(r"Flex(\w+)", text)) - {"Delegate"})
+        which = ", ".join(ops) if ops else "an RNN's loop, a 3D convolution"
         return (
-            "The LiteRT artifact needs TensorFlow's Flex ops (an RNN's loop), which the "
+            f"The LiteRT artifact needs TensorFlow's Flex ops ({which}), which the "
             "standalone LiteRT interpreter does not run."
         )
     return f"The LiteRT interpreter cannot run this artifact: {text.splitlines()[0][:200]}"
