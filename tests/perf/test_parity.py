@@ -216,3 +216,27 @@ def test_parity_suite_writes_jsonl_and_markdown(tmp_path, monkeypatch):
     assert line["schema"] == 2 and line["kind"] == "parity" and line["provenance"]["machine"]
     md = out.with_suffix(".md").read_text()
     assert "| mlp | torch | skipped | extra |" in md and "| mlp | tensorflow | reference" in md
+
+
+def test_a_backend_listing_the_weights_in_another_order_is_compared_by_path():
+    import numpy as np
+
+    from zoo.perf.parity import by_path
+
+    mine = {
+        "grad_0": np.ones(2),
+        "weight_0": np.zeros(2),
+        "grad_1": np.ones(3),
+        "weight_1": np.zeros(3),
+    }
+    theirs = {
+        "grad_0": np.ones(3),
+        "weight_0": np.zeros(3),
+        "grad_1": np.ones(2),
+        "weight_1": np.zeros(2),
+    }
+    aligned = by_path(["a/kernel", "b/kernel"], ["b/kernel", "a/kernel"], theirs)
+    assert [aligned[f"grad_{i}"].shape for i in (0, 1)] == [mine[f"grad_{i}"].shape for i in (0, 1)]
+    assert by_path(["a"], ["a"], theirs) is theirs
+    with pytest.raises(ValueError, match="trainable weights differ"):
+        by_path(["a/kernel", "b/kernel"], ["a/kernel", "c/kernel"], theirs)

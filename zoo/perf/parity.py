@@ -272,7 +272,10 @@ def compare_results(req: Request, results: dict[str, dict], folder: Path) -> lis
         if backend == ref:
             row["verdict"], row["detail"] = "reference", ""
         else:
-            row.update(_differences(results[ref], result, arrays[ref], arrays[backend], tol))
+            try:
+                row.update(_differences(results[ref], result, arrays[ref], arrays[backend], tol))
+            except ValueError as e:  # not comparable: another set of weights
+                row.update(status="failed", verdict="failed", reason=str(e))
         rows.append(row)
     return rows
 
@@ -292,7 +295,9 @@ def _differences(ref: dict, new: dict, a: dict, b: dict, tol: dict) -> dict[str,
     fwd_abs = float(np.max(np.abs(a["forward"] - b["forward"]))) if a["forward"].size else 0.0
     fwd_rel = _rel(fwd_abs, np.max(np.abs(a["forward"]), initial=0.0))
     loss_abs = abs(ref["losses_sgd"][0] - new["losses_sgd"][0])
-    grads = _gradients(ref["weights"], a, b, tol["gradient"])
+    grads = _gradients(
+        ref["weights"], a, by_path(ref["weights"], new["weights"], b), tol["gradient"]
+    )
     curve = _curve(ref["losses"], new["losses"], tol)
     row = {
         "forward_max_abs": fwd_abs, "forward_max_rel": fwd_rel,
@@ -300,6 +305,28 @@ def _differences(ref: dict, new: dict, a: dict, b: dict, tol: dict) -> dict[str,
         **grads, **curve,
     }  # fmt: skip
     return {**row, **_verdict(row, tol)}
+
+
+def by_path(ref_paths: list[str], paths: list[str], arrays: dict) -> dict:
+    """A backend's weight and gradient arrays in the reference's order of trainable
+    weights, matched by path (keras-hub models list them in another order on another
+    backend; the weights themselves are shared through a weights file, by layer).
+
+    Raises:
+        ValueError: the backends name different sets of trainable weights.
+    """
+    if paths == ref_paths:
+        return arrays
+    index = {p: i for i, p in enumerate(paths)}
+    if sorted(index) != sorted(ref_paths) or len(index) != len(paths):
+        missing = sorted(set(ref_paths) ^ set(index))[:3]
+        raise ValueError(f"the backends' trainable weights differ: {missing}")
+    out = dict(arrays)
+    for i, path in enumerate(ref_paths):
+        out[f"grad_{i}"], out[f"weight_{i}"] = (
+            arrays[f"{k}_{index[path]}"] for k in ("grad", "weight")
+        )
+    return out
 
 
 def _gradients(paths: list[str], a: dict, b: dict, tolerance: float) -> dict[str, Any]:
