@@ -103,14 +103,20 @@ def _build(job: dict, weights: Path | None):
     return net
 
 
+# Layers that drop whole residual branches at random in training, by class name.
+STOCHASTIC_DEPTH = ("DropPath", "StochasticDepth")
+
+
 def _dropout_off(net) -> None:
     """Rate 0 for every Dropout layer, including those a factory does not expose as a
     hyper-parameter (keras.applications' EfficientNet drops units and whole blocks in
-    training): the backends' random streams differ, so dropout would be the difference."""
+    training), and for stochastic depth (keras-hub's DropPath: SegFormer's MiT drops whole
+    residual branches): the backends' random streams differ, so dropout would be the
+    difference."""
     import keras
 
     for layer in net._flatten_layers(include_self=False):
-        if isinstance(layer, keras.layers.Dropout):
+        if isinstance(layer, keras.layers.Dropout) or type(layer).__name__ in STOCHASTIC_DEPTH:
             layer.rate = 0.0
 
 
