@@ -56,6 +56,9 @@ COMMANDS = {
     "--output benchmarks/results/ab-one-core-5-cpu.jsonl",
     "synthetic-domains-cpu": "python -m benchmarks.convergence --models "
     "unet,convlstm_video,conv2plus1d_video --output benchmarks/results/synthetic-domains-cpu.jsonl",
+    "parity-domains-cpu": "zoo bench --suite parity --models "
+    "unet,segformer_b0,convlstm_video,conv2plus1d_video "
+    "--output benchmarks/results/parity-domains-cpu.jsonl",
     "domains-cpu": "zoo bench --suite domains --repeat 3 "
     "--output benchmarks/results/domains-cpu.jsonl",
 }
@@ -372,12 +375,15 @@ def parity_family_rows(records: list[dict]) -> list[list[str]]:
 def parity_section(stem: str, records: list[dict]) -> str:
     """`zoo bench --suite parity`: each backend against the first, summarised per family."""
     first = records[0]
+    command = COMMANDS.get(
+        stem, f"zoo bench --suite parity --output benchmarks/results/{stem}.jsonl"
+    )
     head = ["family", "backend", "equal", "forward rel max (eps)", "step-1 loss rel max (eps)"]
     head += ["diverges (what left the tolerance first)"]
     return "\n".join(
         [
             f"## {stem}: the same weights and batches on every backend\n",
-            f"`zoo bench --suite parity --output benchmarks/results/{stem}.jsonl`:"
+            f"`{command}`:"
             f" {len(records)} models, {first['steps']} steps at batch {first['batch_size']},"
             f" {first['precision']}, each backend against {first['backends'][0]}; differences"
             " in multiples of float32 eps (2^-23). The tolerances and what the verdicts mean:"
@@ -486,6 +492,7 @@ def tune_section(stem: str, records: list[dict]) -> str:
 SECTIONS = {
     "synthetic-cpu": synthetic_section,
     "synthetic-domains-cpu": synthetic_section,
+    "parity-domains-cpu": parity_section,
     "parity-cpu": parity_section,
     "tune-cpu": tune_section,
 }
