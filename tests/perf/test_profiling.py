@@ -48,8 +48,17 @@ def _tf_profiler_flops(model) -> int:
 
 @pytest.mark.parametrize(
     "name",
-    ["mlp", "seed_cnn", "keras_convnet", "resnet20", "kws_cnn", "mobilenet_v2", "unet",
-     "conv2plus1d_video", "segformer_b0"],  # fmt: skip
+    [
+        "mlp",
+        "seed_cnn",
+        "keras_convnet",
+        "resnet20",
+        "kws_cnn",
+        "mobilenet_v2",
+        "unet",
+        "conv2plus1d_video",
+        "segformer_b0",
+    ],  # fmt: skip
 )
 def test_flop_counter_agrees_with_tensorflows_profiler(name):
     model = zoo.create_model(name, **zoo.get_spec(name).small)
