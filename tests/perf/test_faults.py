@@ -31,7 +31,7 @@ def test_random_sigkills_of_training_lose_nothing():
 
     # One run killed at random points until it finishes (`--points 10` for more; the
     # SIGKILL of a known epoch is tests/training/test_checkpoints.py's).
-    records = kill_resume.run(points=1, seed=1, epochs=6)
+    records = kill_resume.run(points=1, seed=1, epochs=4)
     assert sum(len(r["kills_after_s"]) for r in records) >= 1
     assert all(r["survived"] for r in records), records
 

@@ -248,9 +248,9 @@ def test_a_real_search_from_the_command_line(fresh_cache, tmp_path):
             "--target",
             "mse=1.5",
             "--samples",
-            "400",
+            "200",
             "--budget",
-            "80s",
+            "50s",
             "--max-trials",
             "2",
             "--output",
@@ -259,7 +259,7 @@ def test_a_real_search_from_the_command_line(fresh_cache, tmp_path):
     )
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
-    assert saved["execution"] and saved["trials"] and saved["budget_s"] == 80
+    assert saved["execution"] and saved["trials"] and saved["budget_s"] == 50
     assert "time to mse=1.5 (validation)" in r.output
     # A winner is cached; a search where no trial reached the target caches nothing.
     cached = cache.lookup("linear_regression", "synthetic")
