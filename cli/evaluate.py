@@ -42,11 +42,7 @@ def evaluate(
     import zoo
 
     with render.errors():
-        if not path.exists():
-            raise zoo.errors.ModelFileError(
-                f"{path} does not exist.",
-                "Pass a run folder written by `zoo train --output` or a .keras file.",
-            )
+        options.check_run_path(path)
         _keras.import_quietly()
         if quantize is not None:
             return _quantized(path, quantize.value, dataset, data_dir, batch_size, as_json)

@@ -28,10 +28,7 @@ def generate(
     import zoo
 
     with render.errors():
-        if not path.exists():
-            raise zoo.errors.ModelFileError(
-                f"{path} does not exist.", "Pass a run folder from `zoo train --output`."
-            )
+        options.check_run_path(path)
         _keras.import_quietly()
         model, run = zoo.training.load_run(path)
         vocabulary = run.get("dataset", {}).get("vocabulary")

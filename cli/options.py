@@ -33,6 +33,21 @@ def choice_enum(name: str, values: tuple[str, ...]) -> type[Enum]:
 Precision = choice_enum("Precision", PRECISIONS)
 
 
+def check_run_path(path: Path) -> None:
+    """A saved run (a folder from `zoo train --output`, or a .keras file) is there.
+
+    Raises:
+        ModelFileError: nothing at `path`.
+    """
+    from zoo.errors import ModelFileError
+
+    if not path.exists():
+        raise ModelFileError(
+            f"{path} does not exist.",
+            "Pass a run folder written by `zoo train --output` or a .keras file.",
+        )
+
+
 def parse_params(items: list[str]) -> dict:
     """KEY=VALUE strings to a dict; values are Python literals, else strings."""
     params = {}

@@ -38,10 +38,7 @@ def predict(
     import zoo
 
     with render.errors():
-        if not path.exists():
-            raise zoo.errors.ModelFileError(
-                f"{path} does not exist.", "Pass a run folder from `zoo train --output`."
-            )
+        options.check_run_path(path)
         if output is not None and output.suffix.lower() != ".png":
             raise zoo.errors.InvalidArgumentError(
                 f"--output {output}: the picture is a PNG.", "Name it e.g. mask.png."

@@ -77,7 +77,7 @@ def predict(path: str | Path, example: str | Path | None = None, index: int = 0)
         InvalidArgumentError: a task predict does not show, or an index out of range.
         DataError: a file that cannot be read or does not fit the model.
     """
-    from zoo.training import evaluation, load_run
+    from zoo.training import evaluation, feed, load_run
 
     if example is None:
         net, spec, data = evaluation.load_with_test_data(path)
@@ -86,7 +86,8 @@ def predict(path: str | Path, example: str | Path | None = None, index: int = 0)
                 f"--example {index} is not in the test split (0..{len(data.y_test) - 1}).",
                 "Pass an index in range, or a file.",
             )
-        x, truth, source = _take(data.x_test, index), data.y_test[index], f"test example {index}"
+        x, truth = feed.take(data.x_test, index), data.y_test[index]
+        source = f"test example {index}"
     else:
         net, run = load_run(path)
         spec = evaluation.spec_of(net, run, Path(path))
@@ -108,10 +109,6 @@ def predict(path: str | Path, example: str | Path | None = None, index: int = 0)
         result.probabilities = [float(v) for v in p / p.sum()]
         result.label = int(np.argmax(p))
     return result
-
-
-def _take(x, i):
-    return {k: v[i] for k, v in x.items()} if isinstance(x, dict) else x[i]
 
 
 def _batch(x):
