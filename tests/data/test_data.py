@@ -139,6 +139,18 @@ def test_segmentation_shapes_are_told_apart_by_a_rule_so_the_optimum_is_1():
     assert (_segment_by_rule(d.x_test, 32) == d.y_test).all()
 
 
+@pytest.mark.parametrize(
+    "task,params,said",
+    [
+        ("semantic_segmentation", {"image_size": 16}, "a side of 30 pixels or more"),
+        ("video_classification", {"image_size": 8, "frames": 8}, "cannot hold a 3-pixel"),
+    ],
+)
+def test_synthetic_images_too_small_for_their_shapes_are_one_line(task, params, said):
+    with pytest.raises(InvalidArgumentError, match=said):
+        zoo.load_dataset(task, samples=8, **params)
+
+
 def test_video_direction_is_read_by_tracking_the_square_and_no_frame_alone_decides():
     d = zoo.load_dataset("video_classification", samples=1000, seed=3)
     x, y = d.x_test[..., 0], d.y_test

@@ -501,6 +501,14 @@ def semantic_segmentation(
     noise_std: float = 0.1,
 ) -> Dataset:
     """Two shapes a image, one in each half; their pixels are their class (1-3)."""
+    if image_size < 30:  # two of the largest shapes (a fifth of the side) side by side
+        from zoo.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"Synthetic segmentation images need a side of 30 pixels or more; received "
+            f"image_size={image_size}.",
+            "Use 32 (the default) or more.",
+        )
     rule, train, test = _streams(seed)
     half = image_size // 2
 

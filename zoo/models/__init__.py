@@ -332,6 +332,7 @@ CATALOG: tuple[ModelSpec, ...] = (
             "depths": (1, 1),
             "num_heads": (1, 2),
             "projection_filters": 16,
+            "input_shape": (32, 32, 3),
         },  # fmt: skip
     ),
     ModelSpec(
@@ -344,7 +345,7 @@ CATALOG: tuple[ModelSpec, ...] = (
         defaults={"input_shape": (8, 16, 16, 1), "num_classes": 4, "filters": 16},
         tags=("video",),
         recipe=Recipe(epochs=5, batch_size=32, learning_rate=3e-3),
-        small={"filters": 4},
+        small={"filters": 4, "input_shape": (4, 8, 8, 1)},
     ),
     ModelSpec(
         name="conv2plus1d_video",
@@ -356,7 +357,7 @@ CATALOG: tuple[ModelSpec, ...] = (
         defaults={"input_shape": (8, 16, 16, 1), "num_classes": 4, "widths": (16, 32)},
         tags=("video",),
         recipe=Recipe(epochs=5, batch_size=32, learning_rate=3e-3),
-        small={"widths": (4, 8)},
+        small={"widths": (4, 8), "input_shape": (4, 8, 8, 1)},
     ),
     ModelSpec(
         name="resnet50",
