@@ -1,5 +1,6 @@
 """`zoo predict PATH [INPUT]`: a trained model's output on one example, to look at: the
-class of a classifier, and a segmenter's mask drawn over the image as a PNG.
+class of a classifier, a segmenter's mask or a detector's boxes drawn over the image as a
+PNG, a transcript or a summary.
 
 The command reads: parse the options -> zoo.predict -> print, and write the picture.
 """
@@ -30,11 +31,14 @@ def predict(
     ] = 0,
     output: Annotated[
         Path | None,
-        typer.Option(help="A segmenter's mask over the image, written here as a PNG."),
+        typer.Option(
+            help="A segmenter's mask or a detector's boxes over the image, written here as a PNG."
+        ),
     ] = None,
     as_json: options.Json = False,
 ) -> None:
-    """Show what a trained classifier or segmenter predicts for one example."""
+    """Show what a trained model predicts for one example: a class, a mask, boxes, a
+    transcript or a summary."""
     import zoo
 
     with render.errors():
@@ -46,12 +50,7 @@ def predict(
         _keras.import_quietly()
         found = zoo.predict(path, example, index)
         if output is not None:
-            if found.mask is None:
-                raise zoo.errors.InvalidArgumentError(
-                    f"--output draws a segmenter's mask; {found.model} is a {found.task} model.",
-                    "Leave --output out.",
-                )
-            _write_png(output, zoo.prediction.overlay(found.input, found.mask))
+            _write_png(output, _picture(found))
     summary = found.summary()
     if output is not None:
         summary["picture"] = str(output)
@@ -61,8 +60,43 @@ def predict(
     return None
 
 
+def _picture(found):
+    """The mask over the image, or the boxes on it (scaled up, so the lines stay thin)."""
+    import zoo
+
+    if found.mask is not None:
+        return zoo.prediction.overlay(found.input, found.mask)
+    if found.boxes is not None:
+        scale = max(1, MIN_SIDE // min(found.input.shape[:2]))
+        return zoo.prediction.draw_boxes(found.input, found.boxes, scale)
+    raise zoo.errors.InvalidArgumentError(
+        f"--output draws a segmenter's mask or a detector's boxes; {found.model} is a "
+        f"{found.task} model.",
+        "Leave --output out.",
+    )
+
+
 def _show(summary: dict) -> None:
     where = f"{summary['model']} on {summary['source']}"
+    if "text" in summary:
+        truth = summary.get("truth_text")
+        render.out.print(f"{where}: {summary['text']!r}", soft_wrap=True)
+        if truth is not None:
+            render.out.print(f"truth: {truth!r}", soft_wrap=True)
+        return
+    if "boxes" in summary:
+        found = summary["boxes"]
+        render.out.print(f"{where}: {len(found)} boxes", soft_wrap=True)
+        for b in found:
+            render.out.print(
+                f"  class {b['class']} at x={b['x']:.1f} y={b['y']:.1f} "
+                f"{b['width']:.1f}x{b['height']:.1f}, score {b['score']:.3f}"
+            )
+        if "truth_boxes" in summary:
+            render.out.print(f"truth: {len(summary['truth_boxes'])} boxes")
+        if "picture" in summary:
+            render.err.print(f"The boxes on the image: {summary['picture']}", soft_wrap=True)
+        return
     if "label" in summary:
         p = summary["probabilities"][summary["label"]]
         truth = "" if summary.get("truth") is None else f" (truth: class {summary['truth']})"

@@ -59,6 +59,7 @@ def test_filters():
         "bilstm_classifier", "convlstm_video", "lstm_classifier", "lstm_forecaster"
     ]  # fmt: skip
     assert zoo.list_models(family="cnn") == [
+        "centernet_tiny",
         "conv2plus1d_video",
         "fast_cnn",
         "keras_convnet",
@@ -68,10 +69,16 @@ def test_filters():
         "unet",
     ]
     assert zoo.list_models(task="translation") == ["transformer_seq2seq"]
+    # every task has two models or more: one of keras.layers, one of keras-hub
+    for task in ("summarization", "speech_recognition", "object_detection"):
+        names = zoo.list_models(task=task)
+        families = {zoo.get_spec(n).family for n in names}
+        assert len(names) >= 2 and "hub" in families and families - {"hub"}, task
     assert zoo.list_models(tag="seed") == ["linear_regression", "mlp", "seed_cnn", "simple_rnn"]
     assert zoo.list_models(["mlp", "seed_*"]) == ["mlp", "seed_cnn"]
     assert zoo.list_models("*", exclude="*classifier", family="rnn") == [
         "convlstm_video",
+        "ctc_speech",
         "lstm_forecaster",
         "simple_rnn",
     ]

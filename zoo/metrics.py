@@ -83,3 +83,40 @@ class InBatchRecallAtK(keras_rs.metrics.RecallAtK):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         return super().update_state(_relevance(y_true), y_pred, sample_weight)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CenterNetLoss(keras.losses.Loss):
+    """CenterNet's loss (Zhou et al. 2019, Objects as Points) on `zoo.data.boxes` maps.
+
+    y_true, y_pred: (batch, grid_h, grid_w, num_classes + 4): the class heat maps (labels:
+    Gaussian peaks of 1 at object centres; predictions: logits), then the box's width
+    and height and the centre's offset in its cell. The loss is the penalty-reduced focal
+    loss of the heat maps (alpha 2, beta 4) plus `size_weight` times the L1 error of the
+    size and the L1 error of the offset at the true centres, each over the number of
+    objects in the image.
+    """
+
+    def __init__(self, size_weight: float = 0.1, name="centernet", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.size_weight = float(size_weight)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+        k = ops.shape(y_true)[-1] - 4
+        heat, logits = y_true[..., :k], y_pred[..., :k]
+        p = ops.sigmoid(logits)
+        centre = ops.cast(ops.equal(heat, 1.0), "float32")
+        # log p and log(1 - p) from the logits, stable at both ends
+        pos = -ops.softplus(-logits) * ops.square(1.0 - p) * centre
+        neg = -ops.softplus(logits) * ops.square(p) * ops.power(1.0 - heat, 4.0) * (1 - centre)
+        objects = ops.maximum(ops.sum(centre, axis=(1, 2, 3)), 1.0)
+        focal = -ops.sum(pos + neg, axis=(1, 2, 3)) / objects
+        at = ops.max(centre, axis=-1, keepdims=True)  # the cells that hold a centre
+        error = ops.abs(y_true[..., k:] - y_pred[..., k:]) * at
+        size = ops.sum(error[..., :2], axis=(1, 2, 3)) / objects
+        offset = ops.sum(error[..., 2:], axis=(1, 2, 3)) / objects
+        return focal + self.size_weight * size + offset
+
+    def get_config(self):
+        return {**super().get_config(), "size_weight": self.size_weight}

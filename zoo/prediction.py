@@ -5,8 +5,9 @@ with Pillow and scaled to the model's input as `zoo data` reads image folders) o
 example of the run's own test split, regenerated from result.json (synthetic data needs
 no file). What comes back depends on the task: the class and its probability for a
 classifier (image, text, audio, video), the per-pixel classes and the pixels of each for
-a segmenter, with `overlay` to draw them over the image. Nothing here prints or writes:
-the CLI writes the picture.
+a segmenter (`overlay` draws them over the image), the boxes of a detector (`draw_boxes`),
+the transcript of a speech recognizer and the summary of a summarizer (greedy decoding,
+as `zoo.scoring` scores them). Nothing here prints or writes: the CLI writes the picture.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CLASSIFIERS = (
     "video_classification",
 )
 SEGMENTERS = ("semantic_segmentation",)
+DETECTORS = ("object_detection",)
+WRITERS = ("speech_recognition", "summarization")  # text out
+SHOWN = CLASSIFIERS + SEGMENTERS + DETECTORS + WRITERS
 IMAGE_FILES = (".png", ".jpg", ".jpeg")
 # Colours of the classes on an overlay (class 0, the background, is left as it is).
 PALETTE = np.array(
@@ -41,7 +45,9 @@ class Prediction:
     """One example's prediction: `task`, `input` (the example as the model took it),
     `label` (the class a classifier gives; None for a segmenter), `probabilities` (of a
     classifier's classes), `mask` (a segmenter's class per pixel) and `pixels` (per class
-    of the mask, how many pixels), and `truth` where the example came with its label."""
+    of the mask, how many pixels), `boxes` (a detector's (class, x, y, width, height,
+    score) in pixels, best first), `text` (a transcript or summary), and `truth` where the
+    example came with its label (`truth_text`, `truth_boxes`: the same, decoded)."""
 
     model: str
     task: str
@@ -51,7 +57,11 @@ class Prediction:
     probabilities: list[float] | None = None
     mask: np.ndarray | None = None
     pixels: dict[int, int] | None = None
+    boxes: list[tuple] | None = None
+    text: str | None = None
     truth: Any = None
+    truth_text: str | None = None
+    truth_boxes: list[tuple] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The prediction as JSON-ready data (the mask as its per-class pixel counts)."""
@@ -60,6 +70,14 @@ class Prediction:
             out.update(label=self.label, probabilities=self.probabilities)
         if self.pixels is not None:
             out["pixels"] = {str(k): v for k, v in self.pixels.items()}
+        if self.boxes is not None:
+            out["boxes"] = [_box_record(b) for b in self.boxes]
+        if self.truth_boxes is not None:
+            out["truth_boxes"] = [_box_record(b) for b in self.truth_boxes]
+        if self.text is not None:
+            out["text"] = self.text
+        if self.truth_text is not None:
+            out["truth_text"] = self.truth_text
         truth = None if self.truth is None else np.asarray(self.truth)
         if truth is not None and truth.ndim == 0:
             out["truth"] = int(truth)
@@ -87,20 +105,37 @@ def predict(path: str | Path, example: str | Path | None = None, index: int = 0)
                 "Pass an index in range, or a file.",
             )
         x, truth = feed.take(data.x_test, index), data.y_test[index]
-        source = f"test example {index}"
+        source, vocabulary = f"test example {index}", data.vocabulary
     else:
         net, run = load_run(path)
         spec = evaluation.spec_of(net, run, Path(path))
+        if spec.task == "summarization":
+            raise InvalidArgumentError(
+                f"{spec.name} summarizes token ids of its dataset; zoo predict reads no file "
+                "for it.",
+                "Leave INPUT out and pick a test example with --example N.",
+            )
         x, truth, source = _read(Path(example), net), None, str(example)
+        vocabulary = run.get("dataset", {}).get("vocabulary")
     task = tasks.get(spec.task)
-    if task.name not in CLASSIFIERS + SEGMENTERS:
+    if task.name not in SHOWN:
         raise InvalidArgumentError(
-            f"zoo predict shows classifiers and segmenters; {spec.name} is a {task.name} model.",
+            f"zoo predict shows classifiers, segmenters, detectors, transcripts and summaries; "
+            f"{spec.name} is a {task.name} model.",
             "Use zoo evaluate for its metrics, or zoo generate for a language model.",
         )
+    shown = x if isinstance(x, dict) else np.asarray(x)
+    result = Prediction(spec.name, task.name, source, shown, truth=truth)
+    if task.name in WRITERS:
+        return _write(result, net, x, truth, vocabulary)
     logits = np.asarray(net.predict(_batch(x), verbose=0))[0].astype("float64")
-    result = Prediction(spec.name, task.name, source, np.asarray(x), truth=truth)
-    if task.name in SEGMENTERS:
+    if task.name in DETECTORS:
+        from zoo.data import boxes
+
+        result.boxes = boxes.decode(logits, np.shape(x)[:2])
+        if truth is not None:
+            result.truth_boxes = boxes.decode_truth(np.asarray(truth), np.shape(x)[:2])
+    elif task.name in SEGMENTERS:
         result.mask = logits.argmax(-1).astype("int32")
         classes, counts = np.unique(result.mask, return_counts=True)
         result.pixels = {int(c): int(n) for c, n in zip(classes, counts, strict=True)}
@@ -109,6 +144,49 @@ def predict(path: str | Path, example: str | Path | None = None, index: int = 0)
         result.probabilities = [float(v) for v in p / p.sum()]
         result.label = int(np.argmax(p))
     return result
+
+
+def _write(result: Prediction, net, x, truth, vocabulary) -> Prediction:
+    """A transcript or a summary, decoded as `zoo.scoring` decodes them to score."""
+    from zoo import scoring
+
+    if result.task == "summarization":
+        result.text = scoring.summaries(net, _batch(x), 1, vocabulary)[0]
+        if truth is not None:
+            result.truth_text = scoring.words(scoring.until_end(truth), vocabulary)
+    else:
+        result.text = scoring.transcripts(net, _batch(x), 1, vocabulary)[0]
+        if truth is not None:
+            result.truth_text = scoring.label_text(truth, vocabulary)
+    return result
+
+
+def _box_record(box: tuple) -> dict[str, Any]:
+    names = ("class", "x", "y", "width", "height", "score")
+    pairs = zip(names, box, strict=False)
+    return {k: (int(v) if k == "class" else round(float(v), 4)) for k, v in pairs}
+
+
+def draw_boxes(image: np.ndarray, found: list[tuple], scale: int = 1) -> np.ndarray:
+    """The image as 8-bit RGB, scaled up `scale` times (nearest), with each box's outline
+    in its class's PALETTE colour (class c drawn as c + 1: 0 is the background's)."""
+    x = np.asarray(image, dtype="float64")
+    if x.ndim == 3 and x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    lo, hi = float(x.min()), float(x.max())
+    rgb = ((x - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(x)).astype("uint8")
+    rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+    height, width = rgb.shape[:2]
+    for box in found:
+        c, bx, by, bw, bh = box[:5]
+        colour = PALETTE[(int(c) + 1) % len(PALETTE)]
+        x0, y0 = int(round(bx * scale)), int(round(by * scale))
+        x1, y1 = int(round((bx + bw) * scale)) - 1, int(round((by + bh) * scale)) - 1
+        x0, x1 = max(0, min(x0, width - 1)), max(0, min(x1, width - 1))
+        y0, y1 = max(0, min(y0, height - 1)), max(0, min(y1, height - 1))
+        rgb[y0, x0 : x1 + 1] = rgb[y1, x0 : x1 + 1] = colour
+        rgb[y0 : y1 + 1, x0] = rgb[y0 : y1 + 1, x1] = colour
+    return rgb
 
 
 def _batch(x):

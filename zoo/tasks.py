@@ -27,6 +27,21 @@ class Task:
     def headline(self) -> str:
         return self.metrics[0]
 
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """The metrics of decoded outputs (`zoo.scoring`), computed once after training."""
+        return tuple(m for m in self.metrics if m in SCORED)
+
+    @property
+    def epoch_metrics(self) -> tuple[str, ...]:
+        """The metrics Keras computes every epoch (a `--target` can name these)."""
+        return tuple(m for m in self.metrics if m not in SCORED)
+
+    @property
+    def epoch_headline(self) -> str:
+        """The first metric reported every epoch, else the loss."""
+        return (self.epoch_metrics or ("loss",))[0]
+
     def build_loss(self, label_smoothing: float | None = None):
         """The Keras loss object (imports Keras); `label_smoothing` where the loss takes it
         (cross-entropy over classes)."""
@@ -43,7 +58,7 @@ class Task:
         import keras
 
         out = []
-        for m in self.metrics:
+        for m in self.epoch_metrics:
             if m in _PER_CLASS:
                 if not num_classes:
                     raise ValueError(f"The {m} metric needs the number of classes.")
@@ -61,6 +76,8 @@ _LOSSES = {
         from_logits=True, name="sparse_categorical_crossentropy"
     ),
     "in_batch_softmax": lambda k: _zoo_metrics().InBatchSoftmax(),
+    "ctc": lambda k: k.losses.CTC(name="ctc"),
+    "centernet": lambda k: _zoo_metrics().CenterNetLoss(),
 }
 
 
@@ -86,9 +103,13 @@ _PER_CLASS = {
         num_classes=n, sparse_y_true=True, sparse_y_pred=False, name="mean_iou"
     ),
 }
-# The metrics of _METRICS where a larger value is better; the others (and the loss) are
-# minimised.
-HIGHER_IS_BETTER = frozenset({"accuracy", "recall_at_10", "recall_at_50", "mean_iou"})
+# Metrics of decoded outputs, computed by zoo.scoring after training (not Keras metrics).
+SCORED = frozenset({"rouge1", "rouge2", "rougeL", "wer", "cer", "map", "map_50"})
+# The metrics where a larger value is better; the others (and the loss) are minimised.
+HIGHER_IS_BETTER = frozenset(
+    {"accuracy", "recall_at_10", "recall_at_50", "mean_iou", "rouge1", "rouge2", "rougeL"}
+    | {"map", "map_50"}
+)
 
 TASKS: dict[str, Task] = {
     t.name: t
@@ -197,6 +218,34 @@ TASKS: dict[str, Task] = {
             outputs="float32 logits (num_classes,)",
             loss="sparse_categorical_crossentropy",
             metrics=("accuracy",),
+            higher_is_better=True,
+        ),
+        Task(
+            name="summarization",
+            summary="a source text -> its summary (teacher-forced decoder, greedy decoding)",
+            inputs='{"source": int32 (source_length,), "target": int32 (target_length,)}',
+            outputs="float32 logits (target_length, vocab_size)",
+            loss="sparse_categorical_crossentropy",
+            metrics=("rouge1", "rouge2", "rougeL", "accuracy"),
+            higher_is_better=True,
+        ),
+        Task(
+            name="speech_recognition",
+            summary="a log-mel spectrogram of speech -> its transcript (CTC, greedy decoding)",
+            inputs="float32 (frames, mel_bins, 1)",
+            outputs="float32 logits (output_frames, vocab_size + 1), 0 is the CTC blank",
+            loss="ctc",
+            metrics=("wer", "cer"),
+            higher_is_better=False,
+        ),
+        Task(
+            name="object_detection",
+            summary="an image -> boxes and classes (CenterNet-style heat maps, decoded)",
+            inputs="float32 (height, width, channels)",
+            outputs="float32 (height/4, width/4, num_classes + 4): class heat-map logits, "
+            "box size and centre offset per cell",
+            loss="centernet",
+            metrics=("map", "map_50"),
             higher_is_better=True,
         ),
     ]

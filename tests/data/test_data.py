@@ -167,3 +167,61 @@ def test_video_direction_is_read_by_tracking_the_square_and_no_frame_alone_decid
     means = np.stack([first[y == k].mean(0) for k in range(4)])
     nearest = ((first[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
     assert (nearest == y).mean() < 0.7
+
+
+def test_a_summary_is_the_sources_content_tokens_in_order_so_the_optimum_is_1():
+    from zoo.scoring import END, START
+
+    d = zoo.load_dataset("summarization", samples=500, seed=3)
+    content = (END + 1 + 32) // 2
+    for source, summary, decoder in zip(
+        d.x_test["source"], d.y_test, d.x_test["target"], strict=True
+    ):
+        kept = [int(t) for t in source if t >= content]
+        assert 2 <= len(kept) < len(summary)
+        assert list(summary) == kept + [END] + [0] * (len(summary) - len(kept) - 1)
+        assert list(decoder) == [START, *summary[:-1]]  # teacher forcing
+    assert d.optimum == {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0, "accuracy": 1.0}
+
+
+def test_spoken_digits_are_read_by_a_rule_on_their_tone_bands_so_the_optimum_wer_is_0():
+    from zoo.data import audio
+
+    d = zoo.load_dataset("speech_recognition", samples=500, seed=3)
+    x, y = d.x_test[..., 0], d.y_test
+    assert x.shape == (100, 74, 40) and y.shape == (100, 5) and d.optimum["wer"] == 0.0
+    # each digit's two tones in their mel bands; a frame is that digit if both are loud
+    fft_bins = np.round(d.truth["tones_hz"] / (audio.SAMPLE_RATE / audio.FFT_LENGTH))
+    bands = audio.mel_matrix()[fft_bins.astype(int)].argmax(-1)
+    energy = x[:, :, bands].min(-1)  # (examples, frames, digits)
+    level = energy.max(-1)
+    quiet, loud = np.percentile(level, 5, axis=1), np.percentile(level, 95, axis=1)
+    said = np.where(level > ((quiet + loud) / 2)[:, None], energy.argmax(-1) + 1, 0)
+    for frames, label in zip(said, y, strict=True):
+        digits = [int(k) for t, k in enumerate(frames) if k and (t == 0 or frames[t - 1] != k)]
+        assert digits == [int(v) for v in label if v]
+    assert d.vocabulary[1:] == ["zero", "one", "two", "three", "four", "five", "six", "seven",
+                                "eight", "nine"]  # fmt: skip
+
+
+def test_detection_boxes_are_the_tight_boxes_of_the_bright_shapes_so_the_optimum_is_1():
+    from zoo.data import boxes
+
+    d = zoo.load_dataset("object_detection", samples=500, seed=3)
+    assert d.x_test.shape == (100, 32, 32, 3) and d.y_test.shape == (100, 8, 8, 7)
+    bright = d.x_test.mean(-1) > 0.3  # the shapes stand 6 noise deviations above it
+    counts = []
+    for image, target in zip(bright, d.y_test, strict=True):
+        found = boxes.decode_truth(target, (32, 32))
+        counts.append(len(found))
+        covered = np.zeros_like(image)
+        for _, x, y, w, h in found:
+            x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+            inside = image[y0:y1, x0:x1]
+            covered[y0:y1, x0:x1] = True
+            # tight: every edge row and column of the box holds a pixel of the shape
+            assert inside[0].any() and inside[-1].any()
+            assert inside[:, 0].any() and inside[:, -1].any()
+        assert not (image & ~covered).any()  # and no shape pixel outside the boxes
+    assert set(counts) == {1, 2, 3}
+    assert d.optimum == {"map": 1.0, "map_50": 1.0}

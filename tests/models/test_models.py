@@ -53,6 +53,15 @@ def _output_shape(spec, batch):
         "retrieval": (batch,),
         "semantic_segmentation": (*k.get("input_shape", (0, 0))[:2], k.get("num_classes")),
         "video_classification": (k.get("num_classes"),),
+        "summarization": (k.get("target_length"), k.get("vocab_size")),
+        "speech_recognition": (
+            (k.get("input_shape", (0,))[0] + 1) // 2,
+            k.get("vocab_size", 0) + 1,
+        ),  # fmt: skip
+        "object_detection": (
+            *(n // 4 for n in k.get("input_shape", (0, 0))[:2]),
+            k.get("num_classes", 0) + 4,
+        ),  # fmt: skip
     }[spec.task]
 
 

@@ -11,12 +11,14 @@ import inspect
 from typing import Any
 
 from zoo.choices import check_positive
+from zoo.data import synthetic, synthetic_domains
 from zoo.data.dataset import Dataset
-from zoo.data.synthetic import GENERATORS
 from zoo.errors import DataError, InvalidArgumentError
 from zoo.tasks import get as get_task
 
 __all__ = ["Dataset", "load", "available", "synthetic_params"]
+
+GENERATORS = {**synthetic.GENERATORS, **synthetic_domains.GENERATORS}
 
 
 def available(task: str) -> tuple[str, ...]:

@@ -149,6 +149,6 @@ def evaluate_quantized(
         speedup=verify.speedup(timing["float32"], timing[mode]),
         max_abs_diff=max(diff),
         report=report,
-        headline=src.task.headline,
+        headline=src.task.epoch_headline,
         higher_is_better=src.task.higher_is_better,
     )

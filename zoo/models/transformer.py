@@ -144,6 +144,25 @@ def gpt_tiny(
     return keras.Model(inputs, outputs, name="gpt_tiny")
 
 
+def transformer_summarizer(
+    vocab_size: int = 32,
+    source_length: int = 24,
+    target_length: int = 8,
+    embed_dim: int = 64,
+    num_heads: int = 4,
+    ff_dim: int = 128,
+    num_layers: int = 2,
+    dropout: float = 0.0,
+) -> keras.Model:
+    """`transformer_seq2seq` sized for summarization: a longer source than target (24
+    tokens to 8 by default); the decoder is decoded greedily to score ROUGE. The
+    arguments are transformer_seq2seq's."""
+    return _seq2seq(
+        vocab_size, source_length, target_length, embed_dim, num_heads, ff_dim, num_layers,
+        dropout, name="transformer_summarizer",
+    )  # fmt: skip
+
+
 def transformer_seq2seq(
     vocab_size: int = 32,
     source_length: int = 16,
@@ -174,6 +193,16 @@ def transformer_seq2seq(
         A Functional `keras.Model` taking ``{"source": ids, "target": ids}`` and returning
         (batch, target_length, vocab_size) logits.
     """
+    return _seq2seq(
+        vocab_size, source_length, target_length, embed_dim, num_heads, ff_dim, num_layers,
+        dropout, name="transformer_seq2seq",
+    )  # fmt: skip
+
+
+def _seq2seq(
+    vocab_size, source_length, target_length, embed_dim, num_heads, ff_dim, num_layers,
+    dropout, name: str,
+) -> keras.Model:  # fmt: skip
     _check_transformer(vocab_size, embed_dim, num_heads, ff_dim, num_layers, dropout)
     source_length = _checks.positive_int("source_length", source_length)
     target_length = _checks.positive_int("target_length", target_length)
@@ -188,4 +217,4 @@ def transformer_seq2seq(
         x = decoder_block(x, num_heads, ff_dim, dropout, name=f"decoder_{i + 1}", context=context)
     x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
     outputs = layers.Dense(int(vocab_size), name="logits")(x)
-    return keras.Model({"source": source, "target": target}, outputs, name="transformer_seq2seq")
+    return keras.Model({"source": source, "target": target}, outputs, name=name)

@@ -81,7 +81,12 @@ def _calls(
         if isinstance(layer, keras.Model) and getattr(layer, "inputs", None) is not None:
             yield from _calls(layer, seen, length)
             continue
-        for node in layer._inbound_nodes:
+        # a layer shared with another model (built by it): only its calls in this one, by
+        # Keras' node keys (keras.src.ops.function.make_node_key)
+        own = getattr(model, "_nodes", None)
+        for i, node in enumerate(layer._inbound_nodes):
+            if own is not None and f"{id(layer)}_ib-{i}" not in own:
+                continue
             ins = [_fill(_shape(t), length) for t in node.input_tensors]
             outs = [_fill(_shape(t), length) for t in node.output_tensors]
             yield layer, ins, outs
@@ -106,6 +111,20 @@ def _transformer_block(layer, ins, out, batch_size) -> int:  # keras-hub blocks
     attention += 3 * tokens * tokens * heads  # softmax
     feedforward = 2 * 2 * tokens * d * ffn
     return attention + feedforward + 2 * 5 * tokens * d + 2 * tokens * d  # norms, adds
+
+
+def _decoder_block(layer, ins, out, batch_size) -> int:  # keras-hub, with cross-attention
+    """A decoder block: its self-attention block, plus cross-attention over the encoder's
+    sequence where the call has one (queries and output from the decoder's tokens, keys
+    and values from the encoder's)."""
+    own = _transformer_block(layer, ins, out, batch_size)
+    context = [s for s in ins[1:] if len(s) == 3]
+    if not context:
+        return own
+    tokens, d = ins[0][1], ins[0][-1]
+    source = context[0][1]
+    cross = 2 * 2 * tokens * d * d + 2 * 2 * source * d * d + 2 * 2 * tokens * source * d
+    return own + cross + 3 * tokens * source * layer.num_heads + 5 * tokens * d
 
 
 def _reversible_embedding(layer, ins, out, batch_size) -> int:
@@ -196,8 +215,8 @@ def _feature_cross(layer, ins, out, batch_size) -> int:
 # Layer type -> forward FLOPs per example of one call: f(layer, ins, out, batch_size).
 COUNTERS: dict[str, Callable[[Any, list[tuple], tuple, int], int]] = {
     "ReversibleEmbedding": _reversible_embedding,
-    "TransformerEncoder": _transformer_block,
-    "TransformerDecoder": _transformer_block,
+    **dict.fromkeys(("TransformerEncoder", "WhisperEncoder"), _transformer_block),
+    **dict.fromkeys(("TransformerDecoder", "WhisperDecoder"), _decoder_block),
     "Dense": lambda layer, ins, out, b: 2 * ins[0][-1] * layer.units * (_n(out) // layer.units),
     **dict.fromkeys(("Conv1D", "Conv2D", "Conv3D"), _conv),
     "DepthwiseConv2D": lambda layer, ins, out, b: 2 * math.prod(layer.kernel_size) * _n(out),

@@ -235,7 +235,7 @@ def _run_backends(req, job, timeout_s, perturb, on_backend) -> dict[str, dict]:
 def _report(req: Request, spec: ModelSpec, setup: dict, rows: list[dict]) -> dict[str, Any]:
     from zoo import tasks
 
-    headline = tasks.get(spec.task).headline
+    headline = tasks.get(spec.task).epoch_headline
     # Equal only where something was compared: a reference alone proves nothing.
     verdicts = [r["verdict"] for r in rows if r["status"] == "ok" and r["verdict"] != "reference"]
     return {

@@ -174,7 +174,7 @@ def _metric(net, job: dict, batch: tuple) -> float:
     """The task's headline metric on the evaluation batch."""
     from zoo import registry, tasks
 
-    headline = tasks.get(registry.get_spec(job["model"]).task).headline
+    headline = tasks.get(registry.get_spec(job["model"]).task).epoch_headline
     x, y = batch
     logs = net.evaluate(x, y, batch_size=len(y), verbose=0, return_dict=True)
     return float(logs[headline])

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import data as zdata
-from zoo import registry, tasks
+from zoo import registry, scoring, tasks
 from zoo.choices import check_positive
 from zoo.errors import DataError, ModelFileError
 from zoo.training.checkpoint import MODEL_FILE, load_run
@@ -45,6 +45,10 @@ def evaluate(
     eval_batch = task.eval_batch_size or batch_size
     test = feed(data.x_test, data.y_test, eval_batch)
     metrics = net.evaluate(**test, return_dict=True, verbose=0)
+    metrics.update(
+        scoring.score(task, net, data.x_test, data.y_test, batch_size=eval_batch,
+                      vocabulary=data.vocabulary)
+    )  # fmt: skip
     return EvalResult(
         model=spec.name,
         path=str(model_path),

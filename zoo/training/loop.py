@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from zoo import data as zdata
-from zoo import io, registry, runtime, tasks
+from zoo import io, registry, runtime, scoring, tasks
 from zoo.errors import InvalidArgumentError, TrainingDivergedError
 from zoo.recipe import RecipeFile
 from zoo.spec import Recipe
@@ -271,6 +271,10 @@ def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitte
         return_dict=True,
         verbose=0,
     )
+    test.update(
+        scoring.score(job.task, net, job.data.x_test, job.data.y_test, batch_size=job.eval_batch,
+                      vocabulary=job.data.vocabulary)
+    )  # fmt: skip
     target = _target_record(callbacks, test, marks)
     return _Fitted(net, history, best_epoch, test, seconds, target)
 

@@ -45,13 +45,20 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
     """
     if text is None or isinstance(text, Target):
         return text
-    allowed = (*task.metrics, "loss")
+    allowed = (*task.epoch_metrics, "loss")
     metric, sep, raw = str(text).partition("=")
     metric = metric.strip()
-    example = f"--target {task.headline}={0.9 if task.higher_is_better else 0.1}"
+    first = task.epoch_headline
+    example = f"--target {first}={0.9 if first in tasks.HIGHER_IS_BETTER else 0.1}"
     if not sep or not metric:
         raise InvalidArgumentError(
             f"The target must be METRIC=VALUE; received: {text!r}.", f"For example {example}."
+        )
+    if metric in task.scores:
+        raise InvalidArgumentError(
+            f"{metric} is scored once, on decoded outputs after training, so a target "
+            f"cannot name it; a target can name {', '.join(allowed)}.",
+            f"For example {example}.",
         )
     if metric not in allowed:
         raise InvalidArgumentError(
