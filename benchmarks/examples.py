@@ -79,6 +79,11 @@ EXAMPLES = (
         stderr=True,
         setup=("zoo train unet --output runs/unet",),
     ),
+    Example(
+        "predict-ctc",
+        "zoo predict runs/speech --example 0",
+        setup=("zoo train ctc_speech --output runs/speech",),
+    ),
 )
 
 

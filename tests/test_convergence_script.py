@@ -61,3 +61,11 @@ def test_resume_trains_only_the_missing_models(tmp_path, monkeypatch):
     convergence.main(["--models", "linear_regression,mlp", "--output", str(out), "--resume"])
     assert calls == ["linear_regression", "mlp"]
     assert [json.loads(line)["model"] for line in out.read_text().splitlines()] == calls
+
+
+def test_the_families_left_out_by_default_run_when_named():
+    from benchmarks import convergence
+
+    default = convergence.models(None)
+    assert "whisper_ctc" not in default and "resnet50" not in default and "unet" in default
+    assert convergence.models("whisper_ctc,unet") == ["unet", "whisper_ctc"]

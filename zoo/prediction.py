@@ -169,7 +169,8 @@ def _box_record(box: tuple) -> dict[str, Any]:
 
 def draw_boxes(image: np.ndarray, found: list[tuple], scale: int = 1) -> np.ndarray:
     """The image as 8-bit RGB, scaled up `scale` times (nearest), with each box's outline
-    in its class's PALETTE colour (class c drawn as c + 1: 0 is the background's)."""
+    in its class's PALETTE colour (class c drawn as c + 1: 0 is the background's); where
+    outlines cross, the better box's (earlier in `found`) is on top."""
     x = np.asarray(image, dtype="float64")
     if x.ndim == 3 and x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)
@@ -177,13 +178,14 @@ def draw_boxes(image: np.ndarray, found: list[tuple], scale: int = 1) -> np.ndar
     rgb = ((x - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(x)).astype("uint8")
     rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
     height, width = rgb.shape[:2]
-    for box in found:
+    for box in reversed(found):  # the best last, on top
         c, bx, by, bw, bh = box[:5]
         colour = PALETTE[(int(c) + 1) % len(PALETTE)]
         x0, y0 = int(round(bx * scale)), int(round(by * scale))
         x1, y1 = int(round((bx + bw) * scale)) - 1, int(round((by + bh) * scale)) - 1
-        x0, x1 = max(0, min(x0, width - 1)), max(0, min(x1, width - 1))
-        y0, y1 = max(0, min(y0, height - 1)), max(0, min(y1, height - 1))
+        x0, y0 = max(0, min(x0, width - 1)), max(0, min(y0, height - 1))
+        # a box under a pixel wide (an untrained model's) is drawn as its corner
+        x1, y1 = max(x0, min(x1, width - 1)), max(y0, min(y1, height - 1))
         rgb[y0, x0 : x1 + 1] = rgb[y1, x0 : x1 + 1] = colour
         rgb[y0 : y1 + 1, x0] = rgb[y0 : y1 + 1, x1] = colour
     return rgb

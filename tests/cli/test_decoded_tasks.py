@@ -1,0 +1,96 @@
+"""Detection, speech recognition and summarization through the command line: train,
+their decoded scores in `zoo evaluate`, what `zoo predict` shows (the boxes' picture
+read back), and the mistakes only these tasks can make, each one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+from zoo.cli.main import app
+from zoo.cli.predict import MIN_SIDE
+
+import zoo
+from zoo import scoring
+from zoo.prediction import PALETTE
+
+runner = CliRunner()
+
+
+def _small_run(tmp_path_factory, name: str, samples: int = 96):
+    out = tmp_path_factory.mktemp(name)
+    spec = zoo.get_spec(name)
+    zoo.train(name, samples=samples, recipe=zoo.Recipe(epochs=1, batch_size=32,
+              learning_rate=1e-3, model_kwargs=dict(spec.small)), output=out)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory):
+    return _small_run(tmp_path_factory, "centernet_tiny")
+
+
+def _json(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output[result.output.index("{") :])
+
+
+def test_evaluate_scores_each_task_with_its_standard_metric(detector, tmp_path_factory):
+    said = _json(runner.invoke(app, ["evaluate", str(detector), "--json"]))
+    assert set(said["metrics"]) == {"loss", "map", "map_50"}
+    assert 0 <= said["metrics"]["map"] <= said["metrics"]["map_50"] <= 1
+    assert said["optimum"] == {"map": 1.0, "map_50": 1.0}
+    speech = _small_run(tmp_path_factory, "ctc_speech", samples=64)
+    said = _json(runner.invoke(app, ["evaluate", str(speech), "--json"]))
+    assert set(said["metrics"]) == {"loss", "wer", "cer"} and said["metrics"]["wer"] >= 0
+    r = runner.invoke(app, ["evaluate", str(speech)])  # the table names them too
+    assert r.exit_code == 0 and "wer" in r.output and "cer" in r.output
+
+
+def test_the_boxes_are_drawn_on_the_image_in_their_class_colours(detector, tmp_path):
+    png = tmp_path / "boxes.png"
+    said = _json(runner.invoke(app, ["predict", str(detector), "--example", "1", "--output",
+                                     str(png), "--json"]))  # fmt: skip
+    assert said["task"] == "object_detection" and said["picture"] == str(png)
+    found = zoo.predict(detector, index=1)
+    assert len(said["boxes"]) == len(found.boxes) >= 1  # untrained heat maps still peak
+    assert said["truth_boxes"] and all(b["class"] in (0, 1, 2) for b in said["truth_boxes"])
+    picture = np.asarray(Image.open(png).convert("RGB"))
+    scale = MIN_SIDE // 32
+    assert picture.shape == (32 * scale, 32 * scale, 3)
+    assert (picture == zoo.prediction.draw_boxes(found.input, found.boxes, scale)).all()
+    c, x, y, w, h = found.boxes[0][:5]  # the best box's top edge, in its class's colour
+    row, col = int(round(y * scale)), int(round((x + w / 2) * scale))
+    row, col = min(max(row, 0), 32 * scale - 1), min(max(col, 0), 32 * scale - 1)
+    assert (picture[row, col] == PALETTE[c + 1]).all()
+
+
+def test_a_transcript_and_a_summary_are_printed_beside_the_truth(tmp_path_factory):
+    speech = _small_run(tmp_path_factory, "ctc_speech", samples=64)
+    r = runner.invoke(app, ["predict", str(speech), "--example", "3"])
+    assert r.exit_code == 0, r.output
+    data = zoo.load_dataset("speech_recognition", samples=64)
+    truth = scoring.label_text(data.y_test[3], data.vocabulary)
+    assert "ctc_speech on test example 3: '" in r.output and f"truth: '{truth}'" in r.output
+    assert truth and set(truth.split()) <= set(data.vocabulary[1:])
+    summarizer = _small_run(tmp_path_factory, "transformer_summarizer")
+    said = _json(runner.invoke(app, ["predict", str(summarizer), "--example", "0", "--json"]))
+    data = zoo.load_dataset("summarization", samples=96)
+    assert said["truth_text"] == scoring.words(scoring.until_end(data.y_test[0]), None)
+    assert isinstance(said["text"], str) and "<" not in said["text"]
+    # a summarizer reads no file: one line
+    np.save(tmp_path_factory.mktemp("f") / "x.npy", data.x_test["source"][0])
+    r = runner.invoke(app, ["predict", str(summarizer), "README.md"])
+    assert r.exit_code == 2 and "reads no file" in r.output and "Traceback" not in r.output
+
+
+def test_a_target_on_a_decoded_score_is_one_line_before_training(tmp_path):
+    r = runner.invoke(app, ["train", "centernet_tiny", "--target", "map=0.5", "--samples", "64",
+                            "--output", str(tmp_path / "run")])  # fmt: skip
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "map is scored once, on decoded outputs after training" in r.output
+    assert "a target can name loss" in r.output
+    assert not (tmp_path / "run").exists()
