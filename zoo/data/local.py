@@ -10,6 +10,8 @@
 - a folder with one sub-folder per class of images (read with
   ``keras.utils.image_dataset_from_directory``, resized to the model's input size) or of
   ``.txt`` files (tokenized with a vocabulary built on the training split).
+- a COCO annotation ``.json`` with its images (object detection), or a folder of ``.wav``
+  files with a ``transcripts.txt`` (speech recognition): see `zoo.data.local_domains`.
 
 Every check names the file and what is wrong with it.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.data import local_domains
 from zoo.data.dataset import Dataset
 from zoo.errors import DataError
 
@@ -69,7 +72,12 @@ def load(
             f"No such file or folder: {path}.",
             "Pass an .npz file, a ratings .csv, or a folder of class sub-folders.",
         )
-    if p.is_dir():
+    if p.is_dir() and task == "speech_recognition":
+        parts = local_domains.speech_folder(p, seed, samples, test_fraction)
+    elif p.suffix.lower() == ".json":
+        _check_task(p, task, "object_detection", "COCO annotations")
+        parts = local_domains.coco(p, seed, samples, test_fraction, hints or {})
+    elif p.is_dir():
         parts = _folder(task, p, seed, samples, test_fraction, hints or {})
     elif p.suffix.lower() == ".npz":
         parts = _npz(task, p, samples)
@@ -78,7 +86,8 @@ def load(
     else:
         raise DataError(
             f"{p}: unknown data file type {p.suffix!r}.",
-            "Use .npz, .csv (user,item,rating) or a folder of class sub-folders.",
+            "Use .npz, .csv (user,item,rating), COCO .json, or a folder of class sub-folders "
+            "(or of .wav files with transcripts.txt).",
         )
     params = {"seed": seed, "samples": samples, "test_fraction": test_fraction}
     return Dataset(name=str(p.resolve()), task=task, params=params, **parts)
@@ -280,6 +289,11 @@ def _csv(task, path, seed, samples, test_fraction):
     users = np.array([row["user"] for row in rows])
     items = np.array([row["item"] for row in rows])
     return split_pairs(task, users, items, ratings, seed, test_fraction, samples, str(path))
+
+
+def _check_task(path: Path, task: str, wanted: str, what: str) -> None:
+    if task != wanted:
+        raise DataError(f"{path}: {what} serve {wanted}; the model's task is {task}.")
 
 
 def _folder(task, path, seed, samples, test_fraction, hints):

@@ -1,0 +1,160 @@
+"""The user's own detection and speech data, read with the standard readers:
+
+- object detection: a COCO-format annotation ``.json`` (read by pycocotools' `COCO`) with
+  its images beside it (``file_name`` relative to the JSON's folder or its ``images/``).
+  Each image is resized to the model's input (`--param input_shape=...`; default 32x32x3)
+  and its boxes with it; categories become classes 0..K-1 in id order; crowd regions are
+  left out. Labels are `zoo.data.boxes` target maps.
+- speech recognition: a folder of 16 kHz mono 16-bit PCM ``.wav`` files (Python's `wave`)
+  and a ``transcripts.txt`` of lines ``FILE_STEM the words spoken`` (LibriSpeech's layout);
+  log-mel spectrograms as `zoo.data.audio` computes them, padded with silence to the
+  longest clip (the model's input_shape follows it); the vocabulary is the transcripts'
+  words, id 0 the CTC blank.
+
+A seeded shuffle splits off `test_fraction` for the test split. Every check names the file
+and what is wrong with it, in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.data import audio, boxes
+from zoo.errors import DataError
+
+TRANSCRIPTS = "transcripts.txt"
+
+
+def _split(n: int, seed: int, test_fraction: float, samples: int | None):
+    order = np.random.default_rng(seed).permutation(n)
+    cut = max(1, int(round(n * test_fraction)))
+    if n - cut < 1:
+        raise DataError(f"{n} examples cannot be split into a training and a test part.")
+    train, test = order[cut:], order[:cut]
+    return (train if samples is None else train[:samples]), test
+
+
+def coco(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> dict[str, Any]:
+    """A COCO annotation file and its images as (images, target maps)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from zoo import scoring
+
+    coco_mod = scoring._need("pycocotools.coco", "pycocotools")
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"Cannot read {path} as COCO JSON ({e}).") from None
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it loads
+        try:
+            index = coco_mod.COCO(str(path))
+        except (KeyError, TypeError, AssertionError) as e:
+            raise DataError(f"{path} is not COCO-format annotations (missing {e}).") from None
+    categories = sorted(index.getCatIds())
+    if not categories or not index.getImgIds():
+        raise DataError(f"{path} lists no images or no categories.", "Pass COCO annotations.")
+    height, width, channels = hints.get("input_shape", (32, 32, 3))
+    mode = {1: "L", 3: "RGB"}.get(int(channels), "RGB")
+    xs, ys = [], []
+    for image_id in sorted(index.getImgIds()):
+        info = index.loadImgs(image_id)[0]
+        file = _image_file(path, info["file_name"])
+        try:
+            with Image.open(file) as image:
+                sx, sy = width / image.width, height / image.height
+                pixels = np.asarray(image.convert(mode).resize((width, height)), "float32")
+        except (OSError, UnidentifiedImageError) as e:
+            raise DataError(f"Cannot read {file} as an image ({e}).") from None
+        xs.append(pixels.reshape(height, width, -1) / 255.0)
+        found = [
+            (categories.index(a["category_id"]), a["bbox"][0] * sx, a["bbox"][1] * sy,
+             a["bbox"][2] * sx, a["bbox"][3] * sy)
+            for a in index.loadAnns(index.getAnnIds(imgIds=image_id, iscrowd=False))
+        ]  # fmt: skip
+        ys.append(boxes.encode(found, (height, width), len(categories)))
+    x, y = np.stack(xs), np.stack(ys)
+    train, test = _split(len(x), seed, test_fraction, samples)
+    names = [index.loadCats(c)[0].get("name", str(c)) for c in categories]
+    return dict(
+        x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
+        model_kwargs={"input_shape": (height, width, channels), "num_classes": len(categories)},
+        vocabulary=names,
+    )  # fmt: skip
+
+
+def _image_file(path: Path, name: str) -> Path:
+    for folder in (path.parent, path.parent / "images"):
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(
+        f"{path} names the image {name}, which is neither beside it nor in images/.",
+        "Put the images next to the annotation file or in its images/ folder.",
+    )
+
+
+def speech_folder(path: Path, seed: int, samples, test_fraction: float) -> dict[str, Any]:
+    """WAV files and their transcripts as (log-mel spectrograms, word ids)."""
+    lines = _transcripts(path)
+    words = sorted({w for _, text in lines for w in text})
+    vocabulary = ["<blank>", *words]
+    waves = [_read_wav(path / f"{stem}.wav") for stem, _ in lines]
+    longest = max(len(w) for w in waves)
+    length = max(longest, audio.FRAME_LENGTH)
+    padded = np.zeros((len(waves), length), "float32")
+    for i, w in enumerate(waves):
+        padded[i, : len(w)] = w
+    x = audio.log_mel_spectrogram(padded)
+    labels = np.zeros((len(lines), max(len(t) for _, t in lines)), "int32")
+    for i, (_, text) in enumerate(lines):
+        labels[i, : len(text)] = [vocabulary.index(w) for w in text]
+    train, test = _split(len(x), seed, test_fraction, samples)
+    return dict(
+        x_train=x[train], y_train=labels[train], x_test=x[test], y_test=labels[test],
+        model_kwargs={"input_shape": x.shape[1:], "vocab_size": len(words)},
+        vocabulary=vocabulary,
+    )  # fmt: skip
+
+
+def _transcripts(path: Path) -> list[tuple[str, list[str]]]:
+    file = path / TRANSCRIPTS
+    if not file.is_file():
+        raise DataError(
+            f"{path} has no {TRANSCRIPTS}.",
+            f"Add {TRANSCRIPTS} with a line 'FILE_STEM the words spoken' per .wav file.",
+        )
+    out = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        stem, _, text = line.strip().partition(" ")
+        if not line.strip():
+            continue
+        if not text.strip():
+            raise DataError(f"{file}, line {number}: no words after {stem!r}.")
+        out.append((stem, text.lower().split()))
+    if len(out) < 2:
+        raise DataError(f"{file} lists {len(out)} recording(s); need at least 2.")
+    return out
+
+
+def _read_wav(file: Path) -> np.ndarray:
+    """A 16 kHz mono 16-bit PCM WAV file as float32 samples in [-1, 1)."""
+    try:
+        with wave.open(str(file), "rb") as w:
+            rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+            frames = w.readframes(w.getnframes())
+    except (OSError, EOFError, wave.Error) as e:
+        raise DataError(f"Cannot read {file} as a WAV file ({e}).") from None
+    if (rate, channels, width) != (audio.SAMPLE_RATE, 1, 2):
+        raise DataError(
+            f"{file} is {rate} Hz, {channels} channel(s), {8 * width}-bit; the zoo reads "
+            f"{audio.SAMPLE_RATE} Hz mono 16-bit PCM.",
+            f"Convert it, e.g. sox IN.wav -r {audio.SAMPLE_RATE} -c 1 -b 16 OUT.wav.",
+        )
+    return np.frombuffer(frames, "<i2").astype("float32") / 32768.0
