@@ -32,7 +32,7 @@ def list_datasets(
         from zoo.data import prepare, tfds
 
         rows = []
-        for name, (served, _) in tfds.DATASETS.items():
+        for name, served in tfds.served().items():
             st = prepare.status(name, data_dir)
             rows.append(
                 {
@@ -72,7 +72,7 @@ def list_datasets(
     synthetic = ", ".join(sorted(tasks.TASKS))
     render.err.print(
         f"Every task also has `synthetic` data ({synthetic}); "
-        "`--dataset PATH` reads your own .npz, ratings .csv or folder.",
+        "`--dataset PATH` reads your own .npz, ratings .csv, COCO .json or folder.",
         soft_wrap=True,
     )
 

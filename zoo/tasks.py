@@ -210,6 +210,7 @@ TASKS: dict[str, Task] = {
             loss="sparse_categorical_crossentropy",
             metrics=("mean_iou", "accuracy"),
             higher_is_better=True,
+            datasets=("synthetic", "oxford_iiit_pet"),
         ),
         Task(
             name="video_classification",
@@ -219,6 +220,7 @@ TASKS: dict[str, Task] = {
             loss="sparse_categorical_crossentropy",
             metrics=("accuracy",),
             higher_is_better=True,
+            datasets=("synthetic", "ucf101"),
         ),
         Task(
             name="summarization",
@@ -228,6 +230,7 @@ TASKS: dict[str, Task] = {
             loss="sparse_categorical_crossentropy",
             metrics=("rouge1", "rouge2", "rougeL", "accuracy"),
             higher_is_better=True,
+            datasets=("synthetic", "cnn_dailymail"),
         ),
         Task(
             name="speech_recognition",
@@ -237,6 +240,7 @@ TASKS: dict[str, Task] = {
             loss="ctc",
             metrics=("wer", "cer"),
             higher_is_better=False,
+            datasets=("synthetic", "speech_commands"),
         ),
         Task(
             name="object_detection",
@@ -247,6 +251,7 @@ TASKS: dict[str, Task] = {
             loss="centernet",
             metrics=("map", "map_50"),
             higher_is_better=True,
+            datasets=("synthetic", "voc"),
         ),
     ]
 }

@@ -374,3 +374,40 @@ def test_a_folder_with_one_class_is_refused(tmp_path):
     (tmp_path / "only").mkdir()
     with pytest.raises(DataError, match="1 class sub-folder"):
         zoo.load_dataset("image_classification", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "task, name, hints, x_shape, y_shape",
+    [
+        ("object_detection", "voc", {"input_shape": (32, 32, 3)}, (32, 32, 3), (8, 8, 24)),
+        ("semantic_segmentation", "oxford_iiit_pet", {"input_shape": (32, 32, 3)}, (32, 32, 3),
+         (32, 32)),
+        ("summarization", "cnn_dailymail", {"source_length": 24, "target_length": 8}, None,
+         (8,)),
+        ("speech_recognition", "speech_commands", {}, (49, 40, 1), (1,)),
+        ("video_classification", "ucf101", {"input_shape": (4, 16, 16, 1)}, (4, 16, 16, 1), ()),
+    ],
+)  # fmt: skip
+def test_tfds_loaders_of_the_newer_tasks_shape_the_data_for_the_model(
+    task, name, hints, x_shape, y_shape
+):
+    from zoo.data import boxes
+
+    with tfds.testing.mock_data(num_examples=6):
+        data = zoo.load_dataset(task, name, hints=hints)
+    assert data.y_train.shape[1:] == y_shape and data.y_test.shape[1:] == y_shape
+    assert len(data.y_train) > 0 and len(data.y_test) > 0
+    if x_shape is None:  # summarization: ids 0 pad, 1 start, 2 end, then the words
+        x = data.x_train
+        assert x["source"].shape[1:] == (24,) and x["target"].shape[1:] == (8,)
+        assert (x["target"][:, 0] == 1).all() and (data.y_train == 2).any(1).all()
+        assert data.vocabulary[:4] == ["", "<s>", "</s>", "[UNK]"]
+        assert data.model_kwargs["vocab_size"] == len(data.vocabulary)
+        return
+    assert data.x_train.shape[1:] == x_shape and np.isfinite(data.x_train).all()
+    if task == "object_detection":  # every example's boxes decode back from its map
+        assert data.model_kwargs == {"input_shape": (32, 32, 3), "num_classes": 20}
+        assert sum(len(boxes.decode_truth(y, (32, 32))) for y in data.y_train) > 0
+    if task == "speech_recognition":
+        assert data.vocabulary[0] == "<blank>" and data.y_train.min() >= 1
+        assert data.model_kwargs["vocab_size"] == len(data.vocabulary) - 1

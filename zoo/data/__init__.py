@@ -133,5 +133,6 @@ def _tfds(task, dataset, seed, samples, data_dir, download, test_fraction, hints
         data_dir=data_dir,
         download=download,
         test_fraction=test_fraction,
+        hints=hints,
         **params,
     )
