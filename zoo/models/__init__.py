@@ -326,7 +326,7 @@ CATALOG: tuple[ModelSpec, ...] = (
             "preset": None,
         },
         tags=("vision", "segmentation", "attention", "keras-hub"),
-        recipe=Recipe(epochs=6, batch_size=32, learning_rate=1e-3, optimizer="adamw"),
+        recipe=Recipe(epochs=20, batch_size=32, learning_rate=1e-3, optimizer="adamw"),
         small={
             "hidden_dims": (8, 16),
             "depths": (1, 1),
