@@ -33,20 +33,24 @@ def detector(tmp_path_factory):
     return _small_run(tmp_path_factory, "centernet_tiny")
 
 
+@pytest.fixture(scope="module")
+def recognizer(tmp_path_factory):
+    return _small_run(tmp_path_factory, "ctc_speech", samples=64)
+
+
 def _json(result) -> dict:
     assert result.exit_code == 0, result.output
     return json.loads(result.output[result.output.index("{") :])
 
 
-def test_evaluate_scores_each_task_with_its_standard_metric(detector, tmp_path_factory):
+def test_evaluate_scores_each_task_with_its_standard_metric(detector, recognizer):
     said = _json(runner.invoke(app, ["evaluate", str(detector), "--json"]))
     assert set(said["metrics"]) == {"loss", "map", "map_50"}
     assert 0 <= said["metrics"]["map"] <= said["metrics"]["map_50"] <= 1
     assert said["optimum"] == {"map": 1.0, "map_50": 1.0}
-    speech = _small_run(tmp_path_factory, "ctc_speech", samples=64)
-    said = _json(runner.invoke(app, ["evaluate", str(speech), "--json"]))
+    said = _json(runner.invoke(app, ["evaluate", str(recognizer), "--json"]))
     assert set(said["metrics"]) == {"loss", "wer", "cer"} and said["metrics"]["wer"] >= 0
-    r = runner.invoke(app, ["evaluate", str(speech)])  # the table names them too
+    r = runner.invoke(app, ["evaluate", str(recognizer)])  # the table names them too
     assert r.exit_code == 0 and "wer" in r.output and "cer" in r.output
 
 
@@ -68,9 +72,8 @@ def test_the_boxes_are_drawn_on_the_image_in_their_class_colours(detector, tmp_p
     assert (picture[row, col] == PALETTE[c + 1]).all()
 
 
-def test_a_transcript_and_a_summary_are_printed_beside_the_truth(tmp_path_factory):
-    speech = _small_run(tmp_path_factory, "ctc_speech", samples=64)
-    r = runner.invoke(app, ["predict", str(speech), "--example", "3"])
+def test_a_transcript_and_a_summary_are_printed_beside_the_truth(recognizer, tmp_path_factory):
+    r = runner.invoke(app, ["predict", str(recognizer), "--example", "3"])
     assert r.exit_code == 0, r.output
     data = zoo.load_dataset("speech_recognition", samples=64)
     truth = scoring.label_text(data.y_test[3], data.vocabulary)
@@ -82,8 +85,9 @@ def test_a_transcript_and_a_summary_are_printed_beside_the_truth(tmp_path_factor
     assert said["truth_text"] == scoring.words(scoring.until_end(data.y_test[0]), None)
     assert isinstance(said["text"], str) and "<" not in said["text"]
     # a summarizer reads no file: one line
-    np.save(tmp_path_factory.mktemp("f") / "x.npy", data.x_test["source"][0])
-    r = runner.invoke(app, ["predict", str(summarizer), "README.md"])
+    ids = tmp_path_factory.mktemp("f") / "x.npy"
+    np.save(ids, data.x_test["source"][0])
+    r = runner.invoke(app, ["predict", str(summarizer), str(ids)])
     assert r.exit_code == 2 and "reads no file" in r.output and "Traceback" not in r.output
 
 

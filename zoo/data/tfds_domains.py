@@ -32,15 +32,21 @@ def _size(hints: dict, default=(32, 32, 3)) -> tuple[int, int, int]:
     return tuple(int(v) for v in shape[-3:])
 
 
-def _voc(name, data_dir, download, samples, hints):
+def _image(pixels, height: int, width: int, channels: int):
+    """uint8 RGB pixels (tf) resized to the model's input, in [0, 1], grey where it takes 1
+    channel."""
     import tensorflow as tf
 
+    image = tf.image.resize(pixels, (height, width)) / 255.0
+    return image if channels == 3 else tf.image.rgb_to_grayscale(image)
+
+
+def _voc(name, data_dir, download, samples, hints):
     height, width, channels = _size(hints)
     train, test = load_splits(name, ["train+validation", "test"], data_dir, download)
 
     def resize(example):
-        image = tf.image.resize(example["image"], (height, width)) / 255.0
-        image = image if channels == 3 else tf.image.rgb_to_grayscale(image)
+        image = _image(example["image"], height, width, channels)
         return image, example["objects"]["bbox"], example["objects"]["label"]
 
     def arrays(ds, limit):
@@ -68,8 +74,7 @@ def _pets(name, data_dir, download, samples, hints):
     train, test = load_splits(name, ["train", "test"], data_dir, download)
 
     def resize(example):
-        image = tf.image.resize(example["image"], (height, width)) / 255.0
-        image = image if channels == 3 else tf.image.rgb_to_grayscale(image)
+        image = _image(example["image"], height, width, channels)
         mask = tf.image.resize(example["segmentation_mask"], (height, width), method="nearest")
         return image, tf.cast(mask[..., 0], tf.int32) - 1
 
@@ -143,8 +148,7 @@ def _ucf101(name, data_dir, download, samples, hints):
         video = example["video"]
         index = tf.cast(tf.linspace(0.0, tf.cast(tf.shape(video)[0] - 1, tf.float32), frames),
                         tf.int32)  # fmt: skip
-        x = tf.image.resize(tf.gather(video, index), (height, width)) / 255.0
-        x = x if channels == 3 else tf.image.rgb_to_grayscale(x)
+        x = _image(tf.gather(video, index), height, width, channels)
         return x, tf.cast(example["label"], tf.int32)
 
     x_train, y_train = to_numpy(train.map(clip), samples)
