@@ -22,7 +22,8 @@ def predict(
         Path | None,
         typer.Argument(
             metavar="INPUT",
-            help="One example: a .npy file, or a PNG or JPEG for an image model. Default: an "
+            help="One example: a .npy file, a PNG or JPEG for an image model, a 16 kHz WAV "
+            "file for a speech recognizer. Default: an "
             "example of the run's own test split (--example).",
         ),
     ] = None,

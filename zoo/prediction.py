@@ -1,7 +1,8 @@
 """`predict`: a trained model's output on one example, in a form a person can look at.
 
 The example is a file (`.npy` of one example; for image models also a PNG or JPEG, read
-with Pillow and scaled to the model's input as `zoo data` reads image folders) or an
+with Pillow and scaled to the model's input as `zoo data` reads image folders; for speech
+recognizers a 16 kHz mono WAV file) or an
 example of the run's own test split, regenerated from result.json (synthetic data needs
 no file). What comes back depends on the task: the class and its probability for a
 classifier (image, text, audio, video), the per-pixel classes and the pixels of each for
@@ -202,6 +203,8 @@ def _read(path: Path, net) -> np.ndarray:
         raise DataError(f"No file at {path}.", "Pass a .npy file of one example, or an image.")
     if path.suffix.lower() in IMAGE_FILES:
         x = _read_image(path, shape)
+    elif path.suffix.lower() == ".wav":
+        x = _read_speech(path, shape)
     elif path.suffix.lower() == ".npy":
         try:
             x = np.load(path, allow_pickle=False)
@@ -209,7 +212,7 @@ def _read(path: Path, net) -> np.ndarray:
             raise DataError(f"Cannot read {path} as a NumPy array ({e}).") from None
     else:
         raise DataError(
-            f"{path.name}: zoo predict reads .npy files and PNG or JPEG images.",
+            f"{path.name}: zoo predict reads .npy files, PNG or JPEG images and .wav files.",
             "Save the example with numpy.save, or pass an image.",
         )
     if x.ndim != len(shape) or any(
@@ -236,6 +239,27 @@ def _read_image(path: Path, shape: tuple) -> np.ndarray:
     except (OSError, UnidentifiedImageError) as e:
         raise DataError(f"Cannot read {path} as an image ({e}).") from None
     return x[..., None] if channels == 1 else x
+
+
+def _read_speech(path: Path, shape: tuple) -> np.ndarray:
+    """A 16 kHz mono WAV file as the model's log-mel input, padded with silence to its
+    frames (`zoo.data.local_domains` reads training folders the same way)."""
+    from zoo.data import audio, local_domains
+
+    if len(shape) != 3 or shape[1] != audio.MEL_BINS:
+        raise DataError(f"{path.name} is audio; the model takes inputs of shape {shape}.")
+    frames = int(shape[0])
+    room = (frames - 1) * audio.FRAME_STEP + audio.FRAME_LENGTH
+    wave = local_domains._read_wav(path)
+    if 1 + (len(wave) - audio.FRAME_LENGTH) // audio.FRAME_STEP > frames:
+        raise DataError(
+            f"{path.name} lasts {len(wave) / audio.SAMPLE_RATE:.2f} s; the model hears "
+            f"{room / audio.SAMPLE_RATE:.2f} s ({frames} frames).",
+            "Cut the clip, or train a model on clips as long (its input_shape).",
+        )
+    padded = np.zeros((1, room), "float32")  # the samples after the last frame drop out
+    padded[0, : min(len(wave), room)] = wave[:room]
+    return audio.log_mel_spectrogram(padded)[0]
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:

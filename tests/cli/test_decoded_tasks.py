@@ -91,6 +91,32 @@ def test_a_transcript_and_a_summary_are_printed_beside_the_truth(recognizer, tmp
     assert r.exit_code == 2 and "reads no file" in r.output and "Traceback" not in r.output
 
 
+def test_a_png_and_a_wav_file_are_predicted_on(detector, recognizer, tmp_path):
+    import wave
+
+    from zoo.data import audio
+
+    image = zoo.load_dataset("object_detection", samples=8).x_test[0]
+    Image.fromarray((np.clip(image, 0, 1) * 255).astype("uint8")).save(tmp_path / "in.png")
+    said = _json(runner.invoke(app, ["predict", str(detector), str(tmp_path / "in.png"),
+                                     "--json"]))  # fmt: skip
+    assert said["source"] == str(tmp_path / "in.png") and "truth_boxes" not in said
+    assert len(said["boxes"]) >= 1
+    for name, seconds in (("short.wav", 0.4), ("long.wav", 2.0)):
+        with wave.open(str(tmp_path / name), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(audio.SAMPLE_RATE)
+            n = int(seconds * audio.SAMPLE_RATE)
+            w.writeframes((0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / audio.SAMPLE_RATE)
+                           * 32767).astype("<i2").tobytes())  # fmt: skip
+    said = _json(runner.invoke(app, ["predict", str(recognizer), str(tmp_path / "short.wav"),
+                                     "--json"]))  # fmt: skip
+    assert isinstance(said["text"], str) and said["task"] == "speech_recognition"
+    r = runner.invoke(app, ["predict", str(recognizer), str(tmp_path / "long.wav")])
+    assert r.exit_code != 0
+    assert "long.wav lasts 2.00 s; the model hears 1.49 s (74 frames)" in r.output
+    assert "Traceback" not in r.output
+
+
 def test_a_target_on_a_decoded_score_is_one_line_before_training(tmp_path):
     r = runner.invoke(app, ["train", "centernet_tiny", "--target", "map=0.5", "--samples", "64",
                             "--output", str(tmp_path / "run")])  # fmt: skip
