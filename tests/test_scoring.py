@@ -105,3 +105,20 @@ def test_a_target_cannot_name_a_decoded_score():
     assert target.parse("loss=0.5", task).metric == "loss"
     assert task.scores == ("wer", "cer") and task.epoch_metrics == ()
     assert zoo.tasks.get("summarization").epoch_headline == "accuracy"
+
+
+def test_scores_from_outputs_already_computed_match_the_models_own():
+    frames = np.array([[3, 0, 5, 5, 0, 0, 9]])
+    logits = _one_hot(frames, 11)
+    speech = zoo.tasks.get("speech_recognition")
+    labels = np.array([[3, 5, 8, 0, 0]])
+    by_model = scoring.score(speech, Oracle(lambda x: logits), np.zeros((1, 7, 4, 1)), labels)
+    assert scoring.from_outputs(speech, logits, labels) == by_model
+    assert by_model["wer"] == pytest.approx(1 / 3)
+    detection = zoo.tasks.get("object_detection")
+    target = boxes.encode([(1, 4.0, 4.0, 8.0, 8.0)], (32, 32), 3)[None]
+    maps = target.copy()
+    maps[..., :3] = np.where(target[..., :3] == 1.0, 5.0, -5.0)
+    found = scoring.from_outputs(detection, maps, target)
+    assert found == pytest.approx({"map": 1.0, "map_50": 1.0})
+    assert scoring.from_outputs(zoo.tasks.get("summarization"), maps, target) == {}

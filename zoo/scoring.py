@@ -104,9 +104,14 @@ def _summarization(net, x, y, batch_size: int, vocabulary) -> dict[str, float]:
 
 def transcripts(net, x, batch_size: int, vocabulary=None) -> list[str]:
     """Greedy CTC transcripts (blank 0, repeats merged) of the model's frame logits."""
+    return decode_ctc(net.predict(x, batch_size=batch_size, verbose=0), vocabulary)
+
+
+def decode_ctc(logits, vocabulary=None) -> list[str]:
+    """Greedy CTC transcripts of (batch, frames, vocab + 1) logits."""
     from keras import ops
 
-    logits = np.asarray(net.predict(x, batch_size=batch_size, verbose=0), "float32")
+    logits = np.asarray(logits, "float32")
     lengths = np.full((len(logits),), logits.shape[1], "int32")
     decoded, _ = ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=0)
     rows = np.asarray(ops.convert_to_numpy(decoded))[0]
@@ -180,13 +185,31 @@ def coco_map(ground_truth: list[list[tuple]], detections: list[list[tuple]], siz
 
 
 def _detection(net, x, y, batch_size: int, vocabulary) -> dict[str, float]:
+    return detection_map(net.predict(x, batch_size=batch_size, verbose=0), y, x.shape[1:3])
+
+
+def detection_map(maps, y, size) -> dict[str, float]:
+    """COCO mAP of a detector's output maps against the label maps, images of `size`."""
     from zoo.data import boxes
 
-    maps = np.asarray(net.predict(x, batch_size=batch_size, verbose=0), "float32")
-    size = x.shape[1:3]
     truth = [boxes.decode_truth(row, size) for row in y]
-    found = [boxes.decode(row, size) for row in maps]
+    found = [boxes.decode(row, size) for row in np.asarray(maps, "float32")]
     return coco_map(truth, found, size)
+
+
+def from_outputs(task, outputs, y, vocabulary=None) -> dict[str, float]:
+    """The task's scores from outputs already computed (an exported artifact's, say):
+    those that need one model call (detection, speech); {} for the others (a summary is
+    decoded one model call per token)."""
+    if task.name == "speech_recognition":
+        references = [label_text(row, vocabulary) for row in y]
+        return error_rates(references, decode_ctc(outputs, vocabulary))
+    if task.name == "object_detection":
+        from zoo.data import boxes
+
+        grid = np.shape(outputs)[1:3]
+        return detection_map(outputs, y, tuple(int(g) * boxes.STRIDE for g in grid))
+    return {}
 
 
 SCORERS: dict[str, Callable[..., dict[str, float]]] = {

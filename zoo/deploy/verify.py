@@ -106,12 +106,16 @@ def task_metrics(
     task, y: np.ndarray, outputs: list[np.ndarray], batch_size: int
 ) -> dict[str, float]:
     """The task's metrics of predictions `outputs[0]` against labels `y`, batch by batch
-    (in-batch metrics need the evaluation batch)."""
+    (in-batch metrics need the evaluation batch), its decoded scores first where one call
+    gives them (`zoo.scoring.from_outputs`)."""
+    from zoo import scoring
+
     metrics = task.build_metrics(outputs[0].shape[-1])
     for i in range(0, len(y), batch_size):
         for m in metrics:
             m.update_state(y[i : i + batch_size], outputs[0][i : i + batch_size])
-    return {m.name: float(m.result()) for m in metrics}
+    scores = scoring.from_outputs(task, outputs[0], y)  # decoded: mAP, WER
+    return {**scores, **{m.name: float(m.result()) for m in metrics}}
 
 
 def interleaved_timing(
