@@ -78,8 +78,7 @@ def greedy_decode(net, source: np.ndarray, target_length: int, batch_size: int) 
 
 def summaries(net, x, batch_size: int, vocabulary=None) -> list[str]:
     """The model's greedy summaries of `x["source"]`, as text."""
-    length = int(net.inputs[1].shape[1]) if len(net.inputs) > 1 else int(x["target"].shape[1])
-    ids = greedy_decode(net, x["source"], length, batch_size)
+    ids = greedy_decode(net, x["source"], int(x["target"].shape[1]), batch_size)
     return [words(until_end(row), vocabulary) for row in ids]
 
 
