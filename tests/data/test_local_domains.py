@@ -98,3 +98,45 @@ def test_a_wav_at_another_rate_is_one_line_naming_the_conversion(tmp_path):
     r = runner.invoke(app, ["train", "ctc_speech", "--dataset", str(tmp_path), "--epochs", "1"])
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert "a.wav is 8000 Hz, 1 channel(s), 16-bit" in r.output and "sox" in r.output
+
+
+def test_image_and_mask_folders_become_images_and_per_pixel_classes(tmp_path):
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir()
+    for i in range(5):
+        mask = np.zeros((64, 64), "uint8")
+        mask[8 * i : 8 * i + 16, 10:40] = 1 + i % 2
+        Image.fromarray(mask * 100).convert("RGB").save(tmp_path / "images" / f"p{i}.jpg")
+        Image.fromarray(mask).save(tmp_path / "masks" / f"p{i}.png")
+    d = zoo.load_dataset("semantic_segmentation", str(tmp_path), test_fraction=0.4,
+                         hints={"input_shape": (32, 32, 3)})  # fmt: skip
+    assert d.x_train.shape == (3, 32, 32, 3) and d.y_test.shape == (2, 32, 32)
+    assert d.model_kwargs == {"input_shape": (32, 32, 3), "num_classes": 3}
+    masks = np.concatenate([d.y_train, d.y_test])
+    assert set(np.unique(masks)) == {0, 1, 2}  # nearest: no blended class values
+    (tmp_path / "masks" / "p3.png").unlink()
+    with pytest.raises(DataError, match="p3.jpg has no mask"):
+        zoo.load_dataset("semantic_segmentation", str(tmp_path))
+
+
+def test_frame_folders_become_clips_of_evenly_spread_frames(tmp_path):
+    for label, step in (("left", -1), ("right", 1)):
+        for c in range(3):
+            clip = tmp_path / label / f"clip{c}"
+            clip.mkdir(parents=True)
+            for t in range(6):
+                frame = np.zeros((16, 16), "uint8")
+                col = 7 + step * t
+                frame[6:9, col : col + 2] = 255
+                Image.fromarray(frame).save(clip / f"{t:03d}.png")
+    d = zoo.load_dataset("video_classification", str(tmp_path), test_fraction=0.34,
+                         hints={"input_shape": (4, 8, 8, 1)})  # fmt: skip
+    assert d.x_train.shape == (4, 4, 8, 8, 1) and d.x_test.shape == (2, 4, 8, 8, 1)
+    assert d.model_kwargs["num_classes"] == 2 and d.vocabulary == ["left", "right"]
+    assert set(np.concatenate([d.y_train, d.y_test])) == {0, 1}
+    short = tmp_path / "left" / "clip0"
+    for f in sorted(short.iterdir())[3:]:
+        f.unlink()
+    r = runner.invoke(app, ["train", "convlstm_video", "--dataset", str(tmp_path),
+                            "--epochs", "1"])  # fmt: skip
+    assert r.exit_code != 0 and "clip0 has 3 frames; the model takes 8" in r.output
+    assert "Traceback" not in r.output

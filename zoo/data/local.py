@@ -10,8 +10,10 @@
 - a folder with one sub-folder per class of images (read with
   ``keras.utils.image_dataset_from_directory``, resized to the model's input size) or of
   ``.txt`` files (tokenized with a vocabulary built on the training split).
-- a COCO annotation ``.json`` with its images (object detection), or a folder of ``.wav``
-  files with a ``transcripts.txt`` (speech recognition): see `zoo.data.local_domains`.
+- a COCO annotation ``.json`` with its images (object detection), a folder of ``.wav``
+  files with a ``transcripts.txt`` (speech recognition), of ``images/`` and ``masks/``
+  (segmentation) or of class sub-folders of frame folders (video): see
+  `zoo.data.local_domains`.
 
 Every check names the file and what is wrong with it.
 """
@@ -47,6 +49,14 @@ NPZ_RANKS = {
     "semantic_segmentation": 4,
 }
 TEXT_LENGTH = 256
+# Tasks whose folders are not class sub-folders of single files.
+FOLDERS = {
+    "speech_recognition": lambda p, seed, n, frac, hints: local_domains.speech_folder(
+        p, seed, n, frac
+    ),
+    "semantic_segmentation": local_domains.mask_folder,
+    "video_classification": local_domains.frame_folders,
+}
 TEXT_VOCABULARY = 20000
 
 
@@ -72,8 +82,8 @@ def load(
             f"No such file or folder: {path}.",
             "Pass an .npz file, a ratings .csv, or a folder of class sub-folders.",
         )
-    if p.is_dir() and task == "speech_recognition":
-        parts = local_domains.speech_folder(p, seed, samples, test_fraction)
+    if p.is_dir() and task in FOLDERS:
+        parts = FOLDERS[task](p, seed, samples, test_fraction, hints or {})
     elif p.suffix.lower() == ".json":
         _check_task(p, task, "object_detection", "COCO annotations")
         parts = local_domains.coco(p, seed, samples, test_fraction, hints or {})

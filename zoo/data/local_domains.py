@@ -5,6 +5,12 @@
   Each image is resized to the model's input (`--param input_shape=...`; default 32x32x3)
   and its boxes with it; categories become classes 0..K-1 in id order; crowd regions are
   left out. Labels are `zoo.data.boxes` target maps.
+- semantic segmentation: a folder with ``images/`` and ``masks/`` of the same file names
+  (Pillow): masks are single-channel PNGs whose pixel values are the classes 0..K-1;
+  both are resized to the model's input (masks by nearest neighbour).
+- video classification: a folder of class sub-folders, each clip a sub-folder of its
+  frames as images in name order; `frames` of them are taken evenly spread, resized to
+  the model's frame size.
 - speech recognition: a folder of 16 kHz mono 16-bit PCM ``.wav`` files (Python's `wave`)
   and a ``transcripts.txt`` of lines ``FILE_STEM the words spoken`` (LibriSpeech's layout);
   log-mel spectrograms as `zoo.data.audio` computes them, padded with silence to the
@@ -98,6 +104,78 @@ def _image_file(path: Path, name: str) -> Path:
         f"{path} names the image {name}, which is neither beside it nor in images/.",
         "Put the images next to the annotation file or in its images/ folder.",
     )
+
+
+IMAGES = (".png", ".jpg", ".jpeg")
+
+
+def _picture(file: Path, size: tuple[int, int], mode: str, nearest: bool = False):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as image:
+            resample = Image.NEAREST if nearest else Image.BILINEAR
+            return np.asarray(image.convert(mode).resize(size[::-1], resample))
+    except (OSError, UnidentifiedImageError) as e:
+        raise DataError(f"Cannot read {file} as an image ({e}).") from None
+
+
+def mask_folder(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> dict:
+    """images/ and masks/ of the same names as (images, per-pixel classes)."""
+    images, masks = path / "images", path / "masks"
+    if not images.is_dir() or not masks.is_dir():
+        raise DataError(
+            f"{path} needs images/ and masks/ folders for segmentation.",
+            "Put each image in images/ and its mask (a PNG of class ids) under the same "
+            "name in masks/.",
+        )
+    files = sorted(f for f in images.iterdir() if f.suffix.lower() in IMAGES)
+    if len(files) < 2:
+        raise DataError(f"{images} holds {len(files)} image(s); need at least 2.")
+    height, width, channels = hints.get("input_shape", (32, 32, 3))
+    mode = {1: "L", 3: "RGB"}.get(int(channels), "RGB")
+    x, y = [], []
+    for f in files:
+        mask = next((m for m in (masks / f"{f.stem}{e}" for e in IMAGES) if m.is_file()), None)
+        if mask is None:
+            raise DataError(f"{f.name} has no mask in {masks} (a PNG named {f.stem}.png).")
+        x.append(_picture(f, (height, width), mode).reshape(height, width, -1) / 255.0)
+        y.append(_picture(mask, (height, width), "L", nearest=True).astype("int32"))
+    x, y = np.stack(x).astype("float32"), np.stack(y)
+    train, test = _split(len(x), seed, test_fraction, samples)
+    kwargs = {"input_shape": (height, width, channels), "num_classes": int(y.max()) + 1}
+    return dict(x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
+                model_kwargs=kwargs, vocabulary=None)  # fmt: skip
+
+
+def frame_folders(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> dict:
+    """Class sub-folders of clips, each a folder of frames, as (clips, classes)."""
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    frames, height, width, channels = hints.get("input_shape", (8, 16, 16, 1))
+    mode = {1: "L", 3: "RGB"}.get(int(channels), "RGB")
+    x, y = [], []
+    for label, name in enumerate(classes):
+        for clip in sorted(d for d in (path / name).iterdir() if d.is_dir()):
+            shots = sorted(f for f in clip.iterdir() if f.suffix.lower() in IMAGES)
+            if len(shots) < frames:
+                raise DataError(
+                    f"{clip} has {len(shots)} frames; the model takes {frames}.",
+                    "Add frames, or train on fewer (--param input_shape=...).",
+                )
+            keep = np.linspace(0, len(shots) - 1, frames).round().astype(int)
+            x.append(np.stack([_picture(shots[i], (height, width), mode).reshape(
+                height, width, -1) / 255.0 for i in keep]))  # fmt: skip
+            y.append(label)
+    if len(classes) < 2 or len(x) < 2:
+        raise DataError(
+            f"{path}: found {len(classes)} class folder(s) and {len(x)} clip(s); need 2 "
+            "classes or more, each clip a folder of frames."
+        )
+    x, y = np.stack(x).astype("float32"), np.asarray(y, "int32")
+    train, test = _split(len(x), seed, test_fraction, samples)
+    kwargs = {"input_shape": (frames, height, width, channels), "num_classes": len(classes)}
+    return dict(x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
+                model_kwargs=kwargs, vocabulary=classes)  # fmt: skip
 
 
 def speech_folder(path: Path, seed: int, samples, test_fraction: float) -> dict[str, Any]:
