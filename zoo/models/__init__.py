@@ -438,9 +438,7 @@ CATALOG: tuple[ModelSpec, ...] = (
             "preset": None,
         },
         tags=("audio", "speech", "ctc", "attention", "keras-hub"),
-        recipe=Recipe(
-            epochs=12, batch_size=32, learning_rate=1e-3, optimizer="adamw", schedule="one_cycle"
-        ),
+        recipe=Recipe(epochs=10, batch_size=32, learning_rate=5e-4, optimizer="adamw"),
         small={"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32},
     ),
     ModelSpec(
