@@ -29,10 +29,10 @@ def list_datasets(
 
     with render.errors():
         _keras.import_quietly()
-        from zoo.data import prepare, tfds
+        from zoo.data import prepare, tfds_domains
 
         rows = []
-        for name, served in tfds.served().items():
+        for name, served in tfds_domains.served().items():
             st = prepare.status(name, data_dir)
             rows.append(
                 {

@@ -178,6 +178,8 @@ def test_data_list_shows_every_real_dataset_and_its_state(tmp_path):
     } <= set(rows)
     assert not rows["mnist"]["prepared"] and rows["mnist"]["prepare_from_files"]
     assert rows["movielens/100k-ratings"]["tasks"] == ["rating_prediction", "retrieval"]
+    assert rows["speech_commands"]["tasks"] == ["audio_classification", "speech_recognition"]
+    assert {"voc", "oxford_iiit_pet", "cnn_dailymail", "ucf101"} <= set(rows)
     table = invoke("data", "list", "--data-dir", str(tmp_path))
     assert table.exit_code == 0 and "speech_commands" in table.output
 

@@ -118,8 +118,13 @@ def _synthetic(task, seed, samples, hints, params) -> Dataset:
 
 
 def _tfds(task, dataset, seed, samples, data_dir, download, test_fraction, hints, params):
-    """Loads a named real dataset through TFDS; only text windows take a sequence_length."""
-    from zoo.data import tfds
+    """Loads a named real dataset through TFDS; only text windows take a sequence_length
+    (the newer tasks' datasets take the model's shapes: `zoo.data.tfds_domains`)."""
+    from zoo.data import tfds, tfds_domains
+
+    if tfds_domains.serves(task, dataset):
+        return tfds_domains.load(task, dataset, seed=seed, samples=samples, data_dir=data_dir,
+                                 download=download, hints=hints)  # fmt: skip
 
     if "sequence_length" not in params and "sequence_length" in hints:
         params["sequence_length"] = hints["sequence_length"]
@@ -133,6 +138,5 @@ def _tfds(task, dataset, seed, samples, data_dir, download, test_fraction, hints
         data_dir=data_dir,
         download=download,
         test_fraction=test_fraction,
-        hints=hints,
         **params,
     )

@@ -268,16 +268,6 @@ DATASETS: dict[str, tuple[tuple[str, ...], Any]] = {
 }
 
 
-def served() -> dict[str, tuple[str, ...]]:
-    """Every TFDS dataset the zoo reads, and the tasks it serves."""
-    from zoo.data import tfds_domains
-
-    out = {name: tasks for name, (tasks, _) in DATASETS.items()}
-    for name, (tasks, _) in tfds_domains.DATASETS.items():
-        out[name] = (*out.get(name, ()), *tasks)
-    return out
-
-
 def load(
     task: str,
     name: str,
@@ -288,19 +278,8 @@ def load(
     download: bool = False,
     test_fraction: float = 0.2,
     sequence_length: int | None = None,
-    hints: dict[str, Any] | None = None,
 ) -> Dataset:
-    """Loads a TFDS dataset for a task as NumPy arrays (see the module docstring and
-    `zoo.data.tfds_domains`); `hints`, the model's hyper-parameters, size the images,
-    clips and sequences of the newer tasks' datasets."""
-    from zoo.data import tfds_domains
-
-    domain = tfds_domains.DATASETS.get(name)
-    if domain is not None and task in domain[0]:
-        parts = domain[1](name, data_dir, download, samples, dict(hints or {}))
-        extra = parts.pop("extra", {})
-        params = {"seed": seed, "samples": samples, "data_dir": data_dir}
-        return Dataset(name=name, task=task, params=params, **parts, **extra)
+    """Loads a TFDS dataset for a task as NumPy arrays (see the module docstring)."""
     _, loader = DATASETS[name]
     kwargs: dict[str, Any] = {}
     if loader is _movielens:

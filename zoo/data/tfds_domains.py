@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data import boxes
+from zoo.data import boxes, tfds
+from zoo.data.dataset import Dataset
 from zoo.data.tfds import load_splits, to_numpy
 
 SUMMARY_VOCABULARY = 20000
@@ -124,8 +125,6 @@ def _cnn_dailymail(name, data_dir, download, samples, hints):
 
 
 def _keywords(name, data_dir, download, samples, hints):
-    from zoo.data import tfds
-
     parts = tfds._speech_commands(name, data_dir, download, samples)
     names = tfds._tfds().builder(name, data_dir=data_dir).info.features["label"].names
     vocabulary = ["<blank>", *names]
@@ -166,3 +165,23 @@ DATASETS: dict[str, tuple[tuple[str, ...], Any]] = {
     "speech_commands": (("speech_recognition",), _keywords),
     "ucf101": (("video_classification",), _ucf101),
 }
+
+
+def serves(task: str, name: str) -> bool:
+    return task in DATASETS.get(name, ((), None))[0]
+
+
+def served() -> dict[str, tuple[str, ...]]:
+    """Every TFDS dataset the zoo reads (these and `zoo.data.tfds`'s), and its tasks."""
+    out = {name: tasks for name, (tasks, _) in tfds.DATASETS.items()}
+    for name, (tasks, _) in DATASETS.items():
+        out[name] = (*out.get(name, ()), *tasks)
+    return out
+
+
+def load(task: str, name: str, *, seed, samples, data_dir, download, hints) -> Dataset:
+    """A dataset of this module for `task`, shaped by the model's `hints`."""
+    parts = DATASETS[name][1](name, data_dir, download, samples, dict(hints or {}))
+    extra = parts.pop("extra", {})
+    params = {"seed": seed, "samples": samples, "data_dir": data_dir}
+    return Dataset(name=name, task=task, params=params, **parts, **extra)
