@@ -18,6 +18,9 @@ from zoo import scoring
 from zoo.prediction import PALETTE
 
 runner = CliRunner()
+# Each module fixture trains a model (8-10 s here) before the commands it serves: the
+# slow tier, with the other end-to-end runs (the fast tier stays under 3 minutes).
+pytestmark = pytest.mark.slow
 
 
 def _small_run(tmp_path_factory, name: str, samples: int = 96):
