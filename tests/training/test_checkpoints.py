@@ -28,6 +28,14 @@ def _zoo(*args, env=None, **kwargs):
     )
 
 
+def _in_process(*args):
+    """The CLI in this process: for commands that stop before training."""
+    from typer.testing import CliRunner
+    from zoo.cli.main import app
+
+    return CliRunner().invoke(app, list(args))
+
+
 def test_model_keras_is_the_best_epoch_and_last_keras_the_last(tmp_path):
     out = tmp_path / "run"
     r = zoo.train("mlp", epochs=4, samples=1024, learning_rate=0.01, output=out)
@@ -131,11 +139,12 @@ def test_a_run_killed_with_sigkill_resumes_and_finishes_its_epochs(tmp_path):
     assert 2 <= done < 12 and (out / "backup" / state["weights"]).is_file()
     assert zoo.load_model(out / "last.keras").name == "mlp"  # never half-written
 
-    # Starting over in that folder, or resuming with other settings, is refused.
-    again = _zoo(*args)
-    assert again.wait() == 2 and "holds an interrupted run" in again.stderr.read()
-    other = _zoo(*args[:-4], "--epochs", "13", "--output", str(out), "--resume")
-    assert other.wait() == 2 and "config.epochs (was 12, now 13)" in other.stderr.read()
+    # Starting over in that folder, or resuming with other settings, is refused: the same
+    # command line, in this process (the refusals come before any training).
+    again = _in_process(*args)
+    assert again.exit_code == 2 and "holds an interrupted run" in again.output
+    other = _in_process(*args[:-4], "--epochs", "13", "--output", str(out), "--resume")
+    assert other.exit_code == 2 and "config.epochs (was 12, now 13)" in other.output
 
     resumed = _zoo(*args, "--resume", "--json")
     stdout, stderr = resumed.communicate()
@@ -146,8 +155,8 @@ def test_a_run_killed_with_sigkill_resumes_and_finishes_its_epochs(tmp_path):
     assert [h["epoch"] for h in result["history"]] == list(range(1, 13))
     assert len((out / "history.csv").read_text().splitlines()) == 13
     assert not (out / "backup").exists()
-    finished = _zoo(*args, "--resume")
-    assert finished.wait() == 2 and "already finished" in finished.stderr.read()
+    finished = _in_process(*args, "--resume")
+    assert finished.exit_code == 2 and "already finished" in finished.output
 
 
 def test_strategy_errors_are_one_clear_line(monkeypatch):
