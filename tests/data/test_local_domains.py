@@ -62,6 +62,12 @@ def test_a_missing_image_and_a_wrong_task_are_one_line(tmp_path):
     (tmp_path / "images" / "im1.png").unlink()
     with pytest.raises(DataError, match="names the image im1.png, which is neither beside"):
         zoo.load_dataset("object_detection", str(path))
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DataError, match="Cannot read .*bad.json as COCO JSON"):
+        zoo.load_dataset("object_detection", str(tmp_path / "bad.json"))
+    (tmp_path / "part.json").write_text('{"images": []}')
+    with pytest.raises(DataError, match="no annotations, categories"):
+        zoo.load_dataset("object_detection", str(tmp_path / "part.json"))
     r = runner.invoke(app, ["train", "unet", "--dataset", str(path), "--epochs", "1"])
     assert r.exit_code != 0 and "COCO annotations serve object_detection" in r.output
     assert "Traceback" not in r.output

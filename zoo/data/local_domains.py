@@ -23,6 +23,8 @@ and what is wrong with it, in one line.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import wave
 from pathlib import Path
@@ -52,18 +54,19 @@ def coco(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> d
     from zoo import scoring
 
     coco_mod = scoring._need("pycocotools.coco", "pycocotools")
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"Cannot read {path} as COCO JSON ({e}).") from None
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it loads
         try:
-            index = coco_mod.COCO(str(path))
+            index = coco_mod.COCO(str(path))  # one read: json.load, then its index
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise DataError(f"Cannot read {path} as COCO JSON ({e}).") from None
         except (KeyError, TypeError, AssertionError) as e:
             raise DataError(f"{path} is not COCO-format annotations (missing {e}).") from None
+    missing = sorted({"images", "annotations", "categories"} - set(index.dataset))
+    if missing:
+        raise DataError(
+            f"{path} is not COCO-format annotations: no {', '.join(missing)}.",
+            "A COCO file has images, annotations and categories.",
+        )
     categories = sorted(index.getCatIds())
     if not categories or not index.getImgIds():
         raise DataError(f"{path} lists no images or no categories.", "Pass COCO annotations.")
