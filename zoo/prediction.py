@@ -250,7 +250,7 @@ def _read_speech(path: Path, shape: tuple) -> np.ndarray:
         raise DataError(f"{path.name} is audio; the model takes inputs of shape {shape}.")
     frames = int(shape[0])
     room = (frames - 1) * audio.FRAME_STEP + audio.FRAME_LENGTH
-    wave = local_domains._read_wav(path)
+    wave = local_domains.read_wav(path)
     if 1 + (len(wave) - audio.FRAME_LENGTH) // audio.FRAME_STEP > frames:
         raise DataError(
             f"{path.name} lasts {len(wave) / audio.SAMPLE_RATE:.2f} s; the model hears "

@@ -31,7 +31,7 @@ from zoo.errors import InvalidArgumentError
 START, END = 1, 2  # a decoder's start and end tokens (0 is padding)
 
 
-def _need(module: str, package: str):
+def need(module: str, package: str):
     import importlib
 
     try:
@@ -84,7 +84,7 @@ def summaries(net, x, batch_size: int, vocabulary=None) -> list[str]:
 
 def rouge(references: Sequence[str], predictions: Sequence[str]) -> dict[str, float]:
     """Mean ROUGE-1/2/L F-measures (rouge-score) of predictions against references."""
-    rouge_scorer = _need("rouge_score.rouge_scorer", "rouge-score")
+    rouge_scorer = need("rouge_score.rouge_scorer", "rouge-score")
     kinds = ("rouge1", "rouge2", "rougeL")
     scorer = rouge_scorer.RougeScorer(list(kinds), use_stemmer=False)
     totals = dict.fromkeys(kinds, 0.0)
@@ -125,7 +125,7 @@ def label_text(ids: Sequence[int], vocabulary) -> str:
 
 def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
     """Corpus word and character error rates (jiwer)."""
-    jiwer = _need("jiwer", "jiwer")
+    jiwer = need("jiwer", "jiwer")
     refs = [r if r else " " for r in references]  # jiwer refuses empty references
     hyps = [h if h else "" for h in hypotheses]
     return {"wer": float(jiwer.wer(refs, hyps)), "cer": float(jiwer.cer(refs, hyps))}
@@ -144,8 +144,8 @@ def coco_map(ground_truth: list[list[tuple]], detections: list[list[tuple]], siz
         detections: per image, (class, x, y, width, height, score) boxes in pixels.
         size: (height, width) of every image.
     """
-    coco_mod = _need("pycocotools.coco", "pycocotools")
-    cocoeval = _need("pycocotools.cocoeval", "pycocotools")
+    coco_mod = need("pycocotools.coco", "pycocotools")
+    cocoeval = need("pycocotools.cocoeval", "pycocotools")
     height, width = size
     images, annotations, results, classes = [], [], [], set()
     for i, (truth, found) in enumerate(zip(ground_truth, detections, strict=True)):

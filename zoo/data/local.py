@@ -51,9 +51,7 @@ NPZ_RANKS = {
 TEXT_LENGTH = 256
 # Tasks whose folders are not class sub-folders of single files.
 FOLDERS = {
-    "speech_recognition": lambda p, seed, n, frac, hints: local_domains.speech_folder(
-        p, seed, n, frac
-    ),
+    "speech_recognition": local_domains.speech_folder,
     "semantic_segmentation": local_domains.mask_folder,
     "video_classification": local_domains.frame_folders,
 }

@@ -53,7 +53,7 @@ def coco(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> d
 
     from zoo import scoring
 
-    coco_mod = scoring._need("pycocotools.coco", "pycocotools")
+    coco_mod = scoring.need("pycocotools.coco", "pycocotools")
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it loads
         try:
             index = coco_mod.COCO(str(path))  # one read: json.load, then its index
@@ -181,12 +181,13 @@ def frame_folders(path: Path, seed: int, samples, test_fraction: float, hints: d
                 model_kwargs=kwargs, vocabulary=classes)  # fmt: skip
 
 
-def speech_folder(path: Path, seed: int, samples, test_fraction: float) -> dict[str, Any]:
-    """WAV files and their transcripts as (log-mel spectrograms, word ids)."""
+def speech_folder(path: Path, seed: int, samples, test_fraction: float, hints: dict) -> dict:
+    """WAV files and their transcripts as (log-mel spectrograms, word ids); the model's
+    input follows the longest clip, so `hints` are not needed."""
     lines = _transcripts(path)
     words = sorted({w for _, text in lines for w in text})
     vocabulary = ["<blank>", *words]
-    waves = [_read_wav(path / f"{stem}.wav") for stem, _ in lines]
+    waves = [read_wav(path / f"{stem}.wav") for stem, _ in lines]
     longest = max(len(w) for w in waves)
     length = max(longest, audio.FRAME_LENGTH)
     padded = np.zeros((len(waves), length), "float32")
@@ -224,7 +225,7 @@ def _transcripts(path: Path) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _read_wav(file: Path) -> np.ndarray:
+def read_wav(file: Path) -> np.ndarray:
     """A 16 kHz mono 16-bit PCM WAV file as float32 samples in [-1, 1)."""
     try:
         with wave.open(str(file), "rb") as w:
