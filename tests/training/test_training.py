@@ -214,6 +214,9 @@ def test_the_tf_data_pipeline_batches_shuffles_per_epoch_and_drops_remainders():
     dropped = pipeline.make({"a": x}, np.arange(10), 4, drop_remainder=True)
     assert [tuple(b["a"].shape) for b, _ in dropped] == [(4, 1), (4, 1)]
     assert dropped.element_spec[0]["a"].shape[0] == 4  # static batch for XLA
+    # tf.data's autotuning thread stalled epoch boundaries for seconds (pipeline.py)
+    assert ds.options().autotune.enabled is False
+    assert dropped.options().autotune.enabled is False
 
 
 def test_the_train_request_mirrors_the_signature_of_train():

@@ -37,8 +37,6 @@ def make(
     # gathers each batch. Shuffling the examples themselves (from_tensor_slices, cache,
     # shuffle(n)) kept two more copies of the split (the cache and an n-example shuffle
     # buffer, refilled at the start of every epoch); the same seed gives the same order.
-    # (The 40-60 s stalls at some epoch boundaries of the fast suite's runs are not this:
-    # they remained after the change, docs/tuning.md.)
     tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
     n = len(y)
     ds = tf.data.Dataset.range(n)
@@ -50,7 +48,22 @@ def make(
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(no_autotune())
+
+
+def no_autotune():
+    """tf.data options with autotuning off. Its optimization thread made the stalls of
+    6-60 s at some epoch boundaries (the fast suite's 'other' phase): `fit` makes a new
+    iterator each epoch, and the old one's destructor waited in
+    `UnboundedThreadPool::LogicalThreadWrapper::~LogicalThreadWrapper` for that thread
+    (py-spy's native stack of a stalled run; it followed a `model.evaluate` inside `fit`,
+    as `--eval-every` runs). A gather per batch needs no tuning: AUTOTUNE then means the
+    defaults (parallel calls up to the cores, a small prefetch buffer)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
 
 
 def repeated(x: Any, y: Any):
