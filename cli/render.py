@@ -86,8 +86,10 @@ def print_plain(rows: Iterable[Sequence[Any]]) -> None:
         sys.stdout.write("\t".join(fields) + "\n")
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def plural(n: float, word: str) -> str:
+    """'1 epoch', '12,000 steps', '1.5 epochs'."""
+    count = f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
+    return f"{count} {word}{'' if n == 1 else 's'}"
 
 
 def column(values: Sequence[Any], kind: str) -> list[str]:

@@ -271,7 +271,8 @@ def _show(result) -> None:
     )
     render.out.print(render.metrics_table(title, columns, result.optimum))
     if result.target is not None:
-        render.out.print(_target_line(result.target, len(result.history)), soft_wrap=True)
+        checks = result.target.get("history") or [{"epoch": len(result.history)}]
+        render.out.print(_target_line(result.target, checks[-1]["epoch"]), soft_wrap=True)
     if result.paths:
         epoch = f" (epoch {result.best_epoch})" if result.best_epoch else ""
         render.err.print(
@@ -281,7 +282,7 @@ def _show(result) -> None:
         )
 
 
-def _target_line(t: dict[str, Any], epochs: int) -> str:
+def _target_line(t: dict[str, Any], epochs: float) -> str:
     """Whether the target was reached, and in what time, steps and epochs."""
     goal = f"{t['metric']}={t['value']:g}"
     if not t["reached"]:

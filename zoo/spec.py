@@ -105,6 +105,13 @@ def positive(kind: type = int, optional: bool = False) -> Check:
     return check
 
 
+def epoch_count(name: str, value: Any) -> int | float:
+    """A positive number of passes: an int, or a fraction (1.5: the last pass stops
+    halfway), kept an int where it is whole so that recipes and records say 3, not 3.0."""
+    check_positive(name, value, float)
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def non_negative(name: str, value: Any) -> float | None:
     if value is None:
         return None
@@ -220,10 +227,11 @@ class Recipe(Settings):
     them beside it).
     """
 
-    epochs: int = setting(
+    epochs: float = setting(
         3,
-        positive(int),
-        "Passes over the training split (with --target: the most it may take).",
+        epoch_count,
+        "Passes over the training split, fractional allowed (1.5 stops halfway through the "
+        "second; the schedule spans it); with --target, the most it may take.",
         tune=Scale((0.5, 1, 2, 4)),
     )
     batch_size: int = setting(

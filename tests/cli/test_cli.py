@@ -106,7 +106,7 @@ def test_train_json_output():
         (["train", "seed_cn"], 2, "Did you mean seed_cnn"),
         (["train", "mlp", "--epochs", "0"], 2, "--epochs"),
         (["train", "mlp", "--batch-size", "-1"], 2, "--batch-size"),
-        (["train", "mlp", "--epochs", "many"], 2, "valid integer"),
+        (["train", "mlp", "--epochs", "many"], 2, "valid number"),
         (["train", "mlp", "--optimizer", "rmsprop"], 2, "rmsprop"),
         (["train", "mlp", "--learning-rate", "-0.1"], 2, "learning_rate=-0.1"),
         (["train", "mlp", "--val-fraction", "1"], 2, "val_fraction"),

@@ -32,7 +32,7 @@ def test_every_setting_has_its_check_and_help_beside_it():
         for f in dataclasses.fields(cls):
             assert callable(f.metadata["check"]) and f.metadata["help"], f.name
     assert all(isinstance(zoo.get_spec(n).recipe, zoo.Recipe) for n in zoo.list_models())
-    with pytest.raises(InvalidArgumentError, match="epochs must be a positive integer"):
+    with pytest.raises(InvalidArgumentError, match="epochs must be a positive number"):
         zoo.Recipe(epochs=0)
     with pytest.raises(InvalidArgumentError, match="Did you mean learning_rate"):
         zoo.Recipe().replace(learnig_rate=0.1)

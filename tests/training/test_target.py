@@ -105,6 +105,27 @@ def test_an_unreached_target_is_recorded_without_times():
     assert t["best_validation"] == pytest.approx(min(h["val_mse"] for h in r.history), rel=1e-6)
 
 
+def test_a_fractional_epoch_count_ends_the_last_pass_partway_and_says_so(tmp_path):
+    # 640 training examples at batch 64: 10 steps an epoch, so 1.5 epochs are 15 steps.
+    settings = dict(samples=800, val_fraction=0.2, batch_size=64, target="loss=0", eval_every=5)
+    r = zoo.train("linear_regression", epochs=1.5, output=tmp_path / "run", **settings)
+    checks = r.target["history"]
+    assert [c["step"] for c in checks] == [5, 10, 15] and checks[-1]["epoch"] == 1.5
+    assert len(r.history) == 2 and r.config.epochs == 1.5
+    assert "epochs = 1.5" in (tmp_path / "run" / "recipe.toml").read_text()
+    # The schedule spans the 15 steps: a one-cycle run ends at its last rate.
+    cli = CliRunner().invoke(
+        app,
+        ["train", "linear_regression", "--epochs", "1.5", "--samples", "800",
+         "--val-fraction", "0.2", "--batch-size", "64", "--target", "loss=0", "--eval-every", "5"],
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert "not reached on the validation split in 1.5 epochs" in cli.output
+    whole = zoo.train("linear_regression", epochs=2, **settings)
+    assert whole.config.epochs == 2 and isinstance(whole.config.epochs, int)
+    assert whole.target["history"][-1]["step"] == 20
+
+
 def test_target_combinations_that_cannot_work_fail_before_training(tmp_path):
     with pytest.raises(InvalidArgumentError, match="--eval-every"):
         zoo.train("mlp", eval_every=5)

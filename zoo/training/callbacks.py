@@ -204,6 +204,25 @@ class TargetCheck(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StopAfter(keras.callbacks.Callback):
+    """Ends `fit` after `steps` training steps in all (counted from the first epoch, a
+    resumed run's included): a fractional `epochs` stops its last pass there. Keras then
+    runs that epoch's validation and epoch-end callbacks as for a whole one. Under
+    `steps_per_execution` it stops at the first chunk that reaches `steps`."""
+
+    def __init__(self, steps: int, steps_per_epoch: int):
+        super().__init__()
+        self.steps, self.steps_per_epoch = steps, steps_per_epoch
+        self._epoch_step0 = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_step0 = epoch * self.steps_per_epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._epoch_step0 + batch + 1 >= self.steps:
+            self.model.stop_training = True
+
+
 class Backup(keras.callbacks.BackupAndRestore):
     """Keras' BackupAndRestore, made crash-safe: each epoch's weights (with the optimizer
     state) go to a new file, then state.json, written atomically, points at it and holds
@@ -285,8 +304,10 @@ def for_run(
     state: dict[str, Any] | None,
     early_stopping: int | None,
     tensorboard: bool,
+    stop_after: StopAfter | None = None,
 ) -> Callbacks:
-    """The callbacks of a run, continuing the history and best epoch of a resumed `state`."""
+    """The callbacks of a run, continuing the history and best epoch of a resumed `state`;
+    `stop_after` ends a fractional last epoch."""
     done = int(state["epoch"]) if state else 0
     rows = list(state["history"][:done]) if state else []
     best = state["best"] if state and state.get("best_epoch") else float("inf")
@@ -296,6 +317,8 @@ def for_run(
     made = Callbacks(KerasProgress(progress, rows), StopOnNonFinite(), checkpoints)
     if folder.backup is not None:
         made.others.append(Backup(folder.backup, fingerprint, checkpoints, state))
+    if stop_after is not None:
+        made.others.append(stop_after)
     if early_stopping:
         made.others.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping))
     if tensorboard:

@@ -11,6 +11,7 @@ framework.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -338,7 +339,7 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
         t0 = time.perf_counter()
         run, probe = _probe_jit(job)
         resolved["jit_probe"] = {**probe, "seconds": round(time.perf_counter() - t0, 4)}
-    total_steps = job.config.epochs * -(-len(job.split.y) // job.batch)
+    total_steps = math.ceil(job.config.epochs * -(-len(job.split.y) // job.batch))
     from zoo.runtime import distribute
 
     with distribute.indivisible_as_error(run):
@@ -429,6 +430,7 @@ def _callbacks(job: _Job, steps_per_epoch: int, options):
         state=job.state,
         early_stopping=job.config.early_stopping,
         tensorboard=job.request.tensorboard,
+        stop_after=_stop_after(job.config.epochs, steps_per_epoch, callbacks),
     )
     if job.config.target:
         validation = None
@@ -444,6 +446,13 @@ def _callbacks(job: _Job, steps_per_epoch: int, options):
         )
         made.checkpoints.target = made.target
     return made
+
+
+def _stop_after(epochs: float, steps_per_epoch: int, callbacks):
+    """A fractional `epochs` (1.5) ends its last pass at that share of its steps."""
+    if float(epochs).is_integer():
+        return None
+    return callbacks.StopAfter(max(1, round(epochs * steps_per_epoch)), steps_per_epoch)
 
 
 def _data_options(run: runtime.RunConfig):
@@ -481,7 +490,7 @@ def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options) -> float:
                 options=options,
             ),
             **validation,
-            epochs=config.epochs,
+            epochs=math.ceil(config.epochs),
             callbacks=callbacks,
             verbose=0,
         )
