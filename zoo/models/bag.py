@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 from zoo.errors import InvalidArgumentError
-from zoo.layers import HashedBigrams
+from zoo.layers import HashedBigrams, MaskedMean
 from zoo.models import _checks
 
 
@@ -29,7 +29,8 @@ def fasttext_classifier(
     (topic, sentiment words, the zoo's marker tokens), that is all it needs; where it
     depends on order beyond a pair, the recurrent and attention models are the ones.
 
-    Padding (id 0) is masked out of the mean.
+    Padding (id 0) is masked out of the mean; a text with no word (or no bigram) averages
+    to zeros (`zoo.layers.MaskedMean`), not NaN.
 
     Args:
         vocab_size: token ids are in [0, vocab_size); 0 is padding.
@@ -55,14 +56,14 @@ def fasttext_classifier(
 
     inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
     words = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="words")(inputs)
-    pooled = layers.GlobalAveragePooling1D(name="mean_words")(words)
+    pooled = MaskedMean(name="mean_words")(words)
     if ngrams == 2 and sequence_length > 1:
         pairs = HashedBigrams(vocab_size, buckets, name="bigrams")(inputs)
         bigrams = layers.Embedding(buckets, embedding_dim, mask_zero=True, name="bigram_vectors")(
             pairs
         )
         pooled = layers.Add(name="words_and_bigrams")(
-            [pooled, layers.GlobalAveragePooling1D(name="mean_bigrams")(bigrams)]
+            [pooled, MaskedMean(name="mean_bigrams")(bigrams)]
         )
     outputs = layers.Dense(num_classes, name="logits")(pooled)
     return keras.Model(inputs, outputs, name="fasttext_classifier")
