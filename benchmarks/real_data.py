@@ -13,6 +13,14 @@ Both datasets come inside wheels on PyPI, so they are there without the network:
              usage license (research use, cite it, no redistribution or commercial use
              without permission), so it is read from the wheel and never committed here.
 
+and one text set comes in a Debian package:
+
+    text     fortune cookies of four of Debian's ``fortunes`` files (computers,
+             politics, science, songs-poems: 3,098 short texts), one class each,
+             ``/usr/share/games/fortunes/`` (apt install fortunes; the files are
+             fortune-mod's, under its BSD licence and the contributors' own terms, so
+             they are read from the system and never committed here).
+
 Neither package needs installing (recbole requires PyTorch): download the two wheels and
 point ``--wheels`` at them; an installed copy of either package is used when there is
 no ``--wheels``.
@@ -21,16 +29,28 @@ no ``--wheels``.
     python -m benchmarks.real_data convert /tmp/real --wheels /tmp/wheels
     python -m benchmarks.real_data baseline keras_convnet /tmp/real/mnist5k.npz
     python -m benchmarks.real_data baseline matrix_factorization /tmp/real/ml100k.csv
+    python -m benchmarks.real_data compare keras_convnet /tmp/real/mnist5k.npz \
+        --recipe mnist5k.recipe.toml --repeat 5 --output real-data-cpu.jsonl
 
 ``convert`` writes the files exactly as docs/data.md documents them: ``mnist5k.npz``
 (``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``; pixels scaled to
 [0, 1]; a seeded 70/10/20 split) and ``ml100k.csv`` (``user,item,rating``; the zoo splits
-it with its own seeded shuffle, test_fraction 0.2). ``baseline`` loads the file through
+it with its own seeded shuffle, test_fraction 0.2); where the ``fortunes`` package is
+installed, also ``fortunes/`` (a folder of ``.txt`` files per class, as `zoo.load_dataset`
+reads a text folder). ``baseline`` loads the file through
 `zoo.load_dataset` (so its test split is the one `zoo train` and `zoo tune` report) and
 trains the model with plain ``model.compile`` / ``model.fit`` and hand-picked settings
 (the keras-io MNIST convnet's for images), then prints one JSON line: test metrics, the
 settings, and wall time from the command's start (imports, data loading and compilation
-included, as `time_to_target_s` counts them).
+included, as `time_to_target_s` counts them; ``fit_end_s`` is that time at the end of
+``fit``, when its model is final).
+
+``compare`` judges a zoo route (a recipe file with a target, e.g. `zoo tune`'s winner on
+this file) against the baseline of the same model: on seeds 0..N-1, the two alternating
+which runs first (A B, B A, ...), each in its own process. Each repeat is one record
+(stamped with the zoo's schema and provenance); the time ratio is the baseline's time to
+its final model over the zoo route's time to target, with its 95% interval over the paired
+repeats (`zoo.stats.paired`), and the test metrics of both sit beside it.
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import subprocess
 import sys
 import time
 import zipfile
@@ -79,13 +100,17 @@ RATINGS = Source(
     "ml100k.csv",
 )
 SOURCES = {"images": IMAGES, "ratings": RATINGS}
+FORTUNES = Path("/usr/share/games/fortunes")
+FORTUNE_CLASSES = ("computers", "politics", "science", "songs-poems")
 
 # Hand-picked settings of the baselines, by task. Images: the keras-io MNIST convnet's
 # (adam 1e-3, batch 128, 15 epochs), keeping the epoch of the best validation loss.
 # Ratings: adam at 5e-3 (embeddings learn slowly at 1e-3), batch 256, up to 30 epochs
-# with the same early stopping.
+# with the same early stopping. Text: the keras-io text classification example's adam
+# 1e-3 and batch 32, with the images' epochs and early stopping.
 BASELINES = {
     "image_classification": dict(learning_rate=1e-3, batch_size=128, epochs=15, patience=3),
+    "text_classification": dict(learning_rate=1e-3, batch_size=32, epochs=15, patience=3),
     "rating_prediction": dict(learning_rate=5e-3, batch_size=256, epochs=30, patience=3),
 }
 VAL_FRACTION = 0.1  # the rating baseline's validation split (the .npz carries its own)
@@ -147,8 +172,39 @@ def convert_ratings(raw: bytes, out: Path, *, limit: int | None = None) -> int:
     return len(rows)
 
 
-def convert(folder: Path, wheels: Path | None = None, limit: int | None = None) -> list[dict]:
-    """Writes both files under `folder`; one record per file (what, from where, how many)."""
+def convert_fortunes(source: Path, out: Path, *, limit: int | None = None) -> int:
+    """Each FORTUNE_CLASSES file of `source` (fortunes separated by lines of "%") as a
+    folder of one .txt per fortune under `out`; at most `limit` of each class."""
+    count = 0
+    for name in FORTUNE_CLASSES:
+        text = (source / name).read_text(encoding="utf-8", errors="replace")
+        entries = [e.strip() for e in text.split("\n%\n") if e.strip().strip("%").strip()]
+        target = out / name
+        target.mkdir(parents=True, exist_ok=True)
+        for i, entry in enumerate(entries[:limit]):
+            (target / f"{i:04d}.txt").write_text(entry + "\n", encoding="utf-8")
+        count += len(entries[:limit])
+    return count
+
+
+def _fortunes_version() -> str:
+    try:
+        return subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "fortunes"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def convert(
+    folder: Path,
+    wheels: Path | None = None,
+    limit: int | None = None,
+    fortunes: Path = FORTUNES,
+) -> list[dict]:
+    """Writes the files under `folder`; one record per file (what, from where, how many).
+    The text folder is written where the `fortunes` files are (`fortunes`), else left out."""
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for kind, source in SOURCES.items():
@@ -164,13 +220,24 @@ def convert(folder: Path, wheels: Path | None = None, limit: int | None = None) 
                 license=source.license,
             )
         )
+    if all((fortunes / name).is_file() for name in FORTUNE_CLASSES):
+        path = folder / "fortunes"
+        count = convert_fortunes(fortunes, path, limit=limit)
+        records.append(
+            dict(
+                file=str(path),
+                examples=count,
+                source=f"Debian fortunes {_fortunes_version()}: {', '.join(FORTUNE_CLASSES)}",
+                license="fortune-mod BSD; the fortunes under their contributors' terms",
+            )
+        )
     return records
 
 
 def _compile(net, task: str, learning_rate: float):
     import keras
 
-    if task == "image_classification":
+    if task in ("image_classification", "text_classification"):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = ["accuracy"]
     else:
@@ -212,6 +279,7 @@ def baseline(model: str, path: str, *, seed: int = 0, epochs: int | None = None)
         **validation,
     )
     train_s = time.time() - fit_started
+    fit_end_s = time.time() - STARTED
     test = net.evaluate(data.x_test, data.y_test, batch_size=1024, return_dict=True, verbose=0)
     val_loss = history.history["val_loss"]
     best = int(np.argmin(val_loss))  # the epoch EarlyStopping restored
@@ -226,10 +294,164 @@ def baseline(model: str, path: str, *, seed: int = 0, epochs: int | None = None)
         epochs_run=len(val_loss),
         best_epoch=best + 1,
         train_s=round(train_s, 2),
+        fit_end_s=round(fit_end_s, 2),
         wall_s=round(time.time() - STARTED, 2),
         keras=keras.__version__,
         backend=keras.backend.backend(),
     )
+
+
+# Whether a higher value of a test metric is better (the baselines' metrics).
+HIGHER_IS_BETTER = {"accuracy": True, "rmse": False, "mae": False}
+RUN_TIMEOUT_S = 1800
+
+
+def _json_of(argv: list[str]) -> tuple[dict | None, str | None]:
+    """The JSON a command printed (the whole output, or its last line), or why it failed."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None, f"no result in {RUN_TIMEOUT_S} s"
+    if proc.returncode != 0:
+        return None, (proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
+    out = proc.stdout.strip()
+    try:
+        return json.loads(out), None
+    except json.JSONDecodeError:
+        return json.loads(out.splitlines()[-1]), None
+
+
+def run_baseline(model: str, path: str, seed: int) -> dict:
+    """One `baseline` run in its own process: its time to its final model (the end of
+    fit, from its process start) and its test metrics."""
+    argv = [sys.executable, "-m", "benchmarks.real_data", "baseline", model, path]
+    r, error = _json_of([*argv, "--seed", str(seed)])
+    if r is None:
+        return {"status": "failed", "reason": error}
+    keep = ("test_metrics", "settings", "epochs_run", "best_epoch", "train_s", "wall_s")
+    return {"status": "ok", "time_s": r["fit_end_s"], **{k: r[k] for k in keep}}
+
+
+def run_zoo(recipe_path: str, path: str, seed: int) -> dict:
+    """One `zoo train --recipe R --dataset FILE --seed S --json` in its own process: its
+    time to target (from its process start) and the test metrics of the model that
+    reached it (None where it never did)."""
+    argv = [sys.executable, "-m", "zoo.cli.main", "train", "--recipe", recipe_path]
+    r, error = _json_of([*argv, "--dataset", path, "--seed", str(seed), "--json"])
+    if r is None:
+        return {"status": "failed", "reason": error}
+    t = r["target"]
+    return {
+        "status": "ok",
+        "reached": t["reached"],
+        "time_s": t["time_to_target_s"],
+        "target": f"{t['metric']}={t['value']:g}",
+        "epochs_to_target": t["epochs_to_target"],
+        "phases": t["phases"],
+        "test_metrics": r["test_metrics"] if t["reached"] else None,
+        "config": r["config"],
+    }
+
+
+def compare(model: str, path: str, recipe_path: str, repeat: int, output: Path) -> list[dict]:
+    """The zoo route of `recipe_path` against the baseline of `model` on the file at
+    `path`, seeds 0..repeat-1 alternating which runs first; each repeat appended to
+    `output` as one whole line as it ends."""
+    from zoo import recipe as zrecipe
+    from zoo.record import stamp
+
+    route = zrecipe.read(recipe_path)
+    if route.model != model or not route.target:
+        raise SystemExit(
+            f"{recipe_path} must name {model} and a target (it names {route.model}, target "
+            f"{route.target or 'none'}). Fix: zoo tune {model} --dataset {path} --target "
+            "METRIC=VALUE --output search.json, then pass search.recipe.toml."
+        )
+    records = []
+    for seed in range(repeat):
+        order = ("baseline", "zoo") if seed % 2 == 0 else ("zoo", "baseline")
+        sides = {}
+        for side in order:
+            sides[side] = (
+                run_baseline(model, path, seed)
+                if side == "baseline"
+                else run_zoo(recipe_path, path, seed)
+            )
+        record = stamp(
+            dict(
+                model=model,
+                dataset=Path(path).name,
+                recipe=Path(recipe_path).name,
+                seed=seed,
+                order=list(order),
+                **sides,
+            ),
+            "real_data",
+        )
+        with output.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        records.append(record)
+        print(f"{Path(path).name} seed {seed}: " + _repeat_line(record), file=sys.stderr)
+    return records
+
+
+def _repeat_line(record: dict) -> str:
+    parts = []
+    for side in ("baseline", "zoo"):
+        r = record[side]
+        if r["status"] != "ok":
+            parts.append(f"{side} {r['status']} ({r['reason']})")
+        elif r["time_s"] is None:
+            parts.append(f"{side} did not reach {r['target']}")
+        else:
+            metrics = ", ".join(f"{k} {v:.4f}" for k, v in r["test_metrics"].items())
+            parts.append(f"{side} {r['time_s']:.1f} s ({metrics})")
+    return "; ".join(parts)
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per (model, dataset): median times and test metrics of both sides, the
+    baseline's time over the zoo route's with its 95% interval (paired by seed, over the
+    repeats where both finished), and whether the zoo's test metric is at least the
+    baseline's (medians, in the metric's direction)."""
+    from statistics import median
+
+    from zoo import stats
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["model"], r["dataset"]), []).append(r)
+    rows = []
+    for (model, dataset), runs in groups.items():
+        both = [r for r in runs if r["baseline"].get("time_s") and r["zoo"].get("time_s")]
+        base = [r["baseline"] for r in runs if r["baseline"]["status"] == "ok"]
+        zoo_ok = [r["zoo"] for r in runs if r["zoo"]["status"] == "ok"]
+        reached = [z for z in zoo_ok if z["reached"]]
+        metric = next(m for m in HIGHER_IS_BETTER if base and m in base[0]["test_metrics"])
+        row = dict(
+            model=model,
+            dataset=dataset,
+            repeats=len(runs),
+            target=zoo_ok[0]["target"] if zoo_ok else None,
+            reached=f"{len(reached)}/{len(runs)}",
+            metric=metric,
+            baseline_s=median(b["time_s"] for b in base) if base else None,
+            zoo_s=median(z["time_s"] for z in reached) if reached else None,
+            baseline_test=median(b["test_metrics"][metric] for b in base) if base else None,
+            zoo_test=median(z["test_metrics"][metric] for z in reached) if reached else None,
+            ratio=None,
+        )
+        if len(both) >= 2:
+            ratio = stats.paired(
+                [r["zoo"]["time_s"] for r in both], [r["baseline"]["time_s"] for r in both]
+            )
+            row.update(ratio=ratio.ratio, **ratio.fields("ratio"))
+        if row["zoo_test"] is not None and row["baseline_test"] is not None:
+            better = HIGHER_IS_BETTER[metric]
+            gap = row["zoo_test"] - row["baseline_test"]
+            row["at_least_baseline"] = gap >= 0 if better else gap <= 0
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,8 +466,19 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("file")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--epochs", type=int, help="override the hand-picked number of epochs")
+    m = commands.add_parser("compare", help="a zoo recipe against the baseline, alternating")
+    m.add_argument("model")
+    m.add_argument("file")
+    m.add_argument("--recipe", required=True, help="a recipe file naming MODEL and a target")
+    m.add_argument("--repeat", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    m.add_argument("--output", type=Path, required=True, help="JSON lines, appended")
     args = parser.parse_args(argv)
-    if args.command == "convert":
+    if args.command == "compare":
+        compare(args.model, args.file, args.recipe, args.repeat, args.output)
+        rows = summarize([json.loads(line) for line in args.output.read_text().splitlines()])
+        for row in rows:
+            print(json.dumps(row))
+    elif args.command == "convert":
         for record in convert(args.folder, args.wheels, args.limit):
             print(json.dumps(record))
     else:

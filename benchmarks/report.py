@@ -494,7 +494,46 @@ def tune_section(stem: str, records: list[dict]) -> str:
     )
 
 
+def real_data_section(stem: str, records: list[dict]) -> str:
+    """`python -m benchmarks.real_data compare`: a zoo recipe against the plain-Keras
+    baseline of the same model, on real files, alternating by seed."""
+    from benchmarks import real_data
+
+    head = ["data", "model", "zoo target (validation)", "reached", "zoo s", "baseline s"]
+    head += ["baseline / zoo [95%]", "verdict", "test: zoo", "test: baseline", ">= baseline"]
+    rows = []
+    for row in real_data.summarize(records):
+        interval = "-"
+        if row["ratio"] is not None:
+            interval = f"{row['ratio']:.2f}x [{row['ratio_low']:.2f}-{row['ratio_high']:.2f}]"
+        rows.append(
+            [row["dataset"], f"`{row['model']}`", row["target"] or "-", row["reached"]]
+            + [fmt_fixed(row["zoo_s"], 1), fmt_fixed(row["baseline_s"], 1), interval]
+            + [row.get("ratio_verdict") or "-"]
+            + [f"{row['metric']} {fmt_fixed(row['zoo_test'], 4)}"]
+            + [f"{row['metric']} {fmt_fixed(row['baseline_test'], 4)}"]
+            + [{True: "yes", False: "no"}.get(row.get("at_least_baseline"), "-")]
+        )
+    seeds = sorted({r["seed"] for r in records})
+    return "\n".join(
+        [
+            f"## {stem}: the zoo's route against a hand-written Keras baseline, real data\n",
+            f"`{COMMANDS.get(stem, 'python -m benchmarks.real_data compare')}`: on seeds"
+            f" {', '.join(map(str, seeds))}, alternating which side runs first, each run in its"
+            " own process. The zoo side is `zoo train --recipe R --dataset FILE` with the"
+            " recipe `zoo tune` chose on the tuning seed 100, timed to its validation target;"
+            " the baseline is the same zoo model under plain `compile`/`fit` with hand-picked"
+            " settings and early stopping (benchmarks/real_data.py), timed to the end of its"
+            " `fit`. Both from their process start. Test metrics are medians on the zoo's"
+            " test split, the zoo's of the model that reached the target. The interval is"
+            " over the seeds where both finished (`zoo.stats.paired`).\n",
+            table(head, rows),
+        ]
+    )
+
+
 SECTIONS = {
+    "real-data-cpu": real_data_section,
     "synthetic-cpu": synthetic_section,
     "synthetic-domains-cpu": synthetic_section,
     "parity-domains-cpu": parity_section,

@@ -45,7 +45,7 @@ def _fake_wheels(folder: Path, images: int = 100, ratings: int = 300) -> Path:
 
 def test_converted_files_load_as_the_users_own_data(tmp_path):
     wheels = _fake_wheels(tmp_path / "wheels")
-    records = real_data.convert(tmp_path / "out", wheels)
+    records = real_data.convert(tmp_path / "out", wheels, fortunes=tmp_path / "no-fortunes")
     assert [r["examples"] for r in records] == [100, 300]
     assert records[1]["source"] == f"recbole 1.2.1: {real_data.RATINGS.member}"
 
@@ -117,3 +117,74 @@ def test_real_sources_convert_and_load(tmp_path):
     assert first == {"user": "196", "item": "242", "rating": "3"}  # ml-100k's u.data
     ratings = zoo.load_dataset("rating_prediction", records[1]["file"])
     assert len(ratings.y_train) + len(ratings.y_test) == 400
+
+
+def test_fortunes_become_a_text_folder_the_zoo_reads(tmp_path):
+    source = tmp_path / "fortunes"
+    source.mkdir()
+    for n, name in enumerate(real_data.FORTUNE_CLASSES):
+        entries = [f"{name} saying number {i}\n  by someone" for i in range(6 + n)]
+        (source / name).write_text("\n%\n".join(entries) + "\n%\n", encoding="utf-8")
+    wheels = _fake_wheels(tmp_path / "wheels")
+    records = real_data.convert(tmp_path / "out", wheels, fortunes=source)
+    assert records[2]["examples"] == 6 + 7 + 8 + 9
+    assert records[2]["source"].startswith("Debian fortunes ")
+    folder = Path(records[2]["file"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(real_data.FORTUNE_CLASSES)
+    first = (folder / "computers" / "0000.txt").read_text()
+    assert first == "computers saying number 0\n  by someone\n"
+    texts = zoo.load_dataset("text_classification", str(folder))
+    assert len(texts.y_train) + len(texts.y_test) == 30 and texts.model_kwargs["vocab_size"] > 4
+    # without the package's files the text folder is left out, the rest still written
+    assert len(real_data.convert(tmp_path / "out2", wheels, fortunes=tmp_path / "none")) == 2
+
+
+def _fake_side(side: str, seed: int, time_s: float | None, accuracy: float) -> dict:
+    out = {"status": "ok", "time_s": time_s, "test_metrics": {"accuracy": accuracy}}
+    if side == "zoo":
+        out.update(reached=time_s is not None, target="accuracy=0.9")
+        out["test_metrics"] = out["test_metrics"] if time_s is not None else None
+    return out
+
+
+def test_compare_alternates_the_sides_and_summarizes_the_paired_ratio(tmp_path, monkeypatch):
+    calls = []
+    base_times, zoo_times = [20.0, 22.0, 21.0, 19.0], [10.0, 10.5, None, 9.5]
+
+    def baseline(model, path, seed):
+        calls.append(("baseline", seed))
+        return _fake_side("baseline", seed, base_times[seed], 0.95)
+
+    def zoo_route(recipe_path, path, seed):
+        calls.append(("zoo", seed))
+        return _fake_side("zoo", seed, zoo_times[seed], 0.96)
+
+    monkeypatch.setattr(real_data, "run_baseline", baseline)
+    monkeypatch.setattr(real_data, "run_zoo", zoo_route)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('model = "mlp"\ntarget = "accuracy=0.9"\n')
+    out = tmp_path / "real.jsonl"
+    records = real_data.compare("mlp", "d.npz", str(recipe), 4, out)
+    assert calls == [
+        ("baseline", 0), ("zoo", 0), ("zoo", 1), ("baseline", 1),
+        ("baseline", 2), ("zoo", 2), ("zoo", 3), ("baseline", 3),
+    ]  # fmt: skip
+    assert [json.loads(line) for line in out.read_text().splitlines()] == records
+    assert all(r["kind"] == "real_data" and r["provenance"]["machine"] for r in records)
+    (row,) = real_data.summarize(records)
+    assert row["reached"] == "3/4" and row["metric"] == "accuracy"
+    assert row["zoo_s"] == 10.0 and row["baseline_s"] == 20.5  # medians
+    # baseline over zoo, paired on the three seeds where both finished: about 2x
+    assert 1.9 < row["ratio"] < 2.2 and row["ratio_low"] > 1 and row["ratio_verdict"] == "faster"
+    assert row["at_least_baseline"] is True and row["zoo_test"] == 0.96
+
+
+def test_compare_refuses_a_recipe_of_another_model_or_without_a_target(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('model = "mlp"\n')
+    with pytest.raises(SystemExit, match="must name mlp and a target"):
+        real_data.compare("mlp", "d.npz", str(recipe), 2, tmp_path / "o.jsonl")
+    recipe.write_text('model = "seed_cnn"\ntarget = "accuracy=0.9"\n')
+    with pytest.raises(SystemExit, match="it names seed_cnn"):
+        real_data.compare("mlp", "d.npz", str(recipe), 2, tmp_path / "o.jsonl")
+    assert not (tmp_path / "o.jsonl").exists()
