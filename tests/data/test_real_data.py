@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+from zoo.cli.main import app
 
 import zoo
 from zoo.errors import DataError, InvalidArgumentError
@@ -338,7 +340,7 @@ def test_bad_ratings_csv(tmp_path, rows, header, match):
         zoo.load_dataset("rating_prediction", path)
 
 
-def test_an_image_folder_adapts_to_the_model_input(tmp_path):
+def test_an_image_folder_adapts_to_the_model_input(tmp_path, capsys):
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -357,9 +359,10 @@ def test_an_image_folder_adapts_to_the_model_input(tmp_path):
     )
     assert data.x_train.shape[1:] == (16, 16, 1)
     assert data.model_kwargs["num_classes"] == 3 and len(data.y_train) + len(data.y_test) == 24
+    assert capsys.readouterr().out == ""  # not Keras' "Found 24 files ..."
 
 
-def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path):
+def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path, capsys):
     words = {"pos": "good great fine", "neg": "bad awful poor"}
     for label, text in words.items():
         (tmp_path / label).mkdir()
@@ -368,6 +371,14 @@ def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path):
     data = zoo.load_dataset("text_classification", str(tmp_path))
     assert data.x_train.shape[1] == 256 and data.model_kwargs["num_classes"] == 2
     assert data.x_train.max() < data.model_kwargs["vocab_size"]
+    assert capsys.readouterr().out == ""
+    # and `zoo train --json` on the folder writes nothing but its JSON to stdout
+    r = CliRunner().invoke(
+        app,
+        ["train", "fasttext_classifier", "--dataset", str(tmp_path), "--epochs", "1", "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["test_metrics"]["accuracy"] >= 0
 
 
 def test_a_folder_with_one_class_is_refused(tmp_path):

@@ -334,6 +334,16 @@ def _folder(task, path, seed, samples, test_fraction, hints):
     return dict(**parts, vocabulary=None)
 
 
+def _quiet():
+    """Keras' folder readers print "Found N files belonging to K classes." to stdout; the
+    zoo never prints (its own counts are in the Dataset), and `zoo train --json` must
+    write JSON alone to stdout."""
+    import contextlib
+    import io as text_io
+
+    return contextlib.redirect_stdout(text_io.StringIO())
+
+
 def _image_folder(path, samples, hints, common) -> dict[str, Any]:
     """Images resized to the model's input shape and scaled to [0, 1]."""
     import keras
@@ -343,9 +353,10 @@ def _image_folder(path, samples, hints, common) -> dict[str, Any]:
 
     height, width, channels = hints.get("input_shape", (64, 64, 3))
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(int(channels), "rgb")
-    train, test = keras.utils.image_dataset_from_directory(
-        path, image_size=(int(height), int(width)), color_mode=mode, **common
-    )
+    with _quiet():
+        train, test = keras.utils.image_dataset_from_directory(
+            path, image_size=(int(height), int(width)), color_mode=mode, **common
+        )
     scale = lambda x, y: (x / 255.0, tf.cast(y, tf.int32))  # noqa: E731
     x_train, y_train = to_numpy(train.map(scale), samples)
     x_test, y_test = to_numpy(test.map(scale))
@@ -360,7 +371,8 @@ def _text_folder(path, samples, hints, common) -> dict[str, Any]:
 
     from zoo.data.tfds import to_numpy
 
-    train, test = keras.utils.text_dataset_from_directory(path, **common)
+    with _quiet():
+        train, test = keras.utils.text_dataset_from_directory(path, **common)
     if samples is not None:
         train = train.take(samples)
     vectorize = keras.layers.TextVectorization(
