@@ -69,8 +69,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 STARTED = time.time()  # the command's start, for wall_s
 
 
@@ -142,6 +140,8 @@ def convert_images(raw: bytes, out: Path, *, seed: int = 0, limit: int | None = 
     """mnist_5k.csv.gz (784 pixels 0-255, then the label, per row) as the zoo's .npz:
     N x 28 x 28 x 1 float32 in [0, 1], a seeded 70/10/20 train/val/test split. The file
     is sorted by label (500 of each), so `limit` keeps a seeded sample, not its head."""
+    import numpy as np  # here, not at the top: report.py reads summarize() without it
+
     rows = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype="float32")
     x = (rows[:, :-1] / 255.0).reshape(-1, 28, 28, 1).astype("float32")
     y = rows[:, -1].astype("int32")
@@ -282,7 +282,7 @@ def baseline(model: str, path: str, *, seed: int = 0, epochs: int | None = None)
     fit_end_s = time.time() - STARTED
     test = net.evaluate(data.x_test, data.y_test, batch_size=1024, return_dict=True, verbose=0)
     val_loss = history.history["val_loss"]
-    best = int(np.argmin(val_loss))  # the epoch EarlyStopping restored
+    best = min(range(len(val_loss)), key=val_loss.__getitem__)  # EarlyStopping's epoch
     val = {k[4:]: float(v[best]) for k, v in history.history.items() if k.startswith("val_")}
     return dict(
         model=model,
