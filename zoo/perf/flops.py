@@ -251,8 +251,8 @@ def layer_flops(layer, ins: list[tuple], outs: list[tuple], batch_size: int = 1)
     kind = type(layer).__name__
     if kind in FREE or kind in ZERO or kind.endswith("InputLayer"):
         return 0
-    if kind.startswith("Global") and "Pooling" in kind:
-        return _n(ins[0])
+    if (kind.startswith("Global") and "Pooling" in kind) or kind == "MaskedMean":
+        return _n(ins[0])  # one add per input element (a masked mean: as many)
     counter = COUNTERS.get(kind)
     if counter is None:
         raise NotImplementedError(kind)
