@@ -239,7 +239,7 @@ def test_zoo_profile_measures_the_peak_and_shows_the_evidence(tmp_path, monkeypa
 def test_zoo_profile_without_a_peak_says_unknown_and_what_is_missing(tmp_path, monkeypatch):
     from zoo.perf import peak
 
-    def fails(device, precision):
+    def fails(device, precision, at_least=None):
         raise RuntimeError("no memory for the peak's matrices")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -30,8 +30,9 @@ def _zoo_on_jax(*args: str) -> subprocess.CompletedProcess:
 def _train_argv(tmp_path, devices: int, strategy: str = "data-parallel") -> list[str]:
     strategy = "none" if devices == 1 else strategy
     out = str(tmp_path / f"run{devices}{strategy}")
+    # one block, not gpt_tiny's two: each process is mostly compiling it
     return ["train", "gpt_tiny", "--strategy", strategy, "--cpu-devices", str(devices), *ARGS,
-            "--output", out]  # fmt: skip
+            "-p", "num_layers=1", "--output", out]  # fmt: skip
 
 
 def _train_at_once(tmp_path, *runs: tuple) -> list[dict]:
@@ -69,11 +70,11 @@ def test_the_loss_on_2_devices_matches_one_device_within_the_parity_tolerances(t
         assert_same_curve(one, split, n)
         assert split["train_seconds"] > 0  # and the time it took is in the record
     # model_parallel: one replica whose attention, feed-forward and embedding weights are
-    # split over the 2 devices (2 blocks x 10, and the token embedding), the same curve
+    # split over the 2 devices (1 block x 10, and the token embedding), the same curve
     split = sharded
     run = split["run"]
     assert (run["strategy"], run["replicas"], run["model_shards"]) == ("model_parallel", 1, 2)
-    assert run["sharded_weights"] == 21 and run["shard_devices"] == ["cpu:0", "cpu:1"]
+    assert run["sharded_weights"] == 11 and run["shard_devices"] == ["cpu:0", "cpu:1"]
     assert_same_curve(one, split, "model")
 
 
