@@ -212,26 +212,19 @@ def convert(
         path = folder / source.output
         write = convert_images if kind == "images" else convert_ratings
         count = write(raw, path, limit=limit)
-        records.append(
-            dict(
-                file=str(path),
-                examples=count,
-                source=f"{source.package} {version}: {source.member}",
-                license=source.license,
-            )
-        )
+        origin = f"{source.package} {version}: {source.member}"
+        records.append(_record(path, count, origin, source.license))
     if all((fortunes / name).is_file() for name in FORTUNE_CLASSES):
         path = folder / "fortunes"
         count = convert_fortunes(fortunes, path, limit=limit)
-        records.append(
-            dict(
-                file=str(path),
-                examples=count,
-                source=f"Debian fortunes {_fortunes_version()}: {', '.join(FORTUNE_CLASSES)}",
-                license="fortune-mod BSD; the fortunes under their contributors' terms",
-            )
-        )
+        origin = f"Debian fortunes {_fortunes_version()}: {', '.join(FORTUNE_CLASSES)}"
+        license = "fortune-mod BSD; the fortunes under their contributors' terms"
+        records.append(_record(path, count, origin, license))
     return records
+
+
+def _record(path: Path, count: int, origin: str, license: str) -> dict:
+    return dict(file=str(path), examples=count, source=origin, license=license)
 
 
 def _compile(net, task: str, learning_rate: float):
