@@ -300,18 +300,14 @@ RUN_TIMEOUT_S = 1800
 
 
 def _json_of(argv: list[str]) -> tuple[dict | None, str | None]:
-    """The JSON a command printed (the whole output, or its last line), or why it failed."""
+    """The JSON a command printed on stdout, or why it failed."""
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return None, f"no result in {RUN_TIMEOUT_S} s"
     if proc.returncode != 0:
         return None, (proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
-    out = proc.stdout.strip()
-    try:
-        return json.loads(out), None
-    except json.JSONDecodeError:
-        return json.loads(out.splitlines()[-1]), None
+    return json.loads(proc.stdout), None
 
 
 def run_baseline(model: str, path: str, seed: int) -> dict:

@@ -102,9 +102,8 @@ def device_peak(device: str, precision: str, at_least: float | None = None) -> d
     entry = cached_peak(device, precision)
     if entry and (at_least is None or entry["matmul_flops_per_s"] >= at_least):
         return {**entry, "cached": True}
-    fresh = {k: v for k, v in measure_peak(device, compute_dtype(precision)).items() if k != "kept"}
-    higher = entry and entry["matmul_flops_per_s"] > fresh["matmul_flops_per_s"]
-    out = {**(entry if higher else fresh), "cached": False}
+    measure_peak(device, compute_dtype(precision))  # caches the higher of the two
+    out = {**cached_peak(device, precision), "cached": False}
     if entry:
         out["remeasured"] = {
             "matmul_flops_per_s": entry["matmul_flops_per_s"],
