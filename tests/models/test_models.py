@@ -176,6 +176,20 @@ def test_seed_cnn_is_a_faithful_port_with_corrected_fc1():
     assert layers["fc2"].units == 10 and layers["fc2"].activation.__name__ == "linear"
 
 
+def test_fast_cnn_pools_before_batchnorm_unless_told_not_to():
+    def order(model):
+        kinds = {"conv": "conv", "pool": "pool", "bn": "bn", "relu": "relu"}
+        names = [layer.name for layer in model.layers]
+        return [next(k for k in kinds if n.startswith(k)) for n in names if n[:2] in "copobnre"]
+
+    first = zoo.create_model("fast_cnn", widths=(8, 8))
+    last = zoo.create_model("fast_cnn", widths=(8, 8), pool_first=False)
+    assert order(first) == ["conv", "pool", "bn", "relu"] * 2
+    assert order(last) == ["conv", "bn", "relu", "pool"] * 2
+    assert first.count_params() == last.count_params()  # the same weights, in another order
+    assert first.get_layer("bn1").output.shape == (None, 14, 14, 8)
+
+
 def test_hyper_parameters_change_the_model():
     small = zoo.create_model("mlp", hidden_units=8, num_layers=1, input_shape=(4, 4, 1))
     assert small.count_params() == 16 * 8 + 8 + 8 * 10 + 10
@@ -204,6 +218,7 @@ def test_numpy_integers_are_accepted():
         ("transformer_classifier", {"embed_dim": 30, "num_heads": 4}, "divisible"),
         ("matrix_factorization", {"l2": -1.0}, "l2=-1.0"),
         ("lstm_classifier", {"units": "64"}, "units='64'"),
+        ("fast_cnn", {"pool_first": 1}, "pool_first=1"),
     ],
 )
 def test_bad_values_say_what_was_received(name, kwargs, match):

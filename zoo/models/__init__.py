@@ -140,10 +140,16 @@ CATALOG: tuple[ModelSpec, ...] = (
         name="fast_cnn",
         family="cnn",
         task="image_classification",
-        summary="Small BatchNorm convnet, pooled before each wider conv: built for time to target.",
+        summary="Small BatchNorm convnet, pooled right after each conv: built for time to target.",
         reference="Keller Jordan's airbench (2024); the ResNet-9 DAWNBench entries (Page 2018)",
         factory="zoo.models.cnn:fast_cnn",
-        defaults={"input_shape": (28, 28, 1), "num_classes": 10, "widths": (32, 64), "hidden": 128},
+        defaults={
+            "input_shape": (28, 28, 1),
+            "num_classes": 10,
+            "widths": (32, 64),
+            "hidden": 128,
+            "pool_first": True,
+        },
         tags=("vision", "fast"),
         recipe=Recipe(
             epochs=2,

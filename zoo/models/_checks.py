@@ -40,6 +40,12 @@ def non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"`{name}` must be true or false. Received: {name}={value!r}")
+    return value
+
+
 def one_of(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     allowed = list(allowed)
     if value not in allowed:
