@@ -78,6 +78,9 @@ def import_quietly(run=None) -> None:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
+            from zoo.runtime.imports import import_keras
+
+            import_keras()  # without the JAX and matplotlib TensorFlow would pull in
             import keras
 
             if run is not None:  # before the backend starts (JAX: its CPU split)

@@ -48,3 +48,29 @@ def test_create_model_does_import_keras():
         "import sys, zoo\nzoo.create_model('linear_regression')\nprint('keras' in sys.modules)"
     )
     assert out.strip().endswith("True")
+
+
+def test_the_cli_imports_tensorflow_without_jax_and_matplotlib_which_import_later():
+    # Both are installed with the test extras; TensorFlow's import would pull them in.
+    out = run(
+        "import sys\n"
+        "from zoo.cli import _keras\n"
+        "_keras.import_quietly()\n"
+        "names = ('tensorflow', 'keras', 'jax', 'matplotlib')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+        "import jax.numpy, matplotlib.pyplot\n"
+        "print(jax.numpy.ones(2).sum(), matplotlib.pyplot.figure() is not None)\n"
+    )
+    assert out.splitlines() == ["['keras', 'tensorflow']", "2.0 True"]
+
+
+def test_the_jax_backend_keeps_jax_in_the_cli_import():
+    out = run(
+        "import os, sys\n"
+        "os.environ['KERAS_BACKEND'] = 'jax'\n"
+        "from zoo.cli import _keras\n"
+        "_keras.import_quietly()\n"
+        "import keras\n"
+        "print(keras.backend.backend(), 'jax' in sys.modules)\n"
+    )
+    assert out.split() == ["jax", "True"]

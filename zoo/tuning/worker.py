@@ -19,11 +19,13 @@ from zoo.proc import worker_main  # noqa: E402  (after the clock starts)
 def train_trial(trial: dict) -> dict:
     """Trains as the job says: the trial's record."""
     from zoo import runtime
+    from zoo.runtime import imports
     from zoo.tuning.trial import RUN_KEYS
 
     settings = dict(trial["settings"])
     run_kwargs = {k: settings.pop(k) for k in RUN_KEYS if k in settings}
     run = runtime.RunConfig(**run_kwargs)
+    imports.import_keras()  # as `zoo train` does: without JAX and matplotlib
     runtime.prepare(run)  # threads: before anything starts TensorFlow's runtime
     return {"status": "ok", **_train(trial, settings, run)}
 
