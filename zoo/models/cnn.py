@@ -125,18 +125,25 @@ def fast_cnn(
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for i, filters in enumerate(widths):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
-        pool = min(x.shape[1], x.shape[2]) >= 2
-        if pool and pool_first:
-            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
-        x = layers.Activation("relu", name=f"relu{i + 1}")(x)
-        if pool and not pool_first:
-            x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+        x = _fast_stage(x, filters, i + 1, pool_first)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(hidden, activation="relu", name="hidden")(x)
     outputs = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="fast_cnn")
+
+
+def _fast_stage(x, filters: int, n: int, pool_first: bool):
+    """conv 3x3, then BatchNorm and ReLU, with a 2x2 max-pool first or last (none below 2
+    pixels)."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{n}")(x)
+    pool = min(x.shape[1], x.shape[2]) >= 2
+    if pool and pool_first:
+        x = layers.MaxPooling2D(2, name=f"pool{n}")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"bn{n}")(x)
+    x = layers.Activation("relu", name=f"relu{n}")(x)
+    if pool and not pool_first:
+        x = layers.MaxPooling2D(2, name=f"pool{n}")(x)
+    return x
 
 
 def _conv_bn(x, filters, kernel_size, strides, name, activation=True):
