@@ -83,8 +83,16 @@ EvalEvery = Annotated[
         min=1, metavar="STEPS", help="Check --target every STEPS steps (default: each epoch)."
     ),
 ]
+CheckFrom = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        metavar="EPOCHS",
+        help="Check --target only after EPOCHS epochs (default 0; 1.5 allowed).",
+    ),
+]
 # zoo.train's options that are neither recipe, run nor data settings.
-_GOAL = ("seed", "target", "eval_every")
+_GOAL = ("seed", "target", "eval_every", "check_from")
 
 
 def train(
@@ -111,6 +119,7 @@ def train(
     steps_per_execution: X.steps_per_execution = None,
     target: TargetOption = None,
     eval_every: EvalEvery = None,
+    check_from: CheckFrom = None,
     tuned: Tuned = False,
     device: X.device = None,
     jit_compile: X.jit_compile = None,

@@ -4,6 +4,7 @@
     seed = 3                 # data, split, weights and shuffling
     target = "accuracy=0.9"  # optional: stop when the validation split reaches it
     eval_every = 10          # optional: check the target every N steps
+    check_from = 1           # optional: and only after this many epochs
 
     [recipe]   zoo.spec.Recipe: how the model trains (epochs, batch_size, learning_rate...)
     [run]      zoo.runtime.RunConfig: how it executes (device, jit_compile, precision...)
@@ -12,11 +13,11 @@
 Where each setting belongs, and why: the [recipe] is what a search tunes and what is
 judged on many seeds, splits and targets, so the seed, the validation split
 (`val_fraction`, a choice about the data) and the target (a goal, not a way to train)
-sit outside it; `eval_every` sits beside the target it checks, since it changes nothing
-without one. Keys left out of [recipe] take the model's recipe (`zoo info NAME --recipe`),
-keys left out of [run] and [data] their defaults. Every run folder gets one
-(`zoo.training.checkpoint`), `zoo train --recipe FILE_OR_RUN_FOLDER` reads one, and
-`zoo tune` writes its winner as one. The time-to-target suite's [[case]] entries use the
+sit outside it; `eval_every` and `check_from` sit beside the target they check, since
+they change nothing without one. Keys left out of [recipe] take the model's recipe
+(`zoo info NAME --recipe`), keys left out of [run] and [data] their defaults. Every run
+folder gets one (`zoo.training.checkpoint`), `zoo train --recipe FILE_OR_RUN_FOLDER` reads
+one, and `zoo tune` writes its winner as one. The time-to-target suite's [[case]] entries use the
 same keys and tables.
 
 Reading uses tomllib (tomli before Python 3.11); writing is the small emitter below
@@ -42,6 +43,7 @@ from zoo.spec import (
     RECIPE_FIELDS,
     Recipe,
     Settings,
+    epochs_before,
     field_names,
     fraction,
     integer,
@@ -91,7 +93,8 @@ DATA_FIELDS = field_names(Data)
 # The settings a tuning trial takes (zoo.tuning.trial): zoo.train's recipe fields and
 # the data and target options a search sets, and the execution settings of its RunConfig
 # (the backend is the trial process's own).
-TRIAL_TRAIN_KEYS = (*RECIPE_FIELDS, "val_fraction", "eval_every")
+CHECK_KEYS = ("eval_every", "check_from")  # when a target is checked
+TRIAL_TRAIN_KEYS = (*RECIPE_FIELDS, "val_fraction", *CHECK_KEYS)
 TRIAL_RUN_KEYS = tuple(k for k in RUN_FIELDS if k != "backend")
 
 
@@ -106,6 +109,7 @@ class RecipeFile:
     seed: int = 0
     target: str | None = None  # METRIC=VALUE on the validation split
     eval_every: int | None = None  # steps between target checks (None: each epoch)
+    check_from: int | float | None = None  # epochs before the first check (None: 0)
 
     def train_kwargs(self) -> dict[str, Any]:
         """zoo.train's keyword arguments (after the model) that run this file."""
@@ -117,6 +121,7 @@ class RecipeFile:
             "seed": self.seed,
             "target": self.target,
             "eval_every": self.eval_every,
+            "check_from": self.check_from,
         }
 
     def settings(self) -> dict[str, Any]:
@@ -124,8 +129,9 @@ class RecipeFile:
         recipe = io.to_jsonable(self.recipe)
         run = {k: getattr(self.run, k) for k in TRIAL_RUN_KEYS if k != "device"}
         flat = {**recipe, **run}
-        if self.eval_every is not None:
-            flat["eval_every"] = self.eval_every
+        for key in CHECK_KEYS:
+            if getattr(self, key) is not None:
+                flat[key] = getattr(self, key)
         return flat
 
 
@@ -137,6 +143,10 @@ _TOP = {
     "eval_every": (
         positive(int, optional=True),
         "Steps between target checks (unset: each epoch).",
+    ),
+    "check_from": (
+        epochs_before,
+        "Epochs trained before the target is first checked (unset: 0).",
     ),
 }
 _TABLES = {"recipe": Recipe, "run": RunConfig, "data": Data}
@@ -272,12 +282,12 @@ def from_dict(data: Mapping, source: str = "the recipe", model: str | None = Non
         raise _wrap(source, e, "model") from None
     bases = {"recipe": spec.recipe, "run": RunConfig(), "data": Data()}
     tables = {name: _table(source, name, data.get(name, {}), bases[name]) for name in _TABLES}
-    extras = {k: top[k] for k in ("target", "eval_every")}
+    extras = {k: top[k] for k in ("target", *CHECK_KEYS)}
     return RecipeFile(name, seed=top["seed"] or 0, **extras, **tables)
 
 
 def from_settings(model: str, settings: Mapping, source: str = "the settings") -> RecipeFile:
-    """A recipe file from one flat dict of recipe and run settings (and eval_every) over
+    """A recipe file from one flat dict of recipe and run settings (and CHECK_KEYS) over
     the model's recipe: a tuning trial's settings, or a tuned-cache entry written before
     the cache held recipe files.
 
@@ -291,7 +301,7 @@ def from_settings(model: str, settings: Mapping, source: str = "the settings") -
             tables["recipe"][key] = value
         elif key in RUN_FIELDS:
             tables["run"][key] = value
-        elif key == "eval_every":
+        elif key in CHECK_KEYS:
             top[key] = value
         else:
             raise _wrap(source, unknown_setting(key, [*RECIPE_FIELDS, *RUN_FIELDS], "A trial"))

@@ -112,6 +112,12 @@ def epoch_count(name: str, value: Any) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
+def epochs_before(name: str, value: Any) -> int | float | None:
+    """A number of passes >= 0 (None: none), an int where it is whole."""
+    value = non_negative(name, value)
+    return value if value is None or not value.is_integer() else int(value)
+
+
 def non_negative(name: str, value: Any) -> float | None:
     if value is None:
         return None

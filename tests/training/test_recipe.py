@@ -54,6 +54,7 @@ def test_a_recipe_file_round_trips_for_every_model():
             seed=7,
             target="accuracy=0.9",
             eval_every=5,
+            check_from=1.5,
         )
     )
     for f in files:

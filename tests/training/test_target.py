@@ -126,9 +126,42 @@ def test_a_fractional_epoch_count_ends_the_last_pass_partway_and_says_so(tmp_pat
     assert whole.target["history"][-1]["step"] == 20
 
 
+def test_no_check_falls_before_check_from_through_python_and_the_cli(tmp_path):
+    # 640 training examples at batch 64: 10 steps an epoch.
+    settings = dict(samples=800, val_fraction=0.2, batch_size=64, target="loss=0", epochs=3)
+    every = zoo.train("linear_regression", **settings, eval_every=4, check_from=1.5)
+    assert [c["step"] for c in every.target["history"]] == [16, 20, 24, 28, 30]
+    epochs = zoo.train("linear_regression", **settings, check_from=2)
+    assert [c["step"] for c in epochs.target["history"]] == [20, 30]
+    # A run that ends before check_from still checks at its end.
+    late = zoo.train("linear_regression", **{**settings, "epochs": 1}, check_from=5)
+    assert [c["step"] for c in late.target["history"]] == [10]
+    out = tmp_path / "run"
+    cli = CliRunner().invoke(
+        app,
+        ["train", "linear_regression", "--epochs", "2", "--samples", "800", "--val-fraction",
+         "0.2", "--batch-size", "64", "--target", "loss=0", "--eval-every", "5",
+         "--check-from", "1", "--output", str(out), "--json"],
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert [c["step"] for c in json.loads(cli.stdout)["target"]["history"]] == [10, 15, 20]
+    assert "check_from = 1\n" in (out / "recipe.toml").read_text()
+    for argv, says in (
+        (["--check-from", "1"], "--check-from sets from when a --target is checked"),
+        (["--check-from", "-1", "--target", "loss=0"], "greater than or equal to 0"),
+    ):
+        bad = CliRunner().invoke(app, ["train", "linear_regression", *argv])
+        assert bad.exit_code == 2 and says in bad.output, bad.output
+        assert "Traceback" not in bad.output
+
+
 def test_target_combinations_that_cannot_work_fail_before_training(tmp_path):
     with pytest.raises(InvalidArgumentError, match="--eval-every"):
         zoo.train("mlp", eval_every=5)
+    with pytest.raises(InvalidArgumentError, match="--check-from"):
+        zoo.train("mlp", check_from=1)
+    with pytest.raises(InvalidArgumentError, match="check_from must be a number >= 0"):
+        zoo.train("mlp", target="accuracy=0.5", check_from=-1)
     with pytest.raises(InvalidArgumentError, match="--val-fraction 0"):
         zoo.train("mlp", target="accuracy=0.5", val_fraction=0)
     with pytest.raises(InvalidArgumentError, match="--resume"):

@@ -36,6 +36,7 @@ from zoo.choices import not_installed
 from zoo.errors import InvalidArgumentError, SuiteError
 from zoo.perf.summary import _get, _write, ratio_fields
 from zoo.perf.tables import data_table, ratio_column, status
+from zoo.recipe import CHECK_KEYS
 from zoo.record import stamp
 from zoo.results import ResultsFile
 from zoo.table import Column, Table
@@ -43,14 +44,14 @@ from zoo.table import Column, Table
 # --- parse -------------------------------------------------------------------------------
 
 # A [[case]] of a suite of kind "target": a model trained until its validation split
-# reaches `target`, written as a recipe file is (zoo.recipe): `eval_every`, and the tables
-# `recipe` (e.g. epochs = the most it may take), `run` and `data` (dataset, samples,
+# reaches `target`, written as a recipe file is (zoo.recipe): `eval_every`, `check_from`,
+# the tables `recipe` (e.g. epochs = the most it may take), `run` and `data` (dataset, samples,
 # val_fraction). Suites written before take a flat `settings` table and top-level
 # `dataset` and `samples` too. `preset = NAME` takes all of these from a shipped recipe
 # (`zoo.presets`, keys given beside it go on top), and `against = MODEL` judges the case
 # against that model's default case in the same suite (same dataset and target) instead
 # of against its own model's: a route with another model, such as a preset's.
-CASE_KEYS = {"model", "target", "eval_every", "recipe", "run", "data", "preset", "against"}
+CASE_KEYS = {"model", "target", "recipe", "run", "data", "preset", "against", *CHECK_KEYS}
 CASE_KEYS |= {"dataset", "samples", "settings"}
 DATA_KEYS = ("dataset", "samples", "val_fraction")
 
@@ -184,10 +185,10 @@ def _settings(entry: dict, name: str, src: Source) -> dict:
     from zoo.tuning.trial import RUN_KEYS, TRAIN_KEYS
 
     settings: dict = {}
-    for key in ("settings", "recipe", "run", "eval_every", "data"):
+    for key in ("settings", "recipe", "run", *CHECK_KEYS, "data"):
         if key not in entry:
             continue
-        part = entry[key] if key != "eval_every" else {key: entry[key]}
+        part = entry[key] if key not in CHECK_KEYS else {key: entry[key]}
         if key == "data":
             part = {k: v for k, v in part.items() if k == "val_fraction"}
         unknown = sorted(set(part) - set(TRAIN_KEYS) - set(RUN_KEYS))
@@ -454,6 +455,7 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "jit_compile": run.get("jit_compile"),
         "precision": run.get("precision"),
         "check_every_steps": config.get("eval_every") or ok.get("steps_per_epoch"),
+        "check_from_epoch": config.get("check_from") or 0,
         "same_as_default": first.get("same_as_default"),
         "tuned_seed": first.get("tuned_seed"),
         "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
@@ -558,6 +560,7 @@ def table(
         vs = ratio_column("vs default", "vs_default", stats.CONFIDENCE)
         columns.append(dataclasses.replace(vs, key=_vs_default))
         columns.append(Column("checks every (steps)", "count", "check_every_steps"))
+        columns.append(Column("checks from (epoch)", "ratio", "check_from_epoch"))
     columns.append(Column("setting", "text", setting))
     columns.append(Column("status", "text", _status))
     return Table(title, columns, list(rows))
@@ -630,6 +633,7 @@ TABLE_KINDS: dict[str, str | None] = {
     "vs_default_pairs": "count",
     "same_as_default": None,
     "check_every_steps": "count",
+    "check_from_epoch": "ratio",
     "batch_size": "count",
     "learning_rate": "value",
     "schedule": None,

@@ -103,7 +103,10 @@ class Checkpoints(keras.callbacks.Callback):
 class TargetCheck(keras.callbacks.Callback):
     """Checks a `Target` on the validation split each epoch (the validation metrics `fit`
     computes) or every `eval_every` training steps (its own evaluation of `validation`),
-    records each check and stops training at the first that reaches it.
+    records each check and stops training at the first that reaches it. No check falls
+    in the first `check_from` epochs (as EarlyStopping's `start_from_epoch`: a schedule
+    that cannot be at the target yet costs no validation passes), except the last
+    epoch's or the end of the run, where a run ends sooner.
 
     Times: `time_to_target_s` counts from `started` (a `time.time()`, the command's start:
     imports, data loading and compilation included); `train_time_to_target_s` counts the
@@ -121,9 +124,11 @@ class TargetCheck(keras.callbacks.Callback):
         done_epochs: int,
         eval_every: int | None = None,
         validation: dict | None = None,
+        check_from: float | None = None,
     ):
         super().__init__()
         self.target, self.started, self.eval_every = target, started, eval_every
+        self.check_step = round((check_from or 0) * steps_per_epoch)  # the first check's
         self.steps_per_epoch, self.validation = steps_per_epoch, validation
         self.step = done_epochs * steps_per_epoch
         self.checks: list[dict[str, Any]] = []
@@ -159,7 +164,8 @@ class TargetCheck(keras.callbacks.Callback):
             self._steps_s += seconds
             if self._first is None:  # the first execution: tracing and compilation
                 self._first = (seconds, self.step - self._first_step)
-        if self.eval_every and self.step // self.eval_every > before // self.eval_every:
+        due = self.eval_every and self.step // self.eval_every > before // self.eval_every
+        if due and self.step >= self.check_step:
             self._evaluate()
 
     def on_train_end(self, logs=None):
@@ -180,7 +186,9 @@ class TargetCheck(keras.callbacks.Callback):
         self._check(logs.get(self.target.metric))
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.eval_every and self.reached_at is None:
+        last = epoch + 1 >= self.params.get("epochs", 0)  # a check at the end, at least
+        due = self.step >= self.check_step or last
+        if not self.eval_every and self.reached_at is None and due:
             self._check((logs or {}).get(f"val_{self.target.metric}"))
 
     def _check(self, value) -> None:

@@ -20,7 +20,7 @@ from zoo import registry
 from zoo.errors import InvalidArgumentError
 from zoo.recipe import DATA_FIELDS, Data
 from zoo.runtime.config import RUN_FIELDS, RunConfig
-from zoo.spec import RECIPE_FIELDS, ModelSpec, Recipe, positive, unknown_setting
+from zoo.spec import RECIPE_FIELDS, ModelSpec, Recipe, epochs_before, positive, unknown_setting
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class TrainConfig(Recipe):
     val_fraction: float | None = None  # None: the dataset's own validation split, else 0.1
     target: str | None = None  # METRIC=VALUE on the validation split: stop when reached
     eval_every: int | None = None  # check the target every N steps (None: every epoch)
+    check_from: int | float | None = None  # epochs before the first check (None: 0)
 
     @property
     def recipe(self) -> Recipe:
@@ -55,6 +56,7 @@ class TrainRequest:
     download: bool = False
     target: str | None = None
     eval_every: int | None = None
+    check_from: int | float | None = None
     output: str | Path | None = None
     resume: bool = False
     tensorboard: bool = False
@@ -97,6 +99,7 @@ def resolve(request: TrainRequest, spec: ModelSpec) -> Resolved:
         seed=int(request.seed),
         val_fraction=data.val_fraction,
         eval_every=positive(int, optional=True)("eval_every", request.eval_every),
+        check_from=epochs_before("check_from", request.check_from),
     )
     return Resolved(recipe, run, data, config)
 
@@ -139,8 +142,8 @@ def _given(value, cls: type, default, name: str):
 
 
 def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfig:
-    """The target parsed against the task's metrics; --eval-every needs a target, and a
-    target needs one process (not --resume) and a validation split.
+    """The target parsed against the task's metrics; --eval-every and --check-from need a
+    target, and a target needs one process (not --resume) and a validation split.
 
     Raises:
         InvalidArgumentError: naming what does not fit.
@@ -151,11 +154,15 @@ def check_target(request: TrainRequest, config: TrainConfig, task) -> TrainConfi
     check_label_smoothing(task, config.label_smoothing)
     parsed = ztarget.parse(request.target, task)
     if parsed is None:
-        if config.eval_every is not None:
-            raise InvalidArgumentError(
-                "--eval-every sets how often a --target is checked; no target was given.",
-                "Add --target METRIC=VALUE, or drop --eval-every.",
-            )
+        for flag, value, what in (
+            ("--eval-every", config.eval_every, "how often"),
+            ("--check-from", config.check_from, "from when"),
+        ):
+            if value is not None:
+                raise InvalidArgumentError(
+                    f"{flag} sets {what} a --target is checked; no target was given.",
+                    f"Add --target METRIC=VALUE, or drop {flag}.",
+                )
         return config
     if request.resume:
         raise InvalidArgumentError(

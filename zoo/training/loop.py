@@ -52,6 +52,7 @@ def train(
     download: bool = False,
     target: str | None = None,
     eval_every: int | None = None,
+    check_from: float | None = None,
     output: str | Path | None = None,
     resume: bool = False,
     tensorboard: bool = False,
@@ -80,9 +81,10 @@ def train(
             dataset's own validation split where it has one, else 0.1; 0: none).
         test_fraction: the test part of data that has no test split (CSV, folders).
         data_dir, download: where TFDS keeps prepared datasets; let TFDS download one.
-        target, eval_every, started: stop when the validation split reaches `METRIC=VALUE`
-            (checked each epoch, or every `eval_every` steps); `result.target` records the
-            time from `started` (a time.time(); default now), steps and epochs it took.
+        target, eval_every, check_from, started: stop when the validation split reaches
+            `METRIC=VALUE` (checked each epoch, or every `eval_every` steps; none in the
+            first `check_from` epochs); `result.target` records the time from `started`
+            (a time.time(); default now), steps and epochs it took.
         output: a folder for model.keras, last.keras (the last epoch), history.csv,
             result.json and recipe.toml (each written atomically) and, while the run
             lasts, backup/.
@@ -210,6 +212,7 @@ def _recipe_file(spec, settled: Resolved, config: TrainConfig) -> RecipeFile:
         seed=config.seed,
         target=config.target,
         eval_every=config.eval_every,
+        check_from=config.check_from,
     )
 
 
@@ -442,6 +445,7 @@ def _callbacks(job: _Job, steps_per_epoch: int, options):
             steps_per_epoch,
             job.done,
             eval_every=job.config.eval_every,
+            check_from=job.config.check_from,
             validation=validation,
         )
         made.checkpoints.target = made.target
