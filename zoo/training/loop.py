@@ -86,8 +86,7 @@ def train(
             first `check_from` epochs); `result.target` records the time from `started`
             (a time.time(); default now), steps and epochs it took.
         output: a folder for model.keras, last.keras (the last epoch), history.csv,
-            result.json and recipe.toml (each written atomically) and, while the run
-            lasts, backup/.
+            result.json and recipe.toml (each atomically) and, while it runs, backup/.
         resume: finish the interrupted run in `output` (the same settings are required).
         tensorboard: write TensorBoard logs in `output`/tensorboard.
         progress: receives progress events.
