@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("tensorflow", "keras", "jax", "torch", "tensorflow_datasets")
 
 CHECK = f"""
@@ -64,11 +66,18 @@ def test_the_cli_imports_tensorflow_without_jax_and_matplotlib_which_import_late
     assert out.splitlines() == ["['keras', 'tensorflow']", "2.0 True"]
 
 
-def test_the_jax_backend_keeps_jax_in_the_cli_import():
-    out = run(
-        "import os, sys\n"
+@pytest.mark.parametrize("how", ["variable", "keras.json"])
+def test_the_jax_backend_keeps_jax_in_the_cli_import(how, tmp_path):
+    # Keras reads the backend from KERAS_BACKEND, else from KERAS_HOME/keras.json.
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    setting = (
         "os.environ['KERAS_BACKEND'] = 'jax'\n"
-        "from zoo.cli import _keras\n"
+        if how == "variable"
+        else "os.environ.pop('KERAS_BACKEND', None)\n"
+        f"os.environ['KERAS_HOME'] = {str(tmp_path)!r}\n"
+    )
+    out = run(
+        "import os, sys\n" + setting + "from zoo.cli import _keras\n"
         "_keras.import_quietly()\n"
         "import keras\n"
         "print(keras.backend.backend(), 'jax' in sys.modules)\n"

@@ -11,6 +11,7 @@ a Fashion-MNIST time to target. Importing this module imports no framework.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ def without_unused() -> Iterator[None]:
     yet, on the TensorFlow backend only (JAX's backend needs JAX); afterwards they import
     as usual, while the modules that tried keep their fallback. For a zoo process, not a
     user's: in that process `keras.visualization` says matplotlib is missing."""
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+    if "keras" in sys.modules or keras_backend() != "tensorflow":
         yield
         return
     blocked = [m for m in UNUSED if m not in sys.modules]
@@ -36,6 +37,24 @@ def without_unused() -> Iterator[None]:
         for m in blocked:
             if m in sys.modules and sys.modules[m] is None:
                 del sys.modules[m]
+
+
+def keras_backend() -> str:
+    """The backend Keras will pick when imported, read as `keras.src.backend.config` reads
+    it: KERAS_BACKEND when set and not empty, else keras.json's "backend" in KERAS_HOME
+    (default ~/.keras, or /tmp/.keras where home is not writable), else "tensorflow"."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME")
+    if home is None:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    try:
+        with open(os.path.join(os.path.expanduser(home), "keras.json")) as f:
+            backend = json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+    return backend if isinstance(backend, str) else "tensorflow"
 
 
 def import_keras() -> None:
