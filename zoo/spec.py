@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -113,7 +114,13 @@ def epoch_count(name: str, value: Any) -> int | float:
 
 
 def epochs_before(name: str, value: Any) -> int | float | None:
-    """A number of passes >= 0 (None: none), an int where it is whole."""
+    """A finite number of passes >= 0 (None: none), an int where it is whole."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(
+                f"{name} must be a finite number of epochs >= 0; received: {name}={value!r}.",
+                "Try 1.",
+            )
     value = non_negative(name, value)
     return value if value is None or not value.is_integer() else int(value)
 

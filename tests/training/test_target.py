@@ -129,8 +129,14 @@ def test_a_fractional_epoch_count_ends_the_last_pass_partway_and_says_so(tmp_pat
 def test_no_check_falls_before_check_from_through_python_and_the_cli(tmp_path):
     # 640 training examples at batch 64: 10 steps an epoch.
     settings = dict(samples=800, val_fraction=0.2, batch_size=64, target="loss=0", epochs=3)
+    # Every eval_every steps from check_from (step 15), then the run's end.
     every = zoo.train("linear_regression", **settings, eval_every=4, check_from=1.5)
-    assert [c["step"] for c in every.target["history"]] == [16, 20, 24, 28, 30]
+    assert [c["step"] for c in every.target["history"]] == [15, 19, 23, 27, 30]
+    # Fused 4 steps a call (4, 8, 10 in each epoch): the first chunk at or past each.
+    fused = zoo.train(
+        "linear_regression", **settings, eval_every=4, check_from=1.5, steps_per_execution=4
+    )
+    assert [c["step"] for c in fused.target["history"]] == [18, 20, 24, 28, 30]
     epochs = zoo.train("linear_regression", **settings, check_from=2)
     assert [c["step"] for c in epochs.target["history"]] == [20, 30]
     # A run that ends before check_from still checks at its end.
@@ -149,6 +155,7 @@ def test_no_check_falls_before_check_from_through_python_and_the_cli(tmp_path):
     for argv, says in (
         (["--check-from", "1"], "--check-from sets from when a --target is checked"),
         (["--check-from", "-1", "--target", "loss=0"], "greater than or equal to 0"),
+        (["--check-from", "inf", "--target", "loss=0"], "check_from must be a finite number"),
     ):
         bad = CliRunner().invoke(app, ["train", "linear_regression", *argv])
         assert bad.exit_code == 2 and says in bad.output, bad.output
@@ -162,6 +169,8 @@ def test_target_combinations_that_cannot_work_fail_before_training(tmp_path):
         zoo.train("mlp", check_from=1)
     with pytest.raises(InvalidArgumentError, match="check_from must be a number >= 0"):
         zoo.train("mlp", target="accuracy=0.5", check_from=-1)
+    with pytest.raises(InvalidArgumentError, match="finite number of epochs"):
+        zoo.train("mlp", target="accuracy=0.5", check_from=float("inf"))
     with pytest.raises(InvalidArgumentError, match="--val-fraction 0"):
         zoo.train("mlp", target="accuracy=0.5", val_fraction=0)
     with pytest.raises(InvalidArgumentError, match="--resume"):

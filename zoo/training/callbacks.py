@@ -103,10 +103,12 @@ class Checkpoints(keras.callbacks.Callback):
 class TargetCheck(keras.callbacks.Callback):
     """Checks a `Target` on the validation split each epoch (the validation metrics `fit`
     computes) or every `eval_every` training steps (its own evaluation of `validation`),
-    records each check and stops training at the first that reaches it. No check falls
-    in the first `check_from` epochs (as EarlyStopping's `start_from_epoch`: a schedule
-    that cannot be at the target yet costs no validation passes), except the last
-    epoch's or the end of the run, where a run ends sooner.
+    records each check and stops training at the first that reaches it. With
+    `check_from`, checks start after that many epochs (as EarlyStopping's
+    `start_from_epoch`), then every `eval_every` steps from there (a schedule that cannot
+    be at the target yet costs none of those validation passes; without `eval_every`,
+    `fit` still validates each epoch, and only the check waits). The end of the run is
+    checked in any case, also where it comes sooner (early stopping, a short run).
 
     Times: `time_to_target_s` counts from `started` (a `time.time()`, the command's start:
     imports, data loading and compilation included); `train_time_to_target_s` counts the
@@ -136,6 +138,7 @@ class TargetCheck(keras.callbacks.Callback):
         self._eval_s, self._test_t0 = 0.0, None
         self._first_step = self.step  # where this process started (after a resume)
         self._steps_s, self._batch_t0, self._first = 0.0, None, None
+        self._epoch_logs: dict | None = None
 
     def on_train_begin(self, logs=None):
         self._fit_t0 = time.perf_counter()
@@ -164,14 +167,20 @@ class TargetCheck(keras.callbacks.Callback):
             self._steps_s += seconds
             if self._first is None:  # the first execution: tracing and compilation
                 self._first = (seconds, self.step - self._first_step)
-        due = self.eval_every and self.step // self.eval_every > before // self.eval_every
-        if due and self.step >= self.check_step:
-            self._evaluate()
+        if self.eval_every and self.step >= self.check_step:
+            # every eval_every steps from check_step (check_step itself the first)
+            since, was = self.step - self.check_step, before - self.check_step
+            if since // self.eval_every > was // self.eval_every:
+                self._evaluate()
 
     def on_train_end(self, logs=None):
         checked = self.checks[-1]["step"] if self.checks else None
-        if self.eval_every and self.reached_at is None and checked != self.step:
+        if self.reached_at is not None or checked == self.step:
+            return
+        if self.eval_every:
             self._evaluate()  # the steps after the last full interval
+        elif self._epoch_logs is not None:  # an end before check_from: its last epoch
+            self._check(self._epoch_logs.get(f"val_{self.target.metric}"))
 
     def _evaluate(self) -> None:
         """Evaluates the validation split in the middle of `fit`. Keras' evaluate resets
@@ -186,10 +195,9 @@ class TargetCheck(keras.callbacks.Callback):
         self._check(logs.get(self.target.metric))
 
     def on_epoch_end(self, epoch, logs=None):
-        last = epoch + 1 >= self.params.get("epochs", 0)  # a check at the end, at least
-        due = self.step >= self.check_step or last
-        if not self.eval_every and self.reached_at is None and due:
-            self._check((logs or {}).get(f"val_{self.target.metric}"))
+        self._epoch_logs = logs or {}
+        if not self.eval_every and self.reached_at is None and self.step >= self.check_step:
+            self._check(self._epoch_logs.get(f"val_{self.target.metric}"))
 
     def _check(self, value) -> None:
         value = None if value is None else float(value)
