@@ -110,7 +110,12 @@ def epoch_count(name: str, value: Any) -> int | float:
     """A positive number of passes: an int, or a fraction (1.5: the last pass stops
     halfway), kept an int where it is whole so that recipes and records say 3, not 3.0."""
     check_positive(name, value, float)
-    return int(value) if float(value).is_integer() else float(value)
+    return _whole(float(value))
+
+
+def _whole(value: float) -> int | float:
+    """An int where the number of passes is whole, so records say 3, not 3.0."""
+    return int(value) if value.is_integer() else value
 
 
 def epochs_before(name: str, value: Any) -> int | float | None:
@@ -122,7 +127,7 @@ def epochs_before(name: str, value: Any) -> int | float | None:
                 "Try 1.",
             )
     value = non_negative(name, value)
-    return value if value is None or not value.is_integer() else int(value)
+    return None if value is None else _whole(value)
 
 
 def non_negative(name: str, value: Any) -> float | None:
