@@ -272,11 +272,12 @@ def _show(result) -> None:
         **({"validation": val_m} if val_m else {}),
         "test": result.test_metrics,
     }
-    seconds = sum(h["seconds"] for h in result.history) / len(result.history)
+    ran = result.epochs_run  # a last partial pass (a target reached mid-epoch) as a fraction
+    seconds = sum(h["seconds"] for h in result.history) / ran
     best = f", best epoch {shown['epoch']}" if shown["epoch"] != result.history[-1]["epoch"] else ""
     title = (
         f"{result.model} on {_short(result.dataset['name'])} after "
-        f"{render.plural(len(result.history), 'epoch')} ({seconds:.1f} s per epoch){best}"
+        f"{render.plural(ran, 'epoch')} ({seconds:.1f} s per epoch){best}"
     )
     render.out.print(render.metrics_table(title, columns, result.optimum))
     if result.target is not None:

@@ -121,9 +121,26 @@ def test_a_fractional_epoch_count_ends_the_last_pass_partway_and_says_so(tmp_pat
     )  # fmt: skip
     assert cli.exit_code == 0, cli.output
     assert "not reached on the validation split in 1.5 epochs" in cli.output
+    assert "after 1.5 epochs (" in cli.output and r.epochs_run == 1.5
     whole = zoo.train("linear_regression", epochs=2, **settings)
     assert whole.config.epochs == 2 and isinstance(whole.config.epochs, int)
     assert whole.target["history"][-1]["step"] == 20
+
+
+def test_a_run_stopped_mid_epoch_by_its_target_says_the_passes_it_made():
+    # 10 steps an epoch, a check every 5: any loss reaches loss=1e9 at the first, step 5.
+    settings = dict(samples=800, val_fraction=0.2, batch_size=64)
+    r = zoo.train("linear_regression", epochs=3, target="loss=1e9", eval_every=5, **settings)
+    assert r.target["steps_to_target"] == 5 and len(r.history) == 1
+    assert r.epochs_run == 0.5
+    assert zoo.train("linear_regression", epochs=2, **settings).epochs_run == 2
+    cli = CliRunner().invoke(
+        app,
+        ["train", "linear_regression", "--epochs", "3", "--samples", "800", "--val-fraction",
+         "0.2", "--batch-size", "64", "--target", "loss=1e9", "--eval-every", "5"],
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert "after 0.5 epochs (" in cli.output, cli.output
 
 
 def test_no_check_falls_before_check_from_through_python_and_the_cli(tmp_path):

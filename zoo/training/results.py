@@ -3,6 +3,7 @@ the `TrainResult` / `EvalResult` records (written as result.json). No framework 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,20 @@ class TrainResult:
     resumed_from: int | None = None  # the epochs already done when --resume took over
     target: dict[str, Any] | None = None  # time to target (`zoo.training.target.record`)
     keras_model: Any = field(default=None, repr=False, metadata={"json": False})
+
+    @property
+    def epochs_run(self) -> int | float:
+        """The passes over the training split the run made (a resumed run's earlier ones
+        included), a last partial pass as its fraction: a target reached mid-epoch (where
+        the run stopped: its last check), or a fractional `epochs`."""
+        checks = (self.target or {}).get("history") or []
+        if checks:
+            ran = float(checks[-1]["epoch"])
+            return int(ran) if ran.is_integer() else ran
+        epochs = self.config.epochs
+        if len(self.history) == math.ceil(epochs):  # the whole run, its last pass partway
+            return epochs
+        return len(self.history)  # early stopping, at an epoch's end
 
     def to_dict(self) -> dict[str, Any]:
         return io.to_jsonable(self)
