@@ -31,6 +31,7 @@ def _a_ratio(text: str) -> str:
     return found.group(0)[:-2]
 
 
+@pytest.mark.slow  # renders the page four times, the html too: 12 s
 def test_check_fails_on_a_page_out_of_step(tmp_path):
     page = report.render()
     figure = _a_ratio(page)

@@ -30,6 +30,7 @@ def test_the_hand_written_loop_trains_the_zoo_model():
     assert "tf.function" in r["resolved"]["implementation"]
 
 
+@pytest.mark.slow  # trains the PyTorch CNN in a worker process
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs PyTorch")
 def test_the_pytorch_seed_cnn_is_the_zoo_port_and_trains():
     # In its own process, as `zoo bench` runs it: PyTorch builds that ship Triton can

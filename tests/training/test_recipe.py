@@ -62,6 +62,7 @@ def test_a_recipe_file_round_trips_for_every_model():
         assert recipe.loads(recipe.dumps(f, "a comment", explain=True)) == f
 
 
+@pytest.mark.slow  # two training runs, one in a subprocess
 def test_a_run_reruns_exactly_from_its_folder(tmp_path):
     a, b, c = tmp_path / "A", tmp_path / "B", tmp_path / "C"
     # In a process of its own: op determinism, once on, stays on (and turns XLA off).
