@@ -8,6 +8,9 @@ their help, checks and defaults are the library's.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -245,6 +248,31 @@ def _run_config(run: RunConfig) -> RunConfig:
     return run
 
 
+@contextlib.contextmanager
+def _interrupts_noted(progress: train_view.TrainProgress):
+    """Ctrl-C raises KeyboardInterrupt as Python's own handler does, and is noted in
+    `progress`, whose next batch or epoch end raises it again: one raised while Python
+    runs a destructor (tf.data drops an iterator at every epoch's end) is printed and
+    swallowed there, and the run would train on. Only over Python's default handler, in
+    the main thread (a host application's own handling is left alone)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def noted(signum, frame):
+        progress.interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, noted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     """zoo.train with a progress display; Ctrl-C says what was kept (exit 130)."""
     import zoo
@@ -252,7 +280,8 @@ def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     progress = train_view.TrainProgress()
     kwargs = {**plan.train_kwargs(), "run": run, **outputs}
     try:
-        return zoo.train(plan.model, **kwargs, progress=progress, started=STARTED)
+        with _interrupts_noted(progress):
+            return zoo.train(plan.model, **kwargs, progress=progress, started=STARTED)
     except KeyboardInterrupt:
         progress.close()
         _interrupted(outputs["output"], outputs["resume"])

@@ -13,6 +13,13 @@ class TrainProgress:
     def __init__(self):
         self._bar = None
         self._task = None
+        self.interrupted = False  # a Ctrl-C came (zoo train's handler notes it)
+
+    def _stop_if_interrupted(self) -> None:
+        """Raises the noted Ctrl-C again, at a batch or epoch end, where `fit` lets it
+        through (the first can be swallowed inside a destructor)."""
+        if self.interrupted:
+            raise KeyboardInterrupt
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
         self.info = info
@@ -29,6 +36,7 @@ class TrainProgress:
             )
 
     def on_batch_end(self, epoch: int, step: int, logs: dict[str, float]) -> None:
+        self._stop_if_interrupted()
         if self._bar is None and err.is_terminal:
             from rich.progress import (
                 BarColumn,
@@ -59,6 +67,7 @@ class TrainProgress:
         )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self._stop_if_interrupted()
         self.close()
         parts = "  ".join(f"{k} {fmt(float(v))}" for k, v in logs.items() if k != "seconds")
         err.print(

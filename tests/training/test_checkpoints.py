@@ -254,6 +254,36 @@ def _as_from_a_shell():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def test_a_ctrl_c_swallowed_inside_the_run_is_raised_again_at_the_next_batch_end():
+    """zoo train's SIGINT handler raises KeyboardInterrupt as Python's does and notes it:
+    where the first is swallowed (raised inside a destructor), the next batch or epoch end
+    raises it again. The handler is Python's own again afterwards."""
+    from zoo.cli import train as cli_train
+    from zoo.cli.views.train import TrainProgress
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in `zoo train`
+    try:
+        progress = TrainProgress()
+        progress.info = {"epochs": 3, "steps_per_epoch": 10}
+        progress.on_batch_end(1, 1, {"loss": 1.0})  # nothing noted: no interrupt
+        with cli_train._interrupts_noted(progress):
+            ctrl_c = signal.getsignal(signal.SIGINT)
+            assert ctrl_c is not signal.default_int_handler
+            with pytest.raises(KeyboardInterrupt):
+                ctrl_c(signal.SIGINT, None)  # what a Ctrl-C runs; a destructor swallows it
+            with pytest.raises(KeyboardInterrupt):
+                progress.on_batch_end(1, 2, {"loss": 1.0})
+            with pytest.raises(KeyboardInterrupt):
+                progress.on_epoch_end(1, {"loss": 1.0, "seconds": 0.1})
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        # A host that handles SIGINT itself keeps its handler.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with cli_train._interrupts_noted(TrainProgress()):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     # Enough epochs that the run is still training when the signal comes (an mlp epoch on
