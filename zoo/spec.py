@@ -110,10 +110,10 @@ def epoch_count(name: str, value: Any) -> int | float:
     """A positive number of passes: an int, or a fraction (1.5: the last pass stops
     halfway), kept an int where it is whole so that recipes and records say 3, not 3.0."""
     check_positive(name, value, float)
-    return _whole(float(value))
+    return whole(float(value))
 
 
-def _whole(value: float) -> int | float:
+def whole(value: float) -> int | float:
     """An int where the number of passes is whole, so records say 3, not 3.0."""
     return int(value) if value.is_integer() else value
 
@@ -127,7 +127,7 @@ def epochs_before(name: str, value: Any) -> int | float | None:
                 "Try 1.",
             )
     value = non_negative(name, value)
-    return None if value is None else _whole(value)
+    return None if value is None else whole(value)
 
 
 def non_negative(name: str, value: Any) -> float | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from zoo import io
 from zoo.data import Dataset
+from zoo.spec import whole
 from zoo.training.config import TrainConfig
 
 
@@ -56,8 +57,7 @@ class TrainResult:
         the run stopped: its last check), or a fractional `epochs`."""
         checks = (self.target or {}).get("history") or []
         if checks:
-            ran = float(checks[-1]["epoch"])
-            return int(ran) if ran.is_integer() else ran
+            return whole(float(checks[-1]["epoch"]))
         epochs = self.config.epochs
         if len(self.history) == math.ceil(epochs):  # the whole run, its last pass partway
             return epochs
