@@ -132,6 +132,8 @@ def bench_against(s, output: Path, models, repeat, resume: bool, against: tuple,
     else:
         render.note("A and B share no successful case: nothing to compare.")
     if not as_json:
+        if result["rows"]:
+            render.note(perf_compare.window_note(result))
         render.note(ab_note(result))
         render.err.print(f"Results: {output} (+ {md.name})", soft_wrap=True)
     _exit_code(result)

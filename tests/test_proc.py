@@ -153,3 +153,64 @@ def test_outcome_maps_exit_codes_without_a_record():
 def test_output_of_a_missing_tool_is_none():
     assert proc.output_of(["no-such-tool-zoo"]) is None
     assert proc.output_of([sys.executable, "-c", "print('hi')"]) == "hi\n"
+
+
+# --- long-lived workers: Session and session_main ----------------------------------------
+
+SESSION = """
+import os, sys, time
+from zoo.errors import DataError
+from zoo.proc import session_main
+
+def job(job, channel):
+    print('a library printing to stdout')  # must not break the protocol
+    channel.send({'status': 'ready'})
+    while (message := channel.receive()).get('add') is not None:
+        if message['add'] == 'hang':
+            time.sleep(60)
+        if message['add'] == 'crash':
+            os._exit(3)
+        if message['add'] == 'bad':
+            raise DataError('no such data', 'Prepare it.')
+        channel.send({'status': 'sum', 'sum': job['start'] + message['add']})
+    return {'finished': message}
+
+if __name__ == '__main__':
+    sys.exit(session_main(job))
+"""
+
+
+def _session(tmp_path, timeout_s=60.0) -> proc.Session:
+    (tmp_path / "fake_session.py").write_text(SESSION)
+    env = {"PYTHONPATH": str(tmp_path)}
+    return proc.Session("fake_session", {"start": 40}, timeout_s=timeout_s, env=env)
+
+
+def test_a_session_answers_each_message_then_gives_its_record(tmp_path):
+    with _session(tmp_path) as session:
+        assert session.start() == {"status": "ready"}
+        assert session.ask({"add": 2}) == {"status": "sum", "sum": 42}
+        assert session.ask({"add": 3}) == {"status": "sum", "sum": 43}
+        final = session.ask({"done": True})
+        assert final["status"] == "ok" and final["finished"] == {"done": True}
+        assert final["wall_s"] > 0 and session.final is final
+        assert session.ask({"add": 1}) is final  # nothing more after the record
+    assert session.child.poll() is not None  # closed: the process is gone
+
+
+@pytest.mark.parametrize(
+    ("add", "status", "reason"),
+    [
+        ("bad", "failed", "no such data"),  # a ZooError: its message
+        ("crash", "failed", "exit code 3"),  # died without a record
+        ("hang", "timeout", "no reply within 3 s"),
+    ],
+)
+def test_a_session_that_fails_crashes_or_hangs_ends_with_a_record(tmp_path, add, status, reason):
+    with _session(tmp_path, timeout_s=3.0 if add == "hang" else 60.0) as session:
+        session.start()
+        record = session.ask({"add": add})
+        assert record["status"] == status and reason in record["reason"], record
+        assert session.final is record and "wall_s" in record
+        pid = session.child.pid
+    assert not _running(pid)

@@ -198,16 +198,57 @@ def worker_main(fn: Callable[[dict[str, Any]], dict[str, Any]], argv: list[str] 
     _as_from_a_shell()
     job_file, record_file = argv if argv is not None else sys.argv[1:3]
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    io.write_json(record_file, _record_of(lambda: fn(job)))
+    return 0
+
+
+def _record_of(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The record of a worker's call: status "ok" unless it says otherwise, "failed" with
+    a ZooError's message, "failed" or "oom" with another exception's (traceback on stderr)."""
     try:
-        record = {"status": "ok", **fn(job)}
+        return {"status": "ok", **call()}
     except ZooError as e:
-        record = {"status": "failed", "reason": str(e)}  # the message and its hint
+        return {"status": "failed", "reason": str(e)}  # the message and its hint
     except Exception as e:  # the caller records it; its suite goes on
         traceback.print_exc()
         text = f"{type(e).__name__}: {e}".strip()
         status = "oom" if isinstance(e, MemoryError) or is_oom(text) else "failed"
-        record = {"status": status, "reason": text.splitlines()[0][:REASON_CHARS]}
-    io.write_json(record_file, record)
+        return {"status": status, "reason": text.splitlines()[0][:REASON_CHARS]}
+
+
+class Channel:
+    """A session worker's side of its pipes: one JSON object a line each way."""
+
+    def __init__(self, incoming, outgoing):
+        self._in, self._out = incoming, outgoing
+
+    def receive(self) -> dict[str, Any]:
+        """The next message; EOFError when the runner has closed the pipe."""
+        line = self._in.readline()
+        if not line:
+            raise EOFError("the runner closed the session")
+        return json.loads(line)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._out.write(json.dumps(io.to_jsonable(message)) + "\n")
+        self._out.flush()
+
+
+def session_main(fn: Callable[[dict[str, Any], Channel], dict[str, Any]]) -> int:
+    """The main of a long-lived worker (`Session`): reads the job as the first line of
+    stdin, calls `fn(job, channel)`, which may talk with the runner over `channel` in
+    between, and sends its record (as `worker_main` makes it) with `final` as the last
+    line. The protocol owns the real stdout: whatever else the process prints goes to
+    stderr. Returns the exit code, 0."""
+    _as_from_a_shell()
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # a library's print must not break the protocol
+    channel = Channel(sys.stdin, out)
+    try:
+        job = channel.receive()
+        channel.send({**_record_of(lambda: fn(job, channel)), "final": True})
+    except (EOFError, BrokenPipeError):  # the runner is gone: nobody to tell
+        return 1
     return 0
 
 
@@ -218,6 +259,110 @@ def _as_from_a_shell() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ---- long-lived workers ----
+
+
+class Session:
+    """A long-lived worker, `python -m MODULE --session` in a process group of its own
+    (the worker's main is `session_main`), talked with one JSON line each way: the job
+    first, then a message and its reply at a time, each reply within `timeout_s`.
+
+    A reply with `final` ends the session: the worker's record, or, where the worker
+    crashed, went silent past the limit or was killed, the record `run_module` would give
+    (`outcome`); with `wall_s`, the session's seconds from its start. `close` ends the
+    process group whatever state it is in; on Ctrl-C in `ask` the group is ended before
+    the KeyboardInterrupt goes on.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        job: dict[str, Any],
+        *,
+        timeout_s: float,
+        env: Mapping[str, str] | None = None,
+        python: str | None = None,
+    ):
+        self.timeout_s, self.final = timeout_s, None
+        self._tmp = tempfile.TemporaryDirectory(prefix="zoo-session-")
+        self._err = open(Path(self._tmp.name) / "stderr.txt", "w+b")  # noqa: SIM115
+        argv = [python or sys.executable, "-m", module, "--session"]
+        self.child = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )  # fmt: skip
+        self._buffer, self._job, self._t0 = b"", job, time.perf_counter()
+
+    def start(self) -> dict[str, Any]:
+        """Sends the job; the worker's first reply."""
+        return self.ask(self._job)
+
+    def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Sends `message` and returns the reply (the final record, once there is one)."""
+        if self.final is not None:
+            return self.final
+        try:
+            self.child.stdin.write(json.dumps(message).encode() + b"\n")
+            self.child.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it has exited: reading says how
+        try:
+            reply = self._read()
+        except BaseException:  # Ctrl-C: nothing of the job may outlive the caller's wish
+            self.close()
+            raise
+        if reply.get("final"):
+            reply.pop("final")
+            self.final = {**reply, "wall_s": time.perf_counter() - self._t0}
+            return self.final
+        return reply
+
+    def _read(self) -> dict[str, Any]:
+        import select
+
+        fd, deadline = self.child.stdout.fileno(), time.monotonic() + self.timeout_s
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                end_group(self.child)
+                reason = f"no reply within {self.timeout_s:g} s"
+                return {"status": "timeout", "reason": reason, "final": True}
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:  # the worker exited without a final line
+                code = self.child.wait()
+                return {**outcome(code, None, _tail(self._err)), "final": True}
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            end_group(self.child)
+            text = line.decode("utf-8", "replace")[:REASON_CHARS]
+            reason = f"not the session protocol: {text}"
+            return {"status": "failed", "reason": reason, "final": True}
+        return reply
+
+    def close(self) -> None:
+        """Ends the worker's process group and removes its files."""
+        with contextlib.suppress(OSError):
+            self.child.stdin.close()
+        if self.child.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.child.wait(timeout=GRACE_S)  # it exits on EOF
+        end_group(self.child)
+        self.child.stdout.close()
+        self._err.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # ---- short tools ----

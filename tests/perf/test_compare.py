@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 
@@ -238,6 +239,7 @@ def _fake_sides(slow_b: float = 1.0):
 
 
 def test_ab_runs_alternate_and_compare_paired(tmp_path, monkeypatch):
+    """With a runner of one worker a side (no windows): A B, then B A, paired by repeat."""
     from zoo.perf import ab
     from zoo.perf import suite as perf_suite
 
@@ -254,7 +256,7 @@ def test_ab_runs_alternate_and_compare_paired(tmp_path, monkeypatch):
     result = perf_compare.compare_sides(records, fail_above=5)
     (row,) = result["rows"]
     assert row["ratio"] == pytest.approx(0.7) and row["regressed"]  # paired: noise cancels
-    assert row["repeats"] == [4]
+    assert row["repeats"] == [4] and row["windowed"] == 0
     assert any(d.startswith("prefix (") and "/opt/b in NEW" in d for d in result["differences"])
     assert "versions (keras=3.15 in BASE, keras=3.16 in NEW)" in result["differences"]
     assert "B/A (95% interval)" in perf_compare.write_ab_tables(out, result).read_text()
@@ -262,20 +264,126 @@ def test_ab_runs_alternate_and_compare_paired(tmp_path, monkeypatch):
     assert calls[8:] == ["A", "B"] and len(more) == 10  # repeat 4 only, A first again
 
 
-def test_bench_against_through_the_cli(tmp_path, monkeypatch):
-    import sys
+class _FakeSession:
+    """A worker session whose step is `step_s` times a swing of the machine that changes
+    from one window to the next and hits whichever side runs then; it logs its calls."""
+
+    log: list = []
+    swing = iter(())
+
+    def __init__(self, case, steps, timeout_s, python):
+        self.side = "A" if python is None else "B"
+        self.step_s = 0.010 * (1.0 if python is None else 1 / 0.8)  # B 0.8x A's speed
+
+    def start(self):
+        self.log.append(("start", self.side))
+        return {"status": "ready", "step_s": self.step_s, "windowed": True}
+
+    def ask(self, message):
+        if "window" in message:
+            self.log.append((message["window"], self.side))
+            return {"status": "window", "step_s": self.step_s * next(self.swing)}
+        return {**profile_fields(1000.0, "graph"), "status": "ok"}
+
+    def close(self):
+        self.log.append(("close", self.side))
+
+
+def _fake_sessions(monkeypatch):
+    import itertools
 
     from zoo.perf import runner as perf_runner
 
+    _FakeSession.log = []
+    # The machine's speed swings 2x between windows: each pair of windows shares a level.
+    _FakeSession.swing = itertools.cycle([1.0, 1.0, 2.0, 2.0, 1.3, 1.3])
+    monkeypatch.setattr(perf_runner, "open_session", _FakeSession)
+    return _FakeSession.log
+
+
+def test_ab_windows_alternate_within_a_repeat_and_decide_on_their_ratio(tmp_path, monkeypatch):
+    from zoo.perf import ab
+    from zoo.perf import suite as perf_suite
+
+    log = _fake_sessions(monkeypatch)
+    monkeypatch.setattr(ab, "probe", lambda python: {"prefix": "/opt/b", "sessions": True})
+    suite = perf_suite.load_suite(_write(tmp_path / "s.toml", TINY))
+    records = ab.run_ab_suite(suite, tmp_path / "ab.jsonl", "/opt/b/python", repeat=2)
+    steps = round(ab.WINDOW_S / 0.0125)  # the slower side's step sets a window's length
+    pairs = ab.WINDOW_PAIRS
+    first = [(steps, s) for k in range(pairs) for s in ("AB" if k % 2 == 0 else "BA")]
+    second = [(steps, s) for k in range(pairs) for s in ("BA" if k % 2 == 0 else "AB")]
+    assert log[:2] == [("start", "A"), ("start", "B")]  # both built before any window
+    assert log[2 : 2 + 2 * pairs] == first and log[2 + 2 * pairs : 4 + 2 * pairs] == [
+        ("close", "A"),
+        ("close", "B"),
+    ]
+    assert log[4 + 2 * pairs : 6 + 2 * pairs] == [("start", "B"), ("start", "A")]
+    assert log[6 + 2 * pairs : 6 + 4 * pairs] == second
+    assert [r["side"] for r in records] == ["A", "B", "B", "A"]
+    assert all(len(r["windows"]["step_ms"]) == pairs for r in records)
+    (row,) = perf_compare.compare_sides(records, fail_above=5)["rows"]
+    # The training clocks say 1.0 (both 1000 samples/s); the windows measure B at 0.8x
+    # through a machine that swung 2x, because both windows of a pair saw one level.
+    assert row["windowed"] == 2 and row["ratio"] == pytest.approx(0.8)
+    assert row["high"] == pytest.approx(0.8) and row["regressed"]
+
+
+def test_ab_falls_back_to_one_run_a_side_where_windows_cannot_run(tmp_path, monkeypatch):
+    """A B whose zoo predates sessions, and a quantized case: one worker run a side."""
+    from zoo.perf import ab
+    from zoo.perf import runner as perf_runner
+    from zoo.perf import suite as perf_suite
+
+    log = _fake_sessions(monkeypatch)
     run, calls = _fake_sides()
     monkeypatch.setattr(perf_runner, "run_case", run)
+    suite = perf_suite.load_suite(_write(tmp_path / "s.toml", TINY))
+    monkeypatch.setattr(ab, "probe", lambda python: {"prefix": "/opt/b"})  # no "sessions"
+    ab.run_ab_suite(suite, tmp_path / "old.jsonl", "/opt/b/python", repeat=2)
+    assert calls == ["A", "B", "B", "A"] and log == []
+    (case,) = suite.cases
+    assert ab.windowed(case)
+    assert not ab.windowed(dataclasses.replace(case, quantize="int8"))
+    assert not ab.windowed(dataclasses.replace(case, mode="ref_tf"))
+
+
+def _fake_pairs(slow_b: float = 1.0):
+    """`ab.run_pair` faked: windows with 20% noise between repeats, B `slow_b` times A."""
+    calls = []
+
+    def run_pair(case, steps, timeout_s, interpreters, sides):
+        calls.append("".join(sides))
+        level = NOISE_A[len(calls) % 5]
+        found = {}
+        for side in sides:
+            rate = 1000.0 * level * (slow_b if side == "B" else 1.0)
+            versions = {"keras": "3.15" if side == "A" else "3.16"}
+            found[side] = {
+                **profile_fields(rate, case.mode),
+                "manifest": {"versions": versions, "threads": {"intra_op": 0}},
+                "windows": {"steps": 5, "step_ms": [1.0], "samples_per_s": rate},
+            }
+        return found
+
+    return run_pair, calls
+
+
+def test_bench_against_through_the_cli(tmp_path, monkeypatch):
+    import sys
+
+    from zoo.perf import ab
+
+    run_pair, calls = _fake_pairs()
+    monkeypatch.setattr(ab, "run_pair", run_pair)
     suite, out = _write(tmp_path / "s.toml", TINY), tmp_path / "ab.jsonl"
     args = ["bench", "--suite", suite, "--output", str(out), "--repeat", "2"]
     r = runner.invoke(app, [*args, "--against", sys.executable])  # the real probe
     assert r.exit_code == 0, r.output
-    assert calls == ["A", "B", "B", "A"]
+    assert calls == ["AB", "BA"]
     assert "95% CI" in r.output and "within noise" in r.output
     assert "differ in: versions (keras=3.15 in BASE, keras=3.16 in NEW)" in r.output
+    assert "timed windows" in r.output
     assert out.with_suffix(".md").is_file()
     r = runner.invoke(app, ["compare", str(out), str(out)])
     assert r.exit_code == 2 and "holds an A/B run" in r.output
@@ -287,10 +395,10 @@ def test_bench_against_gates_like_compare(tmp_path, monkeypatch):
     """--fail-above on an A/B run: exit 1 where B is slower beyond it, as zoo compare."""
     import sys
 
-    from zoo.perf import runner as perf_runner
+    from zoo.perf import ab
 
-    run, calls = _fake_sides(slow_b=0.7)
-    monkeypatch.setattr(perf_runner, "run_case", run)
+    run_pair, calls = _fake_pairs(slow_b=0.7)
+    monkeypatch.setattr(ab, "run_pair", run_pair)
     suite, out = _write(tmp_path / "s.toml", TINY), tmp_path / "ab.jsonl"
     args = ["bench", "--suite", suite, "--repeat", "2", "--against", sys.executable]
     r = runner.invoke(app, [*args, "--output", str(out), "--fail-above", "5"])
@@ -303,7 +411,7 @@ def test_bench_against_gates_like_compare(tmp_path, monkeypatch):
     assert "zoo compare BASE NEW" in r.output and "Traceback" not in r.output
 
 
-@pytest.mark.slow  # four real worker processes: about 20 s
+@pytest.mark.slow  # four real worker sessions: about 20 s
 def test_an_a_a_run_against_this_interpreter_flags_nothing(tmp_path):
     import sys
 
@@ -314,6 +422,9 @@ def test_an_a_a_run_against_this_interpreter_flags_nothing(tmp_path):
     result = json.loads(r.stdout)
     (row,) = result["rows"]
     assert row["regressed"] is False and row["repeats"] == [2]
+    assert row["windowed"] == 2  # real sessions timed their windows
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(len(r["windows"]["step_ms"]) == 10 for r in records)
     assert result["differences"] == []  # the same environment: nothing differs
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from zoo import stats
 from zoo.errors import OutputError
-from zoo.perf.summary import paired_rates, summarize
+from zoo.perf.summary import pairs_by_repeat, summarize
 from zoo.results import ResultsFile
 
 # The keys of every bench record, and those of a successful one.
@@ -149,9 +149,11 @@ def compare_sides(
     confidence: float = stats.CONFIDENCE,
 ) -> dict[str, Any]:
     """An A/B run (`zoo.perf.ab`: records with `side` A or B, interleaved in one file)
-    compared case by case: B/A (A as BASE, B as NEW), paired by repeat (`zoo.stats.paired`),
-    the same rows and rule as `compare_runs`, and `differences`: what differs between the
-    sides, from their manifests and provenance (phrases naming both values)."""
+    compared case by case: B/A (A as BASE, B as NEW), paired by repeat (`zoo.stats.paired`)
+    on the throughput of the repeat's timed windows where both sides have them, else on
+    each worker's training clock (`windowed`: the repeats compared on windows); the same
+    rows and rule as `compare_runs`, and `differences`: what differs between the sides,
+    from their manifests and provenance (phrases naming both values)."""
     side = {s: [r for r in records if r.get("side") == s] for s in ("A", "B")}
     a = {r["case"]: r for r in summarize(side["A"], baseline) if r["train_samples_per_s"]}
     b = {r["case"]: r for r in summarize(side["B"], baseline) if r["train_samples_per_s"]}
@@ -159,11 +161,23 @@ def compare_sides(
     by = {s: _by_case(side[s]) for s in side}
     rows = []
     for k in shared:
-        x, y = paired_rates(by["B"][k], by["A"][k])
-        rows.append(_compare_row(a[k], b[k], stats.paired(x, y, confidence), fail_above, {}))
+        x, y, windowed = _side_rates(by["A"][k], by["B"][k])
+        row = _compare_row(a[k], b[k], stats.paired(x, y, confidence), fail_above, {})
+        rows.append({**row, "windowed": windowed})
     result = _result(rows, len(set(a) ^ set(b)), None, fail_above, confidence)
     result["differences"] = side_differences(side["A"], side["B"], shared)
     return result
+
+
+def _side_rates(a: list[dict], b: list[dict]) -> tuple[list[float], list[float], int]:
+    """(A's, B's) throughputs of the repeats both sides ran, paired in repeat order: the
+    timed windows' where both records of a repeat have them, else the training clock's;
+    and how many repeats were compared on windows."""
+    pairs = pairs_by_repeat(a, b)
+    windows = pairs_by_repeat(a, b, "windows.samples_per_s")
+    pairs |= windows
+    reps = sorted(pairs)
+    return [pairs[r][0] for r in reps], [pairs[r][1] for r in reps], len(windows)
 
 
 def _by_case(records: list[dict]) -> dict[str, list[dict]]:
@@ -286,7 +300,25 @@ def ab_table(result: dict) -> Any:
         Column("repeats", "count", key=lambda r: min(r["repeats"])),
     ]
     notes = [f"A and B differ in: {d}" for d in result.get("differences", [])]
-    return Table("A/B", columns, result["rows"], notes)
+    return Table("A/B", columns, result["rows"], [window_note(result), *notes])
+
+
+def window_note(result: dict) -> str:
+    """How the B/A of an A/B run's rows were measured: timed windows, or whole runs."""
+    from zoo.perf.ab import WINDOW_PAIRS
+
+    rows = result["rows"]
+    on = sum(r.get("windowed", 0) for r in rows)
+    total = sum(min(r["repeats"]) for r in rows)
+    how = (
+        f"B/A from timed windows: each repeat's two workers kept alive, {WINDOW_PAIRS} "
+        "pairs of short windows of steps taken in turns (A B B A ...), paired by window"
+    )
+    if on == total:
+        return how + "."
+    if on == 0:
+        return "B/A from whole worker runs, one a side per repeat (no timed windows)."
+    return f"{how} in {on} of {total} repeats; the others from whole worker runs."
 
 
 def write_ab_tables(output: str | Path, result: dict) -> Path:

@@ -235,6 +235,13 @@ class Timing:
     warmup: int = 0  # untimed steps after the first
     memory: dict[str, float] | None = None  # pipeline: the in-memory fit's step, interleaved
     energy: dict[str, Any] | None = None  # GPU energy over the timed steps (zoo.perf.energy)
+    # window(n): n more steps timed, their median seconds per step (None: mode pipeline)
+    window: Callable[[int], float] | None = None
+
+
+# serve(window, step_s): a caller's use of the warm model between training and inference
+# (`zoo.perf.ab`'s timed windows): window as `Timing.window`, step_s the median step.
+Serve = Callable[[Callable[[int], float] | None, float], None]
 
 
 def profile(
@@ -252,6 +259,7 @@ def profile(
     dataset: str | None = None,
     data_dir: str | None = None,
     replicas: int = 1,
+    serve: Serve | None = None,
 ) -> ProfileResult:
     """Profiles training and inference of a registry model (see the module docstring).
 
@@ -273,6 +281,7 @@ def profile(
         replicas: devices the global batch is split over (keras.distribution's
             data_parallel on JAX; the process must see that many: on a CPU, XLA's host
             platform split, which `zoo bench` sets for a case).
+        serve: `Serve`: timed windows on demand from the warm model (`zoo.perf.ab`).
     """
     from zoo import runtime
 
@@ -284,7 +293,7 @@ def profile(
     if mode == "pipeline":
         _read_real(run, data_dir)
     x, y, run.model_kwargs = synthetic_batch(spec, run.model_kwargs, run.batch_size)
-    model, timing, infer, resolved, overhead = _measure(run, x, y, replicas)
+    model, timing, infer, resolved, overhead = _measure(run, x, y, replicas, serve)
     return make_result(
         spec,
         model,
@@ -297,7 +306,7 @@ def profile(
     )
 
 
-def _measure(run: _Run, x, y, replicas: int):
+def _measure(run: _Run, x, y, replicas: int, serve: Serve | None = None):
     """(model, training clock, inference, what ran, step overhead), under the same run
     settings as training: seeds, dtype policy (restored after), device or devices."""
     from zoo import runtime
@@ -308,6 +317,8 @@ def _measure(run: _Run, x, y, replicas: int):
         _check_replicas(placed, replicas)
         x, y = _on_device(x, y)
         model, timing, probe = _time_training(run, _builder(run), x, y)
+        if serve is not None:
+            serve(timing.window, statistics.median(timing.step_times))
         resolved = _resolved(run, model, probe, runtime.threads())
         if replicas == 1:
             infer = _time_inference(model, x, run.batch_size, run.steps)
@@ -423,7 +434,9 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
         epochs = max(run.warmup, 2)
         compile_s, step_times = _fit_epochs(model, feed, run.steps, epochs)
         # The first epoch is untimed (it traces); each later one is timed whole.
-        return model, Timing(compile_s, step_times, run.steps * epochs, run.steps - 1), None
+        timing = Timing(compile_s, step_times, run.steps * epochs, run.steps - 1)
+        timing.window = lambda n: _fit_epochs(model, _fit_feed(run, x, y, n), n, 0)[0] / n
+        return model, timing, None
     probe, jit = None, run.mode == "xla"
     if run.mode == "auto":
         from zoo.runtime import autojit
@@ -444,7 +457,9 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
     with energy.meter(run.device) as reading:
         step_times = _timed(step, run.steps)
     used = energy.per_sample(reading, run.steps * run.batch_size)
-    return model, Timing(compile_s, step_times, run.steps, run.warmup, energy=used), probe
+    timing = Timing(compile_s, step_times, run.steps, run.warmup, energy=used)
+    timing.window = lambda n: statistics.median(_timed(step, n))
+    return model, timing, probe
 
 
 def _time_pipeline(run: _Run, build) -> tuple[Any, Timing]:
@@ -518,16 +533,17 @@ def activations_per_sample(model) -> int:
     return sum(zflops._n(s) for _, _, outs in zflops._calls(model, length=length) for s in outs)
 
 
-def _fit_feed(run: _Run, x, y) -> dict[str, Any]:
+def _fit_feed(run: _Run, x, y, steps: int | None = None) -> dict[str, Any]:
     """What `fit` reads: the batch repeated, through tf.data on TensorFlow, else as arrays
-    (`steps` batches make an epoch). Mode pipeline has its own (`_time_pipeline`)."""
+    (`steps`, default the run's, batches make an epoch). Mode pipeline has its own
+    (`_time_pipeline`)."""
     if _backend() == "tensorflow":
         from zoo.data import pipeline
 
         return {"x": pipeline.repeated(x, y)}
     import keras
 
-    tile = np.arange(run.steps * run.batch_size) % run.batch_size
+    tile = np.arange((steps or run.steps) * run.batch_size) % run.batch_size
     return {
         "x": keras.tree.map_structure(lambda a: np.asarray(a)[tile], x),
         "y": np.asarray(y)[tile],

@@ -71,11 +71,24 @@ def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None
 
 
 def _run_worker(case: Case, steps: int, timeout_s: float, *, python: str | None = None) -> dict:
+    job, env = _job(case, steps)
+    return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env, python=python)
+
+
+def open_session(case: Case, steps: int, timeout_s: float, python: str | None) -> proc.Session:
+    """The case's worker kept alive (`zoo.perf.worker --session`, for `zoo.perf.ab`): each
+    reply within `timeout_s`. Call `start` on it, and `close` it."""
+    job, env = _job(case, steps)
+    return proc.Session("zoo.perf.worker", job, timeout_s=timeout_s, env=env, python=python)
+
+
+def _job(case: Case, steps: int) -> tuple[dict, dict]:
+    """What a worker of the case is given, and the variables it runs with."""
     job = {**dataclasses.asdict(case), "params": dict(case.params), "steps": steps}
     env = {**WORKER_ENV, "KERAS_BACKEND": case.backend}
     if case.replicas != 1 and case.device == "cpu":  # the CPU split before JAX starts
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={case.replicas}"
-    return proc.run_module("zoo.perf.worker", job, timeout_s=timeout_s, env=env, python=python)
+    return job, env
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

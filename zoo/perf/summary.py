@@ -56,6 +56,14 @@ def paired_rates(top: Iterable[dict], bottom: Iterable[dict]) -> tuple[list, lis
     return [a[k] for k in shared], [b[k] for k in shared]
 
 
+def pairs_by_repeat(
+    a: Iterable[dict], b: Iterable[dict], dotted: str = "train.samples_per_s"
+) -> dict[int, tuple[float, float]]:
+    """{repeat: (a's, b's) throughput} of the repeats both have (`dotted` names the field)."""
+    ra, rb = _rates(a, dotted), _rates(b, dotted)
+    return {k: (ra[k], rb[k]) for k in ra.keys() & rb.keys()}
+
+
 def ratio_fields(a: list[float], b: list[float], prefix: str, confidence: float) -> dict[str, Any]:
     """b / a paired by position: `{prefix}_low`, `_high`, `_verdict`, `_repeats_needed`
     (`zoo.stats`); all None without a pair."""

@@ -8,6 +8,12 @@ exception becomes "failed" or "oom" through `zoo.proc.worker_main`.
 Before anything runs, the float32 matmul precision that `zoo bench` asked for (the variable
 `zoo.perf.manifest.MATMUL_PRECISION_ENV`: "highest" or "default") is pinned on the backend
 that runs the step; the record's manifest reads back what was in force.
+
+`python -m zoo.perf.worker --session` is the same worker kept alive for an A/B run
+(`zoo.perf.ab`, through `zoo.proc.Session`): once its training clock has run it replies
+{"status": "ready", "step_s", "windowed"}, then times a window of steps for each
+{"window": N} ({"status": "window", "step_s": median seconds per step}) until
+{"finish": true}, and its final reply is the record, as above.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from __future__ import annotations
 import os
 import sys
 
-from zoo.proc import worker_main
+from zoo.proc import Channel, session_main, worker_main
 
 
-def run(case: dict) -> dict:
-    """Profiles the case of a job: the record, or why the case cannot run here."""
+def run(case: dict, serve=None) -> dict:
+    """Profiles the case of a job: the record, or why the case cannot run here; `serve`
+    as `zoo.perf.profile.profile`'s (the profile modes only)."""
     from zoo.errors import DeviceError
     from zoo.perf import manifest
     from zoo.runtime.device import set_matmul_precision
@@ -27,7 +34,7 @@ def run(case: dict) -> dict:
     pin = os.environ.get(manifest.MATMUL_PRECISION_ENV, "default")
     try:
         set_matmul_precision(pin)
-        record = _measure(case, pin)
+        record = _measure(case, pin, serve)
     except (_Skip, DeviceError) as e:
         return {"status": "skipped", "reason": str(e)}
     if "params" in record:  # the count; `model_kwargs`, in the bench record, are the settings
@@ -35,7 +42,18 @@ def run(case: dict) -> dict:
     return {"status": "ok", **record}
 
 
-def _measure(case: dict, pin: str) -> dict:
+def session(case: dict, channel: Channel) -> dict:
+    """The session worker (see the module docstring): windows on request, then the record."""
+
+    def serve(window, step_s: float) -> None:
+        channel.send({"status": "ready", "step_s": step_s, "windowed": window is not None})
+        while "window" in (message := channel.receive()) and window is not None:
+            channel.send({"status": "window", "step_s": window(int(message["window"]))})
+
+    return run(case, serve)
+
+
+def _measure(case: dict, pin: str, serve=None) -> dict:
     if case["mode"].startswith("ref_"):
         return _reference(case, pin)
     if case.get("quantize", "none") != "none":  # inference only, against float32
@@ -55,6 +73,7 @@ def _measure(case: dict, pin: str) -> dict:
         steps_per_execution=case.get("steps_per_execution", 1),
         dataset=case.get("dataset"),
         replicas=case.get("replicas", 1),
+        serve=serve,
     )
     return result.to_dict()
 
@@ -83,4 +102,4 @@ def _reference(case: dict, pin: str = "default") -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(worker_main(run))
+    sys.exit(session_main(session) if sys.argv[1:] == ["--session"] else worker_main(run))
