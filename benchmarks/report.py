@@ -54,6 +54,14 @@ COMMANDS = {
     "ab-one-core-5-cpu": "zoo bench --suite quick --repeat 5 --against "
     "benchmarks/one-core-python --fail-above 10 "
     "--output benchmarks/results/ab-one-core-5-cpu.jsonl",
+    "ab-one-core-windows-cpu": "zoo bench --suite quick --repeat 5 --against "
+    "benchmarks/one-core-python --fail-above 10 "
+    "--output benchmarks/results/ab-one-core-windows-cpu.jsonl",
+    "ab-one-core-windows-10-cpu": "zoo bench --suite quick --repeat 10 --against "
+    "benchmarks/one-core-python --fail-above 10 "
+    "--output benchmarks/results/ab-one-core-windows-10-cpu.jsonl",
+    "ab-same-windows-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
+    "--fail-above 5 --output benchmarks/results/ab-same-windows-cpu.jsonl",
     "synthetic-domains-cpu": "python -m benchmarks.convergence --models "
     "unet,segformer_b0,convlstm_video,conv2plus1d_video,centernet_tiny,centernet_resnet,"
     "ctc_speech,whisper_ctc,transformer_summarizer,bart_summarizer "
@@ -71,13 +79,19 @@ COMMANDS = {
 }
 # A/B runs judged against a separate run of the same sides with more repeats: whether the
 # fewer repeats flag every case the longer run measured below 0.9x.
-AB_JUDGED_BY = {"ab-one-core-5-cpu": "ab-one-core-cpu"}
+AB_JUDGED_BY = {
+    "ab-one-core-5-cpu": "ab-one-core-cpu",
+    "ab-one-core-windows-cpu": "ab-one-core-windows-10-cpu",
+}
 # The --fail-above each A/B run was gated at, and the fewer repeats it is also judged on.
 AB_GATES = {
     "ab-same-cpu": (5.0, None),
     "ab-one-core-cpu": (10.0, 5),
     "ab-one-core-5-cpu": (10.0, None),
     "ab-same-cpu-epyc": (5.0, None),
+    "ab-one-core-windows-cpu": (10.0, None),
+    "ab-one-core-windows-10-cpu": (10.0, 5),
+    "ab-same-windows-cpu": (5.0, None),
 }
 
 HEADER = """\
@@ -236,6 +250,9 @@ def ab_section(stem: str, records: list[dict], judged_by: list[dict] | None = No
     if fewer:
         early = compare.compare_sides([r for r in records if r["repeat"] < fewer], pct)
         parts.append(_gate_line(early, pct, fewer) + _agreement(result, early))
+    spread = _window_spread(records)
+    if spread:
+        parts.append(spread)
     if judged_by:
         full = compare.compare_sides(judged_by, pct)
         longer = len({r["repeat"] for r in judged_by})
@@ -244,6 +261,36 @@ def ab_section(stem: str, records: list[dict], judged_by: list[dict] | None = No
             + _agreement(full, result).replace("fewer repeats", f"{repeats} repeats here")
         )
     return "\n".join(parts)
+
+
+def _window_spread(records: list[dict]) -> str | None:
+    """How much B/A moved between repeats, on the timed windows and on the same workers'
+    own training clocks (whole runs some seconds apart, the method before windows): the
+    standard deviation of the per-repeat log-ratios, median and range over the cases."""
+    import math
+    import statistics
+
+    from zoo.perf.summary import pairs_by_repeat
+
+    spreads: dict[str, list[float]] = {"windows": [], "clocks": []}
+    for case in sorted({r["case"] for r in records}):
+        mine = [r for r in records if r["case"] == case]
+        sides = [[r for r in mine if r.get("side") == s] for s in ("A", "B")]
+        windows = pairs_by_repeat(*sides, "windows.samples_per_s")
+        clocks = pairs_by_repeat(*sides)
+        if len(windows) < 2 or windows.keys() != clocks.keys():
+            continue
+        for name, pairs in (("windows", windows), ("clocks", clocks)):
+            spreads[name].append(statistics.stdev(math.log(b / a) for a, b in pairs.values()))
+    if not spreads["windows"]:
+        return None
+    w, c = sorted(spreads["windows"]), sorted(spreads["clocks"])
+    return (
+        f"Spread of B/A between repeats (standard deviation of the per-repeat log-ratios, "
+        f"median and range over {len(w)} cases): timed windows {statistics.median(w):.3f} "
+        f"({w[0]:.3f}-{w[-1]:.3f}); the same workers' own training clocks, whole runs some "
+        f"seconds apart as before windows, {statistics.median(c):.3f} ({c[0]:.3f}-{c[-1]:.3f}).\n"
+    )
 
 
 def _names(result: dict, cases: list[str]) -> str:

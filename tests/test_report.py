@@ -218,3 +218,24 @@ def test_an_ab_run_gets_its_own_section_with_the_gate_on_fewer_repeats(tmp_path,
     page = report.render(tmp_path)  # a file with sides is never summarized as one run
     assert "## ab-one-core-cpu: A/B in one run" in page
     assert "the `tiny` suite" not in page
+
+
+def test_an_ab_run_with_windows_reports_their_spread_beside_the_clocks(tmp_path, monkeypatch):
+    """The section says how much B/A moved between repeats on the windows and on the same
+    workers' training clocks, from the records (here the fake sessions' windows cancel a
+    machine that swings 2x; the clocks are equal, so both spreads are 0 but computed)."""
+    from tests.perf.test_compare import TINY, _fake_sessions
+    from zoo.perf import ab
+    from zoo.perf import suite as perf_suite
+
+    _fake_sessions(monkeypatch)
+    monkeypatch.setattr(ab, "probe", lambda python: {"prefix": "/b", "sessions": True})
+    (tmp_path / "s.toml").write_text(TINY)
+    suite = perf_suite.load_suite(tmp_path / "s.toml")
+    records = ab.run_ab_suite(suite, tmp_path / "w.jsonl", "/b/python", repeat=3)
+    section = report.ab_section("ab-one-core-windows-cpu", records)
+    assert "B/A from timed windows" in section and "0.80x" in section
+    assert "timed windows 0.000 (0.000-0.000)" in section
+    assert "training clocks, whole runs some seconds apart as before windows, 0.000" in section
+    old = report.ab_section("ab-one-core-cpu", [{**r, "windows": None} for r in records])
+    assert "Spread of B/A" not in old and "from whole worker runs" in old

@@ -112,6 +112,28 @@ def test_profile_reports_what_ran():
     assert d["flops"]["train_per_sample"] == 3 * d["flops"]["forward_per_sample"]
 
 
+@pytest.mark.parametrize("mode", ["graph", "fit"])
+def test_serve_times_windows_on_the_warm_model_before_inference(mode, monkeypatch):
+    """`serve` gets the window function and the median step once the training clock has
+    run: each window times more steps of the same compiled step (no new trace)."""
+    built, seen = [], []
+    original = profiling._builder
+
+    def builder(run):
+        build = original(run)
+        return lambda *args: built.append(build(*args)) or built[-1]
+
+    def serve(window, step_s):
+        traced = built[-1].train_function
+        seen.extend([step_s, window(3), window(1)])
+        assert traced is not None and built[-1].train_function is traced
+
+    monkeypatch.setattr(profiling, "_builder", builder)
+    r = profiling.profile("mlp", batch_size=16, mode=mode, steps=2, peak_flops=1e12, serve=serve)
+    assert len(seen) == 3 and all(t > 0 for t in seen)
+    assert seen[0] == pytest.approx(r.train["step_ms_median"] / 1e3)
+
+
 def test_a_profile_carries_the_manifest_of_the_settings_in_force():
     import tensorflow as tf
 

@@ -163,6 +163,9 @@ def compare_sides(
     for k in shared:
         x, y, windowed = _side_rates(by["A"][k], by["B"][k])
         row = _compare_row(a[k], b[k], stats.paired(x, y, confidence), fail_above, {})
+        # The medians of what was paired: the windows' throughput where there were windows.
+        if x:
+            row |= {"base": statistics.median(x), "new": statistics.median(y)}
         rows.append({**row, "windowed": windowed})
     result = _result(rows, len(set(a) ^ set(b)), None, fail_above, confidence)
     result["differences"] = side_differences(side["A"], side["B"], shared)
