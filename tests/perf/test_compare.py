@@ -431,3 +431,24 @@ def test_an_a_a_run_against_this_interpreter_flags_nothing(tmp_path):
 def _write(path, text: str) -> str:
     path.write_text(text)
     return str(path)
+
+
+def test_ab_a_side_that_cannot_run_the_case_says_why_without_a_session(tmp_path, monkeypatch):
+    """A backend this interpreter lacks: A's record says it is not installed (as in a plain
+    suite), B still runs its own worker, and no session starts."""
+    from zoo.perf import ab
+    from zoo.perf import runner as perf_runner
+    from zoo.perf import suite as perf_suite
+
+    monkeypatch.setattr(perf_runner, "backend_installed", lambda backend: False)
+    monkeypatch.setattr(perf_runner, "open_session", lambda *a: pytest.fail("a session"))
+    ran = []
+    monkeypatch.setattr(
+        perf_runner,
+        "_run_worker",
+        lambda c, *a, python=None: ran.append(python) or {"status": "ok"},
+    )
+    (case,) = perf_suite.load_suite(_write(tmp_path / "s.toml", TINY)).cases
+    found = ab.run_pair(case, 2, 60.0, {"A": None, "B": "/opt/b/python"}, ["A", "B"])
+    assert found["A"]["status"] == "skipped" and "not installed" in found["A"]["reason"]
+    assert ran == ["/opt/b/python"]

@@ -53,10 +53,9 @@ def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None
     On a GPU out-of-memory the case is retried with half the batch (down to 1), and the
     record says so.
     """
-    if python is None and not backend_installed(case.backend):  # another one says itself
-        return {"status": "skipped", "reason": _not_installed(case.backend)}
-    if case.backend != "tensorflow" and case.mode in TENSORFLOW_MODES:
-        return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
+    skipped = skip(case, python)
+    if skipped:
+        return skipped
     batch, notes = case.batch_size, []
     worker = _run_worker if python is None else functools.partial(_run_worker, python=python)
     while True:
@@ -68,6 +67,16 @@ def run_case(case: Case, steps: int, timeout_s: float, python: str | None = None
     if notes:
         record["note"] = "; ".join(notes)
     return record
+
+
+def skip(case: Case, python: str | None = None) -> dict[str, Any] | None:
+    """The record of a case that cannot run on this side, known before any process starts
+    (None: it can run)."""
+    if python is None and not backend_installed(case.backend):  # another one says itself
+        return {"status": "skipped", "reason": _not_installed(case.backend)}
+    if case.backend != "tensorflow" and case.mode in TENSORFLOW_MODES:
+        return {"status": "skipped", "reason": f"mode {case.mode} needs TensorFlow"}
+    return None
 
 
 def _run_worker(case: Case, steps: int, timeout_s: float, *, python: str | None = None) -> dict:
