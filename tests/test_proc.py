@@ -214,3 +214,9 @@ def test_a_session_that_fails_crashes_or_hangs_ends_with_a_record(tmp_path, add,
         assert session.final is record and "wall_s" in record
         pid = session.child.pid
     assert not _running(pid)
+
+
+def test_a_closed_pipe_ends_a_session_worker_quietly():
+    """EOF from the runner is not the job's failure: no record, no traceback."""
+    with pytest.raises(EOFError):
+        proc._record_of(lambda: (_ for _ in ()).throw(EOFError("closed")))

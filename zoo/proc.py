@@ -209,6 +209,8 @@ def _record_of(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"status": "ok", **call()}
     except ZooError as e:
         return {"status": "failed", "reason": str(e)}  # the message and its hint
+    except EOFError:  # a session's runner closed the pipe: nobody to tell
+        raise
     except Exception as e:  # the caller records it; its suite goes on
         traceback.print_exc()
         text = f"{type(e).__name__}: {e}".strip()
@@ -289,11 +291,17 @@ class Session:
         self._tmp = tempfile.TemporaryDirectory(prefix="zoo-session-")
         self._err = open(Path(self._tmp.name) / "stderr.txt", "w+b")  # noqa: SIM115
         argv = [python or sys.executable, "-m", module, "--session"]
-        self.child = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-            env={**os.environ, **(env or {})}, start_new_session=True,
-        )  # fmt: skip
+        try:
+            self.child = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                env={**os.environ, **(env or {})}, start_new_session=True,
+            )  # fmt: skip
+        except BaseException:  # no interpreter there: nothing of ours may stay behind
+            self._err.close()
+            self._tmp.cleanup()
+            raise
         self._buffer, self._job, self._t0 = b"", job, time.perf_counter()
+        self._ended = False
 
     def start(self) -> dict[str, Any]:
         """Sends the job; the worker's first reply."""
@@ -326,7 +334,7 @@ class Session:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                end_group(self.child)
+                self._end()
                 reason = f"no reply within {self.timeout_s:g} s"
                 return {"status": "timeout", "reason": reason, "final": True}
             chunk = os.read(fd, 1 << 16)
@@ -340,23 +348,28 @@ class Session:
         except ValueError:
             reply = None
         if not isinstance(reply, dict):
-            end_group(self.child)
+            self._end()
             text = line.decode("utf-8", "replace")[:REASON_CHARS]
             reason = f"not the session protocol: {text}"
             return {"status": "failed", "reason": reason, "final": True}
         return reply
 
     def close(self) -> None:
-        """Ends the worker's process group and removes its files."""
+        """Ends the worker's process group, once, and removes its files."""
         with contextlib.suppress(OSError):
             self.child.stdin.close()
         if self.child.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.child.wait(timeout=GRACE_S)  # it exits on EOF
-        end_group(self.child)
+        if not self._ended:  # never signal a group id that may have been reused since
+            self._end()
         self.child.stdout.close()
         self._err.close()
         self._tmp.cleanup()
+
+    def _end(self) -> None:
+        self._ended = True
+        end_group(self.child)
 
     def __enter__(self) -> Session:
         return self

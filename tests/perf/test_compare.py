@@ -269,7 +269,7 @@ class _FakeSession:
     from one window to the next and hits whichever side runs then; it logs its calls."""
 
     log: list = []
-    swing = iter(())
+    swing = clock = iter(())
 
     def __init__(self, case, steps, timeout_s, python):
         self.side = "A" if python is None else "B"
@@ -283,7 +283,7 @@ class _FakeSession:
         if "window" in message:
             self.log.append((message["window"], self.side))
             return {"status": "window", "step_s": self.step_s * next(self.swing)}
-        return {**profile_fields(1000.0, "graph"), "status": "ok"}
+        return {**profile_fields(next(self.clock), "graph"), "status": "ok"}
 
     def close(self):
         self.log.append(("close", self.side))
@@ -297,6 +297,8 @@ def _fake_sessions(monkeypatch):
     _FakeSession.log = []
     # The machine's speed swings 2x between windows: each pair of windows shares a level.
     _FakeSession.swing = itertools.cycle([1.0, 1.0, 2.0, 2.0, 1.3, 1.3])
+    # Their own training clocks, whole runs apart, see the swings unpaired.
+    _FakeSession.clock = itertools.cycle([1000.0, 1500.0, 800.0, 1300.0, 1100.0])
     monkeypatch.setattr(perf_runner, "open_session", _FakeSession)
     return _FakeSession.log
 
@@ -346,6 +348,7 @@ def test_ab_falls_back_to_one_run_a_side_where_windows_cannot_run(tmp_path, monk
     assert ab.windowed(case)
     assert not ab.windowed(dataclasses.replace(case, quantize="int8"))
     assert not ab.windowed(dataclasses.replace(case, mode="ref_tf"))
+    assert not ab.windowed(dataclasses.replace(case, device="gpu"))  # one GPU's memory
 
 
 def _fake_pairs(slow_b: float = 1.0):
@@ -452,3 +455,39 @@ def test_ab_a_side_that_cannot_run_the_case_says_why_without_a_session(tmp_path,
     found = ab.run_pair(case, 2, 60.0, {"A": None, "B": "/opt/b/python"}, ["A", "B"])
     assert found["A"]["status"] == "skipped" and "not installed" in found["A"]["reason"]
     assert ran == ["/opt/b/python"]
+
+
+def _ab_record(side: str, repeat: int, rate: float, windows: float | None = None) -> dict:
+    from tests.perf.test_bench import profile_fields
+
+    record = {"case": "c", "side": side, "repeat": repeat, "model": "mlp", "mode": "graph"}
+    record |= {"precision": "float32", "batch_size": 8, "device": "cpu", "backend": "tf"}
+    record |= {**profile_fields(rate, "graph"), "status": "ok", "quantize": "none"}
+    if windows is not None:
+        record["windows"] = {"steps": 4, "step_ms": [1.0], "samples_per_s": windows}
+    return record
+
+
+def test_ab_pairs_one_measure_per_case_windows_where_two_repeats_have_them():
+    """Windows in repeats 0 and 1, clocks only in repeat 2 (a resumed side): B/A from the
+    two windowed repeats alone; with windows in one repeat only, the clocks of all."""
+    records = [
+        *(_ab_record("A", r, 1000.0, 500.0) for r in (0, 1)),
+        *(_ab_record("B", r, 1000.0, 400.0) for r in (0, 1)),
+        _ab_record("A", 2, 1000.0),
+        _ab_record("B", 2, 3000.0),  # a clock seconds apart: not mixed in
+    ]
+    (row,) = perf_compare.compare_sides(records)["rows"]
+    assert row["windowed"] == 2 and row["repeats"] == [2]
+    assert row["ratio"] == pytest.approx(0.8) and (row["base"], row["new"]) == (500.0, 400.0)
+    one = [r for r in records if r["repeat"] != 1]
+    (row,) = perf_compare.compare_sides(one)["rows"]
+    assert row["windowed"] == 0 and row["repeats"] == [2]  # clocks of repeats 0 and 2
+    assert row["ratio"] == pytest.approx(3.0**0.5)
+
+
+def test_ab_a_case_the_sides_never_ran_in_the_same_repeat_is_left_unpaired():
+    records = [_ab_record("A", 0, 1000.0), _ab_record("B", 1, 900.0)]
+    result = perf_compare.compare_sides(records, fail_above=5)
+    assert result["rows"] == [] and result["unmatched"] == 1
+    assert "nothing was compared" in perf_compare.window_note(result)

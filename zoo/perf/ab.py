@@ -15,9 +15,9 @@ seconds, the same number of steps on both sides), so the two windows of a pair r
 fraction of a second apart. The repeat's B/A is the ratio of the geometric means of its
 windows (the mean of the pairs' log-ratios); across repeats, fresh processes each, the
 paired interval of `zoo.stats.paired` keeps the spread between processes in the answer.
-A case that has no windows (a reference, a quantized or a pipeline case), or a B whose zoo
-predates sessions, falls back to one worker run per side and repeat, compared on its own
-training clock.
+A case that has no windows (a reference, a quantized or a pipeline case, a GPU case: two
+live workers would fight over its memory), or a B whose zoo predates sessions, falls back
+to one worker run per side and repeat, compared on its own training clock.
 
 The records (one results file, `side` "A" or "B", the windows under `windows`) are
 compared case by case by `zoo.perf.compare.compare_sides`, and what differs between the
@@ -153,8 +153,10 @@ def run_ab_suite(
 
 
 def windowed(case: Case) -> bool:
-    """Whether the case's workers can time windows (a profile mode, not quantized)."""
-    return case.mode in WINDOWED_MODES and case.quantize == "none"
+    """Whether the case's workers can time windows: a profile mode, not quantized, on the
+    CPU (two live workers on one GPU would fight over its memory: each backend reserves
+    most of it up front)."""
+    return case.mode in WINDOWED_MODES and case.quantize == "none" and case.device == "cpu"
 
 
 def run_pair(
@@ -168,10 +170,11 @@ def run_pair(
 
     if any(skip(case, interpreters[s]) for s in sides):  # a side that cannot run it says why
         return {s: run_case(case, steps, timeout_s, interpreters[s]) for s in sides}
-    sessions = {s: open_session(case, steps, timeout_s, interpreters[s]) for s in sides}
+    sessions: dict = {}
     try:
         ready = {}
         for s in sides:  # one after the other: they would share the cores
+            sessions[s] = open_session(case, steps, timeout_s, interpreters[s])
             ready[s] = sessions[s].start()
         ok = all(r.get("status") == "ready" and r.get("windowed") for r in ready.values())
         times = _alternate(sessions, sides, _window_steps(ready)) if ok else None

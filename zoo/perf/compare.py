@@ -160,27 +160,32 @@ def compare_sides(
     shared = sorted(set(a) & set(b))
     by = {s: _by_case(side[s]) for s in side}
     rows = []
+    unpaired = 0
     for k in shared:
         x, y, windowed = _side_rates(by["A"][k], by["B"][k])
+        if not x:  # each side ran it, never in the same repeat: nothing to pair
+            unpaired += 1
+            continue
         row = _compare_row(a[k], b[k], stats.paired(x, y, confidence), fail_above, {})
         # The medians of what was paired: the windows' throughput where there were windows.
-        if x:
-            row |= {"base": statistics.median(x), "new": statistics.median(y)}
+        row |= {"base": statistics.median(x), "new": statistics.median(y)}
         rows.append({**row, "windowed": windowed})
-    result = _result(rows, len(set(a) ^ set(b)), None, fail_above, confidence)
+    result = _result(rows, len(set(a) ^ set(b)) + unpaired, None, fail_above, confidence)
     result["differences"] = side_differences(side["A"], side["B"], shared)
     return result
 
 
 def _side_rates(a: list[dict], b: list[dict]) -> tuple[list[float], list[float], int]:
-    """(A's, B's) throughputs of the repeats both sides ran, paired in repeat order: the
-    timed windows' where both records of a repeat have them, else the training clock's;
-    and how many repeats were compared on windows."""
-    pairs = pairs_by_repeat(a, b)
-    windows = pairs_by_repeat(a, b, "windows.samples_per_s")
-    pairs |= windows
+    """(A's, B's) throughputs of the repeats both sides ran, paired in repeat order, and
+    how many are the timed windows': those of the repeats whose records on both sides
+    have windows, where two or more do, else the training clocks' of every repeat (one
+    measure in one interval: the clocks spread 2-3x wider than the windows)."""
+    pairs = pairs_by_repeat(a, b, "windows.samples_per_s")
+    on_windows = len(pairs) if len(pairs) >= 2 else 0
+    if not on_windows:
+        pairs = pairs_by_repeat(a, b)
     reps = sorted(pairs)
-    return [pairs[r][0] for r in reps], [pairs[r][1] for r in reps], len(windows)
+    return [pairs[r][0] for r in reps], [pairs[r][1] for r in reps], on_windows
 
 
 def _by_case(records: list[dict]) -> dict[str, list[dict]]:
@@ -313,6 +318,8 @@ def window_note(result: dict) -> str:
     rows = result["rows"]
     on = sum(r.get("windowed", 0) for r in rows)
     total = sum(min(r["repeats"]) for r in rows)
+    if not total:
+        return "A and B share no successful repeat: nothing was compared."
     how = (
         f"B/A from timed windows: each repeat's two workers kept alive, {WINDOW_PAIRS} "
         "pairs of short windows of steps taken in turns (A B B A ...), paired by window"
@@ -321,7 +328,7 @@ def window_note(result: dict) -> str:
         return how + "."
     if on == 0:
         return "B/A from whole worker runs, one a side per repeat (no timed windows)."
-    return f"{how} in {on} of {total} repeats; the others from whole worker runs."
+    return f"{how}, in {on} of {total} repeats; the others' cases from whole worker runs."
 
 
 def write_ab_tables(output: str | Path, result: dict) -> Path:

@@ -235,7 +235,8 @@ class Timing:
     warmup: int = 0  # untimed steps after the first
     memory: dict[str, float] | None = None  # pipeline: the in-memory fit's step, interleaved
     energy: dict[str, Any] | None = None  # GPU energy over the timed steps (zoo.perf.energy)
-    # window(n): n more steps timed, their median seconds per step (None: mode pipeline)
+    # window(n): n more steps timed, their seconds per step (the median; fit: an epoch's
+    # mean after an untimed one); None in mode pipeline
     window: Callable[[int], float] | None = None
 
 
@@ -435,7 +436,8 @@ def _time_training(run: _Run, build, x, y) -> tuple[Any, Timing, dict | None]:
         compile_s, step_times = _fit_epochs(model, feed, run.steps, epochs)
         # The first epoch is untimed (it traces); each later one is timed whole.
         timing = Timing(compile_s, step_times, run.steps * epochs, run.steps - 1)
-        timing.window = lambda n: _fit_epochs(model, _fit_feed(run, x, y, n), n, 0)[0] / n
+        # A fresh fit call's first epoch makes its iterator: untimed, as in the clock.
+        timing.window = lambda n: _fit_epochs(model, _fit_feed(run, x, y, n), n, 1)[1][0]
         return model, timing, None
     probe, jit = None, run.mode == "xla"
     if run.mode == "auto":
