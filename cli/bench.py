@@ -67,7 +67,8 @@ Against = Annotated[
     typer.Option(
         metavar="PYTHON",
         help="A/B: also run every case with this interpreter (another environment's zoo, "
-        "Keras or TensorFlow), alternating A B B A, and compare B/A with paired intervals.",
+        "Keras or TensorFlow); both workers time short windows in turns (A B B A ...), "
+        "and B/A comes with a paired interval.",
     ),
 ]
 FailAbove = Annotated[
