@@ -270,18 +270,19 @@ def _window_spread(records: list[dict]) -> str | None:
     import math
     import statistics
 
-    from zoo.perf.summary import pairs_by_repeat
+    from zoo.perf.summary import paired_rates
 
     spreads: dict[str, list[float]] = {"windows": [], "clocks": []}
     for case in sorted({r["case"] for r in records}):
         mine = [r for r in records if r["case"] == case]
-        sides = [[r for r in mine if r.get("side") == s] for s in ("A", "B")]
-        windows = pairs_by_repeat(*sides, "windows.samples_per_s")
-        clocks = pairs_by_repeat(*sides)
-        if len(windows) < 2 or windows.keys() != clocks.keys():
+        a, b = ([r for r in mine if r.get("side") == s] for s in ("A", "B"))
+        # A repeat with windows has a clock too: equal counts are the same repeats.
+        windows, clocks = paired_rates(b, a, "windows.samples_per_s"), paired_rates(b, a)
+        if len(windows[0]) < 2 or len(windows[0]) != len(clocks[0]):
             continue
-        for name, pairs in (("windows", windows), ("clocks", clocks)):
-            spreads[name].append(statistics.stdev(math.log(b / a) for a, b in pairs.values()))
+        for name, (x, y) in (("windows", windows), ("clocks", clocks)):
+            logs = [math.log(q / p) for p, q in zip(x, y, strict=True)]
+            spreads[name].append(statistics.stdev(logs))
     if not spreads["windows"]:
         return None
     w, c = sorted(spreads["windows"]), sorted(spreads["clocks"])

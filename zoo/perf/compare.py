@@ -23,7 +23,7 @@ from typing import Any
 
 from zoo import stats
 from zoo.errors import OutputError
-from zoo.perf.summary import pairs_by_repeat, summarize
+from zoo.perf.summary import paired_rates, summarize
 from zoo.results import ResultsFile
 
 # The keys of every bench record, and those of a successful one.
@@ -180,12 +180,10 @@ def _side_rates(a: list[dict], b: list[dict]) -> tuple[list[float], list[float],
     how many are the timed windows': those of the repeats whose records on both sides
     have windows, where two or more do, else the training clocks' of every repeat (one
     measure in one interval: the clocks spread 2-3x wider than the windows)."""
-    pairs = pairs_by_repeat(a, b, "windows.samples_per_s")
-    on_windows = len(pairs) if len(pairs) >= 2 else 0
-    if not on_windows:
-        pairs = pairs_by_repeat(a, b)
-    reps = sorted(pairs)
-    return [pairs[r][0] for r in reps], [pairs[r][1] for r in reps], on_windows
+    x, y = paired_rates(b, a, "windows.samples_per_s")
+    if len(x) >= 2:
+        return x, y, len(x)
+    return (*paired_rates(b, a), 0)
 
 
 def _by_case(records: list[dict]) -> dict[str, list[dict]]:

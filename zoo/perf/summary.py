@@ -48,20 +48,14 @@ def _rates(records: Iterable[dict], dotted: str = "train.samples_per_s") -> dict
     return {k: v for k, v in found.items() if is_number(v) and v > 0}
 
 
-def paired_rates(top: Iterable[dict], bottom: Iterable[dict]) -> tuple[list, list]:
-    """(bottom's, top's) training throughputs of the repeats both have, in repeat order
-    (the runs were interleaved: repeat i of each is a pair)."""
-    a, b = _rates(bottom), _rates(top)
+def paired_rates(
+    top: Iterable[dict], bottom: Iterable[dict], dotted: str = "train.samples_per_s"
+) -> tuple[list, list]:
+    """(bottom's, top's) throughputs (`dotted`, default training samples/s) of the repeats
+    both have, in repeat order (the runs were interleaved: repeat i of each is a pair)."""
+    a, b = _rates(bottom, dotted), _rates(top, dotted)
     shared = sorted(set(a) & set(b))
     return [a[k] for k in shared], [b[k] for k in shared]
-
-
-def pairs_by_repeat(
-    a: Iterable[dict], b: Iterable[dict], dotted: str = "train.samples_per_s"
-) -> dict[int, tuple[float, float]]:
-    """{repeat: (a's, b's) throughput} of the repeats both have (`dotted` names the field)."""
-    ra, rb = _rates(a, dotted), _rates(b, dotted)
-    return {k: (ra[k], rb[k]) for k in ra.keys() & rb.keys()}
 
 
 def ratio_fields(a: list[float], b: list[float], prefix: str, confidence: float) -> dict[str, Any]:
