@@ -317,7 +317,7 @@ def _measure(run: _Run, x, y, replicas: int, serve: Serve | None = None):
     with runtime.apply(config, seed=0, batch_size=run.batch_size) as placed:
         _check_replicas(placed, replicas)
         x, y = _on_device(x, y)
-        model, timing, probe = _time_training(run, _builder(run), x, y)
+        model, timing, probe = _time_training(run, _builder(run, (x, y)), x, y)
         if serve is not None:
             serve(timing.window, statistics.median(timing.step_times))
         resolved = _resolved(run, model, probe, runtime.threads())
@@ -401,17 +401,18 @@ def _on_device(x, y):
     return x, keras.ops.convert_to_tensor(y)
 
 
-def _builder(run: _Run) -> Callable[..., Any]:
+def _builder(run: _Run, sample: tuple[Any, Any] | None = None) -> Callable[..., Any]:
     """build(jit_compile, steps_per_execution): exactly the graph `zoo train` trains
-    (float32 output under mixed precision), through the shared zoo.training.compile."""
+    (float32 output under mixed precision), through the shared zoo.training.compile, its
+    variables built from `sample` (x, y) before the first step as `zoo train` builds them."""
     import keras
 
-    from zoo.training.compile import build_model, compile_model
+    from zoo.training.compile import build_model, compile_model, prebuild
 
     task = tasks.get(run.spec.task)
 
     def build(jit_compile: bool, spe: int = 1):
-        return compile_model(
+        model = compile_model(
             build_model(run.spec.name, run.model_kwargs, run.precision),
             task,
             keras.optimizers.Adam(1e-4),
@@ -421,6 +422,9 @@ def _builder(run: _Run) -> Callable[..., Any]:
             run_eagerly=run.mode == "eager",
             metrics=False,
         )
+        if sample is not None:
+            prebuild(model, *sample)
+        return model
 
     return build
 
@@ -515,7 +519,7 @@ def dispatch_overhead(run: _Run, jit_compile: bool) -> dict[str, Any]:
     probe.steps_per_execution = spe
     x, y, probe.model_kwargs = synthetic_batch(probe.spec, {}, OVERHEAD_BATCH)
     x, y = _on_device(x, y)
-    _, timing, _ = _time_training(probe, _builder(probe), x, y)
+    _, timing, _ = _time_training(probe, _builder(probe, (x, y)), x, y)
     entry = {
         "step_ms": 1e3 * statistics.median(timing.step_times),
         "model": OVERHEAD_MODEL,

@@ -93,3 +93,23 @@ def compile_model(
         steps_per_execution=steps_per_execution,
     )
     return net
+
+
+def prebuild(net, x, y) -> None:
+    """Creates the optimizer's, the metrics' and the loss's variables before the first
+    step is traced, from two rows of (x, y) (symbolically: nothing runs).
+
+    Without a distribution strategy Keras leaves them to the first trace of the train
+    step, and TensorFlow traces a `tf.function` whose first call creates variables twice
+    (once creating them, once more without). Built first, the step is traced once, which
+    about halves the compilation of a model with many variables under Adam
+    (docs/training.md). Keras builds the same way itself under a strategy
+    (`_symbolic_build`); the other backends build before their first step already."""
+    import keras
+
+    build = getattr(net, "_symbolic_build", None)
+    if keras.backend.backend() != "tensorflow" or build is None:
+        return
+    if getattr(net, "_distribute_strategy", None) is not None:
+        return  # Keras builds it itself, in the strategy's scope
+    build(data_batch=(keras.tree.map_structure(lambda a: a[:2], x), y[:2], None))

@@ -25,7 +25,7 @@ from zoo.recipe import RecipeFile
 from zoo.spec import Recipe
 from zoo.training import checkpoint, feed
 from zoo.training import target as ztarget
-from zoo.training.compile import build_model, build_optimizer, compile_model
+from zoo.training.compile import build_model, build_optimizer, compile_model, prebuild
 from zoo.training.config import (
     Resolved,
     TrainConfig,
@@ -354,6 +354,8 @@ def _build_for_run(job: _Job, resolved: dict[str, Any], strategy):
     resolved["backend"] = keras.backend.backend()
     if strategy is not None:
         distribute.prepare_model(net, strategy, job.split.x, job.split.y)
+    else:
+        prebuild(net, job.split.x, job.split.y)
     return net
 
 
@@ -395,7 +397,9 @@ def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
     )
 
     def build(jit):
-        return _build(job.spec, job.task, config, dataclasses.replace(run, jit_compile=jit), 1)
+        net = _build(job.spec, job.task, config, dataclasses.replace(run, jit_compile=jit), 1)
+        prebuild(net, x, y)
+        return net
 
     probe = autojit.choose(build, x, y, key=key)
     keras.utils.set_random_seed(config.seed)  # the probe's models drew from the seed
