@@ -73,7 +73,7 @@ def _float32_model(name: str, model_kwargs: dict | None, batch_size: int | None,
     run.model_kwargs = dict(model_kwargs or {})
     profiling._check(run)
     x, y, run.model_kwargs = profiling.synthetic_batch(spec, run.model_kwargs, run.batch_size)
-    model = profiling._builder(run)(False)
+    model = profiling._builder(run, (x, y))(False)
     return model, x, y, run
 
 

@@ -97,14 +97,17 @@ def compile_model(
 
 def prebuild(net, x, y) -> None:
     """Creates the optimizer's, the metrics' and the loss's variables before the first
-    step is traced, from two rows of (x, y) (symbolically: nothing runs).
+    step is traced, from the shapes of (x, y) (symbolically, with the batch size left
+    open: nothing runs).
 
     Without a distribution strategy Keras leaves them to the first trace of the train
     step, and TensorFlow traces a `tf.function` whose first call creates variables twice
     (once creating them, once more without). Built first, the step is traced once, which
     about halves the compilation of a model with many variables under Adam
     (docs/training.md). Keras builds the same way itself under a strategy
-    (`_symbolic_build`); the other backends build before their first step already."""
+    (`_symbolic_build`, a private method: where it is missing or fails, Keras builds in
+    the first trace as before); the other backends build before their first step
+    already."""
     import keras
 
     build = getattr(net, "_symbolic_build", None)
@@ -112,4 +115,14 @@ def prebuild(net, x, y) -> None:
         return
     if getattr(net, "_distribute_strategy", None) is not None:
         return  # Keras builds it itself, in the strategy's scope
-    build(data_batch=(keras.tree.map_structure(lambda a: a[:2], x), y[:2], None))
+
+    def spec(a):  # an open batch size: a fixed one would clash with the real batches'
+        # shapes in ops traced once per shape (TensorFlow's CTC loss)
+        return keras.KerasTensor(
+            (None, *tuple(a.shape)[1:]), dtype=keras.backend.standardize_dtype(a.dtype)
+        )
+
+    try:
+        build(data_batch=(keras.tree.map_structure(spec, x), spec(y), None))
+    except Exception:  # noqa: BLE001 - only speed is at stake: Keras builds when it traces
+        return
