@@ -327,3 +327,31 @@ def test_the_multi_worker_patch_refuses_a_keras_it_was_not_checked_on(monkeypatc
     monkeypatch.setattr(keras, "__version__", "3.15.1")
     with pytest.raises(InvalidArgumentError, match="which has no such function"):
         distribute._check_patchable(types.SimpleNamespace())
+
+
+def test_a_run_killed_after_its_last_backup_resumes_to_its_trained_model(tmp_path, monkeypatch):
+    """Killed between the last epoch's backup and the end of the run: nothing is left to
+    fit, and the resumed run reports the trained weights, not a fresh model's."""
+    import shutil
+
+    from zoo.training import checkpoint
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(checkpoint, "finish", lambda folder: None)  # the kill
+    first = zoo.train("mlp", epochs=2, samples=512, output=str(out))
+    monkeypatch.undo()
+    (out / "result.json").unlink()
+    assert json.loads((out / "backup" / "state.json").read_text())["epoch"] == 2
+    shutil.copytree(out, tmp_path / "cli")
+    accuracy = first.test_metrics["accuracy"]
+
+    resumed = zoo.train("mlp", epochs=2, samples=512, output=str(out), resume=True)
+    assert resumed.resumed_from == 2
+    assert resumed.test_metrics["accuracy"] == pytest.approx(accuracy)
+    cli = _zoo(
+        *"train mlp --epochs 2 --samples 512 --resume --json --output".split(),
+        str(tmp_path / "cli"),
+    )
+    stdout, stderr = cli.communicate()
+    assert cli.returncode == 0, stderr
+    assert json.loads(stdout)["test_metrics"]["accuracy"] == pytest.approx(accuracy)

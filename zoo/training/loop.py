@@ -501,6 +501,8 @@ def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options) -> float:
             callbacks=callbacks,
             verbose=0,
         )
+    elif job.state is not None:  # every epoch was done: the backup's weights are the model
+        net.load_weights(job.folder.backup / job.state["weights"])
     return time.perf_counter() - t0
 
 
