@@ -170,6 +170,29 @@ def test_a_tuned_case_shows_its_speedup_over_the_default():
     assert body[1][head.index("checks every (steps)")] == "-"  # no steps_per_epoch recorded
 
 
+def test_the_ceiling_is_the_default_time_over_the_routes_fixed_phases():
+    """What a route could gain if its training and checks were free: per seed, the
+    default's time over the route's start, data, build, probe and compilation; shown
+    beside the speed-up, and "-" where the records hold no phases."""
+
+    def phased(seed, time_s, fixed):
+        r = {**_record(seed, True, time_s), "tuned": True, "case": "tuned"}
+        start, rest = fixed / 2, fixed / 8  # start, then data, build, probe and compile
+        phases = dict.fromkeys(("data_s", "build_s", "xla_probe_s", "compile_s"), rest)
+        r["target"]["phases"] = {"start_s": start, **phases, "train_s": 1.0, "checks_s": 0.5}
+        return r
+
+    default = [_record(0, True, 6.0), _record(1, True, 8.0)]
+    rows = perf_target.summarize(default + [phased(0, 4.0, 3.0), phased(1, 5.0, 2.0)])
+    assert rows[1]["vs_default_ceiling"] == pytest.approx((6 / 3 * 8 / 2) ** 0.5)
+    table = perf_target.table(rows)
+    head, body = table.header(), table.texts()
+    assert body[1][head.index("ceiling")] == "2.83x" and body[0][head.index("ceiling")] == "-"
+    assert "ceiling is the most the route could gain" in perf_target.NOTE
+    bare = [{**_record(s, True, t), "tuned": True, "case": "tuned"} for s, t in ((0, 4), (1, 5))]
+    assert perf_target.summarize(default + bare)[1]["vs_default_ceiling"] is None
+
+
 def test_a_tuned_speedup_within_the_noise_is_no_difference():
     times = ((0, 10.0, 10.5), (1, 12.0, 11.0), (2, 9.0, 9.4))
     default = [_record(s, True, d) for s, d, _ in times]
@@ -327,6 +350,7 @@ def test_the_fast_suite_runs_each_preset_against_its_baseline_through_the_cli(
     def run_trial(model, dataset, settings, *, seed, **kwargs):
         calls.append((seed, model))
         record = _record(seed, True, (4.0 if model == "fast_cnn" else 40.0) + seed)
+        record["target"]["phases"] = {"start_s": 2.0, "data_s": 0.5, "compile_s": 0.5}
         return {k: record[k] for k in ("status", "target", "config", "run")}
 
     monkeypatch.setattr(trial, "run_trial", run_trial)
@@ -345,6 +369,9 @@ def test_the_fast_suite_runs_each_preset_against_its_baseline_through_the_cli(
     (row,) = [r for r in rows if r["model"] == "fast_cnn"]
     expected = statistics.geometric_mean([40 / 4, 41 / 5, 42 / 6])
     assert row["vs_default"] == pytest.approx(expected) and row["vs_default_pairs"] == 3
+    ceiling = statistics.geometric_mean([40 / 3, 41 / 3, 42 / 3])  # over 3 s before training
+    assert row["vs_default_ceiling"] == pytest.approx(ceiling)
+    assert "ceiling" in result.output and f"{ceiling:.2f}x" in result.output
     table = perf_target.table(rows)
     labels = [line[0] for line in table.texts()]
     assert "fast_cnn (preset fast-fashion-mnist, vs seed_cnn default)" in labels
