@@ -72,3 +72,40 @@ def test_an_unwritable_cache_leaves_the_load_alone(tmp_path, monkeypatch):
     blocked.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where the folder would be
     assert decoded.save("mnist", "k1", _arrays(0)) is None
+
+
+def test_the_folder_tfds_named_is_remembered_per_tfds_data_dir(cache_home, monkeypatch):
+    assert decoded.remembered_folder("mnist", None) is None
+    decoded.remember_folder("mnist", None, "/data/mnist/3.0.1")
+    assert decoded.remembered_folder("mnist", None) == "/data/mnist/3.0.1"
+    assert decoded.remembered_folder("mnist", "/elsewhere") is None  # another data_dir
+    monkeypatch.setenv("TFDS_DATA_DIR", "/other")
+    assert decoded.remembered_folder("mnist", None) is None  # TFDS would look elsewhere
+
+
+def test_a_cached_dataset_loads_without_tfds_until_its_files_change(
+    cache_home, tmp_path, monkeypatch
+):
+    from zoo.data import tfds as ztfds
+
+    folder = tmp_path / "mnist" / "3.0.1"
+    folder.mkdir(parents=True)
+    record = folder / "mnist-train.tfrecord-00000-of-00001"
+    record.write_bytes(b"a" * 10)
+    asked = []
+
+    class FakeTfds:
+        def builder(self, name, data_dir=None):
+            asked.append(name)
+            return type("Builder", (), {"data_dir": str(folder)})()
+
+    monkeypatch.setattr(ztfds, "_tfds", FakeTfds)
+    arrays = _arrays(0)
+    decoded.save("mnist", decoded.fingerprint(folder), arrays)
+    got, key = ztfds._cached_images("mnist", None)  # the first time TFDS names the folder
+    assert asked == ["mnist"] and np.array_equal(got["x_train"], arrays["x_train"])
+    got, again = ztfds._cached_images("mnist", None)  # then the remembered folder does
+    assert asked == ["mnist"] and again == key and got is not None
+    record.write_bytes(b"b" * 11)  # prepared again: a new key, no arrays, TFDS asked
+    got, new_key = ztfds._cached_images("mnist", None)
+    assert asked == ["mnist", "mnist"] and got is None and new_key not in (None, key)

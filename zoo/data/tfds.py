@@ -65,11 +65,27 @@ def to_numpy(ds, limit: int | None = None) -> tuple:
     return tuple(np.concatenate(p) for p in parts)
 
 
+def _cached_images(name, data_dir):
+    """(the decoded arrays, or None; their cache key, or None). The folder TFDS named last
+    time is tried first, without importing TFDS (zoo.data.decoded)."""
+    from zoo.data import decoded
+
+    folder = decoded.remembered_folder(name, data_dir)
+    key = decoded.fingerprint(folder) if folder else None
+    arrays = decoded.load(name, key) if key else None
+    if arrays is None:
+        folder = _tfds().builder(name, data_dir=data_dir).data_dir
+        key = decoded.fingerprint(folder)
+        arrays = decoded.load(name, key) if key else None
+        if key:
+            decoded.remember_folder(name, data_dir, folder)
+    return arrays, key
+
+
 def _images(name, data_dir, download, samples):
     from zoo.data import decoded
 
-    key = decoded.fingerprint(_tfds().builder(name, data_dir=data_dir).data_dir)
-    arrays = decoded.load(name, key) if key else None
+    arrays, key = _cached_images(name, data_dir)
     if arrays is None:
         train, test = load_splits(name, ["train", "test"], data_dir, download, as_supervised=True)
         # A full read is cached decoded (zoo.data.decoded); a capped one decodes only
