@@ -120,7 +120,7 @@ def test_serve_times_windows_on_the_warm_model_before_inference(mode, monkeypatc
     traces, seen = [], []
     original = profiling._builder
 
-    def builder(run, sample=None):
+    def builder(run, sample):
         build = original(run, sample)
 
         def counted(*args):

@@ -401,7 +401,7 @@ def _on_device(x, y):
     return x, keras.ops.convert_to_tensor(y)
 
 
-def _builder(run: _Run, sample: tuple[Any, Any] | None = None) -> Callable[..., Any]:
+def _builder(run: _Run, sample: tuple[Any, Any]) -> Callable[..., Any]:
     """build(jit_compile, steps_per_execution): exactly the graph `zoo train` trains
     (float32 output under mixed precision), through the shared zoo.training.compile, its
     variables built from `sample` (x, y) before the first step as `zoo train` builds them."""
@@ -422,8 +422,7 @@ def _builder(run: _Run, sample: tuple[Any, Any] | None = None) -> Callable[..., 
             run_eagerly=run.mode == "eager",
             metrics=False,
         )
-        if sample is not None:
-            prebuild(model, *sample)
+        prebuild(model, *sample)
         return model
 
     return build

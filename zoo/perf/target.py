@@ -516,7 +516,7 @@ def _ceiling(pairs: list[tuple[dict, float]]) -> float | None:
     ratios = [base / fixed for r, base in pairs if (fixed := _fixed_s(r))]
     if not ratios or len(ratios) != len(pairs):
         return None
-    return math.exp(statistics.fmean(math.log(x) for x in ratios))
+    return statistics.geometric_mean(ratios)
 
 
 def _speedup(tuned: list[dict], default: list[dict], confidence: float = stats.CONFIDENCE) -> dict:
