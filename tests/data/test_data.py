@@ -225,3 +225,16 @@ def test_detection_boxes_are_the_tight_boxes_of_the_bright_shapes_so_the_optimum
         assert not (image & ~covered).any()  # and no shape pixel outside the boxes
     assert set(counts) == {1, 2, 3}
     assert d.optimum == {"map": 1.0, "map_50": 1.0}
+
+
+def test_tfds_images_scale_every_byte_value_as_tensorflow_does():
+    import tensorflow as tf
+
+    from zoo.data import tfds
+
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    scaled = tfds._scaled(pixels)
+    expected = (tf.cast(pixels, tf.float32) / 255.0).numpy()
+    assert scaled.dtype == np.float32
+    np.testing.assert_array_equal(scaled, expected)
+    assert scaled[0, 0, 0, 0] == 0.0 and scaled[0, -1, -1, 0] == 1.0
