@@ -74,6 +74,10 @@ COMMANDS = {
     "benchmarks/recipes/real/NAME.recipe.toml --repeat 5 --output "
     "benchmarks/results/real-data-cpu.jsonl (keras_convnet on mnist5k.npz, "
     "matrix_factorization on ml100k.csv, fasttext_classifier on fortunes/)",
+    "real-data-cpu-epyc": "python -m benchmarks.real_data compare MODEL FILE --recipe "
+    "benchmarks/recipes/real/NAME.recipe.toml --repeat 5 --output "
+    "benchmarks/results/real-data-cpu-epyc.jsonl (the same three routes as real-data-cpu, "
+    "on the AVX-512 EPYC with bf16)",
     "domains-cpu": "zoo bench --suite domains --repeat 3 "
     "--output benchmarks/results/domains-cpu.jsonl --resume",
 }
@@ -587,6 +591,7 @@ def real_data_section(stem: str, records: list[dict]) -> str:
 
 SECTIONS = {
     "real-data-cpu": real_data_section,
+    "real-data-cpu-epyc": real_data_section,
     "synthetic-cpu": synthetic_section,
     "synthetic-domains-cpu": synthetic_section,
     "parity-domains-cpu": parity_section,
