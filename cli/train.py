@@ -322,21 +322,43 @@ def _show(result) -> None:
 
 
 def _target_line(t: dict[str, Any], epochs: float) -> str:
-    """Whether the target was reached, and in what time, steps and epochs."""
+    """Whether the target was reached, and in what time, steps and epochs; how noisy the
+    check is where that can be told, with what to do when chance decides it."""
     goal = f"{t['metric']}={t['value']:g}"
+    se = t.get("standard_error")
+    split = "the validation split"
+    if se is not None:
+        split += f" ({t['validation_examples']:,} examples, standard error {se:.3f})"
     if not t["reached"]:
         best = "no check" if t["best_validation"] is None else f"best {t['best_validation']:.4g}"
-        return (
-            f"Target {goal} not reached on the validation split in "
+        line = (
+            f"Target {goal} not reached on {split} in "
             f"{render.plural(epochs, 'epoch')} ({best}); raise --epochs or try `zoo tune`."
         )
+        return line + _noise_note(t)
     test = "" if t["test_metric"] is None else f"; test {t['metric']} {t['test_metric']:.4g}"
     line = (
-        f"Reached {goal} on the validation split in {t['time_to_target_s']:.1f} s from the "
+        f"Reached {goal} on {split} in {t['time_to_target_s']:.1f} s from the "
         f"command's start ({t['train_time_to_target_s']:.1f} s training), "
         f"{t['steps_to_target']} steps = {t['epochs_to_target']:g} epochs{test}."
     )
+    line += _noise_note(t)
     return line if not t.get("phases") else f"{line}\n{phases_line(t['phases'])}"
+
+
+def _noise_note(t: dict[str, Any]) -> str:
+    """Advice where the validation split is too small for the target to decide the stop."""
+    from zoo.training.target import NOISY_SE
+
+    se = t.get("standard_error")
+    if se is None or se <= NOISY_SE:
+        return ""
+    return (
+        f"\nNote: at {t['metric']} {t['value']:g} a check on {t['validation_examples']:,} "
+        f"validation examples is within {se:.3f} of the truth only about two times in three, "
+        "and the run stops at the first check that passes, a lucky one as well: hold out "
+        "more (--val-fraction), or check fewer times (--check-from near --epochs)."
+    )
 
 
 def phases_line(phases: dict[str, float | None]) -> str:

@@ -62,6 +62,9 @@ def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_
     # The run stopped there: fewer epochs than the limit, and the test metric is that model's.
     assert len(r.history) == math.ceil(t["epochs_to_target"]) < 6
     assert t["test_metric"] == r.test_metrics["accuracy"]
+    # The check's noise at the target: 60 validation examples, one label each.
+    assert t["validation_examples"] == 60
+    assert t["standard_error"] == pytest.approx(math.sqrt(0.6 * 0.4 / 60))
     again = zoo.evaluate(tmp_path)
     assert again.metrics["accuracy"] == pytest.approx(r.test_metrics["accuracy"], abs=1e-6)
     saved = json.loads((tmp_path / "result.json").read_text())
@@ -103,6 +106,21 @@ def test_an_unreached_target_is_recorded_without_times():
     assert t["time_to_target_s"] is None and t["steps_to_target"] is None
     assert t["checks"] == 2 and t["best_validation"] == min(c["value"] for c in t["history"])
     assert t["best_validation"] == pytest.approx(min(h["val_mse"] for h in r.history), rel=1e-6)
+    # An error, not a proportion of examples: its noise is not a binomial one, so none.
+    assert t["validation_examples"] == 30 and t["standard_error"] is None
+
+
+def test_the_standard_error_is_a_binomial_ones_for_per_example_accuracy_only():
+    at = ztarget.Target("accuracy", 0.91)
+    assert ztarget.standard_error(at, 6000, True) == pytest.approx(0.003695, abs=1e-6)
+    assert ztarget.standard_error(ztarget.Target("accuracy", 1.0), 50, True) == 0.0
+    assert ztarget.standard_error(at, 6000, False) is None  # tokens or pixels: not independent
+    assert ztarget.standard_error(at, None, True) is None
+    assert ztarget.standard_error(at, 0, True) is None
+    assert ztarget.standard_error(ztarget.Target("loss", 0.3), 6000, True) is None
+    record = ztarget.record(at, None, [], None, validation=(6000, True))
+    assert record["validation_examples"] == 6000 and record["standard_error"] > 0
+    assert ztarget.record(at, None, [], None)["standard_error"] is None
 
 
 def test_a_fractional_epoch_count_ends_the_last_pass_partway_and_says_so(tmp_path):
@@ -205,6 +223,21 @@ def test_the_command_line_says_when_the_target_was_reached():
     assert "1 epochs" in r.output or "= 1 epochs" in r.output
     bad = CliRunner().invoke(app, ["train", "mlp", "--target", "rmse=0.5"])
     assert bad.exit_code == 2 and "report accuracy, loss" in bad.output
+
+
+@pytest.mark.parametrize(
+    "samples, target, examples, noisy",
+    [(300, "accuracy=0.99", 30, True), (20000, "accuracy=0.9", 2000, False)],
+)
+def test_the_command_line_gives_the_checks_standard_error_and_advice_when_it_is_large(
+    samples, target, examples, noisy
+):
+    args = ["train", "mlp", "--samples", str(samples), "--epochs", "1", "--target", target]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert f"on the validation split ({examples:,} examples, standard error" in r.output
+    assert ("Note: at accuracy" in r.output) is noisy
+    assert ("--val-fraction" in r.output) is noisy
 
 
 def test_recipe_settings_reach_the_optimizer_and_the_loss():

@@ -278,7 +278,7 @@ def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitte
         scoring.score(job.task, net, job.data.x_test, job.data.y_test, batch_size=job.eval_batch,
                       vocabulary=job.data.vocabulary)
     )  # fmt: skip
-    target = _target_record(callbacks, test, marks)
+    target = _target_record(callbacks, test, marks, _validation_count(job))
     return _Fitted(net, history, best_epoch, test, seconds, target)
 
 
@@ -289,12 +289,21 @@ def _as_run(asked: RecipeFile, resolved: dict[str, Any]) -> RecipeFile:
     return dataclasses.replace(asked, run=run)
 
 
-def _target_record(callbacks, test: dict[str, Any], marks) -> dict[str, Any] | None:
+def _target_record(callbacks, test: dict[str, Any], marks, counted) -> dict[str, Any] | None:
     check = callbacks.target
     if check is None:
         return None
     metrics = {k: float(v) for k, v in test.items()}
-    return ztarget.record(check.target, check.reached_at, check.checks, metrics, marks)
+    return ztarget.record(check.target, check.reached_at, check.checks, metrics, marks, counted)
+
+
+def _validation_count(job: _Job) -> tuple[int, bool] | None:
+    """The validation examples the checks score (every process's share) and whether each
+    has one label (a classifier's: its accuracy is then a proportion of the examples)."""
+    if job.split.validation is None:
+        return None
+    labels = np.asarray(job.split.validation[1])
+    return len(labels) * job.processes, labels.ndim == 1
 
 
 def _even_for_replicas(job: _Job) -> _Job:

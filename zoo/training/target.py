@@ -126,17 +126,39 @@ def breakdown(total_s: float, marks: dict[str, float], at: dict[str, Any]) -> di
     return {k: None if v is None else round(v, 4) for k, v in out.items()}
 
 
+# Above this standard error of the validation metric at the target, a stop on the
+# validation split is mostly chance (a point of accuracy: two standard errors span the
+# gap between a model at the target and one 0.02 below it).
+NOISY_SE = 0.01
+
+
+def standard_error(target: Target, examples: int | None, per_example: bool) -> float | None:
+    """The standard error of the validation split's accuracy at the target value: a
+    binomial proportion over `examples` examples, sqrt(v (1 - v) / n). None where the
+    metric is not a proportion of examples (a loss, an RMSE, accuracy over tokens or
+    pixels, where neighbouring outcomes are not independent) or the count is unknown."""
+    if target.metric != "accuracy" or not per_example or not examples:
+        return None
+    v = min(max(target.value, 0.0), 1.0)
+    return math.sqrt(v * (1.0 - v) / examples)
+
+
 def record(
     target: Target,
     reached_at: dict[str, Any] | None,
     checks: list[dict[str, Any]],
     test_metrics: dict[str, float] | None,
     marks: dict[str, float] | None = None,
+    validation: tuple[int, bool] | None = None,
 ) -> dict[str, Any]:
     """The `target` entry of result.json. `checks` are the checks made (step, epoch,
     validation value, time_s, train_time_s and what `breakdown` needs); `reached_at` is
     the one that reached the target (None: never reached, and the times are None, not a
-    number). With `marks` (see `breakdown`), `phases` says where the time to target went."""
+    number). With `marks` (see `breakdown`), `phases` says where the time to target went.
+    `validation` is the validation split's examples and whether the metric scores each
+    example once (one label each); `standard_error` is then the check's noise at the
+    target (`standard_error`), None where it cannot be told."""
+    examples, per_example = validation or (None, False)
     values = [c["value"] for c in checks if c["value"] is not None]
     best = None
     if values:
@@ -157,5 +179,7 @@ def record(
             breakdown(at["time_s"], marks, at) if reached_at and marks is not None else None
         ),
         "test_metric": (test_metrics or {}).get(target.metric) if reached_at else None,
+        "validation_examples": examples,
+        "standard_error": standard_error(target, examples, per_example),
         "history": checks,
     }
