@@ -362,12 +362,19 @@ def test_an_image_folder_adapts_to_the_model_input(tmp_path, capsys):
     assert capsys.readouterr().out == ""  # not Keras' "Found 24 files ..."
 
 
-def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path, capsys):
+def _text_folder(root: Path, per_class: int = 10) -> Path:
     words = {"pos": "good great fine", "neg": "bad awful poor"}
     for label, text in words.items():
-        (tmp_path / label).mkdir()
-        for i in range(10):
-            (tmp_path / label / f"{i}.txt").write_text(f"{text} {i}")
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            (root / label / f"{i}.txt").write_text(f"{text} {i}")
+    return root
+
+
+def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _text_folder(tmp_path / "texts")
+    tmp_path = tmp_path / "texts"
     data = zoo.load_dataset("text_classification", str(tmp_path))
     assert data.x_train.shape[1] == 256 and data.model_kwargs["num_classes"] == 2
     assert data.x_train.max() < data.model_kwargs["vocab_size"]
@@ -380,6 +387,36 @@ def test_a_text_folder_is_tokenized_on_its_training_split(tmp_path, capsys):
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)  # the whole of stdout is the record
     assert result["model"] == "fasttext_classifier" and "accuracy" in result["test_metrics"]
+
+
+def test_a_text_folder_is_read_once_then_from_the_cache_until_a_file_changes(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = _text_folder(tmp_path / "texts")
+    first = zoo.load_dataset("text_classification", str(folder), seed=3)
+    entries = list((tmp_path / "cache" / "keras-zoo" / "decoded").glob("texts-*.npz"))
+    assert len(entries) == 1
+    read = keras.utils.text_dataset_from_directory
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the folder was read again")
+
+    monkeypatch.setattr(keras.utils, "text_dataset_from_directory", unread)
+    again = zoo.load_dataset("text_classification", str(folder), seed=3)
+    for k in ("x_train", "y_train", "x_test", "y_test"):
+        assert np.array_equal(getattr(first, k), getattr(again, k)), k
+    assert again.model_kwargs == first.model_kwargs
+    assert again.x_train.dtype == first.x_train.dtype == np.int32
+    # Another seed splits differently: read again, never the other split's arrays.
+    with pytest.raises(AssertionError, match="read again"):
+        zoo.load_dataset("text_classification", str(folder), seed=4)
+    # A file added: read again, one entry for the folder still.
+    monkeypatch.setattr(keras.utils, "text_dataset_from_directory", read)
+    (folder / "pos" / "extra.txt").write_text("good fine extra")
+    grown = zoo.load_dataset("text_classification", str(folder), seed=3)
+    assert len(grown.y_train) + len(grown.y_test) == len(first.y_train) + len(first.y_test) + 1
+    assert len(list(entries[0].parent.glob("texts-*.npz"))) == 1
 
 
 def test_a_folder_with_one_class_is_refused(tmp_path):

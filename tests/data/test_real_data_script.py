@@ -119,7 +119,8 @@ def test_real_sources_convert_and_load(tmp_path):
     assert len(ratings.y_train) + len(ratings.y_test) == 400
 
 
-def test_fortunes_become_a_text_folder_the_zoo_reads(tmp_path):
+def test_fortunes_become_a_text_folder_the_zoo_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # its tokens are cached
     source = tmp_path / "fortunes"
     source.mkdir()
     for n, name in enumerate(real_data.FORTUNE_CLASSES):

@@ -1,4 +1,5 @@
-"""Decoded real images, cached: a prepared TFDS image dataset read once, then as arrays.
+"""Decoded real data, cached: a prepared TFDS image dataset (or a user's folder of texts)
+read once, then as arrays.
 
 TFDS keeps images as PNG inside TFRecord files, so every `zoo train --dataset mnist`
 (fashion_mnist, cifar10) used to decode all of them again: about 5 s of the time to
@@ -13,6 +14,13 @@ removed). A folder without TFRecord files (a dataset that is not prepared, or
 an optimization: a file that cannot be read is ignored and rewritten, one that cannot be
 written leaves the load as it was. Delete the folder to free the space (Fashion-MNIST:
 55 MB, CIFAR-10: 184 MB).
+
+A user's folder of class sub-folders of texts (`zoo.data.local`) is cached the same way,
+tokenized: the key hashes every file's path, size and modification time with the read's
+settings (seed, test fraction, samples, vocabulary and length), one entry per folder.
+Reading and tokenizing 3,098 fortune cookies took about 1.1 s of every run's 4.9 s time
+to target on a 2-core CPU; their cached arrays load in about 0.06 s, most of it the
+look at each file's size and time.
 
 Finding the prepared folder takes TFDS (its import and the dataset's builder, about 0.3 s
 of every run on a 2-core CPU), so the folder it named is remembered (``folders.json``
@@ -83,23 +91,44 @@ def path(name: str, key: str) -> Path:
     return io.cache_path(f"decoded/{name}-{key}.npz")
 
 
-def load(name: str, key: str) -> dict[str, np.ndarray] | None:
+def tree_fingerprint(folder: str | Path, settings: str) -> str:
+    """The key of a user's folder read with `settings` (a string of everything else the
+    arrays depend on): a hash of every file's path under it, size and modification time,
+    so adding, removing or editing a file makes a new key."""
+    root = Path(folder)
+    h = hashlib.sha256(f"v{VERSION}\0{settings}\n".encode())
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def folder_name(kind: str, folder: str | Path) -> str:
+    """The cache entry's name for a user's folder: one entry per folder, whose new key
+    replaces the old one."""
+    where = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:12]
+    return f"{kind}-{where}"
+
+
+def load(name: str, key: str, keys: tuple[str, ...] = ARRAYS) -> dict[str, np.ndarray] | None:
     """The cached arrays of dataset `name` at `key`, or None (missing or unreadable)."""
     try:
         with np.load(path(name, key), allow_pickle=False) as f:
-            return {k: f[k] for k in ARRAYS}
+            return {k: f[k] for k in keys}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
 
 
-def save(name: str, key: str, arrays: dict[str, np.ndarray]) -> Path | None:
+def save(
+    name: str, key: str, arrays: dict[str, np.ndarray], keys: tuple[str, ...] = ARRAYS
+) -> Path | None:
     """Writes the arrays atomically and removes the dataset's entries of other keys;
     None where the cache cannot be written (the load goes on without it)."""
     target = path(name, key)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with io.atomic_path(target, suffix=".npz") as tmp:
-            np.savez(tmp, **{k: arrays[k] for k in ARRAYS})
+            np.savez(tmp, **{k: arrays[k] for k in keys})
     except (OSError, OutputError):
         return None
     for old in target.parent.glob(f"{name}-*.npz"):

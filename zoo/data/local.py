@@ -325,7 +325,7 @@ def _folder(task, path, seed, samples, test_fraction, hints):
         labels="inferred",
         label_mode="int",
     )
-    read = _image_folder if task == "image_classification" else _text_folder
+    read = _image_folder if task == "image_classification" else _cached_text_folder
     try:
         parts = read(path, samples, hints, common)
     except ValueError as e:  # Keras: no files found, an empty split, ...
@@ -362,6 +362,26 @@ def _image_folder(path, samples, hints, common) -> dict[str, Any]:
     x_test, y_test = to_numpy(test.map(scale))
     kwargs = {"input_shape": x_train.shape[1:]}
     return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, model_kwargs=kwargs)
+
+
+TEXT_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "vocab_size")
+
+
+def _cached_text_folder(path, samples, hints, common) -> dict[str, Any]:
+    """`_text_folder`, read once and then from the zoo's cache (`zoo.data.decoded`)."""
+    from zoo.data import decoded
+
+    settings = (common["seed"], common["validation_split"], samples, TEXT_VOCABULARY, TEXT_LENGTH)
+    name = decoded.folder_name("texts", path)
+    key = decoded.tree_fingerprint(path, repr(settings))
+    found = decoded.load(name, key, TEXT_ARRAYS)
+    if found is not None:
+        kwargs = {"vocab_size": int(found.pop("vocab_size")), "sequence_length": TEXT_LENGTH}
+        return dict(**found, model_kwargs=kwargs)
+    parts = _text_folder(path, samples, hints, common)
+    vocab_size = np.asarray(parts["model_kwargs"]["vocab_size"])
+    decoded.save(name, key, {**parts, "vocab_size": vocab_size}, TEXT_ARRAYS)
+    return parts
 
 
 def _text_folder(path, samples, hints, common) -> dict[str, Any]:
