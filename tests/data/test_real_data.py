@@ -408,15 +408,22 @@ def test_a_text_folder_is_read_once_then_from_the_cache_until_a_file_changes(tmp
         assert np.array_equal(getattr(first, k), getattr(again, k)), k
     assert again.model_kwargs == first.model_kwargs
     assert again.x_train.dtype == first.x_train.dtype == np.int32
-    # Another seed splits differently: read again, never the other split's arrays.
+    # Another seed splits differently: read again, never the other split's arrays; then
+    # each seed has its entry, and seed 3's is still read from the cache.
     with pytest.raises(AssertionError, match="read again"):
         zoo.load_dataset("text_classification", str(folder), seed=4)
-    # A file added: read again, one entry for the folder still.
+    monkeypatch.setattr(keras.utils, "text_dataset_from_directory", read)
+    zoo.load_dataset("text_classification", str(folder), seed=4)
+    monkeypatch.setattr(keras.utils, "text_dataset_from_directory", unread)
+    zoo.load_dataset("text_classification", str(folder), seed=3)
+    assert len(list(entries[0].parent.glob("texts-*.npz"))) == 2
+    # A file added: read again, and its entry replaces the old one of the same seed.
     monkeypatch.setattr(keras.utils, "text_dataset_from_directory", read)
     (folder / "pos" / "extra.txt").write_text("good fine extra")
     grown = zoo.load_dataset("text_classification", str(folder), seed=3)
     assert len(grown.y_train) + len(grown.y_test) == len(first.y_train) + len(first.y_test) + 1
-    assert len(list(entries[0].parent.glob("texts-*.npz"))) == 1
+    assert len(list(entries[0].parent.glob("texts-*.npz"))) == 2
+    assert not entries[0].exists()
 
 
 def test_a_folder_with_one_class_is_refused(tmp_path):

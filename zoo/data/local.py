@@ -372,7 +372,7 @@ def _cached_text_folder(path, samples, hints, common) -> dict[str, Any]:
     from zoo.data import decoded
 
     settings = (common["seed"], common["validation_split"], samples, TEXT_VOCABULARY, TEXT_LENGTH)
-    name = decoded.folder_name("texts", path)
+    name = decoded.folder_name("texts", path, repr(settings))
     key = decoded.tree_fingerprint(path, repr(settings))
     found = decoded.load(name, key, TEXT_ARRAYS)
     if found is not None:
