@@ -77,7 +77,7 @@ COMMANDS = {
     "real-data-cpu-epyc": "python -m benchmarks.real_data compare MODEL FILE --recipe "
     "benchmarks/recipes/real/NAME.recipe.toml --repeat 5 --output "
     "benchmarks/results/real-data-cpu-epyc.jsonl (the same three routes as real-data-cpu, "
-    "on the AVX-512 EPYC with bf16)",
+    "on the AVX-512 EPYC with bf16; each seed's fortunes read into the zoo's cache first)",
     "domains-cpu": "zoo bench --suite domains --repeat 3 "
     "--output benchmarks/results/domains-cpu.jsonl --resume",
 }
