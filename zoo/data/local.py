@@ -373,7 +373,7 @@ def _cached_text_folder(path, samples, hints, common) -> dict[str, Any]:
 
     settings = (common["seed"], common["validation_split"], samples, TEXT_VOCABULARY, TEXT_LENGTH)
     name = decoded.folder_name("texts", path, repr(settings))
-    key = decoded.tree_fingerprint(path, repr(settings))
+    key = decoded.tree_fingerprint(path)
     found = decoded.load(name, key, TEXT_ARRAYS)
     if found is not None:
         kwargs = {"vocab_size": int(found.pop("vocab_size")), "sequence_length": TEXT_LENGTH}
