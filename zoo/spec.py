@@ -301,7 +301,9 @@ class Recipe(Settings):
         None,
         keywords,
         "The factory's hyper-parameters over its defaults (see `zoo info NAME`).",
-        tune={"dropout": Scale((1.0, 0.5, 0.0))},  # models that have one
+        # models that have one: dropout; fastText's bigrams, which overfit a few thousand
+        # texts (docs/tuning.md, real data)
+        tune={"dropout": Scale((1.0, 0.5, 0.0)), "ngrams": Values((1, 2), with_current=True)},
         factory=dict,
     )
 

@@ -169,6 +169,30 @@ def test_recipes_are_seeded_distinct_and_fit_the_task():
     assert {r["batch_size"] for r in a} <= {128, 256}
     assert all(r["model_kwargs"]["dropout"] in (0.5, 0.25, 0.0) for r in a)
     assert all("label_smoothing" in r for r in a)
+    assert all("ngrams" not in r["model_kwargs"] for r in a)  # a convnet has none
+
+
+def test_a_search_tries_fasttext_without_its_bigrams():
+    # fastText's bigrams are a design choice the search makes: drawn as the ints the
+    # factory takes (1 or 2), never scaled like dropout, and each drawn recipe builds
+    spec = search.registry.get_spec("fasttext_classifier")
+    task = search.tasks.get(spec.task)
+    s = search._Search(
+        spec,
+        task,
+        "synthetic",
+        search.ztarget.parse("accuracy=0.9", task),
+        0.0,
+        {},
+        ("tensorflow",),
+        lambda *a: None,
+    )
+    a = search._recipes(s, [64, 128], 8, seed=1)
+    drawn = [r["model_kwargs"]["ngrams"] for r in a]
+    assert set(drawn) == {1, 2} and all(type(n) is int for n in drawn)
+    for n in (1, 2):
+        net = search.registry.create_model("fasttext_classifier", ngrams=n, sequence_length=8)
+        assert ("bigrams" in [layer.name for layer in net.layers]) == (n == 2)
 
 
 def test_tuned_training_uses_the_cache_and_says_so(fresh_cache):

@@ -16,12 +16,12 @@ loading, compilation and the input pipeline included.
                the search space each `zoo.Recipe` field declares (`tune=`): batch size
                (those measured), learning rate (scaled with the batch), schedule,
                epochs, optimizer, weight decay, label smoothing (where the task's loss
-               takes it) and dropout (models that have it); each trial trains until the
-               validation
-               split reaches the target, and is scored by its time to target. Trials race
-               the best so far: a trial still running when it has taken longer than the
-               best time to target plus a margin is stopped, since it cannot win (the
-               time-based form of successive halving). The first trials are the default
+               takes it), dropout (models that have it) and fastText's bigrams (on or
+               off); each trial trains until the validation split reaches the target,
+               and is scored by its time to target. Trials race the best so far: a
+               trial still running when it has taken longer than the best time to
+               target plus a margin is stopped, since it cannot win (the time-based
+               form of successive halving). The first trials are the default
                route (the model's recipe, graph, float32, up to DEFAULT_EPOCHS times its
                epochs) and, where that reached the target, the same recipe with the
                fastest execution settings, so the winner is always compared with the
@@ -431,7 +431,7 @@ def _space(search: _Search, batches: list[int]) -> dict[str, list]:
             space[name] = list(batches)
         elif name == "model_kwargs":
             kwargs = {
-                k: _values(s, float(recipe.model_kwargs.get(k, spec.defaults[k])))
+                k: _values(s, _number(s, recipe.model_kwargs.get(k, spec.defaults[k])))
                 for k, s in _tune(Recipe, name).items()
                 if k in spec.defaults
             }
@@ -439,6 +439,12 @@ def _space(search: _Search, batches: list[int]) -> dict[str, list]:
         elif name != "label_smoothing" or _smooths(search.task):
             space[name] = _values(_tune(Recipe, name), getattr(recipe, name))
     return space
+
+
+def _number(space: Values | Scale, current: Any) -> Any:
+    """A model hyper-parameter's value as its space draws from it: a float to be scaled
+    (dropout), as it is among listed values (fastText's ngrams, an int)."""
+    return float(current) if isinstance(space, Scale) else current
 
 
 def _smooths(task: tasks.Task) -> bool:
