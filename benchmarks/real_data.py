@@ -317,7 +317,8 @@ def run_baseline(model: str, path: str, seed: int) -> dict:
     r, error = _json_of([*argv, "--seed", str(seed)])
     if r is None:
         return {"status": "failed", "reason": error}
-    keep = ("test_metrics", "settings", "epochs_run", "best_epoch", "train_s", "wall_s")
+    keep = ("test_metrics", "val_metrics", "settings", "epochs_run", "best_epoch", "train_s")
+    keep += ("wall_s",)
     return {"status": "ok", "time_s": r["fit_end_s"], **{k: r[k] for k in keep}}
 
 

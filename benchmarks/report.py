@@ -45,6 +45,10 @@ COMMANDS = {
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
     "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
     "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
+    "tune-real-cpu-epyc": "zoo tune fasttext_classifier --dataset /tmp/real/fortunes --target "
+    "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16; the "
+    "winner is benchmarks/recipes/real/fortunes.recipe.toml), then python -m benchmarks.report "
+    "--add-tune fortunes.json --to tune-real-cpu-epyc",
     "ab-same-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
     "--fail-above 5 --output benchmarks/results/ab-same-cpu.jsonl",
     "ab-one-core-cpu": "zoo bench --suite quick --repeat 10 --against "
@@ -457,7 +461,7 @@ def parity_section(stem: str, records: list[dict]) -> str:
 
 def tune_record(search: dict) -> dict:
     """A `zoo tune --output` file as one line of tune-cpu.jsonl: the default route, the
-    winner and how the search went (its trials' settings stay in the search file)."""
+    winner, each trial's outcome and how the search went."""
     keep = (
         "settings",
         "status",
@@ -498,6 +502,9 @@ def tune_record(search: dict) -> dict:
         ],
         "left_out": [e for e in search["execution"] if e["status"] == "left out"],
         "recipe_trials": len(search["trials"]),
+        # And each recipe trial's outcome, so a claim about what reached the target has its
+        # file (the trials' per-epoch histories stay in the search file).
+        "trials": [trial(t) for t in search["trials"]],
         "default": trial(search.get("default")),
         "winner": trial(search.get("winner")),
         # Where the search ran, as it recorded it; never this machine's filled in.
@@ -541,10 +548,10 @@ def tune_section(stem: str, records: list[dict]) -> str:
     return "\n".join(
         [
             f"## {stem}: `zoo tune` searches\n",
-            f"`{COMMANDS['tune-cpu']}`. Each search on its own; the default route and the winner"
-            " are one run each (the time-to-target suite repeats them over seeds). Times count"
-            " from the trial's process start; the test metric is the model that reached the"
-            " target's. How the search works: [tuning.md](tuning.md#zoo-tune).\n",
+            f"`{COMMANDS.get(stem, COMMANDS['tune-cpu'])}`. Each search on its own; the default"
+            " route and the winner are one run each (the time-to-target suite repeats them over"
+            " seeds). Times count from the trial's process start; the test metric is the model"
+            " that reached the target's. How the search works: [tuning.md](tuning.md#zoo-tune).\n",
             table(head, rows),
         ]
     )
@@ -597,6 +604,7 @@ SECTIONS = {
     "parity-domains-cpu": parity_section,
     "parity-cpu": parity_section,
     "tune-cpu": tune_section,
+    "tune-real-cpu-epyc": tune_section,
 }
 
 
@@ -648,11 +656,17 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         type=Path,
         metavar="SEARCH_JSON",
-        help="append `zoo tune --output` files to results/tune-cpu.jsonl",
+        help="append `zoo tune --output` files to results/tune-cpu.jsonl (or --to's)",
+    )
+    parser.add_argument(
+        "--to",
+        default="tune-cpu",
+        choices=[stem for stem, section in SECTIONS.items() if section is tune_section],
+        help="the results file --add-tune appends to",
     )
     args = parser.parse_args(argv)
     if args.add_tune:
-        with open(RESULTS / "tune-cpu.jsonl", "a", encoding="utf-8") as out:
+        with open(RESULTS / f"{args.to}.jsonl", "a", encoding="utf-8") as out:
             for path in args.add_tune:
                 out.write(json.dumps(tune_record(json.loads(path.read_text()))) + "\n")
     text = render()

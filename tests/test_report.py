@@ -166,6 +166,8 @@ def test_a_tune_search_becomes_a_row_of_default_against_winner():
     }
     record = report.tune_record(search)
     assert record["execution_trials"] == 1 and record["recipe_trials"] == 2
+    assert [t["reached"] for t in record["trials"]] == [True, True]
+    assert "wall_s" not in record["trials"][0]  # the outcome, not the process's seconds
     assert record["left_out"][0]["precision"] == "mixed_float16"
     section = report.tune_section("tune-cpu", [record])
     row = next(line for line in section.splitlines() if line.startswith("| seed_cnn"))
@@ -240,3 +242,11 @@ def test_an_ab_run_with_windows_reports_their_spread_beside_the_clocks(tmp_path,
     assert float(clocks.split()[0]) > 0.1  # the unpaired swings
     old = report.ab_section("ab-one-core-cpu", [{**r, "windows": None} for r in records])
     assert "Spread of B/A" not in old and "from whole worker runs" in old
+
+
+def test_add_tune_appends_only_to_a_searches_file(capsys):
+    # --to names a results file of searches (tune_section's); any other is refused
+    # before anything is written
+    with pytest.raises(SystemExit) as refused:
+        report.main(["--add-tune", "search.json", "--to", "quick-cpu"])
+    assert refused.value.code == 2 and "tune-real-cpu-epyc" in capsys.readouterr().err
