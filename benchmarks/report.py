@@ -80,8 +80,9 @@ COMMANDS = {
     "matrix_factorization on ml100k.csv, fasttext_classifier on fortunes/)",
     "real-data-cpu-epyc": "python -m benchmarks.real_data compare MODEL FILE --recipe "
     "benchmarks/recipes/real/NAME.recipe.toml --repeat 5 --output "
-    "benchmarks/results/real-data-cpu-epyc.jsonl (the same three routes as real-data-cpu, "
-    "on the AVX-512 EPYC with bf16; each seed's fortunes read into the zoo's cache first)",
+    "benchmarks/results/real-data-cpu-epyc.jsonl (real-data-cpu's MNIST-5k and MovieLens "
+    "routes and fortunes' searched again to 0.70, tune-real-cpu-epyc; on the AVX-512 EPYC "
+    "with bf16; each seed's fortunes read into the zoo's cache first)",
     "domains-cpu": "zoo bench --suite domains --repeat 3 "
     "--output benchmarks/results/domains-cpu.jsonl --resume",
 }
