@@ -45,6 +45,11 @@ COMMANDS = {
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
     "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
     "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
+    "ab-checks-cpu-epyc": "python -m benchmarks.ab_train --a OLD_PYTHON --b python --seeds "
+    "100,101,102,103,104 --output benchmarks/results/ab-checks-cpu-epyc.jsonl -- "
+    "matrix_factorization --target rmse=0.335 --eval-every 20 (OLD_PYTHON: the checkout "
+    "before the validation passes read one batch of cached validation data; on the AVX-512 "
+    "EPYC with bf16)",
     "tune-real-cpu-epyc": "zoo tune fasttext_classifier --dataset /tmp/real/fortunes --target "
     "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16; the "
     "winner is benchmarks/recipes/real/fortunes.recipe.toml), then python -m benchmarks.report "
@@ -558,6 +563,55 @@ def tune_section(stem: str, records: list[dict]) -> str:
     )
 
 
+def ab_train_section(stem: str, records: list[dict]) -> str:
+    """`python -m benchmarks.ab_train`: one `zoo train --target` command under two
+    checkouts, interleaved by seed; A's time over B's per phase."""
+    from benchmarks import ab_train
+
+    commits = {r["arm"]: r["checkout"] for r in records}
+    seeds = sorted({r["seed"] for r in records})
+    reached = {
+        arm: sum(1 for r in records if r["arm"] == arm and r["run"].get("reached")) for arm in "AB"
+    }
+    tests = {
+        arm: [
+            r["run"]["test_metric"] for r in records if r["arm"] == arm and r["run"].get("reached")
+        ]
+        for arm in "AB"
+    }
+    head = ["time", "A s (median)", "B s (median)", "A / B [95%]", "B is", "seeds"]
+    rows = []
+    for row in ab_train.summarize(records):
+        interval = "-"
+        if row["ratio"] is not None:
+            interval = f"{row['ratio']:.2f}x [{row['ratio_low']:.2f}-{row['ratio_high']:.2f}]"
+        verdict = row.get("ratio_verdict") or "-"  # of B: paired with B first
+        rows.append(
+            [row["time"], fmt_fixed(row["a_s"], 2), fmt_fixed(row["b_s"], 2), interval]
+            + [verdict, str(row["pairs"])]
+        )
+    side = ", ".join(
+        f"{arm} at {c['commit'][:7]}{' (changed)' if c['dirty'] else ''}"
+        for arm, c in sorted(commits.items())
+    )
+    test = ", ".join(
+        f"{arm} {fmt_fixed(statistics.median(v), 5) if v else '-'}" for arm, v in tests.items()
+    )
+    return "\n".join(
+        [
+            f"## {stem}: one training command under two checkouts\n",
+            f"`{COMMANDS.get(stem, 'python -m benchmarks.ab_train')}`: `zoo train"
+            f" {' '.join(records[0]['train_args'])}` on seeds {', '.join(map(str, seeds))},"
+            f" {side}, each run in its own process, the sides alternating which runs first."
+            f" Reached the target: A {reached['A']}/{len(seeds)}, B {reached['B']}/{len(seeds)};"
+            f" test metric (median): {test}. Times are medians over the seeds where both"
+            " reached it; A / B is A's time over B's, paired by seed, with its 95% interval"
+            " (`zoo.stats.paired`).\n",
+            table(head, rows),
+        ]
+    )
+
+
 def real_data_section(stem: str, records: list[dict]) -> str:
     """`python -m benchmarks.real_data compare`: a zoo recipe against the plain-Keras
     baseline of the same model, on real files, alternating by seed."""
@@ -606,6 +660,7 @@ SECTIONS = {
     "parity-cpu": parity_section,
     "tune-cpu": tune_section,
     "tune-real-cpu-epyc": tune_section,
+    "ab-checks-cpu-epyc": ab_train_section,
 }
 
 

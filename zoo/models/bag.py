@@ -28,10 +28,8 @@ def fasttext_classifier(
     enters only through the bigrams. Where a class is told by which tokens a text holds
     (topic, sentiment words, the zoo's marker tokens), that is all it needs; where it
     depends on order beyond a pair, the recurrent and attention models are the ones.
-    On a few thousand texts the hashed bigrams (every word pair of the corpus shares
-    `buckets` vectors) can overfit where the words alone do not: `ngrams=1` is the choice
-    `zoo tune` made for the fortune cookies of docs/tuning.md ("Real data the defaults
-    never saw"), and it searches both.
+    On a few thousand texts the hashed bigrams can overfit where the words alone do not:
+    `zoo tune` searches both, and chose `ngrams=1` for docs/tuning.md's fortune cookies.
 
     Padding (id 0) is masked out of the mean; a text with no word (or no bigram) averages
     to zeros (`zoo.layers.MaskedMean`), not NaN.

@@ -47,6 +47,14 @@ def split(data: Dataset, config: TrainConfig) -> Split:
     return Split(x_fit, y_fit, validation, {"source": source, "examples": num_val})
 
 
+# A validation split read again and again (every check of a --target) is kept in memory
+# as batches up to this size; larger ones are gathered anew on each pass.
+CACHE_BYTES = 256 * 2**20
+# The most layer outputs a validation batch may hold: a check's batch grows to this (up
+# to the whole split) for a model whose per-example outputs are small (`validation_batch`).
+CHECK_ELEMENTS = 8 * 2**20
+
+
 def feed(
     x,
     y,
@@ -56,21 +64,80 @@ def feed(
     seed: int = 0,
     drop_remainder: bool = False,
     options=None,
+    repeated: bool = False,
 ) -> dict[str, Any]:
     """The arguments of `fit` / `evaluate` that feed (x, y): through the tf.data pipeline on
-    the TensorFlow backend, as arrays (shuffled by Keras) on the others."""
+    the TensorFlow backend, as arrays (shuffled by Keras) on the others. `repeated`: a
+    split evaluated many times in one order (validation), whose batches stay in memory
+    after the first pass where the arrays take at most CACHE_BYTES."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
         from zoo.data import pipeline
 
+        cache = repeated and options is None and nbytes(x) + nbytes(y) <= CACHE_BYTES
         ds = pipeline.make(
-            x, y, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+            x,
+            y,
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_remainder=drop_remainder,
+            cache=cache,
         )
         if options is not None:  # tf.data options, e.g. sharding across workers
             ds = ds.with_options(options)
         return {"x": ds, "shuffle": False} if shuffle else {"x": ds}  # the dataset shuffles
     return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if shuffle else {})}
+
+
+def nbytes(x) -> int:
+    """The bytes of an array or of a dict of arrays."""
+    return sum(np.asarray(v).nbytes for v in (x.values() if isinstance(x, dict) else [x]))
+
+
+def validation_batch(net, batch: int, examples: int) -> int:
+    """The batch of the validation passes: `batch`, or more for a model whose layer
+    outputs per example are small, up to the whole split of `examples`, while a batch's
+    outputs stay within CHECK_ELEMENTS (32 MiB in float32).
+
+    A pass costs a few milliseconds a batch beyond its arithmetic (a step's call, its
+    metrics), and a run with --target --eval-every makes a pass at every check: a
+    factorization model's 4,000 validation ratings took 16 batches of 256 where one
+    suffices. A convnet's outputs (tens of thousands of values an example) keep `batch`.
+    Where a layer's output shape is not known to the last axis (variable-length inputs,
+    a subclassed model), `batch` too."""
+    per_example = output_elements(net)
+    if not per_example:
+        return batch
+    return max(batch, min(examples, CHECK_ELEMENTS // per_example))
+
+
+def output_elements(net) -> int | None:
+    """The values every layer of a functional model outputs for one example, the layers
+    of a nested model counted in it (the inputs included); None where a shape is not
+    known. Layers that compute more inside than they output (attention) are counted by
+    their output."""
+    import keras
+
+    total = 0
+    for layer in net.layers:
+        if isinstance(layer, keras.Model):
+            inner = output_elements(layer)
+            if inner is None:
+                return None
+            total += inner
+            continue
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # not called symbolically, or shared
+            return None
+        for t in outputs:
+            dims = tuple(t.shape)[1:]
+            if any(d is None for d in dims):
+                return None
+            total += int(np.prod(dims, dtype=np.int64))
+    return total
 
 
 def take(x, idx):

@@ -260,8 +260,9 @@ def _fit(job: _Job, resolved: dict[str, Any], marks: dict[str, float]) -> _Fitte
     drop = bool(resolved["jit_compile"]) and len(job.split.y) >= job.batch
     _announce(job, net, drop)
     options = _data_options(job.run)
-    callbacks = _callbacks(job, _steps_per_epoch(job, drop), options)
-    seconds = _fit_epochs(job, net, callbacks.all, drop, options)
+    validation = _validation_feed(job, net, options)
+    callbacks = _callbacks(job, _steps_per_epoch(job, drop), validation)
+    seconds = _fit_epochs(job, net, callbacks.all, drop, options, validation)
     if callbacks.stop.where is not None:
         raise _diverged(callbacks.stop.where, job.config, job.folder.path)
     history, best_epoch = callbacks.progress.rows, callbacks.checkpoints.best_epoch
@@ -434,7 +435,20 @@ def _announce(job: _Job, net, drop: bool) -> None:
     )
 
 
-def _callbacks(job: _Job, steps_per_epoch: int, options):
+def _validation_feed(job: _Job, net, options) -> dict[str, Any] | None:
+    """How the validation split reaches `fit` and the target checks: one feed for both,
+    read many times (`feed.feed(repeated=True)`), in batches sized to the model
+    (`feed.validation_batch`) unless the task fixes its evaluation batch or the batch is
+    split over devices or processes."""
+    if job.split.validation is None:
+        return None
+    batch = job.eval_batch
+    if not job.task.eval_batch_size and job.run.strategy == "none" and job.processes == 1:
+        batch = feed.validation_batch(net, batch, len(job.split.validation[1]))
+    return feed.feed(*job.split.validation, batch, options=options, repeated=True)
+
+
+def _callbacks(job: _Job, steps_per_epoch: int, validation: dict[str, Any] | None):
     from zoo.training import callbacks  # imports Keras
 
     made = callbacks.for_run(
@@ -448,9 +462,6 @@ def _callbacks(job: _Job, steps_per_epoch: int, options):
         stop_after=_stop_after(job.config.epochs, steps_per_epoch, callbacks),
     )
     if job.config.target:
-        validation = None
-        if job.config.eval_every:
-            validation = feed.feed(*job.split.validation, job.eval_batch, options=options)
         made.target = callbacks.TargetCheck(
             ztarget.parse(job.config.target, job.task),
             job.request.started or time.time(),
@@ -458,7 +469,7 @@ def _callbacks(job: _Job, steps_per_epoch: int, options):
             job.done,
             eval_every=job.config.eval_every,
             check_from=job.config.check_from,
-            validation=validation,
+            validation=validation if job.config.eval_every else None,
         )
         made.checkpoints.target = made.target
     return made
@@ -480,16 +491,16 @@ def _data_options(run: runtime.RunConfig):
     return distribute.shard_data_options()
 
 
-def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options) -> float:
-    """Runs the epochs not done yet; returns the seconds it took."""
+def _fit_epochs(job: _Job, net, callbacks: list, drop: bool, options, v) -> float:
+    """Runs the epochs not done yet, validating through the feed `v`; returns the seconds
+    it took."""
     config, split = job.config, job.split
     validation = {}
-    if split.validation:
-        v = feed.feed(*split.validation, job.eval_batch, options=options)
+    if v is not None:
         validation = (
             {"validation_data": v["x"]}
             if "y" not in v
-            else {"validation_data": (v["x"], v["y"]), "validation_batch_size": job.eval_batch}
+            else {"validation_data": (v["x"], v["y"]), "validation_batch_size": v["batch_size"]}
         )
     if job.folder.path is not None:
         job.folder.path.mkdir(parents=True, exist_ok=True)
