@@ -45,11 +45,11 @@ COMMANDS = {
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
     "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
     "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
-    "ab-checks-cpu-epyc": "python -m benchmarks.ab_train --a OLD_PYTHON --b python --seeds "
-    "100,101,102,103,104 --output benchmarks/results/ab-checks-cpu-epyc.jsonl -- "
-    "matrix_factorization --target rmse=0.335 --eval-every 20 (OLD_PYTHON: the checkout "
-    "before the validation passes read one batch of cached validation data; on the AVX-512 "
-    "EPYC with bf16)",
+    "ab-checks-cpu-epyc": "python -m benchmarks.ab_train --a OLD_PYTHON --b NEW_PYTHON "
+    "--seeds 100,101,102,103,104 --output benchmarks/results/ab-checks-cpu-epyc.jsonl -- "
+    "ARGS, for three commands (below); OLD_PYTHON runs the checkout before validation passes "
+    "read a cached feed in batches sized to the model, NEW_PYTHON the one with it, each from "
+    "a clean worktree; on the AVX-512 EPYC with bf16",
     "tune-real-cpu-epyc": "zoo tune fasttext_classifier --dataset /tmp/real/fortunes --target "
     "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16; the "
     "winner is benchmarks/recipes/real/fortunes.recipe.toml), then python -m benchmarks.report "
@@ -564,21 +564,36 @@ def tune_section(stem: str, records: list[dict]) -> str:
 
 
 def ab_train_section(stem: str, records: list[dict]) -> str:
-    """`python -m benchmarks.ab_train`: one `zoo train --target` command under two
-    checkouts, interleaved by seed; A's time over B's per phase."""
+    """`python -m benchmarks.ab_train`: training commands each under two checkouts,
+    interleaved by seed; A's time over B's per phase, a table per command."""
+    commands: dict[tuple, list[dict]] = {}
+    for r in records:
+        commands.setdefault(tuple(r["train_args"]), []).append(r)
+    parts = [
+        f"## {stem}: training commands under two checkouts\n",
+        f"`{COMMANDS.get(stem, 'python -m benchmarks.ab_train')}`: each run in its own process,"
+        " the sides alternating which runs first. Times are medians over the seeds where both"
+        " sides reached the target; A / B is A's time over B's, paired by seed, with its 95%"
+        " interval (`zoo.stats.paired`), and the verdict is B's.\n",
+    ]
+    return "\n".join(parts + [_ab_train_table(runs) for runs in commands.values()])
+
+
+def _ab_train_table(records: list[dict]) -> str:
     from benchmarks import ab_train
 
     commits = {r["arm"]: r["checkout"] for r in records}
     seeds = sorted({r["seed"] for r in records})
-    reached = {
-        arm: sum(1 for r in records if r["arm"] == arm and r["run"].get("reached")) for arm in "AB"
-    }
-    tests = {
-        arm: [
-            r["run"]["test_metric"] for r in records if r["arm"] == arm and r["run"].get("reached")
-        ]
-        for arm in "AB"
-    }
+    done = {arm: [r["run"] for r in records if r["arm"] == arm] for arm in "AB"}
+    reached = {arm: [r for r in runs if r.get("reached")] for arm, runs in done.items()}
+    test = ", ".join(
+        f"{arm} {fmt_fixed(statistics.median(r['test_metric'] for r in runs), 5) if runs else '-'}"
+        for arm, runs in reached.items()
+    )
+    side = ", ".join(
+        f"{arm} at {c['commit'][:7]}{' (changed)' if c['dirty'] else ''}"
+        for arm, c in sorted(commits.items())
+    )
     head = ["time", "A s (median)", "B s (median)", "A / B [95%]", "B is", "seeds"]
     rows = []
     for row in ab_train.summarize(records):
@@ -590,23 +605,12 @@ def ab_train_section(stem: str, records: list[dict]) -> str:
             [row["time"], fmt_fixed(row["a_s"], 2), fmt_fixed(row["b_s"], 2), interval]
             + [verdict, str(row["pairs"])]
         )
-    side = ", ".join(
-        f"{arm} at {c['commit'][:7]}{' (changed)' if c['dirty'] else ''}"
-        for arm, c in sorted(commits.items())
-    )
-    test = ", ".join(
-        f"{arm} {fmt_fixed(statistics.median(v), 5) if v else '-'}" for arm, v in tests.items()
-    )
     return "\n".join(
         [
-            f"## {stem}: one training command under two checkouts\n",
-            f"`{COMMANDS.get(stem, 'python -m benchmarks.ab_train')}`: `zoo train"
-            f" {' '.join(records[0]['train_args'])}` on seeds {', '.join(map(str, seeds))},"
-            f" {side}, each run in its own process, the sides alternating which runs first."
-            f" Reached the target: A {reached['A']}/{len(seeds)}, B {reached['B']}/{len(seeds)};"
-            f" test metric (median): {test}. Times are medians over the seeds where both"
-            " reached it; A / B is A's time over B's, paired by seed, with its 95% interval"
-            " (`zoo.stats.paired`).\n",
+            f"`zoo train {' '.join(records[0]['train_args'])}` on seeds"
+            f" {', '.join(map(str, seeds))}, {side}. Reached the target: A"
+            f" {len(reached['A'])}/{len(done['A'])}, B {len(reached['B'])}/{len(done['B'])};"
+            f" test metric (median): {test}.\n",
             table(head, rows),
         ]
     )

@@ -32,6 +32,8 @@ def test_the_summary_pairs_seeds_where_both_sides_reached_and_gives_a_over_b():
     line = next(x for x in section.splitlines() if x.startswith("| time_to_target_s"))
     assert "| faster |" in line and "1.4" in line  # B faster, A about 1.46x B's time
     assert "A 4/4, B 3/4" in section and "A at aaaaaaa, B at bbbbbbb" in section
+    other = [dict(r, train_args=["mlp"]) for r in records[:2]]
+    assert report.ab_train_section("ab-x", records + other).count("| time_to_target_s") == 2
 
 
 def test_without_the_training_command_it_says_how_to_give_one(tmp_path, capsys):
