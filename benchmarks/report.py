@@ -51,7 +51,8 @@ COMMANDS = {
     "read a cached feed in batches sized to the model, NEW_PYTHON the one with it, each from "
     "a clean worktree; on the AVX-512 EPYC with bf16",
     "tune-real-cpu-epyc": "zoo tune fasttext_classifier --dataset /tmp/real/fortunes --target "
-    "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16; the "
+    "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16, at 9e75806 "
+    "and again at 4d9486d, whose execution stage counts compilation; the second's "
     "winner is benchmarks/recipes/real/fortunes.recipe.toml), then python -m benchmarks.report "
     "--add-tune fortunes.json --to tune-real-cpu-epyc",
     "ab-same-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
