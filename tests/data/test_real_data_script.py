@@ -189,3 +189,17 @@ def test_compare_refuses_a_recipe_of_another_model_or_without_a_target(tmp_path)
     with pytest.raises(SystemExit, match="it names seed_cnn"):
         real_data.compare("mlp", "d.npz", str(recipe), 2, tmp_path / "o.jsonl")
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_the_committed_real_data_routes_are_recipes_the_zoo_reads():
+    # each winner `compare` runs: a recipe file of a registry model with a target;
+    # fortunes' turns fastText's bigrams off and runs without XLA (docs/tuning.md)
+    from zoo import recipe
+
+    folder = Path(__file__).parents[2] / "benchmarks" / "recipes" / "real"
+    found = {p.stem.split(".")[0]: recipe.read(p) for p in sorted(folder.glob("*.recipe.toml"))}
+    assert set(found) == {"fortunes", "ml100k", "mnist5k"}
+    assert all(f.model in zoo.list_models() and f.target for f in found.values())
+    fortunes = found["fortunes"]
+    assert fortunes.model == "fasttext_classifier" and fortunes.target == "accuracy=0.7"
+    assert fortunes.recipe.model_kwargs == {"ngrams": 1} and fortunes.run.jit_compile is False
