@@ -299,7 +299,7 @@ HIGHER_IS_BETTER = {"accuracy": True, "rmse": False, "mae": False}
 RUN_TIMEOUT_S = 1800
 
 
-def _json_of(argv: list[str]) -> tuple[dict | None, str | None]:
+def json_of(argv: list[str]) -> tuple[dict | None, str | None]:
     """The JSON a command printed on stdout, or why it failed."""
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
@@ -314,7 +314,7 @@ def run_baseline(model: str, path: str, seed: int) -> dict:
     """One `baseline` run in its own process: its time to its final model (the end of
     fit, from its process start) and its test metrics."""
     argv = [sys.executable, "-m", "benchmarks.real_data", "baseline", model, path]
-    r, error = _json_of([*argv, "--seed", str(seed)])
+    r, error = json_of([*argv, "--seed", str(seed)])
     if r is None:
         return {"status": "failed", "reason": error}
     keep = ("test_metrics", "val_metrics", "settings", "epochs_run", "best_epoch", "train_s")
@@ -327,7 +327,7 @@ def run_zoo(recipe_path: str, path: str, seed: int) -> dict:
     time to target (from its process start) and the test metrics of the model that
     reached it (None where it never did)."""
     argv = [sys.executable, "-m", "zoo.cli.main", "train", "--recipe", recipe_path]
-    r, error = _json_of([*argv, "--dataset", path, "--seed", str(seed), "--json"])
+    r, error = json_of([*argv, "--dataset", path, "--seed", str(seed), "--json"])
     if r is None:
         return {"status": "failed", "reason": error}
     t = r["target"]

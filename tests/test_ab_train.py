@@ -40,3 +40,10 @@ def test_without_the_training_command_it_says_how_to_give_one(tmp_path, capsys):
     with pytest.raises(SystemExit) as refused:
         ab_train.main(["--a", "python", "--b", "python", "--output", str(tmp_path / "x")])
     assert refused.value.code == 2 and "after --" in capsys.readouterr().err
+
+
+def test_a_side_that_fails_is_recorded_with_its_reason():
+    import sys
+
+    run = ab_train.run_side(sys.executable, ["no_such_model"], seed=0)
+    assert run["status"] == "failed" and "no_such_model" in run["reason"]
