@@ -58,6 +58,17 @@ def native_stdout_to_stderr() -> None:
     sys.stdout = os.fdopen(kept, "w", buffering=1, encoding=sys.stdout.encoding or "utf-8")
 
 
+# A run forked from the zoo daemon has Keras imported but its runtime not started: the
+# first import_quietly still prepares and starts it, quietly (`fresh_runtime`).
+_fresh = False
+
+
+def fresh_runtime() -> None:
+    """Marks Keras as imported with its runtime not started yet (a run the daemon forked)."""
+    global _fresh
+    _fresh = True
+
+
 def import_quietly(run=None) -> None:
     """Imports Keras and its backend once, with their stderr start-up chatter captured.
 
@@ -65,8 +76,10 @@ def import_quietly(run=None) -> None:
     multi-worker strategy): that is only possible before the runtime starts, which this
     function then does (the start logs as well).
     """
-    if "keras" in sys.modules:
+    global _fresh
+    if "keras" in sys.modules and not _fresh:
         return
+    _fresh = False
     if run is not None:
         from zoo.runtime import distribute
 

@@ -6,6 +6,7 @@ are laid out in render.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -97,6 +98,15 @@ Tuned = Annotated[
         "case, interleaved with the default one, and show the speed-up.",
     ),
 ]
+Warm = Annotated[
+    bool,
+    typer.Option(
+        "--warm",
+        help="time-to-target: fork every run from a zoo daemon of the suite's own, which "
+        "imported the framework once (as `zoo daemon start` does for zoo train), every "
+        "route alike; the records say start: warm.",
+    ),
+]
 
 
 app = typer.Typer(
@@ -117,6 +127,7 @@ def bench(
     backend: Backends = None,
     matmul_precision: MatmulOption = None,
     tuned: Tuned = False,
+    warm: Warm = False,
     against: Against = None,
     fail_above: FailAbove = None,
     shard: ShardOption = None,
@@ -127,7 +138,6 @@ def bench(
     """Run a benchmark suite: every case in its own process; a table of the results."""
     if ctx.invoked_subcommand is not None:  # `zoo bench merge ...`
         return
-    from zoo import perf
     from zoo import track as ztrack
     from zoo.perf import manifest
     from zoo.perf import shard as zshard
@@ -136,17 +146,14 @@ def bench(
         ztrack.check_tracker(track)
         part = zshard.parse(shard) if shard is not None else None
         s, output = _load(suite, models, output, repeat, resume, backend, part)
-        _check_together(s, part, against, fail_above)
+        _check_together(s, part, against, fail_above, {"--tuned": tuned, "--warm": warm})
         if s.kind == "parity":  # `zoo parity` per model: its own runner and table
             from zoo.cli import parity
 
             return parity.bench_suite(s, output, models, resume, as_json, part)
         if s.kind == "target":  # training runs to a quality target, one per seed
-            return _bench_targets(s, output, models, repeat, resume, tuned, as_json, part)
-        if tuned:
-            raise perf.InvalidArgumentError(
-                "--tuned applies to a time-to-target suite.", "Use --suite time-to-target."
-            )
+            how = {"tuned": tuned, "warm": warm}
+            return _bench_targets(s, output, models, repeat, resume, how, as_json, part)
         pin = _pin(s, models, matmul_precision)
         with manifest.workers_pin(pin):
             if against:  # A/B: this interpreter and another, alternating
@@ -199,10 +206,19 @@ def _track(name: str, records: list[dict], output: Path, track, tensorboard) -> 
         )
 
 
-def _check_together(s, part, against: str | None, fail_above: float | None) -> None:
-    """Options that do not go together, refused before anything runs."""
+def _check_together(
+    s, part, against: str | None, fail_above: float | None, target_flags: dict[str, bool]
+) -> None:
+    """Options that do not go together, refused before anything runs (`target_flags`:
+    those of time-to-target suites alone, and whether each was given)."""
     from zoo.errors import InvalidArgumentError
 
+    for flag, given in target_flags.items():
+        if given and s.kind != "target":
+            raise InvalidArgumentError(
+                f"{flag} applies to a time-to-target suite.",
+                "Use --suite time-to-target or --suite fast.",
+            )
     if part is not None and against:
         raise InvalidArgumentError(
             "--shard splits a suite over machines; --against compares two interpreters on one.",
@@ -218,14 +234,35 @@ def _check_together(s, part, against: str | None, fail_above: float | None) -> N
         )
 
 
-def _bench_targets(
-    s, output: Path, models, repeat, resume, tuned: bool, as_json: bool, part=None
-) -> None:
-    """The time-to-target suite: each case trained to its target once per seed; its table."""
+@contextlib.contextmanager
+def _runner(s, models, warm: bool):
+    """How a target suite's runs start: each in a fresh process, or (`warm`) forked from
+    a daemon of the suite's own, in a folder that goes with it."""
+    import tempfile
+
     from zoo.perf import suite
     from zoo.perf import target as perf_target
 
-    if tuned:
+    if not warm:
+        yield perf_target.run_case
+        return
+    render.err.print("Starting the suite's zoo daemon (the framework imported once) ...")
+    with (
+        tempfile.TemporaryDirectory(prefix="zoo-d-") as folder,
+        perf_target.warm(suite.filter_cases(s.cases, models), folder) as runner,
+    ):
+        yield runner
+
+
+def _bench_targets(
+    s, output: Path, models, repeat, resume, how: dict, as_json: bool, part=None
+) -> None:
+    """The time-to-target suite: each case trained to its target once per seed (`how`:
+    with the tuned recipes, forked from a warm daemon); its table."""
+    from zoo.perf import suite
+    from zoo.perf import target as perf_target
+
+    if how["tuned"]:
         s.cases, missing = perf_target.with_tuned(suite.filter_cases(s.cases, models))
         for case in missing:
             render.note(
@@ -235,7 +272,7 @@ def _bench_targets(
     from zoo.cli.progress import Steps
 
     try:
-        with Steps(f"suite {s.name}") as steps:
+        with _runner(s, models, how["warm"]) as runner, Steps(f"suite {s.name}") as steps:
             records = perf_target.run_suite(
                 s,
                 output,
@@ -245,6 +282,7 @@ def _bench_targets(
                 on_start=lambda n, total, case: steps.start(n, total, case.label()),
                 on_result=lambda *done: (bench_view.target_done(*done), steps.done()),
                 shard=part,
+                runner=runner,
             )
     except KeyboardInterrupt:
         render.err.print(
@@ -259,7 +297,7 @@ def _bench_targets(
         return
     title = f"suite {s.name}" + (f": {s.description}" if s.description else "")
     render.print_wide(render.rich(perf_target.table(rows, title)))
-    render.note(perf_target.NOTE)
+    render.note(perf_target.note(rows))
     render.err.print(f"Results: {output} (+ .csv, .md)", soft_wrap=True)
 
 

@@ -12,6 +12,7 @@ import typer  # noqa: E402
 from zoo.cli import (  # noqa: E402
     bench,
     compare,
+    daemon,
     data,
     evaluate,
     export,
@@ -75,6 +76,7 @@ app.command("parity")(parity.parity)
 app.command("tune")(tune.tune)
 app.command("report")(report.report)
 app.add_typer(data.app, name="data")
+app.add_typer(daemon.app, name="daemon")
 
 if __name__ == "__main__":
     app()

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from zoo.cli import STARTED, _keras, options, render
+import zoo.cli as _cli  # STARTED: read at the run, as the zoo daemon sets it
+from zoo.cli import _keras, options, render
 from zoo.cli.options import parse_params
 from zoo.cli.views import train as train_view
 from zoo.cli.views import tune as tune_view
@@ -281,7 +282,7 @@ def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     kwargs = {**plan.train_kwargs(), "run": run, **outputs}
     try:
         with _interrupts_noted(progress):
-            return zoo.train(plan.model, **kwargs, progress=progress, started=STARTED)
+            return zoo.train(plan.model, **kwargs, progress=progress, started=_cli.STARTED)
     except KeyboardInterrupt:
         progress.close()
         _interrupted(outputs["output"], outputs["resume"])
@@ -343,7 +344,9 @@ def _target_line(t: dict[str, Any], epochs: float) -> str:
         f"{t['steps_to_target']} steps = {t['epochs_to_target']:g} epochs{test}."
     )
     line += _noise_note(t)
-    return line if not t.get("phases") else f"{line}\n{phases_line(t['phases'])}"
+    if not t.get("phases"):
+        return line
+    return f"{line}\n{phases_line(t['phases'], warm=t.get('start') == 'warm')}"
 
 
 def _noise_note(t: dict[str, Any]) -> str:
@@ -361,12 +364,15 @@ def _noise_note(t: dict[str, Any]) -> str:
     )
 
 
-def phases_line(phases: dict[str, float | None]) -> str:
+def phases_line(phases: dict[str, float | None], warm: bool = False) -> str:
     """Where the time to target went: each phase of `zoo.training.target.PHASES` that
-    was measured, in seconds (compilation inside training where it could not be told)."""
+    was measured, in seconds (compilation inside training where it could not be told);
+    `warm`: the run was forked from the zoo daemon, the framework already imported."""
     from zoo.training.target import PHASES
 
     parts = [f"{PHASES[k]} {v:.1f} s" for k, v in phases.items() if v is not None]
+    if warm and parts:
+        parts[0] += " (warm: the zoo daemon had imported the framework)"
     if phases.get("compile_s") is None:
         parts.append("(compilation inside training: one execution)")
     return "Where the time went: " + ", ".join(parts) + "."

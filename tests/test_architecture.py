@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 60
 # The modules that may start a process, and why. Everything else goes through zoo.proc, so
 # that every job has a time limit and its whole process group is ended with it.
-MAY_START_PROCESSES = {"zoo.proc": "the one process runner: workers, and git for provenance"}
+MAY_START_PROCESSES = {
+    "zoo.proc": "the one process runner: workers, and git for provenance",
+    "zoo.daemon": "the fork server: a warm process forks each run it serves",
+}
 # What starts a process: these modules, and these functions of `os` and `asyncio`.
 PROCESS_MODULES = ("subprocess", "multiprocessing", "concurrent.futures.process", "pty")
 PROCESS_CALLS = ("fork", "forkpty", "system", "popen", "posix_spawn", "posix_spawnp")

@@ -33,7 +33,7 @@ def test_every_package_folder_is_listed_and_only_zoo_is_installed():
 
 
 def test_the_console_script_is_in_the_zoo_package():
-    assert PYPROJECT["project"]["scripts"] == {"zoo": "zoo.cli.main:app"}
+    assert PYPROJECT["project"]["scripts"] == {"zoo": "zoo.cli.entry:main"}
     assert (ROOT / "zoo" / "__main__.py").is_file()  # python -m zoo
 
 

@@ -1,6 +1,6 @@
 """`python -m zoo`: the `zoo` command, for when the console script is not on PATH."""
 
-from zoo.cli.main import app
+from zoo.cli.entry import main
 
 if __name__ == "__main__":
-    app(prog_name="zoo")
+    main()

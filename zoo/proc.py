@@ -113,6 +113,19 @@ def _wait(argv: list[str], env: dict, err, timeout_s: float) -> int | None:
     return code
 
 
+def start_detached(
+    argv: list[str], *, env: Mapping[str, str] | None = None, log: Path
+) -> subprocess.Popen:
+    """Starts a background service (the zoo daemon) in a session of its own, so that it
+    outlives the command that started it: no standard input or output, its stderr
+    appended to `log`. The caller waits for it to be ready; `end_group` ends it."""
+    with open(log, "ab") as err:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )  # fmt: skip
+
+
 def end_group(child: subprocess.Popen, grace_s: float = GRACE_S) -> None:
     """Ends `child`'s whole process group (the child leads it): SIGTERM, then SIGKILL to
     whatever is left after `grace_s`; returns once the child is reaped and the group gone

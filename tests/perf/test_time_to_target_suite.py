@@ -396,3 +396,45 @@ def test_a_wrong_preset_or_baseline_is_one_line_naming_it(tmp_path, case, messag
     with pytest.raises(SuiteError) as e:
         perf_suite.load_suite(path)
     assert message in str(e.value)
+
+
+def test_warm_belongs_to_the_time_to_target_suites():
+    result = cli.invoke(app, ["bench", "--suite", "quick", "--warm", "--output", "x.jsonl"])
+    assert result.exit_code == 2
+    assert "--warm applies to a time-to-target suite" in result.output
+
+
+def test_a_warm_suite_runs_on_one_backend(tmp_path):
+    cases = [perf_target.TargetCase("mlp", "synthetic", "accuracy=0.9", backend=b) for b in
+             ("tensorflow", "jax")]  # fmt: skip
+    with pytest.raises(perf_target.InvalidArgumentError, match="one backend"):
+        with perf_target.warm(cases, tmp_path):
+            pass
+    assert list(tmp_path.iterdir()) == []  # refused before a daemon started
+
+
+def test_a_table_of_warm_runs_says_they_were_warm():
+    cold = perf_target.summarize([_record(s, True, 10.0) for s in range(2)])
+    warm_records = [_record(s, True, 2.0) for s in range(2)]
+    for r in warm_records:
+        r["target"]["start"] = "warm"
+    warm = perf_target.summarize(warm_records)
+    assert cold[0]["start"] == "cold" and warm[0]["start"] == "warm"
+    assert "start" not in perf_target.table(cold).markdown()
+    assert perf_target.note(cold) == perf_target.NOTE
+    assert "| warm |" in perf_target.table(warm).markdown().replace("  ", " ")
+    assert perf_target.note(warm).endswith(perf_target.WARM_NOTE)
+    mixed = perf_target.summarize([*warm_records, _record(2, True, 9.0)])
+    assert mixed[0]["start"] == "mixed"
+
+
+def test_a_warm_bench_forks_every_run_from_its_own_daemon(tmp_path):
+    out = tmp_path / "fast.jsonl"
+    args = ["bench", "--suite", "fast", "--warm", "--models", "fasttext_classifier"]
+    result = cli.invoke(app, [*args, "--repeat", "1", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    records = perf_runner.read_records(out)
+    assert [(r["preset"], r["status"], r["target"]["start"]) for r in records] == [
+        ("fast-text", "ok", "warm")
+    ]
+    assert "start warm" in out.with_suffix(".md").read_text()

@@ -21,7 +21,9 @@ builds on the shared helpers of `zoo.perf.summary` and `zoo.perf.tables`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import importlib.util
 import json
 import math
@@ -271,9 +273,12 @@ def same_recipe(model: str, default: dict, tuned: dict) -> str | None:
 # --- run ---------------------------------------------------------------------------------
 
 
-def run_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, Any]:
-    """Trains one case to its target with one seed, in a fresh process (zoo.tuning.trial);
-    skipped, with the reason, when its backend or its prepared dataset is missing here."""
+def run_case(
+    case: TargetCase, seed: int, timeout_s: float, daemon_dir: str | None = None
+) -> dict[str, Any]:
+    """Trains one case to its target with one seed, in a fresh process (zoo.tuning.trial),
+    forked from the daemon in `daemon_dir` where one is given (`warm`); skipped, with the
+    reason, when its backend or its prepared dataset is missing here."""
     from zoo.tuning.trial import run_trial
 
     if importlib.util.find_spec(case.backend) is None:  # checked without importing it
@@ -290,6 +295,7 @@ def run_case(case: TargetCase, seed: int, timeout_s: float) -> dict[str, Any]:
         samples=case.samples,
         backend=case.backend,
         timeout_s=timeout_s,
+        daemon_dir=daemon_dir,
     )
     record.pop("history", None)  # the per-epoch logs: the target's checks are kept
     return record
@@ -346,6 +352,32 @@ def held_out(case: TargetCase, seed: int) -> dict[str, Any] | None:
             "on held-out seeds only (zoo tune --seed picks the search's)",
         }
     return None
+
+
+# What a warm suite's daemon serves: the trial workers (zoo.tuning.worker).
+TRIAL_ENTRY = {"trial": "zoo.tuning.worker:served"}
+
+
+@contextlib.contextmanager
+def warm(cases: list[TargetCase], folder: str | Path):
+    """A zoo daemon of the suite's own in `folder` for the block, importing the framework
+    once for every run: yields the runner that forks each run from it. Every case must run
+    on one backend (a process imports one).
+
+    Raises:
+        InvalidArgumentError: the cases name several backends, or the daemon cannot start.
+    """
+    from zoo import daemon
+
+    backends = sorted({c.backend for c in cases})
+    if len(backends) > 1:
+        raise InvalidArgumentError(
+            f"A warm suite runs on one backend; these cases run on {', '.join(backends)}.",
+            "Pick one backend's cases (--backend), or run without --warm.",
+        )
+    env = {"KERAS_BACKEND": backends[0] if backends else "tensorflow"}
+    with daemon.running(TRIAL_ENTRY, Path(folder), env=env):
+        yield functools.partial(run_case, daemon_dir=str(folder))
 
 
 def run_suite(
@@ -460,7 +492,15 @@ def _row(key: str, recs: list[dict]) -> dict[str, Any]:
         "tuned_seed": first.get("tuned_seed"),
         "status": "skipped" if not runs else ("ok" if ok else failed.get("status", "?")),
         "reason": failed.get("reason") if failed else None,
+        "start": _start(runs),
     }
+
+
+def _start(runs: list[dict]) -> str | None:
+    """How the case's runs started: "cold" (a fresh process imports the framework), "warm"
+    (forked from a zoo daemon that had imported it), "mixed"; None where none trained."""
+    starts = {(r.get("target") or {}).get("start", "cold") for r in runs if r.get("target")}
+    return None if not starts else starts.pop() if len(starts) == 1 else "mixed"
 
 
 def summarize(records: Iterable[dict]) -> list[dict[str, Any]]:
@@ -592,6 +632,8 @@ def table(
         columns.append(Column("checks every (steps)", "count", "check_every_steps"))
         columns.append(Column("checks from (epoch)", "ratio", "check_from_epoch"))
     columns.append(Column("setting", "text", setting))
+    if _warm(rows):  # `zoo bench --warm`
+        columns.append(Column("start", "text", "start"))
     columns.append(Column("status", "text", _status))
     return Table(title, columns, list(rows))
 
@@ -641,6 +683,24 @@ NOTE = (
     "start, not a better recipe."
 )
 
+# Under a table with warm runs (`note`).
+WARM_NOTE = (
+    "start warm: each run was forked from a zoo daemon of the suite's own, which had "
+    "imported the framework once (`zoo bench --warm`, as `zoo daemon start` serves zoo "
+    "train), so its time to target counts from its worker's start without the import; "
+    "every route of the table alike."
+)
+
+
+def note(rows: Sequence[dict]) -> str:
+    """What a time-to-target table measures: NOTE, and WARM_NOTE where a run was warm."""
+    return NOTE + (" " + WARM_NOTE if _warm(rows) else "")
+
+
+def _warm(rows: Sequence[dict]) -> bool:
+    return any(r.get("start") not in (None, "cold") for r in rows)
+
+
 # The time-to-target CSV's columns and the number kind of each (None: written as it is).
 TABLE_KINDS: dict[str, str | None] = {
     "model": None,
@@ -683,5 +743,6 @@ def write_tables(output: Path, records: list[dict]) -> tuple[Path, Path]:
     """Writes a time-to-target suite's summary beside its JSON lines: the CSV (every field)
     and the Markdown of `table` with what it measures (`NOTE`)."""
     rows = summarize(records)
-    markdown = table(rows).markdown() + "\n" + NOTE + "\n"
-    return _write(output, data_table(rows, TABLE_KINDS).csv(), markdown)
+    markdown = table(rows).markdown() + "\n" + note(rows) + "\n"
+    kinds = {**TABLE_KINDS, "start": None} if _warm(rows) else TABLE_KINDS
+    return _write(output, data_table(rows, kinds).csv(), markdown)

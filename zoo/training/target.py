@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from zoo import tasks
+from zoo import daemon, tasks
 from zoo.errors import InvalidArgumentError
 
 
@@ -175,6 +175,8 @@ def record(
         "epochs_to_target": at.get("epoch"),
         "best_validation": best,
         "checks": len(checks),
+        # A run the zoo daemon forked found the framework imported (`zoo.daemon`).
+        "start": "warm" if daemon.served() else "cold",
         "phases": (
             breakdown(at["time_s"], marks, at) if reached_at and marks is not None else None
         ),

@@ -30,12 +30,15 @@ def run_trial(
     data_dir: str | None = None,
     backend: str = "tensorflow",
     timeout_s: float = 600.0,
+    daemon_dir: str | None = None,
 ) -> dict[str, Any]:
     """Trains `model` on `dataset` with `settings` (keys of TRAIN_KEYS and RUN_KEYS) in a
     fresh process. Returns the worker's record: status "ok" with `target`, `test_metrics`,
     `history`, `num_train`, `config` and `run`; or another of `zoo.choices.RUN_STATUSES`
     ("failed" for a ZooError, whose message is the reason, or a crash; "timeout", "oom",
-    "killed") with its `reason`; and `wall_s` in every case."""
+    "killed") with its `reason`; and `wall_s` in every case. With `daemon_dir`, the worker
+    has the zoo daemon listening there run the trial (forked, the framework imported:
+    `zoo.daemon.running`), or fails saying why it could not."""
     unknown = sorted(set(settings) - set(TRAIN_KEYS) - set(RUN_KEYS))
     if unknown:
         raise ValueError(f"unknown trial settings: {unknown}")
@@ -49,4 +52,6 @@ def run_trial(
         "data_dir": data_dir,
     }
     env = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": backend}
+    if daemon_dir is not None:
+        env["ZOO_TRIAL_DAEMON"] = daemon_dir  # zoo.tuning.worker.DAEMON_ENV
     return proc.run_module("zoo.tuning.worker", job, timeout_s=timeout_s, env=env)

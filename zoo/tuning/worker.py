@@ -8,12 +8,15 @@ ZooError's message.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 STARTED = time.time()  # the time to target counts from here: imports included
 
 from zoo.proc import worker_main  # noqa: E402  (after the clock starts)
+
+DAEMON_ENV = "ZOO_TRIAL_DAEMON"  # the folder of the daemon a warm benchmark's trials run in
 
 
 def train_trial(trial: dict) -> dict:
@@ -76,5 +79,28 @@ class _Info:
         pass
 
 
+def served(argv: list[str], started: float) -> int:
+    """The trial as the zoo daemon runs it (forked, the framework imported): timed from
+    `started`, the start of the worker process that delegated it."""
+    global STARTED
+    STARTED = started
+    return worker_main(train_trial, argv[1:3])
+
+
+def main() -> int:
+    """The trial, run in the daemon named by DAEMON_ENV where the runner set one (a warm
+    benchmark), else here."""
+    if os.environ.get(DAEMON_ENV):
+        from zoo import daemon
+
+        os.environ[daemon.DIR_ENV] = os.environ[DAEMON_ENV]
+        done = daemon.delegate("trial", sys.argv, STARTED)
+        if done.code is not None:
+            return done.code
+        sys.stderr.write(f"the zoo daemon did not take the trial: {done.why}\n")
+        return 3  # a warm benchmark's run must not silently run cold
+    return worker_main(train_trial)
+
+
 if __name__ == "__main__":
-    sys.exit(worker_main(train_trial))
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The zoo daemon (zoo.daemon, `zoo daemon`): a warm process that forks each run it serves.
+
+One daemon serves the module (it imports TensorFlow once, a few seconds); each test talks
+to it through the real `python -m zoo` command, as a user's shell would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from zoo.cli.daemon import ENTRIES
+from zoo.cli.main import app
+
+from zoo import daemon
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the daemon is Linux only")
+
+QUIET_TEXT = ["--recipe", "fast-text", "--epochs", "1", "--target", "accuracy=0.9"]
+
+
+def _zoo(*args, env=None, cwd=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def served():
+    """A daemon for the module in a short folder of its own (a socket path is short)."""
+    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    record = daemon.start(ENTRIES, folder=folder)
+    yield folder, record
+    daemon.stop(folder)
+    assert daemon.info(folder) is None
+    assert not (folder / daemon.SOCKET).exists()
+
+
+def _history(result: dict) -> list[dict]:
+    return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in result["history"]]
+
+
+def test_a_served_run_trains_as_a_cold_one_does(served, tmp_path):
+    folder, _ = served
+    args = ["train", "fasttext_classifier", *QUIET_TEXT[2:], "--deterministic", "--seed", "3"]
+    env = {daemon.DIR_ENV: str(folder)}
+    warm = _zoo(*args, "--output", "w", env=env, cwd=tmp_path)
+    cold = _zoo(*args, "--output", "c", env={**env, "ZOO_DAEMON": "off"}, cwd=tmp_path)
+    assert warm.returncode == 0, warm.stderr
+    assert cold.returncode == 0, cold.stderr
+    # The run took the client's folder (a relative --output), streams and exit code.
+    warm_result = json.loads((tmp_path / "w" / "result.json").read_text())
+    cold_result = json.loads((tmp_path / "c" / "result.json").read_text())
+    assert warm_result["target"]["start"] == "warm" and cold_result["target"]["start"] == "cold"
+    assert _history(warm_result) == _history(cold_result)
+    assert "(warm: the zoo daemon had imported the framework)" in warm.stdout
+    assert "Reached accuracy=0.9" in warm.stdout
+    for noise in ("absl", "I0000", "oneDNN", "cuda"):  # its runtime started quietly too
+        assert noise not in warm.stderr, warm.stderr
+
+
+def test_a_users_mistake_through_the_daemon_is_one_line_and_its_exit_code(served):
+    folder, _ = served
+    proc = _zoo("train", "no_such_model", env={daemon.DIR_ENV: str(folder)})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "no_such_model" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_client_the_daemon_cannot_serve_runs_cold_and_says_why(served):
+    folder, _ = served
+    env = {daemon.DIR_ENV: str(folder), "TF_ENABLE_ONEDNN_OPTS": "0"}
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+        env["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    proc = _zoo("train", "no_such_model", env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert "did not take this command" in lines[0] and "TF_ENABLE_ONEDNN_OPTS" in lines[0]
+    assert "zoo daemon restart" in lines[0] and "no_such_model" in lines[1]
+
+
+def test_ctrl_c_reaches_the_run_and_ends_it_as_it_ends_a_cold_one(served, tmp_path):
+    folder, _ = served
+    args = ["train", "gpt_tiny", "--epochs", "50", "--output", str(tmp_path / "run")]
+    client = subprocess.Popen(
+        [sys.executable, "-m", "zoo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, daemon.DIR_ENV: str(folder)},
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}),
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the run has started training (its folder is made at the start)
+    time.sleep(1.0)
+    client.send_signal(signal.SIGINT)
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err
+    assert "Interrupted" in err and "Traceback" not in err
+
+
+def test_status_and_the_cli_say_what_runs(served):
+    folder, record = served
+    runner = CliRunner()
+    r = runner.invoke(app, ["daemon", "status", "--json"], env={daemon.DIR_ENV: str(folder)})
+    assert r.exit_code == 0, r.output
+    status = json.loads(r.stdout)
+    assert status["running"] and status["serves_this_shell"] and status["why_not"] is None
+    assert status["daemon"]["pid"] == record["pid"] and status["daemon"]["entries"] == sorted(
+        ENTRIES
+    )
+    again = runner.invoke(app, ["daemon", "start"], env={daemon.DIR_ENV: str(folder)})
+    assert again.exit_code == 0 and f"already runs (pid {record['pid']})" in again.output
+
+
+def test_no_daemon_status_exits_1_and_commands_run_here(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["daemon", "status"], env={daemon.DIR_ENV: str(tmp_path)})
+    assert r.exit_code == 1 and "No zoo daemon runs" in r.output
+    r = runner.invoke(app, ["daemon", "stop"], env={daemon.DIR_ENV: str(tmp_path)})
+    assert r.exit_code == 0 and "No zoo daemon runs" in r.output
+    os.environ[daemon.DIR_ENV] = str(tmp_path)
+    try:
+        assert daemon.delegate("cli", ["zoo", "train"], time.time()) == daemon.Delegated(None)
+    finally:
+        del os.environ[daemon.DIR_ENV]
+
+
+def test_a_bad_idle_time_is_refused_before_anything_starts(tmp_path):
+    r = CliRunner().invoke(
+        app, ["daemon", "start", "--idle", "0"], env={daemon.DIR_ENV: str(tmp_path)}
+    )
+    assert r.exit_code == 2 and "idle time must be positive" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+FP = {"python": "/env", "python_version": "3.11", "backend": "tensorflow", "env": {}, "code": "a"}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"python": "/other"}, "another Python environment"),
+        ({"backend": "jax"}, "runs Keras on tensorflow, this command on jax"),
+        ({"code": "b"}, "files changed since it started"),
+        ({"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}}, "other values of TF_ENABLE_ONEDNN_OPTS"),
+    ],
+)
+def test_a_daemon_serves_only_what_it_imported(change, reason):
+    assert daemon.mismatch(FP, dict(FP)) is None
+    assert reason in daemon.mismatch(FP, {**FP, **change})
+
+
+def test_what_acts_at_import_is_in_the_fingerprint(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_thunk_runtime=false")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # logging only: not compared
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # compared as the backend it picks
+    fp = daemon.fingerprint()
+    assert fp["env"]["XLA_FLAGS"] == "--xla_cpu_use_thunk_runtime=false"
+    assert "TF_CPP_MIN_LOG_LEVEL" not in fp["env"] and "KERAS_BACKEND" not in fp["env"]
+    assert fp["backend"] == "tensorflow" and fp["python"] == sys.prefix
