@@ -42,6 +42,8 @@ COMMANDS = {
     "time-to-target-cpu": "zoo bench --suite time-to-target --tuned --repeat 5 "
     "--output benchmarks/results/time-to-target-cpu.jsonl",
     "fast-cpu": "zoo bench --suite fast --output benchmarks/results/fast-cpu.jsonl",
+    "fast-warm-cpu-epyc": "zoo bench --suite fast --warm "
+    "--output benchmarks/results/fast-warm-cpu-epyc.jsonl",
     "tune-cpu": "zoo tune NAME --dataset D --target T --budget B --output search.json "
     "(each case of the time-to-target suite, its target, 150-180 s; seed_cnn on "
     "fashion_mnist 480 s), then python -m benchmarks.report --add-tune search.json",
@@ -691,12 +693,19 @@ def target_section(stem: str, records: list[dict], results: Path = RESULTS) -> s
             " from the run's process start (imports, data loading and compilation included);"
             " train s is the training alone. Medians over the seeds, a run that never reached"
             " the target counting as never; the range is over the runs that reached it. How the"
-            " targets were chosen: [benchmarks.md](benchmarks.md#time-to-target).\n",
+            " targets were chosen: [benchmarks.md](benchmarks.md#time-to-target)."
+            + (f" {perf_target.WARM_NOTE}" if _warm(records) else "")
+            + "\n",
             target_table(records)
             if summary.exists()
             else f"No summary beside it: the run did not finish (`{command} --resume`).\n",
         ]
     )
+
+
+def _warm(records: list[dict]) -> bool:
+    """Whether a target suite's runs were forked from a zoo daemon (`zoo bench --warm`)."""
+    return any((r.get("target") or {}).get("start") == "warm" for r in records)
 
 
 PEAK_NOTE = """\

@@ -40,6 +40,10 @@ def select_backend(backend: str | None) -> None:
         import keras
 
         if keras.backend.backend() != backend:
+            from zoo import daemon
+
+            if daemon.served():  # the daemon imported another: the client runs it cold
+                raise daemon.RunCold(backend)
             raise InvalidArgumentError(
                 f"Keras already runs on {keras.backend.backend()} in this process.",
                 f"Set KERAS_BACKEND={backend} before starting it.",

@@ -250,3 +250,21 @@ def test_add_tune_appends_only_to_a_searches_file(capsys):
     with pytest.raises(SystemExit) as refused:
         report.main(["--add-tune", "search.json", "--to", "quick-cpu"])
     assert refused.value.code == 2 and "tune-real-cpu-epyc" in capsys.readouterr().err
+
+
+def test_a_warm_suite_says_so_in_its_section(tmp_path):
+    from zoo.perf import target as perf_target
+
+    def record(seed: int, start: str | None) -> dict:
+        target = {"metric": "accuracy", "value": 0.9, "reached": True, "time_to_target_s": 2.0,
+                  "train_time_to_target_s": 1.0, "steps_to_target": 10, "epochs_to_target": 1.0,
+                  "test_metric": 0.91, **({"start": start} if start else {})}  # fmt: skip
+        return {"kind": "target", "suite": "fast", "case": "mlp|synthetic", "repeat": seed,
+                "seed": seed, "model": "mlp", "dataset": "synthetic", "tuned": False,
+                "target_spec": "accuracy=0.9", "status": "ok", "target": target}  # fmt: skip
+
+    (tmp_path / "w.csv").write_text("x\n")
+    warm = report.target_section("w", [record(0, "warm")], tmp_path)
+    cold = report.target_section("w", [record(0, None)], tmp_path)
+    assert perf_target.WARM_NOTE in warm and perf_target.WARM_NOTE not in cold
+    assert "| warm |" in warm.replace("  ", " ") and "| warm |" not in cold.replace("  ", " ")

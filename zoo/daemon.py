@@ -129,6 +129,15 @@ def mismatch(ours: dict[str, Any], theirs: dict[str, Any]) -> str | None:
     return None
 
 
+# A served run that finds it needs a process of its own (another Keras backend than the
+# daemon imported) exits with this code before doing anything; its client runs it cold.
+RUN_COLD = 75  # sysexits' EX_TEMPFAIL; no zoo command exits with it
+
+
+class RunCold(Exception):  # noqa: N818  (a request, not an error)
+    """Raised in a served run that cannot run in the daemon's process (`RUN_COLD`)."""
+
+
 # ---- the client ---------------------------------------------------------------------
 
 
@@ -176,6 +185,8 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
             done = next(lines, None)
     if done is None:
         return Delegated(1, "the zoo daemon stopped during the run")
+    if done["exit"] == RUN_COLD:
+        return Delegated(None, "the command asks for another Keras backend")
     return Delegated(_exit_code(done["exit"]))
 
 
@@ -538,6 +549,8 @@ def _run_entry(fn: Callable[[list[str], float], int], argv: list[str], started: 
         code = fn(argv, started)
     except SystemExit as e:
         code = e.code
+    except RunCold:
+        return RUN_COLD
     if code is None:
         return 0
     if isinstance(code, int):

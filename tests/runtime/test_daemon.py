@@ -70,6 +70,13 @@ def test_a_served_run_trains_as_a_cold_one_does(served, tmp_path):
     assert "Reached accuracy=0.9" in warm.stdout
     for noise in ("absl", "I0000", "oneDNN", "cuda"):  # its runtime started quietly too
         assert noise not in warm.stderr, warm.stderr
+    # zoo evaluate is served as well, with the same figures.
+    scores = [
+        _zoo("evaluate", "w", "--json", env={**env, **off}, cwd=tmp_path)
+        for off in ({}, {"ZOO_DAEMON": "off"})
+    ]
+    assert [p.returncode for p in scores] == [0, 0], scores[0].stderr
+    assert json.loads(scores[0].stdout) == json.loads(scores[1].stdout)
 
 
 def test_a_users_mistake_through_the_daemon_is_one_line_and_its_exit_code(served):
@@ -174,3 +181,13 @@ def test_what_acts_at_import_is_in_the_fingerprint(monkeypatch):
     assert fp["env"]["XLA_FLAGS"] == "--xla_cpu_use_thunk_runtime=false"
     assert "TF_CPP_MIN_LOG_LEVEL" not in fp["env"] and "KERAS_BACKEND" not in fp["env"]
     assert fp["backend"] == "tensorflow" and fp["python"] == sys.prefix
+
+
+def test_a_run_on_another_backend_than_the_daemons_runs_cold(served, tmp_path):
+    folder, _ = served
+    args = ["train", "linear_regression", "--backend", "jax", "--epochs", "1", "--samples", "64"]
+    proc = _zoo(*args, env={daemon.DIR_ENV: str(folder)}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    why = "did not take this command (the command asks for another Keras backend)"
+    assert why in proc.stderr
+    assert "mse" in proc.stdout  # trained, cold, on JAX
