@@ -154,10 +154,14 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
     """Runs `entry` with `argv` in the daemon, as this process would have: its standard
     streams, folder, environment and start time (`started`, seconds since the epoch).
     Signals this process gets (Ctrl-C, SIGTERM, SIGHUP) go on to the run. Returns at once,
-    code None, where no daemon listens or ZOO_DAEMON=off."""
+    code None, where no daemon listens or ZOO_DAEMON=off; code None with `why` where one
+    listens and cannot take the command (it never sees the environment of a process of
+    another user: the listener's uid is checked first)."""
     path = directory() / SOCKET
     if os.environ.get(OFF_ENV) == "off" or sys.platform != "linux" or not path.exists():
         return Delegated(None)
+    if None in (sys.stdin, sys.stdout, sys.stderr):  # started with one closed
+        return Delegated(None, "a standard stream of this process is closed")
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(str(path))
@@ -165,22 +169,14 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
         conn.close()
         return Delegated(None)
     with conn:
-        request = {
-            "entry": entry,
-            "argv": list(argv),
-            "cwd": os.getcwd(),
-            "env": dict(os.environ),
-            "started": started,
-            "fingerprint": fingerprint(),
-        }
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-        lines = _lines(conn)
-        reply = next(lines, None)
+        if _peer_uid(conn) != os.getuid():
+            return Delegated(None, f"its socket {path} is another user's")
+        try:
+            reply, lines = _request(conn, entry, argv, started)
+        except (OSError, ValueError) as e:  # a closed standard stream, a deleted folder
+            return Delegated(None, f"the request failed ({e})")
         if reply is None or "pid" not in reply:
-            why = (reply or {}).get("cold", "the daemon closed the connection")
-            return Delegated(None, why)
+            return Delegated(None, (reply or {}).get("cold", "the daemon closed the connection"))
         with _forwarding(reply["pid"]):
             done = next(lines, None)
     if done is None:
@@ -188,6 +184,30 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
     if done["exit"] == RUN_COLD:
         return Delegated(None, "the command asks for another Keras backend")
     return Delegated(_exit_code(done["exit"]))
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
+
+
+def _request(conn: socket.socket, entry: str, argv: list[str], started: float):
+    """Sends the request with this process's standard streams; the first reply (the run's
+    pid, or why it runs cold) and the reader of the replies after it."""
+    request = {
+        "entry": entry,
+        "argv": list(argv),
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "started": started,
+        "fingerprint": fingerprint(),
+    }
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+    lines = _lines(conn)
+    return next(lines, None), lines
 
 
 def _exit_code(status: int) -> int:
@@ -291,6 +311,11 @@ def start(
     if running is not None:
         return running
     folder.mkdir(parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():
+        raise InvalidArgumentError(
+            f"The zoo daemon's folder {folder} belongs to another user.",
+            f"Set {DIR_ENV} to a folder of your own.",
+        )
     os.chmod(folder, 0o700)
     argv = [sys.executable, "-m", "zoo.daemon", str(folder), f"{idle_s:g}", json.dumps(entries)]
     child = proc.start_detached(argv, env=env, log=folder / LOG)
@@ -417,9 +442,7 @@ class _Server:
                 os.close(fd)
 
     def _refusal(self, conn: socket.socket, request: dict[str, Any]) -> str | None:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        uid = struct.unpack("3i", creds)[1]
-        if uid != os.getuid():
+        if _peer_uid(conn) != os.getuid():
             return "the daemon serves its own user only"
         if request.get("entry") not in self.entries:
             return f"the daemon does not serve {request.get('entry')!r}"

@@ -191,3 +191,19 @@ def test_a_run_on_another_backend_than_the_daemons_runs_cold(served, tmp_path):
     why = "did not take this command (the command asks for another Keras backend)"
     assert why in proc.stderr
     assert "mse" in proc.stdout  # trained, cold, on JAX
+
+
+def test_a_closed_standard_input_runs_the_command_cold(served):
+    folder, _ = served
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "no_such_model"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, daemon.DIR_ENV: str(folder)},
+        preexec_fn=lambda: os.close(0),
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "did not take this command (a standard stream of this process is closed)" in lines[0]
+    assert "no_such_model" in lines[-1] and "Traceback" not in proc.stderr
