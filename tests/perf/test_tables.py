@@ -156,7 +156,9 @@ def test_the_time_to_target_table_is_shared_too(tmp_path, capsys, monkeypatch):
     records += [_target(s, t, tuned=True) for s, t in enumerate((4.0, None, None))]
     monkeypatch.setattr(target, "run_suite", lambda *args, **kwargs: records)
     suite = perf.load_suite("time-to-target")
-    bench_cli._bench_targets(suite, tmp_path / "t.jsonl", None, None, False, False, False)
+    bench_cli._bench_targets(
+        suite, tmp_path / "t.jsonl", None, None, False, {"tuned": False, "warm": False}, False
+    )
     head, body = _terminal(capsys.readouterr().out)
     _, md_path = target.write_tables(tmp_path / "t.jsonl", records)
     md_head, md_body = _markdown(md_path.read_text())

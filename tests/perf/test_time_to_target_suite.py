@@ -428,6 +428,7 @@ def test_a_table_of_warm_runs_says_they_were_warm():
     assert mixed[0]["start"] == "mixed"
 
 
+@pytest.mark.slow
 def test_a_warm_bench_forks_every_run_from_its_own_daemon(tmp_path):
     out = tmp_path / "fast.jsonl"
     args = ["bench", "--suite", "fast", "--warm", "--models", "fasttext_classifier"]

@@ -100,6 +100,7 @@ def test_a_client_the_daemon_cannot_serve_runs_cold_and_says_why(served):
     assert "zoo daemon restart" in lines[0] and "no_such_model" in lines[1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_reaches_the_run_and_ends_it_as_it_ends_a_cold_one(served, tmp_path):
     folder, _ = served
     args = ["train", "gpt_tiny", "--epochs", "50", "--output", str(tmp_path / "run")]
@@ -183,6 +184,7 @@ def test_what_acts_at_import_is_in_the_fingerprint(monkeypatch):
     assert fp["backend"] == "tensorflow" and fp["python"] == sys.prefix
 
 
+@pytest.mark.slow
 def test_a_run_on_another_backend_than_the_daemons_runs_cold(served, tmp_path):
     folder, _ = served
     args = ["train", "linear_regression", "--backend", "jax", "--epochs", "1", "--samples", "64"]
