@@ -317,8 +317,12 @@ def start(
             f"Set {DIR_ENV} to a folder of your own.",
         )
     os.chmod(folder, 0o700)
-    argv = [sys.executable, "-m", "zoo.daemon", str(folder), f"{idle_s:g}", json.dumps(entries)]
-    child = proc.start_detached(argv, env=env, log=folder / LOG)
+    # -P and the root folder: the zoo is imported from the environment, never from a
+    # source tree that happens to be the current folder (its cli/ is not zoo/cli there).
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    argv = [sys.executable, *safe_path, "-m", "zoo.daemon", str(folder), f"{idle_s:g}"]
+    argv.append(json.dumps(entries))
+    child = proc.start_detached(argv, env=env, log=folder / LOG, cwd="/")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         record = info(folder)

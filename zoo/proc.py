@@ -114,15 +114,16 @@ def _wait(argv: list[str], env: dict, err, timeout_s: float) -> int | None:
 
 
 def start_detached(
-    argv: list[str], *, env: Mapping[str, str] | None = None, log: Path
+    argv: list[str], *, env: Mapping[str, str] | None = None, log: Path, cwd: str | None = None
 ) -> subprocess.Popen:
     """Starts a background service (the zoo daemon) in a session of its own, so that it
     outlives the command that started it: no standard input or output, its stderr
-    appended to `log`. The caller waits for it to be ready; `end_group` ends it."""
+    appended to `log`, in folder `cwd`. The caller waits for it to be ready; `end_group`
+    ends it."""
     with open(log, "ab") as err:
         return subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            env={**os.environ, **(env or {})}, start_new_session=True, cwd=cwd,
         )  # fmt: skip
 
 

@@ -39,10 +39,20 @@ def _zoo(*args, env=None, cwd=None, timeout=300):
 
 
 @pytest.fixture(scope="module")
-def served():
-    """A daemon for the module in a short folder of its own (a socket path is short)."""
+def served(tmp_path_factory):
+    """A daemon for the module in a short folder of its own (a socket path is short),
+    started from a folder holding a `zoo` package that is not the zoo (a source checkout
+    whose cli/ is beside zoo/, say): the daemon imports the installed zoo all the same."""
     folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
-    record = daemon.start(ENTRIES, folder=folder)
+    decoy = tmp_path_factory.mktemp("checkout")
+    (decoy / "zoo").mkdir()
+    (decoy / "zoo" / "__init__.py").write_text("raise ImportError('not the zoo')\n")
+    here = os.getcwd()
+    os.chdir(decoy)
+    try:
+        record = daemon.start(ENTRIES, folder=folder)
+    finally:
+        os.chdir(here)
     yield folder, record
     daemon.stop(folder)
     assert daemon.info(folder) is None
