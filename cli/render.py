@@ -32,6 +32,14 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def refresh_consoles() -> None:
+    """Makes `out` and `err` detect their terminal again (colors, width): a run the zoo
+    daemon forked has its caller's streams, while the consoles were made when the daemon's
+    were /dev/null. In place, as the views hold them by name."""
+    out.__init__(highlight=False)
+    err.__init__(stderr=True, highlight=False)
+
+
 @contextlib.contextmanager
 def errors():
     """Turns a ZooError into one red line and its exit code; Ctrl-C into exit 130."""

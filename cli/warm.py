@@ -6,7 +6,7 @@ Imported by the daemon before it listens, so the commands' modules are imported 
 from __future__ import annotations
 
 import zoo.cli
-from zoo.cli import _keras
+from zoo.cli import _keras, render
 from zoo.cli.main import app
 
 
@@ -15,6 +15,7 @@ def served(argv: list[str], started: float) -> int:
     `started` (the client's start); its exit code."""
     zoo.cli.STARTED = started
     _keras.fresh_runtime()
+    render.refresh_consoles()
     try:
         app(args=argv[1:], prog_name="zoo")
     except SystemExit as e:

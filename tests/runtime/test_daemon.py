@@ -219,3 +219,41 @@ def test_a_closed_standard_input_runs_the_command_cold(served):
     lines = proc.stderr.strip().splitlines()
     assert "did not take this command (a standard stream of this process is closed)" in lines[0]
     assert "no_such_model" in lines[-1] and "Traceback" not in proc.stderr
+
+
+def _on_a_terminal(args: list[str], env: dict) -> bytes:
+    """What a command writes to a terminal (a pseudo-terminal as its three streams)."""
+    import pty
+
+    master, terminal = pty.openpty()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "zoo", *args],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env={**os.environ, **env},
+            timeout=300,
+        )
+    finally:
+        os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: everything written has been read
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(master)
+    return written
+
+
+def test_a_served_run_colours_a_terminal_as_a_cold_one(served):
+    folder, _ = served
+    env = {daemon.DIR_ENV: str(folder)}
+    warm = _on_a_terminal(["train", "no_such_model"], env)
+    cold = _on_a_terminal(["train", "no_such_model"], {**env, "ZOO_DAEMON": "off"})
+    assert b"\x1b[" in cold and b"no_such_model" in cold  # the red Error:
+    assert warm == cold
