@@ -186,6 +186,13 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
     return Delegated(_exit_code(done["exit"]))
 
 
+def _umask() -> int:
+    """This process's file-creation mask (read by setting it, then set back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _peer_uid(conn: socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -199,6 +206,7 @@ def _request(conn: socket.socket, entry: str, argv: list[str], started: float):
         "entry": entry,
         "argv": list(argv),
         "cwd": os.getcwd(),
+        "umask": _umask(),
         "env": dict(os.environ),
         "started": started,
         "fingerprint": fingerprint(),
@@ -478,9 +486,9 @@ class _Server:
         except BaseException:
             traceback.print_exc()
         finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+                with contextlib.suppress(Exception):
+                    stream.flush()
             os._exit(code)
 
     def _reap(self) -> None:
@@ -553,13 +561,17 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
 
 
 def _as_a_new_process(request: dict[str, Any]) -> None:
-    """The forked run as the client's own process would be: its folder, its environment
-    (os.environ writes through to the C environment), sys.argv, Python's signal
+    """The forked run as the client's own process would be: its folder, file-creation
+    mask and environment (os.environ writes through to the C environment), sys.argv, Python's signal
     dispositions, and the mark that it was served warm (`served`)."""
     global _SERVED
+    import tempfile
+
     os.chdir(request["cwd"])
+    os.umask(int(request["umask"]))
     os.environ.clear()
     os.environ.update(request["env"])
+    tempfile.tempdir = None  # found again from the client's TMPDIR
     sys.argv = list(request["argv"])
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):

@@ -257,3 +257,20 @@ def test_a_served_run_colours_a_terminal_as_a_cold_one(served):
     cold = _on_a_terminal(["train", "no_such_model"], {**env, "ZOO_DAEMON": "off"})
     assert b"\x1b[" in cold and b"no_such_model" in cold  # the red Error:
     assert warm == cold
+
+
+def test_a_served_run_creates_files_with_its_callers_umask(served, tmp_path):
+    folder, _ = served
+    args = ["train", "linear_regression", "--epochs", "1", "--target", "mse=1e9", "--output", "o"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, daemon.DIR_ENV: str(folder)},
+        cwd=tmp_path,
+        preexec_fn=lambda: os.umask(0o077),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "o" / "result.json").read_text())["target"]["start"] == "warm"
+    assert (tmp_path / "o").stat().st_mode & 0o777 == 0o700
