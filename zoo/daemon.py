@@ -31,8 +31,10 @@ import os
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -48,9 +50,15 @@ SOCKET, INFO, LOG = "daemon.sock", "daemon.json", "daemon.log"
 IDLE_S = 3600.0  # a daemon with nothing to do for this long exits
 START_TIMEOUT_S = 120.0  # the import, on a slow machine
 GRACE_S = 3.0
+REPLY_TIMEOUT_S = 10.0  # a daemon that takes longer to answer is not used (the run goes cold)
 # Variables read while the framework imports (or that change what is imported): a client
 # whose values differ would not have run what the daemon imported.
-FINGERPRINT_ENV = ("KERAS_", "TF_", "XLA_", "JAX_", "PYTHON", "LD_", "CUDA_", "TORCH")
+FINGERPRINT_ENV = (
+    "KERAS_", "TF_", "XLA_", "JAX_", "PYTHON", "LD_", "CUDA_", "TORCH",
+    "OMP_", "OPENBLAS_", "MKL_", "KMP_",  # thread pools, sized when their library loads
+)  # fmt: skip
+# Variables of other tools under those prefixes (Terraform's TF_VAR_*, TF_CLI_*, TF_LOG).
+NOT_OURS_ENV = ("TF_VAR_", "TF_CLI_", "TF_LOG", "TF_DATA_DIR", "TF_WORKSPACE", "TF_IN_AUTOMATION")
 # Variables that differ between a daemon and its clients without changing the import.
 IGNORED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", OFF_ENV, "PYTHONDONTWRITEBYTECODE")
 # The modules a server imports beside its entries': what every training run imports.
@@ -77,8 +85,9 @@ def fingerprint() -> dict[str, Any]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k.startswith(FINGERPRINT_ENV) and k not in IGNORED_ENV
-    }
+        if k.startswith(FINGERPRINT_ENV) and not k.startswith(NOT_OURS_ENV)
+        and k not in IGNORED_ENV
+    }  # fmt: skip
     return {
         "python": sys.prefix,  # the environment (its interpreter has several names)
         "python_version": sys.version,
@@ -90,10 +99,13 @@ def fingerprint() -> dict[str, Any]:
 
 def _code_stamp() -> str:
     """A hash of the name, size and modification time of every Python file of the zoo (the
-    CLI included) and of the entry files of Keras and its backends."""
+    CLI included), of the entry files of Keras and its backends, of keras.json (read once,
+    at import: floatx, image_data_format) and of the environment's site-packages folders (a
+    package installed, upgraded or removed there changes its folder's time)."""
     import importlib.util
 
     import zoo
+    from zoo.runtime.imports import keras_json
 
     h = hashlib.sha256()
     roots = {Path(zoo.__file__).resolve().parent}
@@ -105,6 +117,9 @@ def _code_stamp() -> str:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             files.append(Path(spec.origin))
+    files.append(Path(keras_json()))
+    paths = sysconfig.get_paths()
+    files += sorted({Path(paths["purelib"]), Path(paths["platlib"])})
     for f in files:
         with contextlib.suppress(OSError):
             st = f.stat()
@@ -162,6 +177,10 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
         return Delegated(None)
     if None in (sys.stdin, sys.stdout, sys.stderr):  # started with one closed
         return Delegated(None, "a standard stream of this process is closed")
+    try:  # made before connecting: a daemon waits for nobody's preparations
+        request = _request(entry, argv, started)
+    except OSError as e:  # the current folder was deleted
+        return Delegated(None, f"the request cannot be made ({e})")
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(str(path))
@@ -169,15 +188,21 @@ def delegate(entry: str, argv: list[str], started: float) -> Delegated:
         conn.close()
         return Delegated(None)
     with conn:
-        if _peer_uid(conn) != os.getuid():
+        if _peer(conn)[1] != os.getuid():
             return Delegated(None, f"its socket {path} is another user's")
         try:
-            reply, lines = _request(conn, entry, argv, started)
-        except (OSError, ValueError) as e:  # a closed standard stream, a deleted folder
+            conn.settimeout(REPLY_TIMEOUT_S)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+            lines = _lines(conn)
+            reply = next(lines, None)
+        except (OSError, ValueError) as e:  # a closed stream, no answer in time
             return Delegated(None, f"the request failed ({e})")
         if reply is None or "pid" not in reply:
             return Delegated(None, (reply or {}).get("cold", "the daemon closed the connection"))
-        with _forwarding(reply["pid"]):
+        conn.settimeout(None)  # the run takes as long as it takes
+        with _forwarding(reply["pid"], request["ignored"]):
             done = next(lines, None)
     if done is None:
         return Delegated(1, "the zoo daemon stopped during the run")
@@ -193,29 +218,31 @@ def _umask() -> int:
     return mask
 
 
-def _peer_uid(conn: socket.socket) -> int:
-    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """The pid and user id of the process at the other end of a Unix socket."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1]
+    pid, uid, _ = struct.unpack("3i", creds)
+    return pid, uid
 
 
-def _request(conn: socket.socket, entry: str, argv: list[str], started: float):
-    """Sends the request with this process's standard streams; the first reply (the run's
-    pid, or why it runs cold) and the reader of the replies after it."""
-    request = {
+# The signals a run hears from its caller's terminal or session; those the caller ignores
+# (nohup: SIGHUP; a background job of a script: SIGINT) the run ignores too.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _request(entry: str, argv: list[str], started: float) -> dict[str, Any]:
+    """What the daemon needs to run the command as this process would."""
+    return {
         "entry": entry,
         "argv": list(argv),
         "cwd": os.getcwd(),
         "umask": _umask(),
         "env": dict(os.environ),
         "started": started,
+        "ignored": [int(s) for s in FORWARDED if signal.getsignal(s) is signal.SIG_IGN],
+        "encodings": [[f.encoding, f.errors] for f in (sys.stdin, sys.stdout, sys.stderr)],
         "fingerprint": fingerprint(),
     }
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-    lines = _lines(conn)
-    return next(lines, None), lines
 
 
 def _exit_code(status: int) -> int:
@@ -237,10 +264,11 @@ def _lines(conn: socket.socket) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _forwarding(pid: int) -> Iterator[None]:
+def _forwarding(pid: int, ignored: list[int]) -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP sent to this process go on to the run's process group
-    (the run leads a session of its own, outside the terminal's foreground group)."""
-    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    (the run leads a session of its own, outside the terminal's foreground group), but
+    those this process ignores (the run ignores them as well)."""
+    signums = [s for s in FORWARDED if int(s) not in ignored]
 
     def forward(signum, frame):
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -262,13 +290,41 @@ def info(folder: Path | None = None) -> dict[str, Any] | None:
     """The running daemon's record (pid, started, idle_s, entries, fingerprint), or None
     where none runs (a record whose process is gone is stale: None)."""
     folder = folder or directory()
+    if _folder_problem(folder) is not None:
+        return None
     try:
         record = json.loads((folder / INFO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(record, dict) or not _alive(record.get("pid")):
         return None
-    return record if (folder / SOCKET).exists() else None
+    # The pid alone may be another process's by now: the listener must be that process,
+    # of this user.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(REPLY_TIMEOUT_S)
+        try:
+            conn.connect(str(folder / SOCKET))
+            pid, uid = _peer(conn)
+        except OSError:
+            return None
+    return record if (pid, uid) == (record["pid"], os.getuid()) else None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot hold this user's daemon (None: it can, or it is not there):
+    a symbolic link, another user's, or writable by others (who could replace the
+    socket)."""
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{folder} is not a folder (a symbolic link is not taken)"
+    if st.st_uid != os.getuid():
+        return f"the zoo daemon's folder {folder} belongs to another user"
+    if st.st_mode & 0o022:
+        return f"the zoo daemon's folder {folder} is writable by other users"
+    return None
 
 
 def _alive(pid: Any) -> bool:
@@ -318,13 +374,15 @@ def start(
     running = info(folder)
     if running is not None:
         return running
-    folder.mkdir(parents=True, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():
+    problem = _folder_problem(folder)
+    if problem is not None:
         raise InvalidArgumentError(
-            f"The zoo daemon's folder {folder} belongs to another user.",
-            f"Set {DIR_ENV} to a folder of your own.",
+            f"{problem[0].upper()}{problem[1:]}.",
+            f"Set {DIR_ENV} to a folder of your own that only you can write to.",
         )
-    os.chmod(folder, 0o700)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
     # -P and the root folder: the zoo is imported from the environment, never from a
     # source tree that happens to be the current folder (its cli/ is not zoo/cli there).
     safe_path = ["-P"] if sys.version_info >= (3, 11) else []
@@ -391,10 +449,11 @@ class _Server:
     """The fork server's state: the listening socket, each run's pid -> client connection,
     and the runs to be killed (pid -> deadline) whose clients went away."""
 
-    def __init__(self, folder: Path, idle_s: float, entries: dict[str, str]):
+    def __init__(self, folder: Path, idle_s: float, entries: dict[str, str], ours: dict):
         self.folder, self.idle_s, self.entries = folder, idle_s, entries
-        self.fingerprint = fingerprint()
+        self.fingerprint = ours
         self.runs: dict[int, socket.socket] = {}
+        self.killed: set[int] = set()  # runs whose clients went away, SIGKILLed
         self.stopping = False
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         tmp = folder / f".{SOCKET}.{os.getpid()}"
@@ -418,7 +477,7 @@ class _Server:
             self._reap()
             if not self.runs and time.monotonic() - self.last_busy > self.idle_s:
                 return
-            conns = list(self.runs.values())
+            conns = [c for p, c in self.runs.items() if p not in self.killed]
             with contextlib.suppress(InterruptedError):
                 ready = select.select([self.listener, self.wake, *conns], [], [], 1.0)[0]
                 for sock in ready:
@@ -454,7 +513,7 @@ class _Server:
                 os.close(fd)
 
     def _refusal(self, conn: socket.socket, request: dict[str, Any]) -> str | None:
-        if _peer_uid(conn) != os.getuid():
+        if _peer(conn)[1] != os.getuid():
             return "the daemon serves its own user only"
         if request.get("entry") not in self.entries:
             return f"the daemon does not serve {request.get('entry')!r}"
@@ -469,16 +528,17 @@ class _Server:
     def _child(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         code = 1
         try:
+            _signals_as_the_callers(request)  # first: the server's handlers are not the run's
             os.setsid()  # a process group of its own: the client signals it whole
+            _end_with_the_daemon()
             signal.set_wakeup_fd(-1)
-            for own in (self.listener, self.wake, self._wake_w):
+            for own in (self.listener, self.wake, self._wake_w, *self.runs.values()):
                 own.close()
-            for other in self.runs.values():
-                other.close()
             _send(conn, {"pid": os.getpid()})
             conn.close()
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
+                os.close(fd)
             _as_a_new_process(request)
             module, _, name = self.entries[request["entry"]].partition(":")
             fn = getattr(importlib.import_module(module), name)
@@ -486,10 +546,7 @@ class _Server:
         except BaseException:
             traceback.print_exc()
         finally:
-            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            os._exit(code)
+            _exit(code)
 
     def _reap(self) -> None:
         while self.runs:
@@ -500,6 +557,7 @@ class _Server:
             if pid == 0:
                 return
             conn = self.runs.pop(pid, None)
+            self.killed.discard(pid)
             if conn is not None:
                 with contextlib.suppress(OSError):
                     _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
@@ -507,13 +565,17 @@ class _Server:
             self.last_busy = time.monotonic()
 
     def _client_gone(self, conn: socket.socket) -> None:
-        """A client's connection is readable only when it closed: its run is ended."""
+        """A client's connection is readable only when it closed: its run is ended (once;
+        the reaper then tells nobody)."""
         pid = next(p for p, c in self.runs.items() if c is conn)
         with contextlib.suppress(OSError):
             if conn.recv(1, socket.MSG_PEEK):
+                conn.recv(1 << 16)  # a client says nothing after its request: dropped
                 return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        if pid not in self.killed:
+            self.killed.add(pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     def _end_runs(self) -> None:
         """SIGTERM to every run, SIGKILL after GRACE_S, each client told how its run ended."""
@@ -543,6 +605,9 @@ class _Server:
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """A client's request and its three standard streams; a client that does not send
+    them within REPLY_TIMEOUT_S (stopped, or not a client) holds up nobody else."""
+    conn.settimeout(REPLY_TIMEOUT_S)
     data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     while not data.endswith(b"\n"):
         chunk = conn.recv(1 << 20)
@@ -553,17 +618,42 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         for fd in fds:
             os.close(fd)
         raise ValueError("a request passes three file descriptors")
-    return json.loads(data), fds
+    conn.settimeout(None)
+    try:
+        return json.loads(data), fds
+    except ValueError:
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _send(conn: socket.socket, message: dict[str, Any]) -> None:
     conn.sendall(json.dumps(message).encode() + b"\n")
 
 
+def _signals_as_the_callers(request: dict[str, Any]) -> None:
+    """Python's dispositions, with the signals the caller ignores ignored (nohup)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(s, signal.SIG_DFL)
+    for s in request.get("ignored", []):
+        signal.signal(s, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _end_with_the_daemon() -> None:
+    """SIGTERM to this run when the daemon ends, however it ends (prctl PR_SET_PDEATHSIG):
+    a run whose client has been told the daemon stopped does not train on unseen."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+
+
 def _as_a_new_process(request: dict[str, Any]) -> None:
     """The forked run as the client's own process would be: its folder, file-creation
-    mask and environment (os.environ writes through to the C environment), sys.argv, Python's signal
-    dispositions, and the mark that it was served warm (`served`)."""
+    mask and environment (os.environ writes through to the C environment), sys.argv, its
+    streams' encodings, and the mark that it was served warm (`served`)."""
     global _SERVED
     import tempfile
 
@@ -573,14 +663,27 @@ def _as_a_new_process(request: dict[str, Any]) -> None:
     os.environ.update(request["env"])
     tempfile.tempdir = None  # found again from the client's TMPDIR
     sys.argv = list(request["argv"])
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-        signal.signal(s, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", closefd=False)
-    sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", closefd=False)
-    sys.stdin = os.fdopen(0, "r", encoding="utf-8", closefd=False)
+    (ein, rin), (eout, rout), (eerr, rerr) = request["encodings"]
+    sys.stdin = os.fdopen(0, "r", encoding=ein, errors=rin, closefd=False)
+    sys.stdout = os.fdopen(1, "w", buffering=1, encoding=eout, errors=rout, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, encoding=eerr, errors=rerr, closefd=False)
     _SERVED = True
+
+
+def _exit(code: int) -> None:
+    """Ends a run as the interpreter ends a process (its atexit functions, its
+    non-daemon threads joined, its streams flushed), without returning to the server."""
+    import atexit
+    import threading
+
+    with contextlib.suppress(BaseException):
+        threading._shutdown()  # type: ignore[attr-defined]
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _run_entry(fn: Callable[[list[str], float], int], argv: list[str], started: float) -> int:
@@ -622,11 +725,14 @@ def serve(folder: Path, idle_s: float, entries: dict[str, str]) -> int:
     request or on SIGTERM, its socket and record removed."""
     from zoo.runtime import imports
 
+    # Taken first: importing Keras sets variables of its own (TF_FORCE_GPU_ALLOW_GROWTH on
+    # JAX), and a file edited during the import must not count as imported.
+    ours = fingerprint()
     imports.import_keras()
     for module in (*PRELOAD, *(e.partition(":")[0] for e in entries.values())):
         importlib.import_module(module)
     _settle()
-    server = _Server(folder, idle_s, entries)
+    server = _Server(folder, idle_s, entries, ours)
 
     def stopping(signum, frame):
         server.stopping = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,23 +114,51 @@ def test_a_client_the_daemon_cannot_serve_runs_cold_and_says_why(served):
 @pytest.mark.slow
 def test_ctrl_c_reaches_the_run_and_ends_it_as_it_ends_a_cold_one(served, tmp_path):
     folder, _ = served
-    args = ["train", "gpt_tiny", "--epochs", "50", "--output", str(tmp_path / "run")]
-    client = subprocess.Popen(
-        [sys.executable, "-m", "zoo", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, daemon.DIR_ENV: str(folder)},
-        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}),
-    )
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "run").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)  # the run has started training (its folder is made at the start)
-    time.sleep(1.0)
+    client = _long_run(folder, tmp_path / "run")
     client.send_signal(signal.SIGINT)
     out, err = client.communicate(timeout=120)
     assert client.returncode == 130, err
     assert "Interrupted" in err and "Traceback" not in err
+    assert "did not take" not in err  # it ran in the daemon
+    assert _children(served[1]["pid"]) == []  # and ended there before its client did
+
+
+def _long_run(folder: Path, out: Path, ignore=()) -> subprocess.Popen:
+    """A client of the daemon in `folder` training for minutes, once its run has started
+    training (its output folder is made at the start); it ignores the signals `ignore`."""
+
+    def as_a_shell_would():
+        for s in ignore:
+            signal.signal(s, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    client = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "train", "gpt_tiny", "--epochs", "50", "--output", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, daemon.DIR_ENV: str(folder)},
+        preexec_fn=as_a_shell_would,
+    )
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return client
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
 
 
 def test_status_and_the_cli_say_what_runs(served):
@@ -274,3 +303,78 @@ def test_a_served_run_creates_files_with_its_callers_umask(served, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "o" / "result.json").read_text())["target"]["start"] == "warm"
     assert (tmp_path / "o").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.slow
+def test_a_run_ignores_what_its_caller_ignores(served, tmp_path):
+    """nohup: the caller ignores SIGHUP, and so does its run; Ctrl-C still ends it."""
+    folder, _ = served
+    client = _long_run(folder, tmp_path / "run", ignore=(signal.SIGHUP,))
+    client.send_signal(signal.SIGHUP)  # ignored by both
+    time.sleep(1.0)
+    assert client.poll() is None
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err
+
+
+def test_a_record_naming_another_live_process_is_no_daemon(tmp_path):
+    """A daemon killed without cleaning up, its pid reused: `info` sees the listener is
+    not that process, and `stop` signals nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / daemon.SOCKET))
+    listener.listen(8)  # the probes queue up unaccepted
+    try:
+        (folder / daemon.INFO).write_text(json.dumps({"pid": os.getppid(), "started": 0}))
+        assert daemon.info(folder) is None
+        assert daemon.stop(folder) is None
+        (folder / daemon.INFO).write_text(json.dumps({"pid": os.getpid(), "started": 0}))
+        assert daemon.info(folder)["pid"] == os.getpid()  # this process does listen
+    finally:
+        listener.close()
+    assert os.getppid() > 1 and daemon._alive(os.getppid())
+
+
+def test_a_folder_others_can_write_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(daemon.InvalidArgumentError, match="writable by other users"):
+        daemon.start(ENTRIES, folder=shared)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    with pytest.raises(daemon.InvalidArgumentError, match="symbolic link"):
+        daemon.start(ENTRIES, folder=link)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "shared"]
+    assert list(shared.iterdir()) == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_folder_of_another_user_is_refused_and_never_read(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    (theirs / daemon.INFO).write_text(json.dumps({"pid": os.getpid(), "started": 0}))
+    os.chown(theirs, 65534, 65534)
+    assert daemon.info(theirs) is None
+    with pytest.raises(daemon.InvalidArgumentError, match="belongs to another user"):
+        daemon.start(ENTRIES, folder=theirs)
+
+
+@pytest.mark.slow
+def test_a_jax_daemon_serves_jax_commands(tmp_path):
+    """Keras on JAX sets a variable of its own at import; the daemon's fingerprint is
+    taken before, so its JAX clients match it."""
+    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    env = {daemon.DIR_ENV: str(folder), "KERAS_BACKEND": "jax"}
+    os.environ["KERAS_BACKEND"] = "jax"
+    try:
+        daemon.start(ENTRIES, folder=folder)
+    finally:
+        del os.environ["KERAS_BACKEND"]
+    try:
+        proc = _zoo("train", "no_such_model", env=env)
+    finally:
+        daemon.stop(folder)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "did not take" not in proc.stderr, proc.stderr

@@ -39,18 +39,24 @@ def without_unused() -> Iterator[None]:
                 del sys.modules[m]
 
 
-def keras_backend() -> str:
-    """The backend Keras will pick when imported, read as `keras.src.backend.config` reads
-    it: KERAS_BACKEND when set and not empty, else keras.json's "backend" in KERAS_HOME
-    (default ~/.keras, or /tmp/.keras where home is not writable), else "tensorflow"."""
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
+def keras_json() -> str:
+    """Keras' config file as `keras.src.backend.config` finds it: keras.json in KERAS_HOME
+    (default ~/.keras, or /tmp/.keras where home is not writable)."""
     home = os.environ.get("KERAS_HOME")
     if home is None:
         base = os.path.expanduser("~")
         home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    return os.path.join(os.path.expanduser(home), "keras.json")
+
+
+def keras_backend() -> str:
+    """The backend Keras will pick when imported, read as `keras.src.backend.config` reads
+    it: KERAS_BACKEND when set and not empty, else keras.json's "backend" (`keras_json`),
+    else "tensorflow"."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
     try:
-        with open(os.path.join(os.path.expanduser(home), "keras.json")) as f:
+        with open(keras_json()) as f:
             backend = json.load(f).get("backend", "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
