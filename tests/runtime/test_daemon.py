@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +40,14 @@ def _zoo(*args, env=None, cwd=None, timeout=300):
     )
 
 
+@pytest.fixture
+def short_folder():
+    """A folder of its own with a short path (a Unix socket's path is short), removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A daemon for the module in a short folder of its own (a socket path is short),
@@ -58,6 +67,7 @@ def served(tmp_path_factory):
     daemon.stop(folder)
     assert daemon.info(folder) is None
     assert not (folder / daemon.SOCKET).exists()
+    shutil.rmtree(folder)
 
 
 def _history(result: dict) -> list[dict]:
@@ -318,10 +328,10 @@ def test_a_run_ignores_what_its_caller_ignores(served, tmp_path):
     assert client.returncode == 130, err
 
 
-def test_a_record_naming_another_live_process_is_no_daemon(tmp_path):
+def test_a_record_naming_another_live_process_is_no_daemon(short_folder):
     """A daemon killed without cleaning up, its pid reused: `info` sees the listener is
     not that process, and `stop` signals nobody."""
-    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    folder = short_folder
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(folder / daemon.SOCKET))
     listener.listen(8)  # the probes queue up unaccepted
@@ -362,10 +372,10 @@ def test_a_folder_of_another_user_is_refused_and_never_read(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_jax_daemon_serves_jax_commands(tmp_path):
+def test_a_jax_daemon_serves_jax_commands(short_folder):
     """Keras on JAX sets a variable of its own at import; the daemon's fingerprint is
     taken before, so its JAX clients match it."""
-    folder = Path(tempfile.mkdtemp(prefix="zd-", dir="/tmp"))
+    folder = short_folder
     env = {daemon.DIR_ENV: str(folder), "KERAS_BACKEND": "jax"}
     os.environ["KERAS_BACKEND"] = "jax"
     try:
