@@ -237,9 +237,7 @@ def _check_together(
 @contextlib.contextmanager
 def _runner(s, models, warm: bool):
     """How a target suite's runs start: each in a fresh process, or (`warm`) forked from
-    a daemon of the suite's own, in a folder that goes with it."""
-    import tempfile
-
+    a daemon of the suite's own."""
     from zoo.perf import suite
     from zoo.perf import target as perf_target
 
@@ -247,10 +245,7 @@ def _runner(s, models, warm: bool):
         yield perf_target.run_case
         return
     render.err.print("Starting the suite's zoo daemon (the framework imported once) ...")
-    with (
-        tempfile.TemporaryDirectory(prefix="zoo-d-") as folder,
-        perf_target.warm(suite.filter_cases(s.cases, models), folder) as runner,
-    ):
+    with perf_target.warm(suite.filter_cases(s.cases, models)) as runner:
         yield runner
 
 

@@ -9,14 +9,16 @@ from typing import Annotated
 import typer
 from zoo.cli import options, render
 
+from zoo.tuning.trial import TRIAL_ENTRY
+
 app = typer.Typer(
     help="A warm process that imports the framework once: `zoo train`, `evaluate` and "
     "`predict` then start in a fraction of a second instead of seconds.",
     no_args_is_help=True,
 )
 
-# What the daemon serves: the `zoo` command line, and a benchmark's trial workers.
-ENTRIES = {"cli": "zoo.cli.warm:served", "trial": "zoo.tuning.worker:served"}
+# What the daemon serves: the `zoo` command line, and trial workers.
+ENTRIES = {"cli": "zoo.cli.warm:served", **TRIAL_ENTRY}
 
 Idle = Annotated[
     float,

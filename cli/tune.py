@@ -8,6 +8,7 @@ The command reads: parse the options -> zoo.tuning.tune (each trial in its own p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -64,6 +65,14 @@ Resume = Annotated[
         "--resume",
         help="Go on with the search in --output's trials file (after a kill or Ctrl-C): "
         "the trials it holds are not run again.",
+    ),
+]
+Warm = Annotated[
+    bool,
+    typer.Option(
+        "--warm",
+        help="Fork every trial from a zoo daemon of the search's own, which imports the "
+        "framework once, so the budget buys trials, not imports (one backend).",
     ),
 ]
 Seed = Annotated[
@@ -131,6 +140,7 @@ def tune(
     output: Output = None,
     resume: Resume = False,
     shard: ShardOption = None,
+    warm: Warm = False,
     track: options.Track = None,
     tensorboard: options.TensorBoardDir = None,
     as_json: options.Json = False,
@@ -155,6 +165,7 @@ def tune(
             samples=samples,
             data_dir=data_dir,
             device=device,
+            warm=warm,
         )
         if task is not None or models is not None:
             _not_in_a_race(
@@ -169,6 +180,21 @@ def tune(
         render.print_json(result)
     else:
         _show(result, dataset, output)
+
+
+@contextlib.contextmanager
+def _trials(warm: bool, backends: list[str] | None):
+    """Where the trials start: None (each a fresh process), or with `warm` the folder of a
+    zoo daemon of the search's own, started before the budget's clock and stopped after."""
+    if not warm:
+        yield None
+        return
+    from zoo.tuning import cache
+    from zoo.tuning.trial import warm_trials
+
+    render.err.print("Starting the search's zoo daemon (the framework imported once) ...")
+    with warm_trials(backends or [cache.backend()], "the search's backends") as folder:
+        yield folder
 
 
 def _not_in_a_race(options_given) -> None:
@@ -278,13 +304,18 @@ def _search(name, search: dict, backends, output, resume) -> dict[str, Any]:
 
     from zoo.tuning.search import tune as run_search
 
-    with Budget(f"zoo tune {name}", budget_s) as live:
+    measured = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
+    with (
+        _trials(search["warm"], measured) as daemon_dir,
+        Budget(f"zoo tune {name}", budget_s) as live,
+    ):
 
         def heard(stage: str, row: dict[str, Any]) -> None:
             tune_view.tune_trial_done(stage, row)
             live.trial_done(stage)
 
-        result = _run_search(run_search, name, search, budget_s, backends, output, resume, heard)
+        search = {**search, "daemon_dir": daemon_dir}
+        result = _run_search(run_search, name, search, budget_s, measured, output, resume, heard)
     if output is not None:
         _write(output, result)
     return result
@@ -302,11 +333,12 @@ def _run_search(run_search, name, search, budget_s, backends, output, resume, he
         samples=search["samples"],
         data_dir=search["data_dir"],
         **({} if device is None else {"device": device}),  # else the library's default
-        backends=[b.strip() for b in backends.split(",") if b.strip()] if backends else None,
+        backends=backends,
         on_trial=heard,
         trials=None if output is None else beside(output, ".trials.jsonl"),
         resume=resume,
         shard=search["shard"],
+        daemon_dir=search["daemon_dir"],
     )
 
 
@@ -326,7 +358,10 @@ def _race(task, models, search: dict, output, as_json) -> None:
     _keras.import_quietly()
     from zoo.cli.progress import Budget
 
-    with Budget(f"race of {len(names)} models", budget_s) as live:
+    with (
+        _trials(search["warm"], None) as daemon_dir,
+        Budget(f"race of {len(names)} models", budget_s) as live,
+    ):
 
         def heard(model: str, stage: str, row: dict[str, Any]) -> None:
             tune_view.race_trial_done(model, stage, row)
@@ -343,6 +378,7 @@ def _race(task, models, search: dict, output, as_json) -> None:
             data_dir=search["data_dir"],
             **({} if device is None else {"device": device}),
             on_trial=heard,
+            daemon_dir=daemon_dir,
         )
     if output is not None:
         _write(output, result)

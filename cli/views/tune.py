@@ -131,7 +131,13 @@ def tune_notes(result: dict[str, Any]) -> list[str]:
     notes = [
         f"Searched for {result['spent_s']:.0f} s of a {result['budget_s']:.0f} s budget: "
         f"{len(result['execution']) - len(left_out)} execution trials, "
-        f"{len(result['trials'])} recipe trials, each in its own process. Fastest execution: "
+        f"{len(result['trials'])} recipe trials, "
+        + (
+            "each forked from the search's zoo daemon (times without the framework's import)"
+            if result.get("start") == "warm"
+            else "each in its own process"
+        )
+        + ". Fastest execution: "
         f"{settings_text(result['fastest_execution'])}."
     ]
     notes += [f"Left out {e['precision']}: {e['reason']}" for e in left_out]

@@ -404,13 +404,12 @@ def test_warm_belongs_to_the_time_to_target_suites():
     assert "--warm applies to a time-to-target suite" in result.output
 
 
-def test_a_warm_suite_runs_on_one_backend(tmp_path):
+def test_a_warm_suite_runs_on_one_backend():
     cases = [perf_target.TargetCase("mlp", "synthetic", "accuracy=0.9", backend=b) for b in
              ("tensorflow", "jax")]  # fmt: skip
-    with pytest.raises(perf_target.InvalidArgumentError, match="one backend"):
-        with perf_target.warm(cases, tmp_path):
+    with pytest.raises(perf_target.InvalidArgumentError, match="one backend; these cases run"):
+        with perf_target.warm(cases):
             pass
-    assert list(tmp_path.iterdir()) == []  # refused before a daemon started
 
 
 def test_a_table_of_warm_runs_says_they_were_warm():

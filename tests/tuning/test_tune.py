@@ -410,3 +410,35 @@ def test_a_killed_search_resumes_from_its_trials_file(fresh_cache, monkeypatch, 
     assert len(trials.read_text().splitlines()) == ran
     other = runner.invoke(app, [*args, str(out), "--resume", "--seed", "5"])
     assert other.exit_code == 1 and "holds another search" in other.output
+
+
+@pytest.mark.slow
+def test_a_warm_search_forks_every_trial_from_its_own_daemon(fresh_cache, tmp_path):
+    out = tmp_path / "search.json"
+    args = ["tune", "linear_regression", "--target", "mse=1.5", "--samples", "200"]
+    r = runner.invoke(
+        app, [*args, "--budget", "20s", "--max-trials", "2", "--warm", "--output", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    saved = json.loads(out.read_text())
+    assert saved["start"] == "warm"
+    raced = [t for t in saved["trials"] if t.get("status") == "ok"]  # the ones to a target
+    assert raced and all(t["start"] == "warm" for t in raced)
+    assert "forked from the search's zoo daemon" in r.output
+
+
+def test_a_warm_search_measures_one_backend():
+    r = runner.invoke(
+        app,
+        ["tune", "linear_regression", "--target", "mse=1.5", "--warm", "--backends",
+         "tensorflow,jax"],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "Warm trials run on one backend" in r.output
+    with pytest.raises(InvalidArgumentError, match="one backend"):
+        search.tune(
+            "linear_regression",
+            target="mse=1.5",
+            samples=200,
+            backends=["tensorflow", "jax"],
+            daemon_dir="/nonexistent",
+        )

@@ -354,30 +354,18 @@ def held_out(case: TargetCase, seed: int) -> dict[str, Any] | None:
     return None
 
 
-# What a warm suite's daemon serves: the trial workers (zoo.tuning.worker).
-TRIAL_ENTRY = {"trial": "zoo.tuning.worker:served"}
-
-
 @contextlib.contextmanager
-def warm(cases: list[TargetCase], folder: str | Path):
-    """A zoo daemon of the suite's own in `folder` for the block, importing the framework
-    once for every run: yields the runner that forks each run from it. Every case must run
-    on one backend (a process imports one).
+def warm(cases: list[TargetCase]):
+    """A zoo daemon of the suite's own for the block (`zoo.tuning.trial.warm_trials`):
+    yields the runner that forks each run from it. Every case must run on one backend.
 
     Raises:
         InvalidArgumentError: the cases name several backends, or the daemon cannot start.
     """
-    from zoo import daemon
+    from zoo.tuning.trial import warm_trials
 
-    backends = sorted({c.backend for c in cases})
-    if len(backends) > 1:
-        raise InvalidArgumentError(
-            f"A warm suite runs on one backend; these cases run on {', '.join(backends)}.",
-            "Pick one backend's cases (--backend), or run without --warm.",
-        )
-    env = {"KERAS_BACKEND": backends[0] if backends else "tensorflow"}
-    with daemon.running(TRIAL_ENTRY, Path(folder), env=env):
-        yield functools.partial(run_case, daemon_dir=str(folder))
+    with warm_trials([c.backend for c in cases], "these cases") as folder:
+        yield functools.partial(run_case, daemon_dir=folder)
 
 
 def run_suite(

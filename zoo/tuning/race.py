@@ -87,6 +87,7 @@ def race(
     device: str = "auto",
     on_trial: Callable[[str, str, dict[str, Any]], None] | None = None,
     tune: Callable[..., dict[str, Any]] | None = None,
+    daemon_dir: str | None = None,
 ) -> dict[str, Any]:
     """Races `models` (or `task`'s, see `race_models`) to `target` on `dataset`: one
     `tune` search per model, in turn, each on an equal share of what is left of
@@ -95,7 +96,8 @@ def race(
     `searches` (each model's whole search), `winner` (the fastest model's winning trial,
     with `model`; None when no model reached the target) and `recipe` (the winner as a
     recipe file that names the model). `on_trial(model, stage, record)` hears of each
-    trial. `tune`: the search to run (default `zoo.tuning.search.tune`).
+    trial. `tune`: the search to run (default `zoo.tuning.search.tune`). `daemon_dir`:
+    every trial forked from the zoo daemon there (`zoo.tuning.trial.warm_trials`).
 
     Raises:
         ZooError: a bad task, model list, target or budget (before any trial runs).
@@ -110,6 +112,8 @@ def race(
     deadline = time.monotonic() + budget_s
     common = {"target": target, "max_trials": max_trials, "seed": seed, "samples": samples}
     common.update(data_dir=data_dir, device=device)
+    if daemon_dir is not None:
+        common["daemon_dir"] = daemon_dir
     rows, searches, best = [], {}, None
     for i, name in enumerate(names):
         share = (deadline - time.monotonic()) / (len(names) - i)

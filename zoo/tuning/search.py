@@ -120,6 +120,7 @@ def tune(
     resume: bool = False,
     beat_s: float | None = None,
     shard: Shard | None = None,
+    daemon_dir: str | None = None,
 ) -> dict[str, Any]:
     """Finds the execution settings and recipe that reach `target` fastest on this
     machine, caches the winner (`zoo.tuning.cache`) and returns the whole search: the
@@ -133,6 +134,8 @@ def tune(
     own best. `shard`: run only every `count`-th recipe trial of the search's queue from
     `index` on (the execution stage runs whole in every shard: each measures its own
     machine); `zoo.tuning.merge` puts the shards together and picks the winner.
+    `daemon_dir`: every trial is forked from the zoo daemon there (`trial.warm_trials`),
+    which imported the framework once; one backend only.
 
     Raises:
         ZooError: a bad argument, or a trials file that exists without `resume` or holds
@@ -141,6 +144,14 @@ def tune(
     search = _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on_trial)
     search.shard = shard
     search.backends = _check_backends(backends)
+    if daemon_dir is not None:
+        if len(search.backends) > 1:
+            raise InvalidArgumentError(
+                "Warm trials run on one backend (the daemon imported one); this search "
+                f"measures {', '.join(search.backends)}.",
+                "Leave out --warm, or measure one backend.",
+            )
+        search.common["daemon_dir"] = daemon_dir
     check_positive("max_trials", max_trials)
     search.max_trials = max_trials
     check_positive("beat_s", beat_s, float, optional=True)
@@ -307,6 +318,7 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
             "epochs_to_target",
             "best_validation",
             "test_metric",
+            "start",
         )
         row.update({k: t.get(k) for k in keep})
         row["test_metrics"] = record.get("test_metrics")
@@ -575,6 +587,8 @@ def _finish(search: _Search, fastest: dict, budget_s: float) -> dict[str, Any]:
         "target": str(search.target),
         "budget_s": budget_s,
         "spent_s": budget_s - search.left(),
+        # warm: every trial forked from a zoo daemon, its times without the import
+        "start": "warm" if search.common.get("daemon_dir") else "cold",
         "fastest_execution": fastest,
         "execution": search.execution,
         "trials": search.trials,

@@ -9,6 +9,10 @@ every trial pays the same imports and data loading, as a user's `zoo train` does
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from zoo import proc
@@ -55,3 +59,31 @@ def run_trial(
     if daemon_dir is not None:
         env["ZOO_TRIAL_DAEMON"] = daemon_dir  # zoo.tuning.worker.DAEMON_ENV
     return proc.run_module("zoo.tuning.worker", job, timeout_s=timeout_s, env=env)
+
+
+# What a daemon of trials serves: the trial workers (zoo.tuning.worker).
+TRIAL_ENTRY = {"trial": "zoo.tuning.worker:served"}
+
+
+@contextlib.contextmanager
+def warm_trials(backends: list[str] | tuple[str, ...], what: str) -> Iterator[str]:
+    """A zoo daemon of its own for the block, in a folder that goes with it, importing the
+    framework once for every trial: yields the `daemon_dir` to pass to `run_trial`. All
+    trials must run on one backend (a process imports one); `what` names them in the
+    error (a suite's cases, a search's backends).
+
+    Raises:
+        InvalidArgumentError: several backends, or the daemon cannot start.
+    """
+    from zoo import daemon
+    from zoo.errors import InvalidArgumentError
+
+    chosen = sorted(set(backends)) or ["tensorflow"]
+    if len(chosen) > 1:
+        raise InvalidArgumentError(
+            f"Warm trials run on one backend; {what} run on {', '.join(chosen)}.",
+            "Pick one backend, or run without --warm.",
+        )
+    with tempfile.TemporaryDirectory(prefix="zoo-d-") as folder:
+        with daemon.running(TRIAL_ENTRY, Path(folder), env={"KERAS_BACKEND": chosen[0]}):
+            yield folder
