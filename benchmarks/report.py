@@ -57,6 +57,10 @@ COMMANDS = {
     "and again at 4d9486d, whose execution stage counts compilation; the second's "
     "winner is benchmarks/recipes/real/fortunes.recipe.toml), then python -m benchmarks.report "
     "--add-tune fortunes.json --to tune-real-cpu-epyc",
+    "tune-warm-cpu-epyc": "zoo tune fasttext_classifier --target accuracy=1 --budget 60s "
+    "--max-trials 100 --output cold.json, then the same with --warm --output warm.json (one "
+    "after the other, on the AVX-512 EPYC with bf16), then python -m benchmarks.report "
+    "--add-tune cold.json warm.json --to tune-warm-cpu-epyc",
     "ab-same-cpu": 'zoo bench --suite quick --repeat 5 --against "$(which python)" '
     "--fail-above 5 --output benchmarks/results/ab-same-cpu.jsonl",
     "ab-one-core-cpu": "zoo bench --suite quick --repeat 10 --against "
@@ -500,6 +504,7 @@ def tune_record(search: dict) -> dict:
                 "speedup",
                 "created",
                 "seed",
+                "start",
             )
         },
         "execution_trials": sum(1 for e in search["execution"] if e["status"] != "left out"),
@@ -537,6 +542,7 @@ def tune_section(stem: str, records: list[dict]) -> str:
     """`zoo tune` searches: the default route against the winner, one run each."""
     head = ["model", "dataset", "target (validation)", "default route", "winner", "speed-up"]
     head += ["winner's settings", "trials (execution + recipe)", "searched s of budget"]
+    head += ["trials start"]
     rows = []
     for r in records:
         w = r["winner"] or {}
@@ -552,6 +558,7 @@ def tune_section(stem: str, records: list[dict]) -> str:
                 settings,
                 f"{r['execution_trials']} + {r['recipe_trials']}",
                 f"{r['spent_s']:.0f} of {r['budget_s']:.0f}",
+                r.get("start") or "cold",  # searches before `zoo tune --warm` were cold
             ]
         )
     return "\n".join(
@@ -559,8 +566,10 @@ def tune_section(stem: str, records: list[dict]) -> str:
             f"## {stem}: `zoo tune` searches\n",
             f"`{COMMANDS.get(stem, COMMANDS['tune-cpu'])}`. Each search on its own; the default"
             " route and the winner are one run each (the time-to-target suite repeats them over"
-            " seeds). Times count from the trial's process start; the test metric is the model"
-            " that reached the target's. How the search works: [tuning.md](tuning.md#zoo-tune).\n",
+            " seeds). Times count from the trial's process start (warm: forked from the"
+            " search's zoo daemon, without the framework's import; `zoo tune --warm`); the test"
+            " metric is the model that reached the target's. How the search works:"
+            " [tuning.md](tuning.md#zoo-tune).\n",
             table(head, rows),
         ]
     )
@@ -667,6 +676,7 @@ SECTIONS = {
     "parity-cpu": parity_section,
     "tune-cpu": tune_section,
     "tune-real-cpu-epyc": tune_section,
+    "tune-warm-cpu-epyc": tune_section,
     "ab-checks-cpu-epyc": ab_train_section,
 }
 
