@@ -74,6 +74,7 @@ def _history(result: dict) -> list[dict]:
     return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in result["history"]]
 
 
+@pytest.mark.slow  # four processes, two of them cold: the umask test serves a run fast
 def test_a_served_run_trains_as_a_cold_one_does(served, tmp_path):
     folder, _ = served
     args = ["train", "fasttext_classifier", *QUIET_TEXT[2:], "--deterministic", "--seed", "3"]
