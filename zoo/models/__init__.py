@@ -126,6 +126,17 @@ CATALOG: tuple[ModelSpec, ...] = (
         recipe=Recipe(epochs=12, batch_size=256, learning_rate=1e-2),
     ),
     ModelSpec(
+        name="fast_factorization",
+        family="recommender",
+        task="rating_prediction",
+        summary="Biased MF in one layer, its mean started at the data's: built for time to target.",
+        reference="Koren, Bell and Volinsky 2009; the baseline predictors of Koren 2008",
+        factory="zoo.models.recommender:fast_factorization",
+        defaults={**_IDS, "embedding_dim": 8, "l2": 0.01, "target_mean": 0.0},
+        tags=("recsys", "fast"),
+        recipe=Recipe(epochs=5, batch_size=2048, learning_rate=0.05, schedule="one_cycle"),
+    ),
+    ModelSpec(
         name="keras_convnet",
         family="cnn",
         task="image_classification",

@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 from zoo.choices import check_positive
-from zoo.layers import DotScores, GlobalBias
+from zoo.layers import BiasedFactors, DotScores, GlobalBias
 from zoo.models import _checks
 
 
@@ -62,6 +62,52 @@ def matrix_factorization(
     dot = layers.Dot(axes=1, name="dot")([p, q])
     rating = GlobalBias(name="global_bias")(layers.Add(name="sum")([dot, b_u, b_i]))
     return keras.Model({"user": user, "item": item}, rating, name="matrix_factorization")
+
+
+def fast_factorization(
+    num_users: int = 300,
+    num_items: int = 200,
+    embedding_dim: int = 8,
+    l2: float = 0.01,
+    target_mean: float = 0.0,
+) -> keras.Model:
+    """Biased matrix factorization built for time to target: the function of
+    `matrix_factorization` (mu + b_u + b_i + p_u . q_i), trained in fewer and cheaper steps.
+
+    What makes it fast:
+      - mu starts at the mean rating of the training split (`target_mean`, which the zoo
+        fills in from the data it trains on), not at 0. Adam moves a weight by about the
+        learning rate a step, so a mean of 3.5 learned from 0 takes dozens of steps of a
+        short run before the factors can matter; started there, the run spends its steps
+        on the biases and factors;
+      - one layer (`zoo.layers.BiasedFactors`) whose two tables hold each id's factors and
+        its bias in one row: one gather per id and three variables, where
+        `matrix_factorization` runs four Embedding lookups, a Dot, an Add and five
+        variables (fewer graph operations to trace, and to run each step);
+      - the L2 penalty falls on the factors of the batch's rows (`l2` times the batch mean
+        of |p_u|^2 + |q_i|^2, the per-rating objective of Koren et al.), not on the whole
+        tables every step: the gradient stays with the rows the batch touched.
+
+    Args:
+        num_users: number of user ids (0 .. num_users - 1).
+        num_items: number of item ids (0 .. num_items - 1).
+        embedding_dim: size of the user and item factors.
+        l2: penalty on the batch's factors (see above).
+        target_mean: mu's starting value; `zoo.train` sets it to the mean target of the
+            training examples (the validation split left out).
+
+    Returns:
+        A Functional `keras.Model` taking ``{"user": ids, "item": ids}`` and returning
+        (batch, 1) ratings.
+    """
+    num_users, num_items, user, item = _ids(num_users, num_items)
+    embedding_dim = _checks.positive_int("embedding_dim", embedding_dim)
+    l2 = _checks.non_negative("l2", l2)
+    target_mean = float(target_mean)
+    rating = BiasedFactors(
+        num_users, num_items, embedding_dim, l2=l2, initial_mean=target_mean, name="factors"
+    )({"user": user, "item": item})
+    return keras.Model({"user": user, "item": item}, rating, name="fast_factorization")
 
 
 def ncf(

@@ -177,6 +177,7 @@ def _prepare(request: TrainRequest) -> _Job:
         config, model_kwargs=fit_model_kwargs(spec, data.model_kwargs, overrides)
     )
     split = feed.split(data, config)
+    config = _fill_target_mean(spec, config, split.y, overrides)
     if config.target and split.validation is None:
         raise InvalidArgumentError(
             f"--target is checked on a validation split, and {data.name} has none here.",
@@ -192,6 +193,17 @@ def _prepare(request: TrainRequest) -> _Job:
     return _Job(
         spec, task, config, run, data, split, folder, fingerprint, state, progress, request, asked
     )
+
+
+def _fill_target_mean(spec, config: TrainConfig, y, overrides: dict) -> TrainConfig:
+    """A model that takes `target_mean` (fast_factorization) starts from the mean target
+    of the examples it trains on (the validation split left out), unless the recipe or
+    the user sets it: a statistic of the training data, as a Normalization layer's
+    `adapt`."""
+    if "target_mean" not in spec.defaults or overrides.get("target_mean") is not None:
+        return config
+    mean = round(float(np.mean(y)), 6)
+    return dataclasses.replace(config, model_kwargs={**config.model_kwargs, "target_mean": mean})
 
 
 def _recipe_file(spec, settled: Resolved, config: TrainConfig) -> RecipeFile:
