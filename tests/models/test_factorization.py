@@ -109,3 +109,10 @@ def test_the_cli_fills_it_in_too():
     assert out.exit_code == 0, out.output
     kwargs = json.loads(out.stdout)["config"]["model_kwargs"]
     assert kwargs["target_mean"] == pytest.approx(_fit_split_mean(4, 2000), abs=1e-5)
+
+
+def test_its_flops_are_matrix_factorizations():
+    from zoo.perf import flops
+
+    mf, fast = (zoo.create_model(n) for n in ("matrix_factorization", "fast_factorization"))
+    assert flops.count(fast)["forward"] == flops.count(mf)["forward"] > 0

@@ -239,6 +239,8 @@ COUNTERS: dict[str, Callable[[Any, list[tuple], tuple, int], int]] = {
     "OverlappingPatchingAndEmbedding": _mit_patches,
     "HierarchicalTransformerEncoder": _mit_block,
     "DotScores": lambda layer, ins, out, batch_size: 2 * ins[0][-1] * batch_size,
+    # p_u . q_i, then + b_u + b_i and + mu: matrix_factorization's Dot, Add and GlobalBias
+    "BiasedFactors": lambda layer, ins, out, b: (2 * layer.embedding_dim + 2) * _n(out),
 }
 
 
