@@ -8,6 +8,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 import zoo
 from zoo import tasks
@@ -72,6 +73,7 @@ def test_a_failing_private_build_leaves_the_build_to_keras():
     assert np.isfinite(net.train_on_batch(x, y)[0])  # Keras builds in the first trace
 
 
+@pytest.mark.slow  # a process that XLA-compiles ctc_speech: 16.6 s, the fast tier's longest
 def test_the_batch_size_stays_open_for_ops_traced_per_shape():
     """A batch of 2 built in would clash with the real batch of 8 in TensorFlow's CTC
     loop under XLA: its graph optimizer logged a type error (seen with TensorFlow's C++
