@@ -406,6 +406,26 @@ def test_a_run_after_the_daemons_imports_imports_nothing_more_of_ours(tmp_path):
     assert line and json.loads(line[-1][4:]) == []
 
 
+@pytest.mark.slow  # imports JAX and the zoo's modules in a process of its own
+def test_a_jax_daemons_preload_imports_no_tensorflow(tmp_path):
+    code = (
+        "import sys\nfrom zoo import daemon\nfrom zoo.cli.daemon import ENTRIES\n"
+        "daemon.preload(ENTRIES)\nimport keras\n"
+        "m = sys.modules\n"
+        "print(keras.backend.backend(), 'tensorflow' in m, 'zoo.models.cnn' in m)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["jax", "False", "True"]
+
+
 @pytest.mark.slow
 def test_a_jax_daemon_serves_jax_commands(short_folder):
     """Keras on JAX sets a variable of its own at import; the daemon's fingerprint is
