@@ -67,6 +67,15 @@ def test_bad_settings_name_the_argument():
         zoo.create_model("fast_factorization", l2=-1.0)
     with pytest.raises(InvalidArgumentError, match="embedding_dim"):
         zoo.create_model("fast_factorization", embedding_dim=0)
+    for bad in ("abc", float("nan"), True):
+        with pytest.raises(InvalidArgumentError, match="target_mean"):
+            zoo.create_model("fast_factorization", target_mean=bad)
+
+
+def test_a_bad_target_mean_on_the_command_line_is_one_line():
+    out = CliRunner().invoke(app, ["train", "fast_factorization", "--param", "target_mean=abc"])
+    assert out.exit_code != 0 and "Traceback" not in out.output
+    assert "target_mean" in out.output and "finite number" in out.output
 
 
 def _fit_split_mean(seed: int, samples: int) -> float:

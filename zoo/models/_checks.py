@@ -3,6 +3,7 @@ is allowed, in the style of keras.applications."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from numbers import Integral
 from typing import Any
@@ -37,6 +38,12 @@ def fraction(name: str, value: Any) -> float:
 def non_negative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise InvalidArgumentError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def finite(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidArgumentError(f"`{name}` must be a finite number. Received: {name}={value!r}")
     return float(value)
 
 

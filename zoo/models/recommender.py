@@ -103,7 +103,7 @@ def fast_factorization(
     num_users, num_items, user, item = _ids(num_users, num_items)
     embedding_dim = _checks.positive_int("embedding_dim", embedding_dim)
     l2 = _checks.non_negative("l2", l2)
-    target_mean = float(target_mean)
+    target_mean = _checks.finite("target_mean", target_mean)
     rating = BiasedFactors(
         num_users, num_items, embedding_dim, l2=l2, initial_mean=target_mean, name="factors"
     )({"user": user, "item": item})
