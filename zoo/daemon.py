@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import importlib
 import json
@@ -46,7 +47,10 @@ from zoo.errors import InvalidArgumentError
 
 DIR_ENV = "ZOO_DAEMON_DIR"  # where the daemon's socket, record and log live
 OFF_ENV = "ZOO_DAEMON"  # "off": never delegate (`zoo train` runs cold)
-SOCKET, INFO, LOG = "daemon.sock", "daemon.json", "daemon.log"
+SOCKET, INFO, LOG, LOCK = "daemon.sock", "daemon.json", "daemon.log", "daemon.lock"
+# A daemon's exit status where another one holds the folder (two `zoo daemon start` at
+# once): its starter waits for that one's record instead.
+HELD_ELSEWHERE = 3
 IDLE_S = 3600.0  # a daemon with nothing to do for this long exits
 START_TIMEOUT_S = 120.0  # the import, on a slow machine
 GRACE_S = 3.0
@@ -195,10 +199,10 @@ class Delegated:
 def delegate(entry: str, argv: list[str], started: float) -> Delegated:
     """Runs `entry` with `argv` in the daemon, as this process would have: its standard
     streams, folder, environment and start time (`started`, seconds since the epoch).
-    Signals this process gets (Ctrl-C, SIGTERM, SIGHUP) go on to the run. Returns at once,
-    code None, where no daemon listens or ZOO_DAEMON=off; code None with `why` where one
-    listens and cannot take the command (it never sees the environment of a process of
-    another user: the listener's uid is checked first)."""
+    Signals this process gets (Ctrl-C, SIGTERM, SIGHUP; Ctrl-Z stops both) go on to the
+    run. Returns at once, code None, where no daemon listens or ZOO_DAEMON=off; code None
+    with `why` where one listens and cannot take the command (it never sees the
+    environment of a process of another user: the listener's uid is checked first)."""
     path = directory() / SOCKET
     if os.environ.get(OFF_ENV) == "off" or sys.platform != "linux" or not path.exists():
         return Delegated(None)
@@ -294,15 +298,27 @@ def _lines(conn: socket.socket) -> Iterator[dict[str, Any]]:
 def _forwarding(pid: int, ignored: list[int]) -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP sent to this process go on to the run's process group
     (the run leads a session of its own, outside the terminal's foreground group), but
-    those this process ignores (the run ignores them as well)."""
+    those this process ignores (the run ignores them as well). Ctrl-Z (SIGTSTP) stops the
+    run and then this process, as a job; `fg` or `bg` continues both."""
     signums = [s for s in FORWARDED if int(s) not in ignored]
 
     def forward(signum, frame):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signum)
 
+    def suspend(signum, frame):
+        # SIGSTOP: the run's group is orphaned (its parent, the daemon, is in another
+        # session), and the kernel drops a SIGTSTP sent to one.
+        forward(signal.SIGSTOP, frame)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here, until the shell's SIGCONT
+        signal.signal(signal.SIGTSTP, suspend)
+        forward(signal.SIGCONT, frame)  # continued (or this job could not stop): the run too
+
     saved = {s: signal.signal(s, forward) for s in signums}
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(signums))
+    if signal.getsignal(signal.SIGTSTP) is signal.SIG_DFL:
+        saved[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(saved))
     try:
         yield
     finally:
@@ -419,9 +435,11 @@ def start(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         record = info(folder)
-        if record is not None and record.get("pid") == child.pid:
+        ended = child.poll()
+        # Ours, or (ours having found the folder held) the one that started beside it.
+        if record is not None and (record.get("pid") == child.pid or ended is not None):
             return record
-        if child.poll() is not None:
+        if ended is not None and ended != HELD_ELSEWHERE:
             break
         time.sleep(0.05)
     proc.end_group(child)
@@ -482,6 +500,7 @@ class _Server:
         self.runs: dict[int, socket.socket] = {}
         self.killed: set[int] = set()  # runs whose clients went away, SIGKILLed
         self.stopping = False
+        self.lock = -1  # the folder's lock (serve's), which no run holds
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         tmp = folder / f".{SOCKET}.{os.getpid()}"
         with contextlib.suppress(FileNotFoundError):
@@ -561,6 +580,8 @@ class _Server:
             signal.set_wakeup_fd(-1)
             for own in (self.listener, self.wake, self._wake_w, *self.runs.values()):
                 own.close()
+            if self.lock >= 0:
+                os.close(self.lock)
             _send(conn, {"pid": os.getpid()})
             conn.close()
             for target, fd in enumerate(fds):
@@ -774,16 +795,34 @@ def preload(entries: dict[str, str]) -> None:
             importlib.import_module(name)
 
 
+def _hold(path: Path) -> int | None:
+    """An open descriptor holding an exclusive lock on `path` (each run the daemon forks
+    closes its copy), or None where another process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def serve(folder: Path, idle_s: float, entries: dict[str, str]) -> int:
     """The daemon's main: imports Keras (as the zoo's commands do) and the entries'
     modules, listens, forks a child per request, and returns (0) after `idle_s` without a
     request or on SIGTERM, its socket and record removed."""
+    # One daemon a folder: a second started at the same moment (both found none running)
+    # leaves before its imports, and the lock goes with the process however it ends.
+    lock = _hold(folder / LOCK)
+    if lock is None:
+        return HELD_ELSEWHERE
     # Taken first: importing Keras sets variables of its own (TF_FORCE_GPU_ALLOW_GROWTH on
     # JAX), and a file edited during the import must not count as imported.
     ours = fingerprint()
     preload(entries)
     _settle()
     server = _Server(folder, idle_s, entries, ours)
+    server.lock = lock
 
     def stopping(signum, frame):
         server.stopping = True

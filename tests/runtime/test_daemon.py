@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from zoo.cli.daemon import ENTRIES
 from zoo.cli.main import app
 
 from zoo import daemon
+from zoo.tuning import cache
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the daemon is Linux only")
 
@@ -67,6 +69,9 @@ def served(tmp_path_factory):
     daemon.stop(folder)
     assert daemon.info(folder) is None
     assert not (folder / daemon.SOCKET).exists()
+    free = daemon._hold(folder / daemon.LOCK)  # the lock went with it
+    assert free is not None
+    os.close(free)
     shutil.rmtree(folder)
 
 
@@ -132,6 +137,32 @@ def test_ctrl_c_reaches_the_run_and_ends_it_as_it_ends_a_cold_one(served, tmp_pa
     assert "Interrupted" in err and "Traceback" not in err
     assert "did not take" not in err  # it ran in the daemon
     assert _children(served[1]["pid"]) == []  # and ended there before its client did
+
+
+@pytest.mark.slow
+def test_ctrl_z_stops_the_run_with_its_client_and_fg_continues_both(served, tmp_path):
+    folder, _ = served
+    client = _long_run(folder, tmp_path / "run")
+    (run,) = _children(served[1]["pid"])
+    client.send_signal(signal.SIGTSTP)  # Ctrl-Z
+    assert _state_soon(client.pid, "T") and _state_soon(run, "T")
+    client.send_signal(signal.SIGCONT)  # fg
+    assert _state_soon(client.pid, "RS") and _state_soon(run, "RS")
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err
+
+
+def _state_soon(pid: int, states: str, within_s: float = 30.0) -> bool:
+    """Whether process `pid` is in one of `states` (R running, S sleeping, T stopped) now
+    or within a while (a signal takes a moment)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in states:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _long_run(folder: Path, out: Path, ignore=()) -> subprocess.Popen:
@@ -235,13 +266,21 @@ def test_what_acts_at_import_is_in_the_fingerprint(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_run_on_another_backend_than_the_daemons_runs_cold(served, tmp_path):
+def test_a_run_on_another_backend_than_the_daemons_runs_cold(served, tmp_path, monkeypatch):
     folder, _ = served
-    args = ["train", "linear_regression", "--backend", "jax", "--epochs", "1", "--samples", "64"]
+    # A recipe tuned for JAX: the served run finds it, then that it must run cold, and the
+    # line naming it is said once (by the cold run), not once by each.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    settings = {"batch_size": 16, "learning_rate": 0.05, "epochs": 1, "precision": "float32"}
+    entry = {"model": "linear_regression", "dataset": "synthetic", "backend": "jax"}
+    cache.store({**entry, "target": "mse=1", "settings": settings, "time_to_target_s": 3.0,
+                 "created": "2026-12-01T00:00:00+00:00"})  # fmt: skip
+    args = ["train", "linear_regression", "--backend", "jax", "--tuned", "--samples", "64"]
     proc = _zoo(*args, env={daemon.DIR_ENV: str(folder)}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     why = "did not take this command (the command asks for another Keras backend)"
     assert why in proc.stderr
+    assert proc.stderr.count("Using the settings tuned on this machine") == 1, proc.stderr
     assert "mse" in proc.stdout  # trained, cold, on JAX
 
 
@@ -345,6 +384,47 @@ def test_a_record_naming_another_live_process_is_no_daemon(short_folder):
     finally:
         listener.close()
     assert os.getppid() > 1 and daemon._alive(os.getppid())
+
+
+def test_one_daemon_holds_a_folder_and_a_second_leaves_it_untouched(short_folder):
+    folder = short_folder
+    held = daemon._hold(folder / daemon.LOCK)  # this process: a daemon starting up
+    try:
+        assert held is not None and daemon._hold(folder / daemon.LOCK) is None
+        assert daemon.serve(folder, 60.0, ENTRIES) == daemon.HELD_ELSEWHERE
+        assert not (folder / daemon.SOCKET).exists() and not (folder / daemon.INFO).exists()
+    finally:
+        os.close(held)
+    free = daemon._hold(folder / daemon.LOCK)  # free once its holder closed it
+    assert free is not None
+    os.close(free)
+
+
+def test_two_starts_at_once_return_the_one_daemon_that_holds_the_folder(short_folder):
+    """`zoo daemon start` twice at once: both found none running. The second daemon finds
+    the folder held and leaves; its starter returns the first one once that listens (here
+    this process plays the first: it holds the lock, then listens and writes its record)."""
+    folder = short_folder
+    held = daemon._hold(folder / daemon.LOCK)
+    assert held is not None
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / daemon.SOCKET))
+    listener.listen(8)
+
+    def listening():
+        time.sleep(1.0)
+        record = {"pid": os.getpid(), "started": 0}
+        (folder / daemon.INFO).write_text(json.dumps(record))
+
+    first = threading.Thread(target=listening)
+    first.start()
+    try:
+        record = daemon.start(ENTRIES, folder=folder, timeout_s=120)
+    finally:
+        first.join()
+        listener.close()
+        os.close(held)
+    assert record["pid"] == os.getpid()
 
 
 def test_a_folder_others_can_write_is_refused(tmp_path):
