@@ -145,8 +145,10 @@ def train(
 
     with render.errors():
         ztrack.check_tracker(track)
-        plan = _plan(ctx, name, recipe, tuned, parse_params(param or []))
+        plan, tuned_from = _plan(ctx, name, recipe, tuned, parse_params(param or []))
         run = _run_config(plan.run)
+        if tuned_from is not None:  # said here: a served run may yet go cold at the line above
+            _say_tuned(tuned_from)
         outputs = {"output": output, "resume": resume, "tensorboard": tensorboard}
         result = _run(plan, run, {**outputs, "download": download})
         if track == "mlflow":
@@ -158,9 +160,10 @@ def train(
         _show(result)
 
 
-def _plan(ctx: typer.Context, name, path, tuned: bool, params: dict) -> RecipeFile:
+def _plan(ctx: typer.Context, name, path, tuned: bool, params: dict):
     """What to run: the recipe file (or tuned recipe, or the model's defaults) with the
-    settings given on the command line on top.
+    settings given on the command line on top, and the cache entry of a tuned recipe
+    (None for any other).
 
     Raises:
         ZooError: no model named, an unknown one, a bad recipe file, or nothing tuned.
@@ -172,6 +175,7 @@ def _plan(ctx: typer.Context, name, path, tuned: bool, params: dict) -> RecipeFi
     if path is not None and tuned:
         raise InvalidArgumentError("--recipe and --tuned both name a recipe.", "Use one.")
     given = options.given(ctx, (*RECIPE_FIELDS, *RUN_FIELDS, *DATA_FIELDS, *_GOAL))
+    entry = None
     if path is not None:
         from zoo import recipe as zrecipe
 
@@ -185,22 +189,23 @@ def _plan(ctx: typer.Context, name, path, tuned: bool, params: dict) -> RecipeFi
         spec = zoo.get_spec(name)  # an unknown name fails before the slow import
         base = RecipeFile(spec.name, spec.recipe)
         if tuned:
-            base = _tuned(base, given)
+            base, entry = _tuned(base, given)
     changes = {k: v for k, v in given.items() if k in RECIPE_FIELDS}
     if params:
         changes["model_kwargs"] = params  # over the recipe's own
-    return dataclasses.replace(
+    plan = dataclasses.replace(
         base,
         recipe=base.recipe.replace(**changes),
         run=base.run.replace(**{k: v for k, v in given.items() if k in RUN_FIELDS}),
         data=dataclasses.replace(base.data, **{k: v for k, v in given.items() if k in DATA_FIELDS}),
         **{k: v for k, v in given.items() if k in _GOAL},
     )
+    return plan, entry
 
 
-def _tuned(base: RecipeFile, given: dict[str, Any]) -> RecipeFile:
+def _tuned(base: RecipeFile, given: dict[str, Any]) -> tuple[RecipeFile, dict[str, Any]]:
     """The model's recipe file with the recipe and run config `zoo tune` cached for this
-    model and dataset on this device kind and backend; says where they came from.
+    model and dataset on this device kind and backend, and the cache entry they came from.
 
     Raises:
         ZooError: nothing was tuned for this model and dataset on this machine.
@@ -220,10 +225,9 @@ def _tuned(base: RecipeFile, given: dict[str, Any]) -> RecipeFile:
             f"Run: zoo tune {name}{flag} --target METRIC=VALUE (then --tuned uses it).",
         )
     found = cache.recipe_of(entry)
-    _say_tuned(entry)
     # The eval_every it was tuned with checks a target: only where one is given.
     every = found.eval_every if "target" in given else None
-    return dataclasses.replace(base, recipe=found.recipe, run=found.run, eval_every=every)
+    return dataclasses.replace(base, recipe=found.recipe, run=found.run, eval_every=every), entry
 
 
 def _say_tuned(entry: dict[str, Any]) -> None:
