@@ -4,6 +4,7 @@ judged by. Plain data; the Keras loss and metrics are built only when training s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from zoo.choices import check_choice
@@ -110,6 +111,14 @@ HIGHER_IS_BETTER = frozenset(
     {"accuracy", "recall_at_10", "recall_at_50", "mean_iou", "rouge1", "rouge2", "rougeL"}
     | {"map", "map_50"}
 )
+
+# The values a metric can take (closed ranges): a target outside one is never reached.
+# The loss is left out (a model's loss may be of any sign).
+RANGES = {
+    **dict.fromkeys(("accuracy", "recall_at_10", "recall_at_50", "mean_iou"), (0.0, 1.0)),
+    **dict.fromkeys(("mse", "mae", "rmse"), (0.0, math.inf)),
+    "perplexity": (1.0, math.inf),
+}
 
 TASKS: dict[str, Task] = {
     t.name: t

@@ -49,6 +49,7 @@ def _suite(tmp_path, case: str):
     [
         ('target = "rmse=0.3"', "line 6 (mlp): image_classification models report"),
         ('target = "accuracy"', "line 6 (mlp): The target must be METRIC=VALUE"),
+        ('target = "accuracy=91"', "line 6 (mlp): accuracy takes values in [0, 1]"),
         ('target = "accuracy=0.9"\nsettings = {epoch = 3}', "unknown setting 'epoch'"),
         ('target = "accuracy=0.9"\ndataset = "movielens"', "unknown dataset 'movielens'"),
         ("settings = {epochs = 3}", "a target case needs `target"),

@@ -37,11 +37,26 @@ def test_parse_knows_each_metric_direction():
         ("rmse=0.5", "report accuracy, loss"),
         ("accuracy=high", "finite number"),
         ("accuracy=nan", "finite number"),
+        ("accuracy=1.5", r"accuracy takes values in \[0, 1\], so no run reaches the target"),
+        ("accuracy=-0.1", "so every run reaches the target accuracy=-0.1 at its first check"),
     ],
 )
 def test_parse_rejects_bad_targets_in_one_line(text, says):
     with pytest.raises(InvalidArgumentError, match=says):
         ztarget.parse(text, IMAGES)
+
+
+def test_a_target_outside_its_metrics_range_is_refused_and_the_bounds_are_allowed():
+    with pytest.raises(InvalidArgumentError, match="rmse takes values of 0 or more"):
+        ztarget.parse("rmse=-0.5", RATINGS)
+    lm = tasks.get("language_modeling")
+    with pytest.raises(InvalidArgumentError, match="of 1 or more") as e:
+        ztarget.parse("perplexity=0.5", lm)
+    assert "e.g. --target perplexity=2." in str(e.value)  # an example that is in range
+    assert ztarget.parse("perplexity=2", lm).value == 2
+    assert [ztarget.parse(f"accuracy={v}", IMAGES).value for v in (0, 1)] == [0, 1]
+    assert ztarget.parse("rmse=0", RATINGS).value == 0
+    assert ztarget.parse("loss=-3", IMAGES).value == -3  # a loss may be of any sign
 
 
 def test_a_reached_target_stops_the_run_and_keeps_the_model_that_reached_it(tmp_path):
@@ -223,6 +238,9 @@ def test_the_command_line_says_when_the_target_was_reached():
     assert "1 epochs" in r.output or "= 1 epochs" in r.output
     bad = CliRunner().invoke(app, ["train", "mlp", "--target", "rmse=0.5"])
     assert bad.exit_code == 2 and "report accuracy, loss" in bad.output
+    never = CliRunner().invoke(app, ["train", "mlp", "--target", "accuracy=2"])
+    assert never.exit_code == 2 and "so no run reaches the target accuracy=2" in never.output
+    assert len(never.output.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,7 @@ def test_the_command_line_races_and_writes_the_winner_naming_its_model(monkeypat
         (["--models", "mlp,lstm_classifier"], "share one task"),
         (["--task", "image_classification"], "none was given"),
         (["--task", "image_classification", "--target", "acc=1", "--resume"], "--resume"),
+        (["--task", "image_classification", "--target", "accuracy=1.2"], "no run reaches"),
     ],
 )
 def test_race_mistakes_on_the_command_line_are_one_line(args, says, monkeypatch):

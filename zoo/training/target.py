@@ -41,7 +41,8 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
 
     Raises:
         InvalidArgumentError: not METRIC=VALUE, an unknown metric, or a value that is not
-            a finite number.
+            a finite number or outside the metric's range (accuracy above 1, a negative
+            mse).
     """
     if text is None or isinstance(text, Target):
         return text
@@ -49,7 +50,10 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
     metric, sep, raw = str(text).partition("=")
     metric = metric.strip()
     first = task.epoch_headline
-    example = f"--target {first}={0.9 if first in tasks.HIGHER_IS_BETTER else 0.1}"
+    floor = tasks.RANGES.get(first, (0.0, 0.0))[0]  # perplexity's is 1
+    example = (
+        f"--target {first}={0.9 if first in tasks.HIGHER_IS_BETTER else max(0.1, 2 * floor):g}"
+    )
     if not sep or not metric:
         raise InvalidArgumentError(
             f"The target must be METRIC=VALUE; received: {text!r}.", f"For example {example}."
@@ -74,6 +78,18 @@ def parse(text: str | Target | None, task: tasks.Task) -> Target | None:
         raise InvalidArgumentError(
             f"The target value must be a finite number; received {metric}={raw!r}.",
             f"For example {example}.",
+        )
+    low, high = tasks.RANGES.get(metric, (-math.inf, math.inf))
+    if not low <= value <= high:
+        span = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f"of {low:g} or more"
+        which = f"the target {metric}={value:g}"
+        if (value > high) == (metric in tasks.HIGHER_IS_BETTER):
+            outcome = f"no run reaches {which}"
+        else:
+            outcome = f"every run reaches {which} at its first check"
+        raise InvalidArgumentError(
+            f"{metric} takes values {span}, so {outcome}.",
+            f"Give a value in that range, e.g. {example}.",
         )
     return Target(metric, value)
 
