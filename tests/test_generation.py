@@ -64,6 +64,7 @@ def test_a_run_folder_and_a_text_prompt_with_a_vocabulary(lm_run):
         ("xyz", {"vocabulary": list("abc")}, "outside the vocabulary"),
         ([1], {"length": 0}, "length"),
         ([1], {"temperature": 0}, "temperature"),
+        ([1], {"seed": -1}, "seed must be an integer from 0"),
     ],
 )
 def test_bad_requests(lm_run, prompt, kwargs, match):

@@ -104,6 +104,21 @@ def check_positive(name: str, value: Any, kind: type = int, optional: bool = Fal
         raise InvalidArgumentError(f"{name} must be a positive {what}; received: {name}={value!r}.")
 
 
+def check_seed(value: Any) -> int:
+    """A seed as NumPy takes it: an integer from 0 to 2**32 - 1 (never a bool).
+
+    Raises:
+        InvalidArgumentError: naming the range and the value received.
+    """
+    if not hasattr(value, "__index__") or isinstance(value, bool) or not 0 <= value < 2**32:
+        raise InvalidArgumentError(
+            f"seed must be an integer from 0 to 2**32 - 1 (NumPy's seeds); received: "
+            f"seed={value!r}.",
+            "For example --seed 0.",
+        )
+    return int(value)
+
+
 # How a job run in its own process (zoo.proc) ended: ok; failed (the job reported an error,
 # or its process crashed); timeout (no result within its time limit: its whole process group
 # was killed); killed (ended by a signal from outside, such as the kernel's out-of-memory

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.choices import check_positive
+from zoo.choices import check_positive, check_seed
 from zoo.errors import InvalidArgumentError, ModelFileError
 
 
@@ -50,6 +50,7 @@ def generate(
         model, vocabulary = _load(model, vocabulary)
     check_positive("length", length)
     check_positive("temperature", temperature, float)
+    check_seed(seed)
     as_text = isinstance(prompt, str)
     tokens = _encode(prompt, vocabulary) if as_text else [int(t) for t in prompt]
     window, vocab_size = _shape(model)

@@ -151,6 +151,10 @@ CLI_CASES = [
     ("parity unknown hyper-parameter", ["parity", "mlp", "-p", "depth=3"], 2, "depth"),
     # Refused by the factory before any backend runs, not once per backend.
     ("parity bad hyper-parameter value", ["parity", "mlp", "-p", "hidden_units=-4"], 2, "-4"),
+    ("negative seed", ["train", "mlp", "--seed", "-1"], 2, "seed must be an integer from 0"),
+    ("seed past numpy's", ["train", "mlp", "--seed", str(2**32)], 2, "2**32 - 1"),
+    ("tune negative seed", ["tune", "mlp", "--target", "accuracy=0.5", "--seed", "-1"], 2, "-1"),
+    ("evaluate negative seed", ["evaluate", "{run}", "--seed", "-3"], 2, "received: seed=-3"),
     ("profile unknown mode", ["profile", "mlp", "--mode", "turbo"], 2, "--mode"),
     ("profile zero steps", ["profile", "mlp", "--steps", "0"], 2, "--steps"),
     ("pipeline without data", ["profile", "mlp", "--mode", "pipeline"], 2, "dataset"),
@@ -198,6 +202,8 @@ API_CASES = [
     ("unknown task", lambda: zoo.load_dataset("painting"), InvalidArgumentError, "painting"),
     ("evaluate nothing", lambda: zoo.evaluate("/nonexistent"), ModelFileError, "No model file"),
     ("steps zero", lambda: zoo.perf.profile.profile("mlp", steps=0), InvalidArgumentError, "steps"),
+    ("seed a bool", lambda: zoo.train("mlp", seed=True), InvalidArgumentError, "seed=True"),
+    ("seed negative", lambda: zoo.train("mlp", seed=np.int64(-2)), InvalidArgumentError, "seed"),
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from zoo import registry
+from zoo.choices import check_seed
 from zoo.errors import InvalidArgumentError
 from zoo.recipe import DATA_FIELDS, Data
 from zoo.runtime.config import RUN_FIELDS, RunConfig
@@ -92,8 +93,7 @@ def resolve(request: TrainRequest, spec: ModelSpec) -> Resolved:
         **{k: getattr(request, k) for k in DATA_FIELDS if k != "dataset"},
         dataset=str(request.dataset),
     )
-    if isinstance(request.seed, bool) or not isinstance(request.seed, (int, np.integer)):
-        raise InvalidArgumentError(f"seed must be an integer; received: seed={request.seed!r}.")
+    check_seed(request.seed)
     config = TrainConfig(
         **{k: getattr(recipe, k) for k in RECIPE_FIELDS},
         seed=int(request.seed),

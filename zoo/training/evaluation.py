@@ -7,7 +7,7 @@ from typing import Any
 
 from zoo import data as zdata
 from zoo import registry, scoring, tasks
-from zoo.choices import check_positive
+from zoo.choices import check_positive, check_seed
 from zoo.errors import DataError, ModelFileError
 from zoo.training.checkpoint import MODEL_FILE, load_run
 from zoo.training.feed import feed
@@ -106,7 +106,7 @@ def _data_params(run: dict[str, Any], dataset, seed, samples, data_dir) -> tuple
     dataset = dataset or run_data.get("name", "synthetic")
     if dataset != run_data.get("name"):
         params = {}
-    params["seed"] = seed if seed is not None else params.get("seed", 0)
+    params["seed"] = check_seed(seed) if seed is not None else params.get("seed", 0)
     if samples is not None:
         params["samples"] = samples
     if data_dir is not None and dataset != "synthetic":

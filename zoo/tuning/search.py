@@ -49,7 +49,14 @@ import numpy as np
 from zoo import data as zdata
 from zoo import io, registry, tasks
 from zoo import recipe as zrecipe
-from zoo.choices import BACKEND_EXTRA, BACKENDS, RUN_STATUSES, check_choice, check_positive
+from zoo.choices import (
+    BACKEND_EXTRA,
+    BACKENDS,
+    RUN_STATUSES,
+    check_choice,
+    check_positive,
+    check_seed,
+)
 from zoo.errors import InvalidArgumentError, OutputError
 from zoo.perf.shard import Shard
 from zoo.record import stamp
@@ -173,6 +180,7 @@ def _start(model, dataset, target, budget_s, seed, samples, data_dir, device, on
         )
     check_positive("budget_s", budget_s, float)
     check_positive("samples", samples, optional=True)
+    check_seed(seed)
     RunConfig(device=device)  # the field's check: a bad device is one line now
     # Loaded once here, so that a dataset that is unknown, unprepared or does not fit the
     # model is one line now, not a failure in every trial's process.
