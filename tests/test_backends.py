@@ -99,14 +99,21 @@ print(json.dumps({
 
 @needs_jax
 @pytest.mark.slow  # a JAX process training, profiling and benchmarking: about 10 s
-def test_train_evaluate_profile_and_bench_run_without_tensorflow(tmp_path):
+@pytest.mark.parametrize("tensorflow", ["blocked", "installed"])
+def test_train_evaluate_profile_and_bench_run_without_tensorflow(tmp_path, tensorflow):
+    """On JAX, with TensorFlow not installed (a GPU machine's JAX environment) and with it
+    installed (the zoo's own environment): none of it imports TensorFlow. Keras would, to
+    seed it and to save a model (2-3 s each run here), and keras-hub at its import."""
     (tmp_path / "s.toml").write_text(
         '[suite]\nsteps = 2\n[[case]]\nmodel = "linear_regression"\nbackends = ["jax"]\n'
     )
+    env = _without_tensorflow(tmp_path)
+    if tensorflow == "installed":
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-c", TF_FREE, str(tmp_path)],
         cwd=tmp_path,
-        env=_without_tensorflow(tmp_path),
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,

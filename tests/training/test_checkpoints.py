@@ -355,3 +355,25 @@ def test_a_run_killed_after_its_last_backup_resumes_to_its_trained_model(tmp_pat
     stdout, stderr = cli.communicate()
     assert cli.returncode == 0, stderr
     assert json.loads(stdout)["test_metrics"]["accuracy"] == pytest.approx(accuracy)
+
+
+def test_loading_imports_keras_hub_only_for_a_model_that_names_it(tmp_path, mlp_run):
+    """keras-hub registers its classes at import, and its import imports TensorFlow (2-3 s
+    on another backend): a model file is read for its name first."""
+    from zoo.training import checkpoint
+
+    hub = tmp_path / "gpt2.keras"
+    zoo.create_model("gpt2_small", **dict(zoo.get_spec("gpt2_small").small)).save(hub)
+    assert checkpoint._names_keras_hub(hub)
+    assert not checkpoint._names_keras_hub(mlp_run[0] / "model.keras")
+    assert checkpoint._names_keras_hub(tmp_path / "missing.keras")  # the load says why
+    script = (
+        "import sys; from zoo.training import checkpoint; "
+        f"checkpoint.load_model({str(mlp_run[0] / 'model.keras')!r}); "
+        "print('keras_hub' in sys.modules); "
+        f"print(type(checkpoint.load_model({str(hub)!r})).__name__, 'keras_hub' in sys.modules)"
+    )
+    # In a fresh process: the mlp loads without keras-hub, the hub model with it.
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-2:] == ["False", "Functional True"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import io
+from zoo import io, runtime
 from zoo.proc import worker_main
 
 
@@ -93,7 +93,7 @@ def _build(job: dict, weights: Path | None):
     from zoo.training.compile import build_model
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
+    runtime.set_seed(0)
     net = build_model(job["model"], dict(job["model_kwargs"]), job["precision"])
     _dropout_off(net)
     if weights is not None:

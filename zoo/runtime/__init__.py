@@ -30,9 +30,22 @@ __all__ = [
     "gpus",
     "prepare",
     "set_cpu_devices",
+    "set_seed",
     "set_threads",
     "threads",
 ]
+
+
+def set_seed(seed: int) -> None:
+    """`keras.utils.set_random_seed(seed)`, but on JAX or torch without importing
+    TensorFlow to seed it (`imports.tensorflow_left_alone`): such a run never calls it,
+    and a TensorFlow imported already (tf.data, TFDS) is seeded as Keras seeds it."""
+    import keras
+
+    from zoo.runtime.imports import tensorflow_left_alone
+
+    with tensorflow_left_alone():
+        keras.utils.set_random_seed(seed)
 
 
 def prepare(config: RunConfig) -> None:
@@ -88,7 +101,7 @@ def apply(config: RunConfig, seed: int = 0, batch_size: int | None = None):
             distribution = distribute.make_keras(config, batch_size)
         else:
             strategy = distribute.make(config)
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     if config.deterministic:
         _deterministic(keras.backend.backend())
     found = gpus()

@@ -39,6 +39,35 @@ def without_unused() -> Iterator[None]:
                 del sys.modules[m]
 
 
+@contextlib.contextmanager
+def tensorflow_left_alone() -> Iterator[None]:
+    """Inside the block, on a backend other than TensorFlow, Keras' "is TensorFlow
+    installed?" (`keras.src.utils.module_utils.tensorflow.available`, which imports it to
+    find out) answers no while TensorFlow is not imported yet; afterwards Keras asks again.
+    Keras asks it to seed TensorFlow (`keras.utils.set_random_seed`) and, saving a model,
+    whether each value is a tf.TensorShape: no value of TensorFlow's exists before its
+    import, and the import was 2-3 s of every zoo run on JAX here. Another Keras' layout
+    (no such module) leaves the block to Keras."""
+    import keras
+
+    try:
+        from keras.src.utils import module_utils
+
+        lazy = module_utils.tensorflow
+        unasked = lazy._available is None and lazy.module is None
+    except (ImportError, AttributeError):
+        unasked = False
+    if not unasked or "tensorflow" in sys.modules or keras.backend.backend() == "tensorflow":
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        if lazy._available is False and lazy.module is None:
+            lazy._available = None  # asked afresh next time
+
+
 def keras_json() -> str:
     """Keras' config file as `keras.src.backend.config` finds it: keras.json in KERAS_HOME
     (default ~/.keras, or /tmp/.keras where home is not writable)."""

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from zoo import io
+from zoo.runtime.imports import tensorflow_left_alone
 from zoo.training.checkpoint import (
     HISTORY_FILE,
     LAST_FILE,
@@ -92,7 +93,7 @@ class Checkpoints(keras.callbacks.Callback):
 
     def _save(self, improved: bool) -> None:
         last = self.out_dir / LAST_FILE
-        with io.atomic_path(last, suffix=".keras") as tmp:
+        with io.atomic_path(last, suffix=".keras") as tmp, tensorflow_left_alone():
             self.model.save(tmp)
         if improved:
             with io.atomic_path(self.out_dir / MODEL_FILE, suffix=".keras") as tmp:

@@ -23,6 +23,7 @@ from typing import Any
 from zoo import io, runtime
 from zoo import recipe as zrecipe
 from zoo.errors import InvalidArgumentError, ModelFileError
+from zoo.runtime.imports import tensorflow_left_alone
 
 MODEL_FILE = "model.keras"  # the best epoch by the validation loss (else the last)
 LAST_FILE = "last.keras"  # the last completed epoch
@@ -170,7 +171,7 @@ def write_run(folder: RunFolder, result, net, tensorboard: bool) -> None:
         paths["tensorboard"] = out_dir / TENSORBOARD_DIR
     result.paths = {k: str(v) for k, v in paths.items()}
     if not paths["model"].is_file():
-        with io.atomic_path(paths["model"], suffix=".keras") as tmp:
+        with io.atomic_path(paths["model"], suffix=".keras") as tmp, tensorflow_left_alone():
             net.save(tmp)
     write_history(paths["history"], result.history)
     io.write_json(paths["result"], result)
@@ -215,12 +216,13 @@ def load_model(path: str | Path):
 
     import zoo.layers  # noqa: F401  (registers the zoo's custom layers)
 
-    with contextlib.suppress(ImportError):  # registers keras-hub's classes (bert, gpt2)
-        import keras_hub  # noqa: F401
+    if _names_keras_hub(path):  # registers its classes (bert, gpt2); it imports TensorFlow
+        with contextlib.suppress(ImportError):
+            import keras_hub  # noqa: F401
 
     try:
-        with warnings.catch_warnings():  # Keras' notes on nested compile configs
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(), tensorflow_left_alone():
+            warnings.simplefilter("ignore", UserWarning)  # Keras' notes on nested compile configs
             return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for bad archives
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -228,6 +230,16 @@ def load_model(path: str | Path):
             f"Cannot load {path}: {first[:300]}",
             "The file is corrupt, unsafe or not a Keras 3 model.",
         ) from None
+
+
+def _names_keras_hub(path: Path) -> bool:
+    """Whether a .keras archive's config names a keras-hub class (True where it cannot be
+    read: the load then says what is wrong)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return b"keras_hub" in archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return True
 
 
 def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:

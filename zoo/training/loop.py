@@ -424,7 +424,7 @@ def _probe_jit(job: _Job) -> tuple[runtime.RunConfig, dict[str, Any]]:
         return net
 
     probe = autojit.choose(build, x, y, key=key)
-    keras.utils.set_random_seed(config.seed)  # the probe's models drew from the seed
+    runtime.set_seed(config.seed)  # the probe's models drew from the seed
     return dataclasses.replace(run, jit_compile=probe["jit_compile"]), probe
 
 
