@@ -357,6 +357,7 @@ def test_a_run_killed_after_its_last_backup_resumes_to_its_trained_model(tmp_pat
     assert json.loads(stdout)["test_metrics"]["accuracy"] == pytest.approx(accuracy)
 
 
+@pytest.mark.slow  # a process importing TensorFlow and keras-hub: about 10 s
 def test_loading_imports_keras_hub_only_for_a_model_that_names_it(tmp_path, mlp_run):
     """keras-hub registers its classes at import, and its import imports TensorFlow (2-3 s
     on another backend): a model file is read for its name first."""
