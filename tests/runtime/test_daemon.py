@@ -142,7 +142,11 @@ def test_ctrl_c_reaches_the_run_and_ends_it_as_it_ends_a_cold_one(served, tmp_pa
 @pytest.mark.slow
 def test_ctrl_z_stops_the_run_with_its_client_and_fg_continues_both(served, tmp_path):
     folder, _ = served
-    client = _long_run(folder, tmp_path / "run")
+    # A job of its own, as a shell with job control starts one (Ctrl-Z at its default, in
+    # a process group of its own): the kernel drops a stop signal sent to an orphaned
+    # process group (none of its processes' parents in another group of the session,
+    # which pytest's may be in CI), and the run then goes on, as a cold one would.
+    client = _long_run(folder, tmp_path / "run", own_group=True)
     (run,) = _children(served[1]["pid"])
     client.send_signal(signal.SIGTSTP)  # Ctrl-Z
     assert _state_soon(client.pid, "T") and _state_soon(run, "T")
@@ -165,14 +169,18 @@ def _state_soon(pid: int, states: str, within_s: float = 30.0) -> bool:
     return False
 
 
-def _long_run(folder: Path, out: Path, ignore=()) -> subprocess.Popen:
+def _long_run(folder: Path, out: Path, ignore=(), own_group=False) -> subprocess.Popen:
     """A client of the daemon in `folder` training for minutes, once its run has started
-    training (its output folder is made at the start); it ignores the signals `ignore`."""
+    training (its output folder is made at the start); it ignores the signals `ignore`,
+    and leads a process group of its own with `own_group`."""
 
     def as_a_shell_would():
         for s in ignore:
             signal.signal(s, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTSTP})
+        if own_group:  # a job, as a shell with job control starts one
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            os.setpgid(0, 0)
 
     client = subprocess.Popen(
         [sys.executable, "-m", "zoo", "train", "gpt_tiny", "--epochs", "50", "--output", str(out)],
