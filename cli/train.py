@@ -290,6 +290,15 @@ def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     except KeyboardInterrupt:
         progress.close()
         _interrupted(outputs["output"], outputs["resume"])
+    except Exception:
+        # Ctrl-C raises KeyboardInterrupt in whatever Python frame runs, and where that
+        # frame was called from TensorFlow's C++ the error that comes out may be another
+        # ("SystemError: ... bad argument to internal function", seen in a test's run):
+        # after Ctrl-C it is the interruption all the same.
+        if not progress.interrupted:
+            raise
+        progress.close()
+        _interrupted(outputs["output"], outputs["resume"])
     finally:
         progress.close()
 

@@ -92,3 +92,21 @@ def test_a_missing_backend_names_what_installs_it(monkeypatch, backend, hint):
     )
     r = CliRunner().invoke(app, ["train", "mlp", "--backend", backend])
     assert r.exit_code == 2 and hint in r.output, r.output
+
+
+@pytest.mark.parametrize("interrupted", [True, False])
+def test_an_error_that_comes_out_of_ctrl_c_is_the_interruption(monkeypatch, interrupted):
+    """Ctrl-C raises KeyboardInterrupt in whatever frame runs; from a frame that
+    TensorFlow's C++ called, another error may come out (a SystemError, seen once in
+    the daemon's Ctrl-C test). After Ctrl-C it is the interruption: exit 130, one line.
+    Without Ctrl-C it is a bug, and stays one."""
+
+    def train(*args, progress, **kwargs):
+        progress.interrupted = interrupted
+        raise SystemError("Objects/listobject.c:338: bad argument to internal function")
+
+    monkeypatch.setattr(zoo, "train", train)
+    r = CliRunner().invoke(app, ["train", "linear_regression"])
+    assert (r.exit_code == 130) is interrupted
+    assert ("Interrupted before anything was saved" in r.output) is interrupted
+    assert isinstance(r.exception, SystemError) is not interrupted
