@@ -52,6 +52,12 @@ COMMANDS = {
     "ARGS, for three commands (below); OLD_PYTHON runs the checkout before validation passes "
     "read a cached feed in batches sized to the model, NEW_PYTHON the one with it, each from "
     "a clean worktree; on the AVX-512 EPYC with bf16",
+    "ab-jax-seed-cpu-epyc": "python -m benchmarks.ab_train --a OLD_PYTHON --b NEW_PYTHON "
+    "--seeds 100,101,102,103,104 --output benchmarks/results/ab-jax-seed-cpu-epyc.jsonl -- "
+    "mlp --backend jax --target accuracy=0.96 --epochs 3; OLD_PYTHON runs the checkout "
+    "before JAX runs stopped importing TensorFlow (571c21a), NEW_PYTHON the one after, each "
+    "from a clean worktree (run from another folder, PYTHONPATH=the worktree); on the "
+    "AVX-512 EPYC with bf16",
     "tune-real-cpu-epyc": "zoo tune fasttext_classifier --dataset /tmp/real/fortunes --target "
     "accuracy=0.70 --budget 3m --output fortunes.json (on the AVX-512 EPYC with bf16, at 9e75806 "
     "and again at 4d9486d, whose execution stage counts compilation; the second's "
@@ -678,6 +684,7 @@ SECTIONS = {
     "tune-real-cpu-epyc": tune_section,
     "tune-warm-cpu-epyc": tune_section,
     "ab-checks-cpu-epyc": ab_train_section,
+    "ab-jax-seed-cpu-epyc": ab_train_section,
 }
 
 
