@@ -287,15 +287,12 @@ def _run(plan: RecipeFile, run: RunConfig, outputs: dict[str, Any]):
     try:
         with _interrupts_noted(progress):
             return zoo.train(plan.model, **kwargs, progress=progress, started=_cli.STARTED)
-    except KeyboardInterrupt:
-        progress.close()
-        _interrupted(outputs["output"], outputs["resume"])
-    except Exception:
+    except (KeyboardInterrupt, Exception) as e:
         # Ctrl-C raises KeyboardInterrupt in whatever Python frame runs, and where that
         # frame was called from TensorFlow's C++ the error that comes out may be another
         # ("SystemError: ... bad argument to internal function", seen in a test's run):
         # after Ctrl-C it is the interruption all the same.
-        if not progress.interrupted:
+        if not (isinstance(e, KeyboardInterrupt) or progress.interrupted):
             raise
         progress.close()
         _interrupted(outputs["output"], outputs["resume"])

@@ -494,13 +494,13 @@ class _Server:
     """The fork server's state: the listening socket, each run's pid -> client connection,
     and the runs to be killed (pid -> deadline) whose clients went away."""
 
-    def __init__(self, folder: Path, idle_s: float, entries: dict[str, str], ours: dict):
+    def __init__(self, folder: Path, idle_s: float, entries: dict[str, str], ours: dict, lock: int):
         self.folder, self.idle_s, self.entries = folder, idle_s, entries
         self.fingerprint = ours
         self.runs: dict[int, socket.socket] = {}
         self.killed: set[int] = set()  # runs whose clients went away, SIGKILLed
         self.stopping = False
-        self.lock = -1  # the folder's lock (serve's), which no run holds
+        self.lock = lock  # the folder's lock (serve's), which no run holds
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         tmp = folder / f".{SOCKET}.{os.getpid()}"
         with contextlib.suppress(FileNotFoundError):
@@ -580,8 +580,7 @@ class _Server:
             signal.set_wakeup_fd(-1)
             for own in (self.listener, self.wake, self._wake_w, *self.runs.values()):
                 own.close()
-            if self.lock >= 0:
-                os.close(self.lock)
+            os.close(self.lock)
             _send(conn, {"pid": os.getpid()})
             conn.close()
             for target, fd in enumerate(fds):
@@ -821,8 +820,7 @@ def serve(folder: Path, idle_s: float, entries: dict[str, str]) -> int:
     ours = fingerprint()
     preload(entries)
     _settle()
-    server = _Server(folder, idle_s, entries, ours)
-    server.lock = lock
+    server = _Server(folder, idle_s, entries, ours, lock)
 
     def stopping(signum, frame):
         server.stopping = True
